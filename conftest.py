@@ -1,0 +1,70 @@
+"""Pytest plugin: every `tests:` case of every policy file is a test item (like OpenFisca's
+YAML tests), so `make test` runs the whole catalogue's cases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from matcher.cases import run_case
+from rules.catalogue import Catalogue, load_catalogue
+from rules.lint import find_root
+
+
+@cache
+def _catalogue(root: Path) -> Catalogue:
+    return load_catalogue(root)
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
+    """Collect policy files (not facts.yaml, not bundles, not test fixtures)."""
+    if file_path.suffix != ".yaml" or file_path.name == "facts.yaml":
+        return None
+    if "policies" not in file_path.parts or "bundles" in file_path.parts:
+        return None
+    if "tests" in file_path.relative_to(parent.config.rootpath).parts:
+        return None
+    return PolicyFileCollector.from_parent(parent, path=file_path)
+
+
+class PolicyFileCollector(pytest.File):
+    """One policy file: one item per test case."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        catalogue = _catalogue(find_root(self.path))
+        policy = next(p for p in catalogue.policies.values() if Path(p.path) == self.path)
+        for index, case in enumerate(policy.spec.tests):
+            yield PolicyCaseItem.from_parent(self, name=case.name, policy_id=policy.id, index=index)
+
+
+class PolicyCaseItem(pytest.Item):
+    """One `tests:` case, run with the interpreter."""
+
+    def __init__(self, *, policy_id: str, index: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.policy_id = policy_id
+        self.index = index
+
+    def runtest(self) -> None:
+        catalogue = _catalogue(find_root(self.path))
+        outcome = run_case(catalogue.policies[self.policy_id], self.index, catalogue)
+        if not outcome.passed:
+            raise PolicyCaseFailure(outcome.location, outcome.problems)
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None
+    ) -> str:
+        if isinstance(excinfo.value, PolicyCaseFailure):
+            where, problems = excinfo.value.args
+            return f"{where}: {self.name}\n  " + "\n  ".join(problems)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.policy_id}: {self.name}"
+
+
+class PolicyCaseFailure(Exception):
+    """A policy case did not give what it expects."""

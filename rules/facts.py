@@ -1,0 +1,69 @@
+"""The fact catalogue (`policies/facts.yaml`): every fact a policy may name.
+
+A fact has one name everywhere: in rule files, profiles, JSON, the database and the console.
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FactType = Literal["number", "string", "bool", "date"]
+FactLevel = Literal["household", "member", "enterprise"]
+FactValue = int | float | str | bool | date
+
+PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "number": (int, float),
+    "string": (str,),
+    "bool": (bool,),
+    "date": (date,),
+}
+
+
+class FactDef(BaseModel):
+    """One declared fact."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = ""
+    type: FactType
+    level: FactLevel
+    meaning: str = Field(min_length=1, description="含义 (in Chinese)")
+    source: str = Field(min_length=1, description="来源部门")
+    sensitive: bool = Field(description="敏感个人信息 under PIPL Art. 28")
+    unit: str | None = None
+    values: tuple[str, ...] | None = Field(default=None, description="allowed string values")
+    derived: bool = Field(default=False, description="computed by the matcher, never supplied")
+
+    def accepts(self, value: object) -> bool:
+        """Whether `value` has this fact's type (and is one of its allowed values)."""
+        if self.type == "number" and isinstance(value, bool):
+            return False
+        if not isinstance(value, PYTHON_TYPES[self.type]):
+            return False
+        return self.values is None or value in self.values
+
+
+class FactCatalogue(BaseModel):
+    """All declared facts, by name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    facts: dict[str, FactDef]
+
+    def get(self, name: str) -> FactDef | None:
+        """The fact called `name`, or None."""
+        return self.facts.get(name)
+
+    def suggest(self, name: str, level: FactLevel | None = None) -> str | None:
+        """The closest declared name to a misspelt one (did-you-mean), if any is close."""
+        names = [n for n, f in self.facts.items() if level is None or f.level == level]
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        return close[0] if close else None
+
+    def at_level(self, *levels: FactLevel) -> dict[str, FactDef]:
+        """The facts of the given levels."""
+        return {n: f for n, f in self.facts.items() if f.level in levels}

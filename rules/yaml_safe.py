@@ -1,0 +1,201 @@
+"""A safe YAML loader for rule files: positions kept, and everything risky refused.
+
+Refused, each with `file:line:col`: object tags (`!!python/…`) and every non-core tag, aliases and
+anchors (billion laughs), duplicate keys (PyYAML silently keeps the last), files over `MAX_BYTES`,
+and identifier-like values (`regions`, `region_code`, `credit_code`, `id_number`) that YAML would
+turn into numbers (`[5206]`, `010`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from rules.errors import Location, RuleError
+
+MAX_BYTES = 256 * 1024
+CODE_KEYS = frozenset({"region_code", "credit_code", "id_number", "household_id"})
+CODE_LIST_KEYS = frozenset({"regions"})
+_CORE = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
+Path_ = tuple[Any, ...]
+
+
+@dataclass
+class Loaded:
+    """A parsed file: the data and where each value starts (by path of keys and indices)."""
+
+    file: str
+    data: Any
+    positions: dict[Path_, Location] = field(default_factory=dict)
+    quoted: set[Path_] = field(default_factory=set)
+    keys: dict[Path_, Location] = field(default_factory=dict)
+
+    def where(self, path: Path_) -> Location:
+        """The position of the value at `path`, or of its closest ancestor that has one."""
+        for end in range(len(path), -1, -1):
+            found = self.positions.get(tuple(path[:end]))
+            if found is not None:
+                return found
+        return Location(self.file, 1, 1)
+
+    def key_where(self, path: Path_) -> Location:
+        """The position of the key that ends `path` (for errors about the key itself)."""
+        return self.keys.get(tuple(path)) or self.where(path)
+
+    def expression_start(self, path: Path_) -> Location:
+        """Where an expression's first character is (after an opening quote)."""
+        loc = self.where(path)
+        if tuple(path) in self.quoted:
+            return Location(loc.file, loc.line, loc.col + 1)
+        return loc
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases and anchors as the events arrive."""
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, AliasEvent):
+            raise _refusal(
+                event.start_mark,
+                "YAML aliases (*name) are not allowed",
+                "write the value out in full",
+            )
+        if isinstance(event, ScalarEvent | CollectionStartEvent) and event.anchor is not None:
+            raise _refusal(
+                event.start_mark,
+                "YAML anchors (&name) are not allowed",
+                "write the value out in full",
+            )
+        return super().compose_node(parent, index)
+
+
+class _Refusal(Exception):
+    def __init__(self, mark: Any, message: str, hint: str | None) -> None:
+        self.mark, self.message, self.hint = mark, message, hint
+
+
+def _refusal(mark: Any, message: str, hint: str | None = None) -> _Refusal:
+    return _Refusal(mark, message, hint)
+
+
+def load_file(path: Path | str, *, display: str | None = None) -> Loaded:
+    """Read and safely parse one YAML file.
+
+    Raises:
+        RuleError: at `file:line:col` for anything refused or malformed.
+    """
+    name = display or str(path)
+    raw = Path(path).read_bytes()
+    if len(raw) > MAX_BYTES:
+        raise RuleError(
+            Location(name, 1, 1),
+            f"file is {len(raw)} bytes",
+            f"rule files are limited to {MAX_BYTES} bytes",
+        )
+    return load_text(raw.decode("utf-8"), name)
+
+
+def load_text(text: str, name: str) -> Loaded:
+    """Safely parse YAML text (see `load_file`)."""
+    if len(text.encode("utf-8")) > MAX_BYTES:
+        raise RuleError(
+            Location(name, 1, 1), "text too large", f"rule files are limited to {MAX_BYTES} bytes"
+        )
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        loaded = Loaded(name, None)
+        loaded.data = _build(loader, node, (), loaded) if node is not None else None
+        return loaded
+    except _Refusal as exc:
+        raise RuleError(_loc(name, exc.mark), exc.message, exc.hint) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise RuleError(
+            _loc(name, mark),
+            f"invalid YAML: {exc.problem or exc.context}",
+            "check indentation, colons and quotes",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise RuleError(Location(name, 1, 1), f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def _loc(name: str, mark: Any) -> Location:
+    if mark is None:
+        return Location(name, 1, 1)
+    return Location(name, mark.line + 1, mark.column + 1)
+
+
+def _build(loader: _Loader, node: Node, path: Path_, out: Loaded) -> Any:
+    out.positions[path] = _loc(out.file, node.start_mark)
+    if isinstance(node, ScalarNode):
+        return _scalar(loader, node, path, out)
+    if isinstance(node, SequenceNode):
+        _check_tag(node, f"{_CORE}seq")
+        return [_build(loader, item, (*path, i), out) for i, item in enumerate(node.value)]
+    if isinstance(node, MappingNode):
+        _check_tag(node, f"{_CORE}map")
+        return _mapping(loader, node, path, out)
+    raise _refusal(node.start_mark, "unsupported YAML node")  # pragma: no cover
+
+
+def _check_tag(node: Node, allowed: str) -> None:
+    if node.tag != allowed:
+        raise _refusal(
+            node.start_mark,
+            f"YAML tag {node.tag!r} is not allowed",
+            "rule files hold plain data: no tags",
+        )
+
+
+def _scalar(loader: _Loader, node: ScalarNode, path: Path_, out: Loaded) -> Any:
+    if node.tag not in _SCALAR_TAGS:
+        raise _refusal(
+            node.start_mark,
+            f"YAML tag {node.tag!r} is not allowed",
+            "rule files hold plain data: no tags",
+        )
+    if node.style in ("'", '"'):
+        out.quoted.add(path)
+    value = loader.construct_object(node, deep=True)
+    key = path[-1] if path else None
+    parent = path[-2] if len(path) >= 2 else None
+    is_code = key in CODE_KEYS or (isinstance(key, int) and parent in CODE_LIST_KEYS)
+    if is_code and not isinstance(value, str):
+        raise _refusal(
+            node.start_mark,
+            f"code {node.value} must be a quoted string",
+            f'write "{node.value}": YAML reads unquoted digits as a number '
+            "(and a leading 0 as octal)",
+        )
+    return value
+
+
+def _mapping(loader: _Loader, node: MappingNode, path: Path_, out: Loaded) -> dict[Any, Any]:
+    result: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, ScalarNode):
+            raise _refusal(key_node.start_mark, "mapping keys must be plain values")
+        key = _scalar(loader, key_node, (*path, "<key>"), out)
+        if not isinstance(key, Hashable):  # pragma: no cover
+            raise _refusal(key_node.start_mark, "unhashable key")
+        if key in result:
+            first = out.keys[(*path, key)]
+            raise _refusal(
+                key_node.start_mark,
+                f"duplicate key {key!r}",
+                f"first defined at line {first.line}; YAML would silently keep the last one",
+            )
+        out.keys[(*path, key)] = _loc(out.file, key_node.start_mark)
+        result[key] = _build(loader, value_node, (*path, key), out)
+    return result
