@@ -161,13 +161,14 @@ def validation_error(
         close = difflib.get_close_matches(str(path[-1]), missing, n=1)
         if close:
             return RuleError(loaded.key_where(path), message, f"did you mean `{close[0]}`?")
-        return RuleError(
-            loaded.key_where(path), message, "allowed keys are listed in docs/rule-language.md"
-        )
-    elif err["type"] == "missing":
-        message = f"missing key `{path[-1]}`"
-    hint = f"at {keys}; found {_short(err.get('input'))}" if err["type"] != "missing" else None
-    return RuleError(loaded.where(path), message, hint)
+        if any(ch in str(path[-1]) for ch in "()<>=\"'"):
+            hint = "a comma inside {…} splits the value: put the expression in quotes"
+        else:
+            hint = "allowed keys are listed in docs/rule-language.md"
+        return RuleError(loaded.key_where(path), message, hint)
+    if err["type"] == "missing":
+        return RuleError(loaded.where(path), f"missing key `{path[-1]}`")
+    return RuleError(loaded.where(path), message, f"at {keys}; found {_short(err.get('input'))}")
 
 
 def _short(value: Any) -> str:

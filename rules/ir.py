@@ -251,6 +251,17 @@ def to_text(expr: Expr) -> str:
     raise TypeError(f"not an IR node: {expr!r}")  # pragma: no cover
 
 
+def threshold(expr: Expr) -> str | None:
+    """The threshold an ordered comparison tests against (`>= 60`), if the condition is one."""
+    if isinstance(expr, Aggregate):
+        return threshold(expr.body)
+    if isinstance(expr, Compare) and expr.op in ("<", "<=", ">", ">="):
+        for side in (expr.right, expr.left):
+            if isinstance(side, Const | ParamRef):
+                return f"{expr.op} {to_text(side)}"
+    return None
+
+
 def _paren(expr: Expr) -> str:
     simple = isinstance(expr, Const | FactRef | ParamRef | Aggregate | Call)
     return to_text(expr) if simple else f"({to_text(expr)})"

@@ -8,6 +8,7 @@ turn into numbers (`[5206]`, `010`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,17 @@ class _Loader(yaml.SafeLoader):
                 "write the value out in full",
             )
         return super().compose_node(parent, index)
+
+
+# YAML 1.1 reads `on`, `off`, `yes`, `no` as booleans, which would turn the `on:` of a test case
+# into True; rule files take YAML 1.2's booleans only.
+_Loader.yaml_implicit_resolvers = {
+    first: [r for r in resolvers if r[0] != f"{_CORE}bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    f"{_CORE}bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 class _Refusal(Exception):
