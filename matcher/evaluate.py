@@ -34,7 +34,7 @@ def _eval(
         case ir.FactRef(name=name, member=is_member):
             source = member if is_member else subj
             value = source.get(name) if source is not None else None
-            return (value, _NO_MISSING) if value is not None else (None, frozenset((name,)))
+            return (value, _NO_MISSING) if value is not None else (None, e.missing_as)
         case ir.And(operands=ops) | ir.Or(operands=ops):
             return _logic(e, [_eval(o, subj, member, members) for o in ops])
         case ir.Not(operand=a):

@@ -175,7 +175,7 @@ class _Checker:
                 f"`{node.id}` is a member fact",
                 f"use it inside an aggregate, e.g. any(members, {node.id} …)",
             )
-        return ir.FactRef(node.id, fact.type, member=fact.level == "member")
+        return ir.FactRef(node.id, fact.type, fact.level == "member", fact.inputs)
 
     def _Attribute(self, node: ast.Attribute, depth: int, in_agg: bool) -> ir.Expr:
         if not (isinstance(node.value, ast.Name) and node.value.id == "params"):

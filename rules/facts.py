@@ -9,7 +9,7 @@ import difflib
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FactType = Literal["number", "string", "bool", "date"]
 FactLevel = Literal["household", "member", "enterprise"]
@@ -37,6 +37,9 @@ class FactDef(BaseModel):
     unit: str | None = None
     values: tuple[str, ...] | None = Field(default=None, description="allowed string values")
     derived: bool = Field(default=False, description="computed by the matcher, never supplied")
+    inputs: tuple[str, ...] = Field(
+        default=(), description="for a derived fact: the supplied facts to ask for when unknown"
+    )
 
     def accepts(self, value: object) -> bool:
         """Whether `value` has this fact's type (and is one of its allowed values)."""
@@ -53,6 +56,15 @@ class FactCatalogue(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     facts: dict[str, FactDef]
+
+    @model_validator(mode="after")
+    def _inputs_are_supplied_facts(self) -> FactCatalogue:
+        for name, fact in self.facts.items():
+            for source in fact.inputs:
+                found = self.facts.get(source)
+                if found is None or found.derived:
+                    raise ValueError(f"fact `{name}`: input `{source}` must be a supplied fact")
+        return self
 
     def get(self, name: str) -> FactDef | None:
         """The fact called `name`, or None."""

@@ -32,6 +32,12 @@ class FactRef:
     name: str
     type: FactType
     member: bool = False
+    asks: tuple[str, ...] = ()  # a derived fact: the supplied facts to ask for when it is unknown
+
+    @property
+    def missing_as(self) -> frozenset[str]:
+        """The fact names to report when this fact is unknown."""
+        return frozenset(self.asks or (self.name,))
 
 
 @dataclass(frozen=True)

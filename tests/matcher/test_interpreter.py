@@ -152,3 +152,9 @@ def test_bundle_shows_the_gate_and_each_member() -> None:
         "household.demo.disabled": "eligible",
     }
     assert result.by_id()["household.demo.disabled"].amount == 100
+
+
+def test_unknown_derived_fact_asks_for_what_can_be_supplied() -> None:
+    """An unknown per-capita income asks for members' monthly_income, which a person can give."""
+    result = evaluate_policy(CATALOGUE.policies["household.demo.dibao"], household(), ON)
+    assert (result.status, result.missing) == ("undetermined", ("monthly_income",))
