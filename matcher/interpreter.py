@@ -152,7 +152,7 @@ def evaluate_policy(policy: CompiledPolicy, facts: Facts, on: date) -> PolicyRes
     if bound.amount is None or spec.benefit is None:
         return result
     value, amount_missing = evaluate_expr(bound.amount, facts)
-    amount = round(as_number(value), 2) if value is not None else None
+    amount = round(float(as_number(value)), 2) if value is not None else None
     return replace(
         result,
         amount=amount,

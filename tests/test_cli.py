@@ -1,0 +1,122 @@
+"""The `zhida` command as a user runs it: lint, test, policies, match and demo."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli import app
+
+ROOT = Path(__file__).parents[1]
+EXAMPLES = ROOT / "examples"
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_match_lists_the_whole_dibao_bundle_with_reasons() -> None:
+    """A 低保 household with a disabled member and a schoolchild gets every bundle member."""
+    code, text = run(
+        "match", str(EXAMPLES / "dibao_household.json"), "--on", "2025-03-01", "--explain"
+    )
+    assert code == 0
+    bundle = text.split("一件事：新生儿")[0]
+    for title in (
+        "养老保险费政府代缴",
+        "医保资助参保",
+        "免费用电基数",
+        "免费用水量",
+        "有线电视",
+        "国家助学金",
+        "困难残疾人生活补贴",
+    ):
+        assert re.search(rf"✔ 符合 \S*{title}", bundle), title
+    assert 'dibao_status == "active"；所见 dibao_status = active' in text
+    assert "✔ 符合 重度残疾人护理补贴" in text
+
+
+def test_match_names_every_missing_fact_when_undetermined() -> None:
+    """Without disability_grade the care allowance is undetermined, and the fact is asked for."""
+    code, text = run("match", str(EXAMPLES / "missing_disability_grade.json"), "--on", "2025-03-01")
+    assert code == 0
+    assert "? 待补充 重度残疾人护理补贴" in text
+    assert "待补充：disability_grade" in text
+    assert "一次性告知" in text and "• disability_grade（残疾等级" in text
+
+
+def test_match_json_is_machine_readable() -> None:
+    """--json gives statuses, amounts and the missing facts as data."""
+    code, text = run(
+        "match", str(EXAMPLES / "missing_disability_grade.json"), "--on", "2025-03-01", "--json"
+    )
+    data = json.loads(text)
+    by_id = {r["policy_id"]: r for r in data["results"]}
+    assert code == 0 and data["missing_facts"] == ["disability_grade"]
+    assert by_id["household.disability.care_allowance"]["status"] == "undetermined"
+    assert by_id["household.dibao.electricity"]["amount"] > 0
+
+
+def test_match_refuses_a_bad_profile_naming_the_field(tmp_path: Path) -> None:
+    """A wrong check digit is reported with its JSON path, and the exit code is 2."""
+    raw = json.loads((EXAMPLES / "dibao_household.json").read_text())
+    number = raw["members"][1]["id_number"]
+    raw["members"][1]["id_number"] = number[:-1] + ("0" if number[-1] != "0" else "1")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(raw, ensure_ascii=False))
+    code, text = run("match", str(bad))
+    assert code == 2
+    assert "members[1].id_number" in text and "check digit" in text
+    assert number[:-1] not in text  # the ID number is never echoed in full
+
+
+def test_lint_and_test_pass_on_the_catalogue() -> None:
+    """The shipped catalogue lints clean and all its cases pass."""
+    code, text = run("lint")
+    assert code == 0 and "0 error(s), 0 warning(s)" in text
+    code, text = run("test")
+    assert code == 0 and re.search(r"\b(\d+) passed, 0 failed", text)
+
+
+def test_lint_reports_a_typo_with_its_position(tmp_path: Path) -> None:
+    """A misspelt fact in a copy of the catalogue fails lint at file:line:col with a suggestion."""
+    root = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", root)
+    water = root / "household" / "dibao" / "water.yaml"
+    lines = water.read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if "dibao_status ==" in line)
+    lines[index] = lines[index].replace("dibao_status", "dibao_statuss")
+    water.write_text("\n".join(lines) + "\n")
+    code, text = run("lint", str(root))
+    col = lines[index].index("dibao_statuss") + 1
+    assert code == 1
+    assert f"{water}:{index + 1}:{col}: error: unknown fact `dibao_statuss`" in text
+    assert "did you mean `dibao_status`?" in text
+
+
+def test_test_command_reports_a_failing_case(tmp_path: Path) -> None:
+    """A case whose expected amount is wrong fails, naming the case and both amounts."""
+    root = tmp_path / "policies"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "policies_min", root)
+    tekun = root / "household" / "demo" / "tekun.yaml"
+    tekun.write_text(tekun.read_text().replace("amount: 900}", "amount: 901}"))
+    code, text = run("test", str(root))
+    assert code == 1
+    assert "An active 特困 household gets support" in text
+    assert "expected amount 901.0, got 900.0" in text
+
+
+def test_policies_and_demo_print_the_catalogue_and_the_village() -> None:
+    """`policies` lists every policy; `demo` matches every household of the village."""
+    code, text = run("policies")
+    assert code == 0 and "household.dibao.electricity" in text
+    code, text = run("demo", "--households", "7", "--on", "2025-03-01")
+    assert code == 0
+    assert text.count(" 人") >= 7 and "✔ 城乡最低生活保障金" in text
+    assert "待补充: disability_grade" in text
