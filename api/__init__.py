@@ -1,0 +1,1 @@
+"""The Litestar web service (a later issue)."""

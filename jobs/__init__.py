@@ -1,0 +1,1 @@
+"""Scheduled jobs and outbound channels (a later issue)."""

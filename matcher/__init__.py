@@ -1,0 +1,1 @@
+"""Profiles, identifiers, derived facts, the matching engines and their explanations. Pure."""

@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, sessions and keyword-only storage functions (a later issue)."""
