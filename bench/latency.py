@@ -1,0 +1,77 @@
+"""Single-profile latency over the whole catalogue: the explaining interpreter vs durable-rules.
+
+    uv run python bench/latency.py [--profiles 2000] [--on 2025-03-01]
+
+Each profile is a synthetic household from the demo village (seeded, so runs compare), with its
+facts derived beforehand; each engine then evaluates every household policy for it, one profile
+at a time. Reports median and p99 per profile, in microseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from matcher.demo import demo_village
+from matcher.event_engine import EventEngine
+from matcher.facts import Facts
+from matcher.interpreter import match
+from matcher.subjects import facts_for
+from rules.catalogue import load_catalogue
+
+ROOT = Path(__file__).parents[1] / "policies"
+
+
+def timings(
+    run: Callable[[Facts], object], profiles: list[Facts], warmup: int = 200
+) -> list[float]:
+    """Microseconds per call of `run`, one profile at a time (after a warm-up)."""
+    for facts in profiles[:warmup]:
+        run(facts)
+    out = []
+    for facts in profiles:
+        start = time.perf_counter_ns()
+        run(facts)
+        out.append((time.perf_counter_ns() - start) / 1000)
+    return out
+
+
+def summary(name: str, micros: list[float]) -> str:
+    """One markdown table row: median, p99 and mean in µs."""
+    ordered = sorted(micros)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    median, mean = statistics.median(ordered), statistics.fmean(ordered)
+    return f"| {name} | {median:.0f} | {p99:.0f} | {mean:.0f} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profiles", type=int, default=2000)
+    parser.add_argument("--on", type=date.fromisoformat, default=date(2025, 3, 1))
+    args = parser.parse_args()
+    catalogue = load_catalogue(ROOT)
+    village = demo_village(args.profiles, args.on)
+    profiles = [
+        facts_for(raw, "household", catalogue.facts, args.on, source=label)
+        for label, raw in village
+    ]
+    n_policies = len(catalogue.for_subject("household"))
+    engine = EventEngine(catalogue, args.on)
+    interp = timings(lambda f: match(catalogue, f, args.on, "household"), profiles)
+    durable = timings(lambda f: engine.eligible(f, "household"), profiles)
+    print(
+        f"{len(profiles)} households × {n_policies} household policies, on {args.on}; "
+        f"Python {platform.python_version()}, {platform.machine()}"
+    )
+    print("| engine | median µs | p99 µs | mean µs |\n|---|---|---|---|")
+    print(summary("interpreter (match, with explanations, excludes, bundles)", interp))
+    print(summary("durable-rules (eligible set)", durable))
+
+
+if __name__ == "__main__":
+    main()
