@@ -1,7 +1,10 @@
 # Two commands on a fresh machine with only python3 and make: `make run` and `make test`.
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
-export UV_PYTHON ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+# The first Python 3.11/3.12 that really runs (pyenv shims exist for versions that are not active).
+PY_OK := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))
+export UV_PYTHON ?= $(shell for p in python3 python3.12 python3.11; do \
+	$$p -c '$(PY_OK)' 2>/dev/null && command -v $$p && break; done)
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
@@ -16,6 +19,7 @@ test: setup lint typecheck contracts pytest
 setup: .venv/.synced
 
 .tools/bin/uv:
+	@test -n "$(UV_PYTHON)" || { echo "zhida needs Python 3.11 or 3.12 (python3, python3.12 or python3.11)"; exit 1; }
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
