@@ -284,10 +284,26 @@ def cross_check(catalogue: Catalogue) -> list[RuleError]:
             problems.append(
                 _unknown(policy.loaded, ("bundle",), "bundle", bundle, set(catalogue.bundles))
             )
+        elif bundle is not None and policy.id not in catalogue.bundles[bundle].spec.members:
+            problems.append(
+                RuleError(
+                    policy.loaded.where(("bundle",)),
+                    f"policy says it belongs to `{bundle}`, which does not list it",
+                    f"add `{policy.id}` to its `members`",
+                )
+            )
     for b in catalogue.bundles.values():
         for i, member in enumerate(b.spec.members):
             if member not in ids:
                 problems.append(_unknown(b.loaded, ("members", i), "bundle member", member, ids))
+            elif catalogue.policies[member].spec.subject != b.spec.subject:
+                problems.append(
+                    RuleError(
+                        b.loaded.where(("members", i)),
+                        f"bundle member `{member}` is about another subject",
+                        f"a {b.spec.subject} bundle holds {b.spec.subject} policies only",
+                    )
+                )
     return problems
 
 
