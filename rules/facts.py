@@ -35,6 +35,7 @@ class FactDef(BaseModel):
     source: str = Field(min_length=1, description="来源部门")
     sensitive: bool = Field(description="敏感个人信息 under PIPL Art. 28")
     unit: str | None = None
+    label: str | None = Field(default=None, description="short Chinese column header (表头)")
     values: tuple[str, ...] | None = Field(default=None, description="allowed string values")
     derived: bool = Field(default=False, description="computed by the matcher, never supplied")
     inputs: tuple[str, ...] = Field(
