@@ -118,30 +118,52 @@ def _fmt(value: Value) -> str:
     return str(value)
 
 
-def evaluate_policy(policy: CompiledPolicy, facts: Facts, on: date) -> PolicyResult:
-    """What `policy` says about the profile behind `facts` on `on` (before `excludes`)."""
+def base_result(policy: CompiledPolicy) -> PolicyResult:
+    """An ineligible result naming the policy, to be refined."""
     spec = policy.spec
-    base = PolicyResult(
+    return PolicyResult(
         spec.id, spec.title, spec.department, spec.delivery, "ineligible", bundle=spec.bundle
     )
+
+
+def scope_result(policy: CompiledPolicy, region_code: str | None, on: date) -> PolicyResult | None:
+    """The result when the date, the region or a parameter settles it before any condition."""
+    spec, base = policy.spec, base_result(policy)
     if not policy.in_force(on):
         until = f" 至 {spec.effective.until}" if spec.effective.until else ""
         return replace(base, note=f"{on} 不在政策有效期内（{spec.effective.start} 起{until}）")
-    if spec.regions:
-        if facts.region_code is None:
-            return replace(
-                base,
-                status="undetermined",
-                missing=("region_code",),
-                note="未知所在地区，无法判断是否在政策适用范围",
-            )
-        if not any(facts.region_code.startswith(r) for r in spec.regions):
-            return replace(
-                base, note=f"所在地区 {facts.region_code} 不在适用范围 {', '.join(spec.regions)}"
-            )
-    bound = policy.bind(on)
-    if bound is None:
+    if spec.regions and region_code is None:
+        return replace(
+            base,
+            status="undetermined",
+            missing=("region_code",),
+            note="未知所在地区，无法判断是否在政策适用范围",
+        )
+    if spec.regions and not any(region_code.startswith(r) for r in spec.regions):  # type: ignore[union-attr]
+        return replace(base, note=f"所在地区 {region_code} 不在适用范围 {', '.join(spec.regions)}")
+    if policy.params_at(on) is None:
         return replace(base, note=f"{on} 时部分参数尚无取值")
+    return None
+
+
+def with_amount(
+    result: PolicyResult, policy: CompiledPolicy, amount: float | None, missing: tuple[str, ...]
+) -> PolicyResult:
+    """An eligible result with its amount (None when a fact it needs is missing)."""
+    benefit = policy.spec.benefit
+    if benefit is None:
+        return result
+    return replace(result, amount=amount, unit=benefit.unit, period=benefit.period, missing=missing)
+
+
+def evaluate_policy(policy: CompiledPolicy, facts: Facts, on: date) -> PolicyResult:
+    """What `policy` says about the profile behind `facts` on `on` (before `excludes`)."""
+    early = scope_result(policy, facts.region_code, on)
+    if early is not None:
+        return early
+    bound = policy.bind(on)
+    assert bound is not None  # scope_result checked the parameters
+    base = base_result(policy)
     conds = tuple(explain_condition(c, facts) for c in bound.conditions)
     if any(c.verdict is False for c in conds):
         return replace(base, conditions=conds)
@@ -149,17 +171,11 @@ def evaluate_policy(policy: CompiledPolicy, facts: Facts, on: date) -> PolicyRes
     if any(c.verdict is None for c in conds):
         return replace(base, status="undetermined", conditions=conds, missing=tuple(missing))
     result = replace(base, status="eligible", conditions=conds)
-    if bound.amount is None or spec.benefit is None:
+    if bound.amount is None:
         return result
     value, amount_missing = evaluate_expr(bound.amount, facts)
     amount = round(float(as_number(value)), 2) if value is not None else None
-    return replace(
-        result,
-        amount=amount,
-        unit=spec.benefit.unit,
-        period=spec.benefit.period,
-        missing=tuple(sorted(amount_missing)),
-    )
+    return with_amount(result, policy, amount, tuple(sorted(amount_missing)))
 
 
 def resolve_excludes(

@@ -1,0 +1,248 @@
+"""Evaluate a compiled program over a population chunk, three-valued, column at a time.
+
+`evaluate` is the fast path (values only); `evaluate_missing` recomputes the needed steps on the
+rows whose result was unknown, carrying a bitmask of missing facts per row (a known value carries
+none, so masks only ever grow where something is unknown: docs/rule-language.md).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.columns import Population
+from matcher.program import Program, Step
+
+Array = Any  # an ndarray, or a numpy scalar for constant steps
+Masks = npt.NDArray[np.uint64]
+F, U, T = np.uint8(0), np.uint8(1), np.uint8(2)
+_CMP: dict[str, Callable[[Array, Array], Array]] = {
+    "==": np.equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+}
+
+
+def reachable(program: Program, outputs: Iterable[int]) -> list[int]:
+    """Indices of every step the outputs need, in program order."""
+    needed: set[int] = set()
+    stack = list(outputs)
+    while stack:
+        slot = stack.pop()
+        if slot not in needed:
+            needed.add(slot)
+            stack.extend(program.steps[slot].args)
+    return sorted(needed)
+
+
+def evaluate(program: Program, pop: Population, outputs: list[int]) -> dict[int, Array]:
+    """The values of `outputs` over `pop`, freeing intermediate arrays as soon as they are used."""
+    order = reachable(program, outputs)
+    uses = Counter(a for i in order for a in program.steps[i].args)
+    keep = set(outputs)
+    values: dict[int, Array] = {}
+    for i in order:
+        step = program.steps[i]
+        values[i] = _apply(step, [values[a] for a in step.args], pop)
+        for a in step.args:
+            uses[a] -= 1
+            if uses[a] == 0 and a not in keep:
+                del values[a]
+    return {o: _full(values[o], program.steps[o], pop) for o in outputs}
+
+
+def _full(x: Array, step: Step, pop: Population) -> Array:
+    if step.level == "c":
+        return np.full(pop.size, x)
+    return x
+
+
+def _const(value: object, pop: Population) -> Array:
+    if isinstance(value, bool):
+        return np.float64(1.0 if value else 0.0)
+    if isinstance(value, str):
+        return np.float64(pop.vocabulary.lookup(value))
+    if isinstance(value, date):
+        return np.float64(value.toordinal())
+    return np.float64(value)  # type: ignore[arg-type]
+
+
+def _kleene(true: Array, unknown: Array) -> Array:
+    return (
+        (true.astype(np.uint8) << 1) | unknown.astype(np.uint8)
+        if isinstance(true, np.ndarray)
+        else np.uint8(2 * bool(true) + bool(unknown))
+    )
+
+
+def _apply(step: Step, args: list[Array], pop: Population) -> Array:
+    op = step.op
+    with np.errstate(all="ignore"):
+        if op == "const":
+            const = cast(tuple[object, str], step.data)
+            return _const(const[0], pop)
+        if op == "fact":
+            name = step.data[0]  # type: ignore[index]
+            table = pop.members if step.level == "m" else pop.subject
+            column = table.get(name)
+            size = pop.member_count if step.level == "m" else pop.size
+            return column if column is not None else np.full(size, np.nan)
+        if op == "bcast":
+            return args[0][pop.member_of]
+        if op == "truthy":
+            return _kleene(args[0] == 1.0, np.isnan(args[0]))
+        if op == "cmp":
+            a, b = args
+            return _kleene(_CMP[str(step.data)](a, b), np.isnan(a) | np.isnan(b))
+        if op == "in":
+            options = np.array([_const(v, pop) for v in step.data], dtype=np.float64)  # type: ignore[attr-defined]
+            return _kleene(np.isin(args[0], options), np.isnan(args[0]))
+        if op == "and":
+            return _fold(np.minimum, args)
+        if op == "or":
+            return _fold(np.maximum, args)
+        if op == "not":
+            return T - args[0]
+        if op == "arith":
+            return _arith(str(step.data), args[0], args[1])
+        if op == "neg":
+            return -args[0]
+        if op == "min":
+            return _fold(np.minimum, args)
+        if op == "max":
+            return _fold(np.maximum, args)
+        if op == "if":
+            c, t, o = args
+            return np.where(c == T, t, np.where(c == F, o, np.nan))
+        if op == "agg":
+            return aggregate(str(step.data), args[0], pop)
+    raise ValueError(f"unknown step {op}")  # pragma: no cover
+
+
+def _fold(fn: Callable[[Array, Array], Array], args: list[Array]) -> Array:
+    out = args[0]
+    for a in args[1:]:
+        out = fn(out, a)
+    return out
+
+
+def _arith(op: str, a: Array, b: Array) -> Array:
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        return np.where(b == 0, np.nan, a / np.where(b == 0, 1.0, b))
+    power = np.power(a, b)
+    return np.where(np.isinf(power), np.nan, power)
+
+
+def reduce_members(ufunc: np.ufunc, x: Array, pop: Population, empty: object) -> Array:
+    """`ufunc` over each household's members; `empty` for a household without any."""
+    if pop.member_count == 0:
+        return np.full(pop.size, empty, dtype=np.result_type(x))
+    extended = np.concatenate([x, np.zeros((1, *x.shape[1:]), dtype=x.dtype)])
+    out = ufunc.reduceat(extended, pop.starts, axis=0)
+    out[pop.counts == 0] = empty
+    return out
+
+
+def aggregate(func: str, x: Array, pop: Population) -> Array:
+    """any/all/count/sum over members, Kleene for any/all, NaN when a member is unknown."""
+    if func == "any":
+        return reduce_members(np.maximum, x, pop, F).astype(np.uint8)
+    if func == "all":
+        return reduce_members(np.minimum, x, pop, T).astype(np.uint8)
+    if func == "count":
+        unknown = reduce_members(np.maximum, (x == U).astype(np.uint8), pop, 0)
+        count = reduce_members(np.add, (x == T).astype(np.float64), pop, 0.0)
+        return np.where(unknown > 0, np.nan, count)
+    return reduce_members(np.add, x.astype(np.float64), pop, 0.0)
+
+
+# --- missing facts ------------------------------------------------------------------------
+
+
+def unknown_of(x: Array, step: Step) -> Array:
+    """Where a step's value is unknown."""
+    return (x == U) if step.kind == "b" else np.isnan(x)
+
+
+def evaluate_missing(program: Program, pop: Population, outputs: list[int]) -> dict[int, Masks]:
+    """Missing-fact masks (rows × words) of `outputs` over `pop` (meant for unknown rows only)."""
+    words = max(1, (len(program.missing_names) + 63) // 64)
+    order = reachable(program, outputs)
+    values: dict[int, Array] = {}
+    masks: dict[int, Masks | None] = {}
+    for i in order:
+        step = program.steps[i]
+        values[i] = _apply(step, [values[a] for a in step.args], pop)
+        masks[i] = _mask(program, step, i, values, masks, pop, words)
+    zero = np.zeros((pop.size, words), np.uint64)
+    return {o: zero if (m := masks[o]) is None else m for o in outputs}
+
+
+def _mask(
+    program: Program,
+    step: Step,
+    i: int,
+    values: dict[int, Array],
+    masks: dict[int, Masks | None],
+    pop: Population,
+    words: int,
+) -> Masks | None:
+    if step.op == "const":
+        return None
+    rows = pop.member_count if step.level == "m" else pop.size
+    if step.op == "fact":
+        unknown = np.isnan(values[i])
+        if not unknown.any():
+            return None
+        bits = np.zeros(words, np.uint64)
+        for name in step.data[1]:  # type: ignore[index]
+            b = program.missing_names.index(name)
+            bits[b // 64] |= np.uint64(1) << np.uint64(b % 64)
+        return np.where(unknown[:, None], bits[None, :], np.uint64(0)).astype(np.uint64)
+    child = [m for a in step.args if (m := masks[a]) is not None]
+    if step.op == "bcast":
+        return child[0][pop.member_of] if child else None
+    if step.op == "if":
+        return _if_mask(step, values, masks, rows, words)
+    if not child:
+        return None
+    if step.op == "agg":
+        union = reduce_members(np.bitwise_or, child[0], pop, np.uint64(0))
+    else:
+        union = _fold(np.bitwise_or, [np.broadcast_to(c, (rows, words)) for c in child])
+    unknown = unknown_of(values[i], step)
+    return np.where(np.broadcast_to(unknown, (rows,))[:, None], union, np.uint64(0)).astype(
+        np.uint64
+    )
+
+
+def _if_mask(
+    step: Step, values: dict[int, Array], masks: dict[int, Masks | None], rows: int, words: int
+) -> Masks | None:
+    c, t, o = step.args
+    parts = [masks[c], masks[t], masks[o]]
+    if all(p is None for p in parts):
+        return None
+    zero = np.zeros((rows, words), np.uint64)
+    mc, mt, mo = (zero if p is None else np.broadcast_to(p, (rows, words)) for p in parts)
+    cond = np.broadcast_to(values[c], (rows,))[:, None]
+    return np.where(cond == U, mc, np.where(cond == T, mt, mo)).astype(np.uint64)
+
+
+def mask_names(program: Program, mask: Masks) -> tuple[str, ...]:
+    """The sorted fact names set in one row's mask."""
+    names = [n for b, n in enumerate(program.missing_names) if int(mask[b // 64]) >> (b % 64) & 1]
+    return tuple(sorted(names))
