@@ -244,5 +244,13 @@ def _if_mask(
 
 def mask_names(program: Program, mask: Masks) -> tuple[str, ...]:
     """The sorted fact names set in one row's mask."""
-    names = [n for b, n in enumerate(program.missing_names) if int(mask[b // 64]) >> (b % 64) & 1]
-    return tuple(sorted(names))
+    key = (id(program), mask.tobytes())
+    found = _NAMES.get(key)
+    if found is None:
+        names = program.missing_names
+        found = tuple(sorted(n for b, n in enumerate(names) if int(mask[b // 64]) >> (b % 64) & 1))
+        _NAMES[key] = found
+    return found
+
+
+_NAMES: dict[tuple[int, bytes], tuple[str, ...]] = {}

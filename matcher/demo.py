@@ -22,7 +22,10 @@ Raw = dict[str, Any]
 def _person(rng: random.Random, on: date, age: int, relation: str, seq: int, **facts: Any) -> Raw:
     birth = on - timedelta(days=int(age * 365.25) + rng.randint(1, 300))
     region = OLD_REGION if birth.year < 2011 else VILLAGE[:6]
-    person: Raw = {"id_number": make_ric(region=region, birth=birth, seq=seq), "relation": relation}
+    person: Raw = {
+        "id_number": make_ric(region=region, birth=birth, seq=1 + seq % 998),
+        "relation": relation,
+    }
     person.update({k: v for k, v in facts.items() if v is not None})
     return person
 
@@ -101,7 +104,9 @@ def _newborn_family(rng: random.Random, on: date, n: int) -> Raw:
         no_livelihood=False,
         no_able_supporter=False,
     )
-    child["id_number"] = make_ric(region=VILLAGE[:6], birth=on - timedelta(days=40), seq=3 * n + 3)
+    child["id_number"] = make_ric(
+        region=VILLAGE[:6], birth=on - timedelta(days=40), seq=1 + (3 * n + 3) % 998
+    )
     return {
         "dibao_status": "none",
         "local_hukou": True,

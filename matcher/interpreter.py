@@ -203,13 +203,18 @@ def resolve_excludes(
         if winner is None:
             kept[r.policy_id] = r
             continue
-        dropped[r.policy_id] = replace(
-            r,
-            status="ineligible",
-            dropped_for=winner.policy_id,
-            note=f"与「{winner.title}」不可同时享受，保留金额较高的「{winner.title}」",
-        )
+        dropped[r.policy_id] = drop(r, winner.policy_id, winner.title)
     return [dropped.get(r.policy_id, r) for r in items]
+
+
+def drop(result: PolicyResult, winner_id: str, winner_title: str) -> PolicyResult:
+    """`result` dropped under `excludes` in favour of the policy kept."""
+    return replace(
+        result,
+        status="ineligible",
+        dropped_for=winner_id,
+        note=f"与「{winner_title}」不可同时享受，保留金额较高的「{winner_title}」",
+    )
 
 
 def eligible_ids(catalogue: Catalogue, facts: Facts, on: date, subject: str) -> set[str]:
