@@ -96,6 +96,8 @@ def _apply(step: Step, args: list[Array], pop: Population) -> Array:
             return column if column is not None else np.full(size, np.nan)
         if op == "bcast":
             return args[0][pop.member_of]
+        if op == "kval":
+            return np.where(args[0] == U, np.nan, (args[0] == T).astype(np.float64))
         if op == "truthy":
             return _kleene(args[0] == 1.0, np.isnan(args[0]))
         if op == "cmp":
@@ -122,7 +124,8 @@ def _apply(step: Step, args: list[Array], pop: Population) -> Array:
             c, t, o = args
             return np.where(c == T, t, np.where(c == F, o, np.nan))
         if op == "agg":
-            return aggregate(str(step.data), args[0], pop)
+            body = args[0] if np.ndim(args[0]) else np.full(pop.member_count, args[0])
+            return aggregate(str(step.data), body, pop)
     raise ValueError(f"unknown step {op}")  # pragma: no cover
 
 
@@ -142,15 +145,16 @@ def _arith(op: str, a: Array, b: Array) -> Array:
         return a * b
     if op == "/":
         return np.where(b == 0, np.nan, a / np.where(b == 0, 1.0, b))
-    power = np.power(a, b)
-    return np.where(np.isinf(power), np.nan, power)
+    power = np.power(a, b)  # NaN ** 0 is 1 in numpy, but unknown stays unknown here
+    return np.where(np.isinf(power) | np.isnan(a) | np.isnan(b), np.nan, power)
 
 
 def reduce_members(ufunc: np.ufunc, x: Array, pop: Population, empty: object) -> Array:
     """`ufunc` over each household's members; `empty` for a household without any."""
     if pop.member_count == 0:
-        return np.full(pop.size, empty, dtype=np.result_type(x))
-    extended = np.concatenate([x, np.zeros((1, *x.shape[1:]), dtype=x.dtype)])
+        return np.full((pop.size, *np.shape(x)[1:]), empty, dtype=np.result_type(x))
+    # reduceat runs the last household to the end of the array: the sentinel must be neutral
+    extended = np.concatenate([x, np.full((1, *x.shape[1:]), empty, dtype=x.dtype)])
     out = ufunc.reduceat(extended, pop.starts, axis=0)
     out[pop.counts == 0] = empty
     return out

@@ -82,6 +82,15 @@ class Program:
                     )
                 )
                 return self._lift(fact, level)
+            case ir.Compare(op=op, left=a, right=b) if a.type == "bool":
+                # booleans compare as values: T → 1.0, F → 0.0, U → NaN
+                sides = tuple(
+                    self.add(Step("kval", (k,), self.steps[k].level, "v"))
+                    for k in (self.compile(a, level), self.compile(b, level))
+                )
+                joined, lvl = self._join(sides)
+                equal = self.add(Step("cmp", joined, lvl, "b", "=="))
+                return equal if op == "==" else self.add(Step("not", (equal,), lvl, "b"))
             case ir.Compare(op=op, left=a, right=b):
                 if op == "!=":
                     equal = self._node("cmp", (a, b), "b", "==", level)
