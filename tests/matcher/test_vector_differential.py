@@ -54,8 +54,9 @@ def close(a: float | None, b: float | None) -> bool:
 def test_vectorised_engine_equals_interpreter(catalogue: Catalogue, data: st.DataObject) -> None:
     """Every row and policy: same status, amount (to the cent), missing facts, dropped-for."""
     subject = data.draw(st.sampled_from(["household", "enterprise"]))
-    profiles = data.draw(st.lists(facts(subject), min_size=PROFILES_PER_EXAMPLE - 5,
-                                  max_size=PROFILES_PER_EXAMPLE))
+    profiles = data.draw(
+        st.lists(facts(subject), min_size=PROFILES_PER_EXAMPLE - 5, max_size=PROFILES_PER_EXAMPLE)
+    )
     result = run(compile_catalogue(catalogue, ON, subject), from_facts(profiles, catalogue.facts))
     for row, profile in enumerate(profiles):
         expected = match(catalogue, profile, ON, subject).results

@@ -1,0 +1,655 @@
+"""The event-path engine: the catalogue compiled to durable-rules rulesets (the only module
+that imports `durable`).
+
+A catalogue bound at an `on` date becomes JSON rulesets, one rule per policy in force and one
+per bundle gate. A profile is normalised to one fact, asserted, every rule that fired is
+collected by its name, and the fact is retracted. The eligible set equals the interpreter's
+(`matcher.interpreter.eligible_ids`): a rule fires only when every condition is definitely
+true under Kleene logic, an absent fact being unknown.
+
+Each condition is compiled twice by polarity: T(e) "definitely true" and F(e) "definitely
+false" (T(a and b) = T(a) ∧ T(b), F(a and b) = F(a) ∨ F(b), T(not a) = F(a), …).
+
+Native in durable-rules:
+    comparisons of a fact with a constant, another fact or arithmetic (`$lt`, `$neq`, `{f: v}`);
+    `in` lists (an `$or` of equalities, `not in` an `$and` of `$neq`); and/or/not;
+    `+ - * /` and unary minus on facts (`$add $sub $mul $div` over `{"$m": f}`), guarded by
+    `$ex` on every fact the arithmetic reads and `$neq 0` on a divisor (division by zero is
+    unknown); `any`/`all` over members (`$iany`/`$iall` with `$i.`-prefixed item fields, an
+    `$iall` normalised by an explicit member count because it fails on an empty list);
+    regions (equality on the region code cut at each prefix length); bool facts (1/0).
+Precomputed into hidden fields `_z_h<n>` (with `matcher.evaluate.evaluate_expr`, the
+interpreter's own evaluator, so an unknown stays absent):
+    `count(…)` and `sum(…)` over members, `**`, `min`/`max`/`if … else` (amounts only), a
+    divisor that is itself an expression, the left side of a comparison when neither side is
+    a plain fact, and inside `any`/`all` any comparison that is not "member fact vs constant"
+    (durable-rules cannot refer from one item field to another: error 102). Household facts
+    read inside `any`/`all` are copied into each member item.
+
+Measured traps this module handles (DESIGN.md, "durable-rules: what was measured"):
+    more than 64 rules (or `$or` branches) firing for one fact in one ruleset overflow a stack
+    (error 303): a ruleset holds at most `max_rules` rules *and* possible firings (default 64;
+    a rule fires once per satisfied disjunct), so 303 cannot happen by construction; if it
+    does anyway, the profile falls back to the interpreter, logged; a rule is capped at 32
+    expressions (error 113): the largest condition is then precomputed; numbers in
+    exponent notation (`1e-05`) are refused (error 204), so JSON is written here with exact
+    decimal expansions; `\\u` escapes are not decoded, so text is written unescaped; `$m`
+    arithmetic over an absent field matches at random, hence the `$ex` guards; the Host's
+    timer threads race asserts, so the raw binding is used under one process-wide lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import math
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from durable import engine as _durable
+
+from matcher.errors import EngineError, Issue, ProfileError
+from matcher.evaluate import evaluate_expr
+from matcher.facts import Facts
+from matcher.interpreter import eligible_ids
+from rules import ir
+from rules.catalogue import Catalogue
+from rules.facts import FactCatalogue, FactValue
+
+__all__ = ["BUILD_TIMEOUT", "MAX_RULES", "EventEngine", "Fired"]
+
+MAX_RULES = 64  # a 65th rule matching one fact in one ruleset fails with error 303
+BUILD_TIMEOUT = 20.0  # seconds; create_ruleset was seen to hang on some large rulesets
+_EXACT_INT = 2**53
+_ERROR_CODE = re.compile(r"error code: (\d+)")
+log = logging.getLogger(__name__)
+# The raw binding, reached through `durable` so that the import contract still names it;
+# durable's Host is not used: its timer threads race asserts (DESIGN.md).
+_dre = _durable.durable_rules_engine
+
+Json = Any
+Formula = bool | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Fired:
+    """What fired for one profile: eligible policy ids and open bundle ids."""
+
+    policies: frozenset[str]
+    bundles: frozenset[str]
+
+
+# --- JSON as durable-rules reads it ----------------------------------------------------------
+
+
+def _number(x: float) -> str:
+    text = repr(x)
+    if "e" in text or "E" in text:  # durable-rules refuses exponent notation (error 204)
+        text = format(Decimal(x), "f")
+    return text if "." in text else text + ".0"
+
+
+def _dumps(obj: Json) -> str:
+    """JSON with exact plain decimals and unescaped text (durable-rules decodes no `\\u`)."""
+    if isinstance(obj, bool):
+        return "1" if obj else "0"
+    if isinstance(obj, float):
+        return _number(obj)
+    if isinstance(obj, int):
+        return str(obj)
+    if isinstance(obj, str):
+        return '"' + obj.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(obj, Mapping):
+        return "{" + ",".join(f"{_dumps(k)}:{_dumps(v)}" for k, v in obj.items()) + "}"
+    return "[" + ",".join(_dumps(v) for v in obj) + "]"
+
+
+def _and(parts: Iterable[Formula]) -> Formula:
+    kept: list[dict[str, Any]] = []
+    for p in parts:
+        if p is False:
+            return False
+        if p is not True:
+            kept.extend(p["$and"] if "$and" in p else [p])
+    return True if not kept else kept[0] if len(kept) == 1 else {"$and": kept}
+
+
+def _or(parts: Iterable[Formula]) -> Formula:
+    kept: list[dict[str, Any]] = []
+    for p in parts:
+        if p is True:
+            return True
+        if p is not False:
+            kept.extend(p["$or"] if "$or" in p else [p])
+    return False if not kept else kept[0] if len(kept) == 1 else {"$or": kept}
+
+
+# --- compiling conditions --------------------------------------------------------------------
+
+_OPS = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
+_NEGATED: dict[ir.CompareOp, ir.CompareOp] = {
+    "==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">"
+}  # fmt: skip
+_FLIPPED: dict[ir.CompareOp, ir.CompareOp] = {
+    "==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="
+}  # fmt: skip
+_ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
+_NO_FACTS = Facts(subject={})
+MEMBERS, COUNT, SUBJECT = "_z_members", "_z_n", "_z_subject"
+_RESERVED = {"sid", "id", "t", "$s", MEMBERS, COUNT, SUBJECT}
+
+
+def _field(name: str) -> str:
+    """The JSON field of a fact: its own name unless durable-rules or we reserve it."""
+    return f"_z_f_{name}" if name in _RESERVED or name.startswith(("$", "_z_")) else name
+
+
+def _encode_const(value: FactValue) -> Json:
+    if isinstance(value, bool):
+        return 1 if value else 0
+    if isinstance(value, date):
+        return value.toordinal()
+    if isinstance(value, int | float):
+        return float(value)
+    return value
+
+
+class _Compiler:
+    """Turns bound conditions into T/F formulas and records what a fact must carry."""
+
+    def __init__(self) -> None:
+        self.top: set[str] = set()
+        self.item: set[tuple[str, bool]] = set()
+        self.hidden_top: dict[ir.Expr, str] = {}
+        self.hidden_item: dict[ir.Expr, str] = {}
+        self.region_lengths: set[int] = set()
+        self.members = False
+
+    def hide(self, e: ir.Expr, item: bool) -> str:
+        table = self.hidden_item if item else self.hidden_top
+        if e not in table:
+            table[e] = f"_z_h{len(self.hidden_top) + len(self.hidden_item)}"
+        return ("$i." if item else "") + table[e]
+
+    def fact(self, ref: ir.FactRef, item: bool) -> str:
+        if item:
+            self.item.add((ref.name, ref.member))
+        else:
+            self.top.add(ref.name)
+        return ("$i." if item else "") + _field(ref.name)
+
+    def truth(self, e: ir.Expr, want: bool, item: bool = False) -> Formula:
+        """T(e) when `want`, else F(e)."""
+        match e:
+            case ir.Const(value=v):
+                return bool(v) == want
+            case ir.FactRef():
+                return {self.fact(e, item): 1 if want else 0}
+            case ir.Not(operand=a):
+                return self.truth(a, not want, item)
+            case ir.And(operands=ops) | ir.Or(operands=ops):
+                join = _and if isinstance(e, ir.And) == want else _or
+                return join(self.truth(o, want, item) for o in ops)
+            case ir.Aggregate(func="any" | "all", body=body) if not item:
+                inner = self.truth(body, want, True)
+                if _has_or(inner):
+                    # a `$or` inside `$iany`/`$iall` misses matches (measured: an item that
+                    # satisfies one disjunct but not the rest hides a later item that
+                    # satisfies all): the body is precomputed per member instead
+                    inner = {self.hide(body, True): 1 if want else 0}
+                return self.aggregate((e.func == "any") == want, inner)
+            case ir.Compare(left=left) if left.type == "bool":
+                return self.bool_compare(e, want, item)
+            case ir.Compare():
+                return self.compare(e, want, item)
+            case ir.InSet():
+                return self.in_set(e, want, item)
+        return {self.hide(e, item): 1 if want else 0}
+
+    def aggregate(self, some: bool, inner: Formula) -> Formula:
+        """Some member (`$iany`) or every member (`$iall`) satisfies `inner`."""
+        self.members = True
+        if isinstance(inner, bool):
+            return (
+                ({"$gt": {COUNT: 0}} if some else True)
+                if inner
+                else (False if some else {COUNT: 0})
+            )
+        if some:
+            return {"$iany": {MEMBERS: inner}}
+        return _or([{COUNT: 0}, {"$iall": {MEMBERS: inner}}])  # `$iall` fails on an empty list
+
+    def bool_compare(self, e: ir.Compare, want: bool, item: bool) -> Formula:
+        t = [self.truth(side, True, item) for side in (e.left, e.right)]
+        f = [self.truth(side, False, item) for side in (e.left, e.right)]
+        same = _or([_and(t), _and(f)])
+        differ = _or([_and([t[0], f[1]]), _and([f[0], t[1]])])
+        return same if (e.op == "==") == want else differ
+
+    def compare(self, e: ir.Compare, want: bool, item: bool) -> Formula:
+        if _constant(e):
+            value, _ = evaluate_expr(e, _NO_FACTS)
+            return value is not None and bool(value) == want
+        op = e.op if want else _NEGATED[e.op]
+        left, right = e.left, e.right
+        if not isinstance(left, ir.FactRef) and (
+            isinstance(right, ir.FactRef) or isinstance(left, ir.Const)
+        ):
+            left, right, op = right, left, _FLIPPED[op]
+        if item and not isinstance(right, ir.Const):
+            return {self.hide(e, item): 1 if want else 0}
+        field = self.fact(left, item) if isinstance(left, ir.FactRef) else self.hide(left, item)
+        if isinstance(right, ir.Const):
+            return _test(op, field, _encode_const(right.value))
+        term, guards = self.term(right)
+        if term is None:
+            return False
+        return _and([*guards, {"$ex": {field: 1}}, _test(op, field, term)])
+
+    def term(self, e: ir.Expr) -> tuple[Json | None, list[Formula]]:
+        """A top-level operand as durable-rules arithmetic, with the guards that make it known."""
+        if _constant(e):
+            value, _ = evaluate_expr(e, _NO_FACTS)
+            return (None if value is None else _encode_const(value)), []
+        match e:
+            case ir.FactRef():
+                field = self.fact(e, False)
+                return {"$m": field}, [{"$ex": {field: 1}}]
+            case ir.Neg(operand=a):
+                inner, guards = self.term(a)
+                return {"$mul": {"$l": -1.0, "$r": inner}}, guards
+            case ir.Arith(op="+" | "-" | "*" | "/" as op, left=a, right=b):
+                lt, lg = self.term(a)
+                hide = op == "/" and not _constant(b) and not isinstance(b, ir.FactRef)
+                rt, rg = self.hidden_term(b) if hide else self.term(b)
+                if lt is None or rt is None or (op == "/" and not rg and rt == 0):
+                    return None, []  # an unknown constant, or division by zero
+                if op == "/" and rg:
+                    rg = [*rg, {"$neq": {rt["$m"]: 0.0}}]
+                return {_ARITH[op]: {"$l": lt, "$r": rt}}, [*lg, *rg]
+        return self.hidden_term(e)
+
+    def hidden_term(self, e: ir.Expr) -> tuple[Json, list[Formula]]:
+        """A precomputed operand: a hidden field that is absent when unknown."""
+        field = self.hide(e, False)
+        return {"$m": field}, [{"$ex": {field: 1}}]
+
+    def in_set(self, e: ir.InSet, want: bool, item: bool) -> Formula:
+        x = e.operand
+        field = self.fact(x, item) if isinstance(x, ir.FactRef) else self.hide(x, item)
+        values = [_encode_const(v) for v in e.values]
+        if want != e.negated:
+            return _or({field: v} for v in values)
+        return _and([{"$ex": {field: 1}}, *({"$neq": {field: v}} for v in values)])
+
+    def region(self, prefixes: Sequence[str] | None) -> Formula:
+        if not prefixes:
+            return True
+        self.region_lengths.update(len(p) for p in prefixes)
+        return _or({f"_z_r{len(p)}": p} for p in prefixes)
+
+
+def _has_or(f: Json) -> bool:
+    """Whether a formula holds a disjunction anywhere."""
+    if isinstance(f, dict):
+        return "$or" in f or any(_has_or(v) for v in f.values() if isinstance(v, dict | list))
+    if isinstance(f, list):
+        return any(_has_or(v) for v in f)
+    return False
+
+
+def _constant(e: ir.Expr) -> bool:
+    """Whether `e` has one value for every profile (no fact, no aggregate over members)."""
+    return not any(isinstance(n, ir.FactRef | ir.Aggregate) for n in ir.walk(e))
+
+
+def _test(op: ir.CompareOp, field: str, right: Json) -> dict[str, Any]:
+    return {field: right} if op == "==" else {_OPS[op]: {field: right}}
+
+
+# --- normalising facts -----------------------------------------------------------------------
+
+
+def _encode_fact(name: str, value: FactValue, kind: str, path: str) -> Json:
+    """A fact value as asserted; refuses a value of the wrong type ("9000" for a number)."""
+    ok = {
+        "number": isinstance(value, int | float) and not isinstance(value, bool),
+        "string": isinstance(value, str),
+        "bool": isinstance(value, bool),
+        "date": isinstance(value, date) and not isinstance(value, datetime),
+    }[kind]
+    if not ok:
+        found = f"{type(value).__name__} {value!r}"
+        raise ProfileError([Issue(path, f"`{name}` must be a {kind}, found {found}")], "facts")
+    return _encode_value(value, path)
+
+
+def _encode_value(value: FactValue, path: str) -> Json:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value) or (isinstance(value, int) and abs(value) > _EXACT_INT):
+            raise EngineError(f"{path}: {value!r} cannot be compared exactly as a double")
+        return float(value)
+    return _encode_const(value)
+
+
+class _Normaliser:
+    """Builds the one fact asserted for a profile, as JSON text without `sid` and `id`."""
+
+    def __init__(self, c: _Compiler, facts: FactCatalogue, subject: str) -> None:
+        kinds = {n: d.type for n, d in facts.facts.items()}
+        self.top = sorted((n, _field(n), kinds[n]) for n in c.top)
+        self.item = sorted((n, _field(n), kinds[n], member) for n, member in c.item)
+        self.hidden_top = sorted((n, e) for e, n in c.hidden_top.items())
+        self.hidden_item = sorted((n, e) for e, n in c.hidden_item.items())
+        self.regions = sorted(c.region_lengths)
+        self.members = c.members or bool(self.item or self.hidden_item)
+        self.subject = subject
+
+    def body(self, facts: Facts) -> str:
+        out: dict[str, Json] = {SUBJECT: self.subject}
+        for name, field, kind in self.top:
+            value = facts.subject.get(name)
+            if value is not None:
+                out[field] = _encode_fact(name, value, kind, name)
+        _hidden(out, self.hidden_top, facts, None, "")
+        code = facts.region_code
+        out.update({f"_z_r{n}": code[:n] for n in self.regions if code and len(code) >= n})
+        if self.members:
+            out[COUNT] = len(facts.members)
+            out[MEMBERS] = [self._row(facts, row, i) for i, row in enumerate(facts.members)]
+        return _dumps(out)[1:]
+
+    def _row(self, facts: Facts, row: Mapping[str, FactValue], i: int) -> dict[str, Json]:
+        out: dict[str, Json] = {}
+        for name, field, kind, member in self.item:
+            value = (row if member else facts.subject).get(name)
+            if value is not None:
+                out[field] = _encode_fact(name, value, kind, f"members[{i}].{name}")
+        _hidden(out, self.hidden_item, facts, row, f"members[{i}].")
+        return out
+
+
+def _hidden(
+    out: dict[str, Json],
+    hidden: list[tuple[str, ir.Expr]],
+    facts: Facts,
+    row: Mapping[str, FactValue] | None,
+    path: str,
+) -> None:
+    for name, expr in hidden:
+        value, _ = evaluate_expr(expr, facts, row)
+        if value is not None:
+            out[name] = _encode_value(value, f"{path}{name} = {ir.to_text(expr)}")
+
+
+# --- the process-wide durable-rules runtime --------------------------------------------------
+
+
+class _Runtime:
+    """Every ruleset this process created, by name; one lock serialises all engine calls."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.handles: dict[str, int] = {}
+        self.ids = itertools.count(1)
+
+    def create(self, named: list[tuple[str, str]], timeout: float | None) -> list[int]:
+        with self.lock:
+            todo = [(n, t) for n, t in named if n not in self.handles]
+            if todo:
+                _probe(todo, timeout)
+            for name, text in todo:
+                try:
+                    self.handles[name] = _dre.create_ruleset(name, text)
+                except _dre.error as exc:
+                    raise EngineError(f"durable-rules refused ruleset {name}: {exc}") from exc
+            return [self.handles[n] for n, _ in named]
+
+    def fits(self, formula: Formula) -> bool:
+        """Whether durable-rules accepts `formula` as a rule (False on error 113)."""
+        with self.lock:
+            text = _dumps({"r": {"all": [{"m": formula}]}})
+            try:
+                handle = _dre.create_ruleset(f"zhida.trial.{next(self.ids)}", text)
+            except _dre.error as exc:
+                if "error code: 113" in str(exc):
+                    return False
+                raise EngineError(f"durable-rules refused a rule: {exc}") from exc
+            _dre.delete_ruleset(handle)  # never asserted into: deleting it is safe
+            return True
+
+    def fire(self, handles: Sequence[int], body: str) -> list[str]:
+        with self.lock:
+            text = f'{{"sid":"0","id":"{next(self.ids)}",{body}'
+            names: list[str] = []
+            for handle in handles:
+                names.extend(_assert_retract(handle, text))
+            return names
+
+
+def _assert_retract(handle: int, text: str) -> list[str]:
+    try:
+        result = _dre.assert_fact(handle, text)
+    except _dre.error as exc:
+        _retract(handle, text)
+        found = _ERROR_CODE.search(str(exc))
+        raise EngineError(f"durable-rules error {found[1] if found else exc}") from exc
+    names: list[str] = []
+    try:
+        if result[0] == 0:  # 1 = no rule matched: "no match", not an error
+            action = _dre.start_action_for_state(handle, result[1])
+            message = action[1] if action else None
+            while message:
+                names.append(message[2 : message.index('"', 2)])  # '{"<rule>": {...}}'
+                message = _dre.complete_and_start_action(handle, result[1])
+    finally:
+        _retract(handle, text)
+    return names
+
+
+def _retract(handle: int, text: str) -> None:
+    try:
+        _dre.retract_fact(handle, text)
+    except _dre.error:
+        log.debug("retract after a failed assert found nothing to retract")
+
+
+def _probe(named: list[tuple[str, str]], timeout: float | None) -> None:
+    """Build the rulesets once in a forked child, killed after `timeout` seconds if it hangs."""
+    if timeout is None or not hasattr(os, "fork"):
+        return
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            for name, text in named:
+                _dre.create_ruleset(name, text)
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() <= deadline:
+        if os.waitpid(pid, os.WNOHANG) != (0, 0):
+            return
+        time.sleep(0.001)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    raise EngineError(f"building {len(named)} ruleset(s) took over {timeout} s")
+
+
+_RUNTIME = _Runtime()
+
+
+# --- the engine ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One subject's rulesets and the normaliser that writes its facts."""
+
+    names: tuple[str, ...]
+    handles: tuple[int, ...]
+    normaliser: _Normaliser
+    rules: int
+
+
+def _width(f: Formula) -> int:
+    """How many times a rule can fire for one fact: durable-rules fires once per satisfied
+    disjunct of the rule's disjunctive normal form (an `$iany`/`$iall` fires once)."""
+    if isinstance(f, bool):
+        return int(f)
+    if "$and" in f:
+        return math.prod(_width(p) for p in f["$and"])
+    return sum(_width(p) for p in f["$or"]) if "$or" in f else 1
+
+
+def _rule(
+    comp: _Compiler,
+    subject: str,
+    exprs: list[ir.Expr],
+    regions: Sequence[str] | None,
+    max_width: int,
+) -> Formula:
+    """One rule: the subject, the region and every condition definitely true.
+
+    durable-rules caps the expressions of one rule (error 113, 32 per node), and more than
+    64 firings for one fact overflow its stack (error 303): while the rule does not fit, its
+    widest, then largest, native condition is precomputed into a hidden field instead.
+    """
+    parts = [comp.truth(e, True) for e in exprs]
+    native = [True] * len(parts)
+    while True:
+        formula = _and([{SUBJECT: subject}, comp.region(regions), *parts])
+        if formula is False or (_width(formula) <= max_width and _RUNTIME.fits(formula)):
+            return formula
+        if not any(native):
+            raise EngineError(f"durable-rules cannot hold a rule of {len(parts)} condition(s)")
+        i = max(
+            range(len(parts)), key=lambda j: (native[j], _width(parts[j]), len(_dumps(parts[j])))
+        )
+        parts[i], native[i] = {comp.hide(exprs[i], False): 1}, False
+
+
+def _chunks(live: Sequence[tuple[str, Formula]], limit: int) -> list[dict[str, Json]]:
+    """Rules in groups of at most `limit` rules and `limit` possible firings for one fact."""
+    chunks: list[dict[str, Json]] = []
+    room = 0
+    for name, formula in live:
+        width = _width(formula)
+        if not chunks or len(chunks[-1]) >= limit or width > room:
+            chunks.append({})
+            room = limit
+        chunks[-1][name] = {"all": [{"m": formula}]}
+        room -= width
+    return chunks
+
+
+class EventEngine:
+    """A catalogue at one date as durable-rules rulesets; one profile at a time.
+
+    Args:
+        catalogue: the loaded catalogue; its `version` names the rulesets.
+        on: the evaluation date: policies out of force are left out, parameters are bound.
+        max_rules: rules, and possible firings for one fact, per ruleset (at most 100;
+            above 64 a profile firing more than 64 of them fails with error 303 and is
+            answered by the interpreter).
+        build_timeout: seconds a ruleset build may take (None: no limit).
+
+    Raises:
+        EngineError: a ruleset cannot be built, or building timed out.
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        on: date,
+        *,
+        max_rules: int = MAX_RULES,
+        build_timeout: float | None = BUILD_TIMEOUT,
+    ) -> None:
+        if not 1 <= max_rules <= 100:
+            raise ValueError(f"max_rules must be 1–100, got {max_rules}")
+        self.catalogue = catalogue
+        self.on = on
+        self.fallbacks = 0
+        self._plans = {
+            s: self._build(s, max_rules, build_timeout) for s in ("household", "enterprise")
+        }
+
+    @property
+    def ruleset_names(self) -> tuple[str, ...]:
+        """Every ruleset this engine asserts into."""
+        return tuple(n for p in self._plans.values() for n in p.names)
+
+    def _build(self, subject: str, limit: int, timeout: float | None) -> _Plan:
+        comp = _Compiler()
+        rules: dict[str, Formula] = {}
+        for policy in self.catalogue.for_subject(subject):
+            bound = policy.bind(self.on) if policy.in_force(self.on) else None
+            if bound is not None:
+                exprs = [c.expr for c in bound.conditions]
+                rules["p:" + policy.id] = _rule(comp, subject, exprs, policy.spec.regions, limit)
+        for bid, bundle in sorted(self.catalogue.bundles.items()):
+            if bundle.spec.subject == subject:
+                rules["b:" + bid] = _rule(comp, subject, [bundle.gate.expr], None, limit)
+        live = [(n, f) for n, f in rules.items() if f is not False]
+        named = []
+        for k, chunk in enumerate(_chunks(live, limit)):
+            text = _dumps(chunk)
+            digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+            name = f"zhida.{self.catalogue.version}.{self.on:%Y%m%d}.{subject}.{k}.{digest}"
+            named.append((name, text))
+        handles = _RUNTIME.create(named, timeout)
+        norm = _Normaliser(comp, self.catalogue.facts, subject)
+        return _Plan(tuple(n for n, _ in named), tuple(handles), norm, len(live))
+
+    def match(self, facts: Facts, subject: str) -> Fired:
+        """The policies and bundle gates that definitely hold for one profile.
+
+        Raises:
+            ProfileError: a fact has the wrong type for its catalogue entry.
+        """
+        plan = self._plans.get(subject)
+        if plan is None or not plan.handles:
+            return Fired(frozenset(), frozenset())
+        try:
+            names = _RUNTIME.fire(plan.handles, plan.normaliser.body(facts))
+        except EngineError as exc:
+            self.fallbacks += 1
+            log.warning("event engine fell back to the interpreter: %s", exc)
+            return self._interpret(facts, subject)
+        return Fired(
+            frozenset(n[2:] for n in names if n.startswith("p:")),
+            frozenset(n[2:] for n in names if n.startswith("b:")),
+        )
+
+    def _interpret(self, facts: Facts, subject: str) -> Fired:
+        bundles = frozenset(
+            bid
+            for bid, b in self.catalogue.bundles.items()
+            if b.spec.subject == subject and evaluate_expr(b.gate.expr, facts)[0] is True
+        )
+        return Fired(frozenset(eligible_ids(self.catalogue, facts, self.on, subject)), bundles)
+
+    def eligible(self, facts: Facts, subject: str) -> set[str]:
+        """Ids of the policies whose every condition holds (before `excludes`)."""
+        return set(self.match(facts, subject).policies)
+
+    def bundles_open(self, facts: Facts, subject: str) -> set[str]:
+        """Ids of the bundles whose gate holds."""
+        return set(self.match(facts, subject).bundles)
+
+    def bundle_members(self, facts: Facts, subject: str) -> dict[str, set[str]]:
+        """Each open bundle with its member policies that hold: the chain 低保 → follow-ons."""
+        fired = self.match(facts, subject)
+        return {
+            b: {m for m in self.catalogue.bundles[b].spec.members if m in fired.policies}
+            for b in fired.bundles
+        }
