@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -220,6 +222,104 @@ def _demo_household(label: str, size: int, result: MatchResult) -> None:
     if not got and not any(r.status == "undetermined" for r in result.results):
         out.print("  [dim]— 暂无符合的政策[/]")
     out.print()
+
+
+# --- batch: synthetic data, templates, village sheets (thin shells over store/) -----------
+
+
+@app.command("demo-data")
+def demo_data(
+    out_dir: Annotated[Path, typer.Option("--out", help="the folder to write into")],
+    households: Annotated[int, typer.Option(help="households to generate")] = 1000,
+    enterprises: Annotated[int, typer.Option(help="enterprises to generate")] = 100,
+    seed: Annotated[int, typer.Option(help="the same seed gives the same files")] = 1,
+    as_of: Annotated[str, typer.Option(help="the date ages are counted at")] = "2025-03-01",
+    root: Root = DEFAULT_ROOT,
+) -> None:
+    """Write a synthetic population as households.* and enterprises.* (xlsx, csv, parquet)."""
+    from matcher.population import Population
+    from matcher.population_enterprises import Enterprises
+    from store.demo_files import write_demo_data
+
+    day = _date(as_of)
+    catalogue = _catalogue(root)
+    pop = Population(households=households, seed=seed, as_of=day)
+    files = write_demo_data(
+        out_dir, catalogue.facts, pop, Enterprises(enterprises, seed=seed, as_of=day)
+    )
+    out.print(f"{files.households:,} 户 / {files.members:,} 人 · {files.enterprises:,} 家企业")
+    for path in files.written:
+        out.print(f"  wrote {path}", highlight=False)
+    for note in files.skipped:
+        out.print(f"  [yellow]skipped {note}[/]", highlight=False)
+
+
+@app.command("template")
+def template(
+    path: Path,
+    subject: Annotated[
+        str | None, typer.Option(help="household or enterprise (default: from the file name)")
+    ] = None,
+    root: Root = DEFAULT_ROOT,
+) -> None:
+    """Write an empty household (or enterprise) template with its guide sheet 说明."""
+    from store.template import write_template
+
+    kind = subject or ("enterprise" if "enterprise" in path.name.lower() else "household")
+    if kind not in ("household", "enterprise") or path.suffix.lower() != ".xlsx":
+        err.print("[red]expected an .xlsx path and --subject household|enterprise[/]")
+        raise typer.Exit(2)
+    write_template(
+        path, _catalogue(root).facts, "enterprise" if kind == "enterprise" else "household"
+    )
+    out.print(f"wrote {path} ({kind} template with a 说明 sheet)", highlight=False)
+
+
+@app.command("batch")
+def batch(
+    source: Annotated[Path, typer.Argument(help="households .xlsx, .csv or .parquet")],
+    result: Annotated[Path, typer.Option("--out", help="result .xlsx or .csv")],
+    on: Annotated[str | None, typer.Option(help="evaluation date, YYYY-MM-DD")] = None,
+    max_rows: Annotated[int, typer.Option(help="row cap")] = 1_100_000,
+    max_xlsx_mb: Annotated[
+        int, typer.Option(help="cap on an xlsx's uncompressed size (uploads: 50)")
+    ] = 1024,
+    root: Root = DEFAULT_ROOT,
+) -> None:
+    """Match every household of a village sheet; write summary, department, 待补充, errors."""
+    from store.batch import run_batch
+    from store.guards import Limits, SheetError
+
+    catalogue, day = _catalogue(root), _date(on)
+    limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
+    try:
+        with _progress() as advance:
+            report = run_batch(source, result, catalogue, on=day, limits=limits, progress=advance)
+    except SheetError as exc:
+        err.print(f"[red]{escape(str(exc))}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    s = report.stats
+    out.print(
+        f"{s.households:,} 户已匹配（{s.rows:,} 行）· {s.refused_households:,} 户、"
+        f"{s.refused_rows:,} 行被拒（见 errors）· {report.eligible:,} 项符合 · "
+        f"{sum(report.result.undetermined.values()):,} 项待补充",
+        highlight=False,
+    )
+    for path in report.result.paths:
+        out.print(f"  wrote {path}", highlight=False)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int | None], None] | None]:
+    """A rich progress bar on a terminal; nothing otherwise."""
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("读取并匹配", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,191 @@
+"""The spreadsheet templates: which columns a village sheet has, and the empty template file.
+
+A household sheet has one row per member: the identity columns (户编号, 村（居）代码, 姓名,
+身份证号, 与户主关系), then one column per supplied household or member fact, headed by the
+fact's `label` (its catalogue name is accepted as a header too). Household facts may be
+filled on any one row of the household (usually the head's) and left blank on the others.
+An enterprise sheet has one row per enterprise: 统一社会信用代码, 企业名称, 所在地区代码, then the
+enterprise facts. `zhida template PATH` writes the empty template with a guide sheet `说明`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from rules.facts import FactCatalogue, FactDef
+
+__all__ = [
+    "RELATION_CODES",
+    "RELATION_LABELS",
+    "Column",
+    "Subject",
+    "columns_for",
+    "find_column",
+    "write_template",
+]
+
+Subject = Literal["household", "enterprise"]
+Kind = Literal["identity", "household", "member", "enterprise"]
+RELATION_LABELS: dict[str, str] = {
+    "head": "户主",
+    "spouse": "配偶",
+    "child": "子女",
+    "parent": "父母",
+    "grandparent": "祖父母",
+    "grandchild": "孙子女",
+    "sibling": "兄弟姐妹",
+    "other": "其他",
+}
+RELATION_CODES: dict[str, str] = {
+    **{label: code for code, label in RELATION_LABELS.items()},
+    "外祖父母": "grandparent",
+    "外孙子女": "grandchild",
+    **{code: code for code in RELATION_LABELS},
+}
+_TYPES = {"number": "数字", "string": "文本", "bool": "是/否", "date": "日期"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One template column: its canonical key, its header and what it holds."""
+
+    key: str
+    header: str
+    kind: Kind
+    meaning: str
+    type: str = "string"
+    sensitive: bool = False
+    id_like: bool = False
+    fact: FactDef | None = None
+    note: str = ""
+
+
+_HOUSEHOLD_IDENTITY = (
+    Column("household_id", "户编号", "identity",
+           "户的编号：同一户的各成员行填同一编号，且各行连续排列", id_like=True, note="文本；必填"),
+    Column("region_code", "村（居）代码", "identity", "12 位统计用区划代码（村、居委会）",
+           id_like=True, note="文本，12 位数字"),
+    Column("name", "姓名", "identity", "成员姓名", sensitive=True, note="文本"),
+    Column("id_number", "身份证号", "identity", "公民身份号码（18 位，末位可为 X；15 位旧号亦可）",
+           sensitive=True, id_like=True, note="文本；必填；不要设成数字格式"),
+    Column("relation", "与户主关系", "identity", "成员与户主的关系；每户恰有一位户主",
+           note="户主/配偶/子女/父母/祖父母/外祖父母/孙子女/外孙子女/兄弟姐妹/其他，"
+                "或 head/spouse/…"),
+)  # fmt: skip
+_ENTERPRISE_IDENTITY = (
+    Column("credit_code", "统一社会信用代码", "identity", "18 位统一社会信用代码（GB 32100）",
+           id_like=True, note="文本；必填"),
+    Column("name", "企业名称", "identity", "营业执照上的名称", note="文本"),
+    Column("region_code", "所在地区代码", "identity", "6 位县级或 12 位村级区划代码",
+           id_like=True, note="文本"),
+)  # fmt: skip
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "household": ("household_id", "id_number", "relation"),
+    "enterprise": ("credit_code",),
+}
+
+
+def _fact_column(fact: FactDef) -> Column:
+    allowed = "、".join(fact.values) if fact.values else ""
+    unit = f"单位：{fact.unit}" if fact.unit else ""
+    level = "户（同户各行填一次即可）" if fact.level == "household" else ""
+    return Column(
+        key=fact.name,
+        header=fact.label or fact.name,
+        kind=fact.level,
+        meaning=fact.meaning,
+        type=fact.type,
+        sensitive=fact.sensitive,
+        fact=fact,
+        note="；".join(p for p in (level, unit, f"可填：{allowed}" if allowed else "") if p),
+    )
+
+
+def columns_for(catalogue: FactCatalogue, subject: Subject) -> tuple[Column, ...]:
+    """The template's columns, in order: identity columns, then every supplied fact.
+
+    Args:
+        catalogue: the fact catalogue (its labels are the headers).
+        subject: "household" (one row per member) or "enterprise".
+
+    Returns:
+        The columns; derived facts are left out (the matcher computes them).
+    """
+    levels = ("household", "member") if subject == "household" else ("enterprise",)
+    identity = _HOUSEHOLD_IDENTITY if subject == "household" else _ENTERPRISE_IDENTITY
+    facts = [
+        _fact_column(f)
+        for level in levels
+        for f in catalogue.facts.values()
+        if f.level == level and not f.derived
+    ]
+    return (*identity, *facts)
+
+
+def _key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def find_column(header: object, columns: Sequence[Column]) -> Column | None:
+    """The column a header cell names (its Chinese header or its key; NFKC, case-insensitive)."""
+    if not isinstance(header, str):
+        return None
+    wanted = _key(header)
+    return next((c for c in columns if wanted in (_key(c.header), _key(c.key))), None)
+
+
+def _type_text(column: Column) -> str:
+    if column.kind == "identity":
+        return "文本"
+    return _TYPES[column.type] + ("（是、否、true、false、1、0）" if column.type == "bool" else "")
+
+
+def _guide(book: Workbook, columns: Sequence[Column]) -> None:
+    sheet = book.create_sheet("说明")
+    sheet.append(["表头", "字段名", "含义", "类型", "单位", "可填值与说明", "敏感个人信息"])
+    for c in columns:
+        unit = c.fact.unit if c.fact and c.fact.unit else ""
+        sensitive = "是（个人信息保护法第二十八条）" if c.sensitive else "否"
+        sheet.append([c.header, c.key, c.meaning, _type_text(c), unit, c.note, sensitive])
+    sheet.append([])
+    sheet.append(
+        ["日期填 YYYY-MM-DD 文本或日期单元格；编号类列（户编号、身份证号、代码）请设为文本格式。"]
+    )
+    sheet.append(
+        ["枚举值填英文代码（如低保状态填 active/lapsed/none）；空白表示未知，结果将列入待补充。"]
+    )
+    for letter, width in zip("ABCDEFG", (18, 30, 60, 22, 10, 60, 26), strict=True):
+        sheet.column_dimensions[letter].width = width
+
+
+def write_template(path: Path, catalogue: FactCatalogue, subject: Subject) -> None:
+    """Write an empty template (header row, ID columns formatted as text) with its guide sheet.
+
+    Args:
+        path: the .xlsx file to write.
+        catalogue: the fact catalogue.
+        subject: "household" or "enterprise".
+    """
+    columns = columns_for(catalogue, subject)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new Workbook always has one sheet
+    sheet.title = "户成员" if subject == "household" else "企业"
+    sheet.append([c.header for c in columns])
+    for i, column in enumerate(columns, start=1):
+        sheet.cell(row=1, column=i).font = Font(bold=True)
+        letter = get_column_letter(i)
+        sheet.column_dimensions[letter].width = max(10, 2 * len(column.header) + 2)
+        if column.id_like or column.type == "string":
+            sheet.column_dimensions[letter].number_format = "@"
+    sheet.freeze_panes = "A2"
+    _guide(book, columns)
+    book.save(path)
