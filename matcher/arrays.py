@@ -247,14 +247,11 @@ def _if_mask(
 
 
 def mask_names(program: Program, mask: Masks) -> tuple[str, ...]:
-    """The sorted fact names set in one row's mask."""
-    key = (id(program), mask.tobytes())
-    found = _NAMES.get(key)
+    """The sorted fact names set in one row's mask (decoded once per distinct mask)."""
+    key = mask.tobytes()
+    found = program.decoded.get(key)
     if found is None:
         names = program.missing_names
         found = tuple(sorted(n for b, n in enumerate(names) if int(mask[b // 64]) >> (b % 64) & 1))
-        _NAMES[key] = found
+        program.decoded[key] = found
     return found
-
-
-_NAMES: dict[tuple[int, bytes], tuple[str, ...]] = {}

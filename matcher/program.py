@@ -34,6 +34,7 @@ class Program:
     steps: list[Step] = field(default_factory=list)
     index: dict[Step, int] = field(default_factory=dict)
     missing_names: list[str] = field(default_factory=list)
+    decoded: dict[bytes, tuple[str, ...]] = field(default_factory=dict)  # mask → names
 
     def add(self, step: Step) -> int:
         """The index of `step`, reusing an identical one compiled before."""
