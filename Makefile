@@ -2,9 +2,10 @@
 SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 # The first Python 3.11/3.12 that really runs (pyenv shims exist for versions that are not active).
-PY_OK := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))
+# Its real path, not a shim's, so that uv never sees two interpreters and rebuilds .venv.
+PY_OK := import sys; assert (3, 11) <= sys.version_info[:2] < (3, 13); print(sys.executable)
 export UV_PYTHON ?= $(shell for p in python3 python3.12 python3.11; do \
-	$$p -c '$(PY_OK)' 2>/dev/null && command -v $$p && break; done)
+	$$p -c '$(PY_OK)' 2>/dev/null && break; done)
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
