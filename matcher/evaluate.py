@@ -6,7 +6,7 @@ sub-expression contributes no missing facts (docs/rule-language.md, "Three-value
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 
 from matcher.facts import Facts
@@ -36,10 +36,13 @@ def _eval(
             value = source.get(name) if source is not None else None
             return (value, _NO_MISSING) if value is not None else (None, e.missing_as)
         case ir.And(operands=ops) | ir.Or(operands=ops):
-            return _logic(e, [_eval(o, subj, member, members) for o in ops])
+            decisive = isinstance(e, ir.Or)  # `or` is decided by a true operand, `and` by false
+            return _decide(decisive, (_eval(o, subj, member, members) for o in ops))
         case ir.Not(operand=a):
             inner, m = _eval(a, subj, member, members)
             return (None, m) if inner is None else (not inner, _NO_MISSING)
+        case ir.Aggregate(func="any" | "all" as func, body=body):
+            return _decide(func == "any", (_eval(body, subj, row, members) for row in members))
         case ir.Aggregate(func=func, body=body):
             return _aggregate(func, [_eval(body, subj, row, members) for row in members])
         case ir.IfElse(cond=c, then=t, other=o):
@@ -54,11 +57,16 @@ def _eval(
     return _apply(e, [v for v, _ in parts]), _NO_MISSING
 
 
-def _logic(e: ir.Expr, parts: list[tuple[Value, frozenset[str]]]) -> tuple[Value, frozenset[str]]:
-    decisive = isinstance(e, ir.Or)  # `or` is decided by a true operand, `and` by a false one
-    if any(v is decisive for v, _ in parts):
-        return decisive, _NO_MISSING
-    unknown = [m for v, m in parts if v is None]
+def _decide(
+    decisive: bool, parts: Iterator[tuple[Value, frozenset[str]]]
+) -> tuple[Value, frozenset[str]]:
+    """Kleene `or` (decisive=True) or `and` (False): stop at the first decisive operand."""
+    unknown: list[frozenset[str]] = []
+    for value, missing in parts:
+        if value is decisive:
+            return decisive, _NO_MISSING
+        if value is None:
+            unknown.append(missing)
     if unknown:
         return None, frozenset().union(*unknown)
     return not decisive, _NO_MISSING
@@ -67,15 +75,9 @@ def _logic(e: ir.Expr, parts: list[tuple[Value, frozenset[str]]]) -> tuple[Value
 def _aggregate(
     func: str, parts: list[tuple[Value, frozenset[str]]]
 ) -> tuple[Value, frozenset[str]]:
-    if func in ("any", "all"):
-        decisive = func == "any"
-        if any(v is decisive for v, _ in parts):
-            return decisive, _NO_MISSING
     unknown = [m for v, m in parts if v is None]
     if unknown:
         return None, frozenset().union(*unknown)
-    if func in ("any", "all"):
-        return func == "all", _NO_MISSING
     values = [v for v, _ in parts]
     return (
         sum(1 for v in values if v) if func == "count" else sum(as_number(v) for v in values)

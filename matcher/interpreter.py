@@ -91,15 +91,10 @@ def explain_condition(cond: CompiledCondition, facts: Facts) -> ConditionResult:
     """Evaluate one bound condition and say what was seen."""
     value, missing = evaluate_expr(cond.expr, facts)
     verdict = None if value is None else bool(value)
-    seen = tuple((name, _shown(name, facts)) for name in sorted(ir.fact_names(cond.expr)))
-    return ConditionResult(
-        cond.says,
-        ir.to_text(cond.expr),
-        verdict,
-        seen,
-        ir.threshold(cond.expr),
-        tuple(sorted(missing)),
-    )
+    names = cond.facts or frozenset(ir.fact_names(cond.expr))
+    seen = tuple((name, _shown(name, facts)) for name in sorted(names))
+    threshold = cond.threshold if cond.facts else ir.threshold(cond.expr)
+    return ConditionResult(cond.says, cond.text, verdict, seen, threshold, tuple(sorted(missing)))
 
 
 def _shown(name: str, facts: Facts) -> str:

@@ -28,12 +28,18 @@ BUNDLES_DIR = "bundles"
 
 @dataclass(frozen=True)
 class CompiledCondition:
-    """One `when` with its `says`, as IR, and where it was written."""
+    """One `when` with its `says`, as IR, and where it was written.
+
+    Once bound (`CompiledPolicy.bind`), `text` shows the parameters' values, and `facts` and
+    `threshold` are filled, so explaining a result does no work on the expression.
+    """
 
     expr: ir.Expr
     says: str
     text: str
     location: Location
+    facts: frozenset[str] = frozenset()
+    threshold: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,9 @@ class CompiledPolicy:
     conditions: tuple[CompiledCondition, ...]
     amount: ir.Expr | None
     loaded: Loaded = field(repr=False, compare=False)
+    _bound: dict[date, BoundPolicy | None] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     @property
     def id(self) -> str:
@@ -78,15 +87,29 @@ class CompiledPolicy:
 
     def bind(self, on: date) -> BoundPolicy | None:
         """The policy with parameters fixed at `on`, or None when one has no value then."""
+        if on not in self._bound:
+            self._bound[on] = self._bind(on)
+        return self._bound[on]
+
+    def _bind(self, on: date) -> BoundPolicy | None:
         values = self.params_at(on)
         if values is None:
             return None
-        conds = tuple(
-            CompiledCondition(ir.bind_params(c.expr, values), c.says, c.text, c.location)
-            for c in self.conditions
-        )
+        conds = tuple(_bind_condition(c, values) for c in self.conditions)
         amount = ir.bind_params(self.amount, values) if self.amount is not None else None
         return BoundPolicy(self.id, conds, amount, values)
+
+
+def _bind_condition(cond: CompiledCondition, values: dict[str, FactValue]) -> CompiledCondition:
+    expr = ir.bind_params(cond.expr, values)
+    return CompiledCondition(
+        expr,
+        cond.says,
+        ir.to_text(expr),
+        cond.location,
+        frozenset(ir.fact_names(expr)),
+        ir.threshold(expr),
+    )
 
 
 def param_value(param: Parameter, on: date) -> FactValue | None:
