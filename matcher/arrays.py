@@ -48,14 +48,53 @@ def evaluate(program: Program, pop: Population, outputs: list[int]) -> dict[int,
     uses = Counter(a for i in order for a in program.steps[i].args)
     keep = set(outputs)
     values: dict[int, Array] = {}
+    clean: dict[int, bool] = {}  # value steps known to hold no NaN: comparisons skip isnan
     for i in order:
         step = program.steps[i]
-        values[i] = _apply(step, [values[a] for a in step.args], pop)
+        args = [values[a] for a in step.args]
+        if step.op in _CLEAN_AWARE and all(clean.get(a, False) for a in step.args):
+            values[i] = _apply_clean(step, args, pop)
+        else:
+            values[i] = _apply(step, args, pop)
+        clean[i] = _is_clean(step, values[i], [clean.get(a, False) for a in step.args])
         for a in step.args:
             uses[a] -= 1
             if uses[a] == 0 and a not in keep:
                 del values[a]
     return {o: _full(values[o], program.steps[o], pop) for o in outputs}
+
+
+_CLEAN_AWARE = frozenset({"cmp", "in", "truthy"})
+
+
+def _apply_clean(step: Step, args: list[Array], pop: Population) -> Array:
+    """cmp/in/truthy over NaN-free values: nothing is unknown, so T or F only."""
+    with np.errstate(all="ignore"):
+        if step.op == "cmp":
+            true = _CMP[str(step.data)](args[0], args[1])
+        elif step.op == "in":
+            values = cast(tuple[object, ...], step.data)
+            true = np.isin(args[0], np.array([_const(v, pop) for v in values], dtype=np.float64))
+        else:
+            true = args[0] == 1.0
+    if isinstance(true, np.ndarray):
+        return true.astype(np.uint8) << 1
+    return np.uint8(2 * bool(true))
+
+
+def _is_clean(step: Step, value: Array, args_clean: list[bool]) -> bool:
+    """Whether a value step's result holds no NaN, judged cheaply."""
+    if step.kind != "v":
+        return False
+    if step.op == "fact":
+        return not bool(np.isnan(value).any())
+    if step.op == "const":
+        return not bool(np.isnan(value))
+    # + - * of finite values stay finite short of 1e308; / and ** may make NaN (x/0, NaN**0)
+    safe = step.op in ("bcast", "neg", "min", "max") or (
+        step.op == "arith" and step.data in ("+", "-", "*")
+    )
+    return safe and all(args_clean)
 
 
 def _full(x: Array, step: Step, pop: Population) -> Array:
