@@ -305,6 +305,12 @@ def batch(
         f"{sum(report.result.undetermined.values()):,} 项待补充",
         highlight=False,
     )
+    t = report.timings
+    out.print(
+        f"用时 {t.total:.1f} s：读取与校验 {t.read:.1f} s · 匹配 {t.match:.1f} s · "
+        f"写出 {t.write:.1f} s",
+        highlight=False,
+    )
     for path in report.result.paths:
         out.print(f"  wrote {path}", highlight=False)
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from matcher.profiles import Household
 from rules.facts import FactCatalogue
-from store.cells import CellError, convert, is_blank, shown
-from store.grouping import Group, RowError, validate_group
+from store.cells import CellError, fast_converter, is_blank, shown
+from store.grouping import Group, RowError, RowPlan, validate_group
 from store.guards import Limits, SheetError
 from store.seen import SeenKeys, first_of_each, id_key, text_key
 from store.sources import RowSource, open_rows
@@ -100,6 +100,7 @@ class HouseholdSheet:
         self.total_rows: int | None = None
         self._source: RowSource | None = None
         self._index: list[tuple[int, Column]] = []
+        self._plan: RowPlan | None = None
         self._households = SeenKeys()
         self._ids = SeenKeys()
 
@@ -115,6 +116,7 @@ class HouseholdSheet:
             columns = columns_for(self.catalogue, "household")
             self._index, notes = _header(self._source.header, columns)
             self.errors.extend(notes)
+            self._plan = RowPlan(self._index, self.catalogue, self.on, self.limits)
 
     def __iter__(self) -> Iterator[list[ValidHousehold]]:
         self.open()
@@ -134,9 +136,11 @@ class HouseholdSheet:
     ) -> Iterator[Group]:
         key_at = next(i for i, c in index if c.key == "household_id")
         key_column = next(c for _, c in index if c.key == "household_id")
+        key_convert = fast_converter(key_column, self.limits.max_cell_chars)
         group: Group | None = None
         for number, cells in rows:
-            if all(is_blank(c) for c in cells):
+            raw = cells[key_at] if key_at < len(cells) else None
+            if is_blank(raw) and all(is_blank(c) for c in cells):
                 continue
             if self.stats.rows >= self.limits.max_rows:
                 cap = f"{self.limits.max_rows:,}"
@@ -146,7 +150,7 @@ class HouseholdSheet:
             self.stats.rows += 1
             if self.progress and self.stats.rows % 10_000 == 0:
                 self.progress(self.stats.rows)
-            household_id = self._household_id(number, cells, key_at, key_column)
+            household_id = self._household_id(number, raw, key_column, key_convert)
             if household_id is None:
                 continue
             if group is None or group.household_id != household_id:
@@ -159,8 +163,9 @@ class HouseholdSheet:
         if self.progress:
             self.progress(self.stats.rows)
 
-    def _household_id(self, number: int, cells: list[Any], at: int, column: Column) -> str | None:
-        raw = cells[at] if at < len(cells) else None
+    def _household_id(
+        self, number: int, raw: Any, column: Column, convert: Callable[[Any], Any]
+    ) -> str | None:
         if is_blank(raw):
             head = column.header
             reason = f"a row without {head}: every member row needs its household's {head}"
@@ -168,14 +173,16 @@ class HouseholdSheet:
             self.stats.refused_rows += 1
             return None
         try:
-            return str(convert(column, raw, self.limits.max_cell_chars))
+            return str(convert(raw))
         except CellError as error:
             self.errors.append(RowError(number, column.header, shown(raw), str(error)))
             self.stats.refused_rows += 1
             return None
 
     def _validate(self, group: Group) -> tuple[ValidHousehold | None, list[RowError]]:
-        household, problems = validate_group(group, self.catalogue, self.on, self.limits)
+        household, problems = validate_group(
+            group, self.catalogue, self.on, self.limits, self._plan
+        )
         if household is None:
             return None, problems
         return ValidHousehold(group.household_id, household, tuple(group.member_rows)), []

@@ -30,6 +30,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from matcher.batch import MatchedChunk
 from matcher.identifiers import mask_id, mask_ids_in_text
 from matcher.interpreter import PolicyResult
 from matcher.profiles import Household, Member
@@ -87,6 +88,7 @@ class ResultSummary:
     households: int = 0
     eligible: Counter[str] = field(default_factory=Counter)
     undetermined: Counter[str] = field(default_factory=Counter)
+    ineligible: Counter[str] = field(default_factory=Counter)
     amounts: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     missing_rows: int = 0
     paths: list[Path] = field(default_factory=list)
@@ -179,7 +181,7 @@ def _missing_rows(
 
 def write_results(
     path: Path,
-    outcomes: Iterable[tuple[Household, Sequence[PolicyResult]]],
+    chunks: Iterable[MatchedChunk],
     catalogue: Catalogue,
     errors: Sequence[RowError],
     *,
@@ -189,9 +191,9 @@ def write_results(
 
     Args:
         path: the .xlsx file, or a .csv file (then one sibling csv per other sheet).
-        outcomes: EVERY matched household with its results that are not ineligible (an empty
-            sequence when it gets nothing); ineligible counts are households minus the others.
-            Consumed once, in a stream.
+        chunks: the matched chunks (`matcher.batch.BatchMatcher.match`): EVERY matched
+            household with its results that are not ineligible, and the chunk's counts per
+            policy (the summary adds them up). Consumed once, in a stream.
         catalogue: the policy catalogue (policies, departments, fact meanings).
         errors: the refused rows; read after `outcomes` is exhausted, so the list a reader
             fills while it is consumed may be passed.
@@ -210,7 +212,7 @@ def write_results(
     sheets.add("missing", "待补充", _MISSING)
     sheets.add("errors", "errors", _ERRORS)
     try:
-        summary = _write_all(sheets, outcomes, catalogue, errors, policies, on)
+        summary = _write_all(sheets, chunks, catalogue, errors, policies, on)
     except BaseException:
         sheets.abort()
         raise
@@ -220,7 +222,7 @@ def write_results(
 
 def _write_all(
     sheets: _Sheets,
-    outcomes: Iterable[tuple[Household, Sequence[PolicyResult]]],
+    chunks: Iterable[MatchedChunk],
     catalogue: Catalogue,
     errors: Sequence[RowError],
     policies: list[Any],
@@ -228,17 +230,20 @@ def _write_all(
 ) -> ResultSummary:
     summary = ResultSummary()
     headers = {c.key: c.header for c in columns_for(catalogue.facts, "household")}
-    for household, results in outcomes:
-        summary.households += 1
-        for r in results:
-            counter = summary.eligible if r.status == "eligible" else summary.undetermined
-            counter[r.policy_id] += 1
-            if r.status == "eligible":
-                summary.amounts[r.policy_id] += r.amount or 0.0
-                sheets.append(r.department, _entitlement(household, r))
-        for row in _missing_rows(household, results, catalogue, headers):
-            sheets.append("missing", row)
-            summary.missing_rows += 1
+    for chunk in chunks:
+        summary.households += len(chunk.outcomes)
+        for pid, (yes, maybe, no) in chunk.counts.items():
+            summary.eligible[pid] += yes
+            summary.undetermined[pid] += maybe
+            summary.ineligible[pid] += no
+        for household, results in chunk.outcomes:
+            for r in results:
+                if r.status == "eligible":
+                    summary.amounts[r.policy_id] += r.amount or 0.0
+                    sheets.append(r.department, _entitlement(household, r))
+            for row in _missing_rows(household, results, catalogue, headers):
+                sheets.append("missing", row)
+                summary.missing_rows += 1
     for e in errors:
         sheets.append(
             "errors", [e.row, e.column, mask_ids_in_text(e.value), mask_ids_in_text(e.reason)]
@@ -246,7 +251,7 @@ def _write_all(
     for s in policies:
         yes, maybe = summary.eligible[s.id], summary.undetermined[s.id]
         unit, period = (s.benefit.unit, s.benefit.period) if s.benefit else (None, None)
-        no = summary.households - yes - maybe
+        no = summary.ineligible[s.id]
         total = round(summary.amounts[s.id], 2)
         row = [s.id, s.title, s.department, s.delivery, yes, maybe, no, total, unit, period]
         sheets.append("summary", row)

@@ -31,6 +31,7 @@ def test_demo_data_then_batch_writes_every_sheet(tmp_path: Path) -> None:
                      "--out", str(result))  # fmt: skip
     assert code == 0, text
     assert "250 户已匹配" in text and str(result) in text
+    assert "读取与校验" in text and "匹配" in text and "写出" in text  # the time of each stage
     book = load_workbook(result, read_only=True)
     assert book.sheetnames[0] == "汇总" and book.sheetnames[-2:] == ["待补充", "errors"]
     assert "县民政局" in book.sheetnames and "县供电公司" in book.sheetnames

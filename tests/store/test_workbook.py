@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from matcher.batch import match_chunk
+from matcher.batch import BatchMatcher
 from matcher.identifiers import ric_check_digit
 from matcher.profiles import Household, Member
 from matcher.testing import make_ric
@@ -56,10 +56,10 @@ def _valid_ids(text: str) -> list[str]:
 
 
 def _write(tmp_path: Path, suffix: str, households: list[Household], catalogue: Catalogue) -> Path:
-    outcomes = match_chunk(catalogue, households, ON)
+    chunks = [BatchMatcher(catalogue, ON).match(households)]
     errors = [RowError(7, "身份证号", "520***********0010", "=cmd|' /C calc'!A0")]
     path = tmp_path / f"result{suffix}"
-    write_results(path, outcomes, catalogue, errors, on=ON)
+    write_results(path, chunks, catalogue, errors, on=ON)
     return path
 
 
