@@ -43,6 +43,9 @@ pytest: setup
 
 bench: setup
 	$(RUN) python bench/latency.py
+	$(RUN) python bench/engines.py
+	$(RUN) python bench/profile_vector.py
+	$(RUN) python bench/batch.py
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
