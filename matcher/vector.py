@@ -86,7 +86,7 @@ class VectorResult:
     status: Status  # rows × policies, after excludes: 0 ineligible, 1 undetermined, 2 eligible
     raw_status: Status  # the same before excludes
     amount: npt.NDArray[np.float64]  # rows × policies, NaN where none
-    conditions: list[Status]  # per policy: rows × conditions
+    verdicts: dict[int, Status]  # condition step → its Kleene value per row
     gates: dict[str, Status]
     region: Status  # rows × policies: is the row in the policy's region (Kleene)
     dropped_for: npt.NDArray[np.int32]  # rows × policies: the column kept instead, or -1
@@ -134,10 +134,10 @@ class VectorResult:
             return early
         bound = self.engine.bound[j]
         assert bound is not None
-        verdicts = self.conditions[j][row]
+        slots = self.engine.conditions[j]
         conds = tuple(
-            ConditionResult(c.says, c.text, _verdict(int(v)), (), None, ())
-            for c, v in zip(bound.conditions, verdicts, strict=True)
+            ConditionResult(c.says, c.text, _verdict(int(self.verdicts[s][row])), (), None, ())
+            for c, s in zip(bound.conditions, slots, strict=True)
         )
         status = STATUS_NAMES[int(self.raw_status[row, j])]
         base = replace(
@@ -158,76 +158,110 @@ def _verdict(v: int) -> bool | None:
 
 
 def run(engine: VectorCatalogue, pop: Population) -> VectorResult:
-    """Evaluate every policy of `engine` over the chunk `pop`."""
+    """Evaluate every policy of `engine` over the chunk `pop`.
+
+    Arrays are built policy-major (one contiguous row per policy) and exposed rows × policies.
+    """
     outputs = [s for conds in engine.conditions for s in conds]
     outputs += [a for a in engine.amounts if a is not None] + list(engine.gates.values())
     values = evaluate(engine.program, pop, outputs)
     n, p = pop.size, len(engine.policies)
-    status = np.zeros((n, p), np.uint8)
-    amount = np.full((n, p), np.nan)
-    region = np.zeros((n, p), np.uint8)
-    conditions: list[Status] = []
+    status = np.zeros((p, n), np.uint8)
+    amount = np.full((p, n), np.nan)
+    region = np.zeros((p, n), np.uint8)
+    scopes = _Regions(pop.regions)
     for j, policy in enumerate(engine.policies):
-        conds = [values[s] for s in engine.conditions[j]]
-        matrix = np.stack(conds, axis=1) if conds else np.zeros((n, 0), np.uint8)
-        conditions.append(matrix.astype(np.uint8))
-        region[:, j] = _in_region(policy.spec.regions, pop.regions)
-        own = matrix.min(axis=1) if conds else np.full(n, F)
-        status[:, j] = np.where(region[:, j] == T, own, np.where(region[:, j] == U, U, F))
+        region[j] = scopes.of(policy.spec.regions)
         if not engine.active[j]:
-            status[:, j] = F
+            continue
+        own = _all_of([values[s] for s in engine.conditions[j]], n)
+        np.minimum(own, region[j], out=status[j])  # out of region: F; region unknown: U
+        np.copyto(status[j], U, where=(region[j] == U))
         slot = engine.amounts[j]
         if slot is not None:
-            amount[:, j] = np.where(status[:, j] == T, np.round(values[slot], 2), np.nan)
+            amount[j] = np.where(status[j] == T, np.round(values[slot], 2), np.nan)
     gates = {b: values[s].astype(np.uint8) for b, s in engine.gates.items()}
-    dropped = np.full((n, p), -1, np.int32)
+    dropped = np.full((p, n), -1, np.int32)
+    verdicts = {s: values[s] for conds in engine.conditions for s in conds}
     result = VectorResult(
-        engine, pop, status, status.copy(), amount, conditions, gates, region, dropped
+        engine, pop, status.T, status.copy().T, amount.T, verdicts, gates, region.T, dropped.T
     )
     _fill_missing(result)
     _apply_excludes(result)
     return result
 
 
-def _in_region(prefixes: list[str] | None, regions: npt.NDArray[np.str_]) -> Array:
-    if not prefixes:
-        return np.full(regions.shape[0], T)
-    inside = np.zeros(regions.shape[0], bool)
-    for prefix in prefixes:
-        inside |= np.char.startswith(regions, prefix)
-    return np.where(regions == "", U, np.where(inside, T, F))
+def _all_of(conditions: list[Array], n: int) -> Status:
+    """Kleene `and` of a policy's conditions, in place on a fresh array."""
+    out = np.full(n, T, np.uint8)
+    for c in conditions:
+        np.minimum(out, c, out=out)
+    return out
+
+
+class _Regions:
+    """Each distinct set of region prefixes tested once per chunk."""
+
+    def __init__(self, regions: npt.NDArray[np.str_]) -> None:
+        self.regions = regions
+        self.unknown = regions == ""
+        self.cache: dict[tuple[str, ...], Status] = {}
+
+    def of(self, prefixes: list[str] | None) -> Status:
+        key = tuple(prefixes or ())
+        if key not in self.cache:
+            self.cache[key] = self._test(key)
+        return self.cache[key]
+
+    def _test(self, prefixes: tuple[str, ...]) -> Status:
+        if not prefixes:
+            return np.full(self.regions.shape[0], T, np.uint8)
+        inside = np.zeros(self.regions.shape[0], bool)
+        for prefix in prefixes:
+            inside |= np.char.startswith(self.regions, prefix)
+        return np.where(self.unknown, U, np.where(inside, T, F)).astype(np.uint8)
 
 
 def _fill_missing(res: VectorResult) -> None:
-    """Missing-fact masks of undetermined rows, and of eligible rows whose amount is unknown."""
+    """Missing-fact masks of undetermined rows, and of eligible rows whose amount is unknown.
+
+    The rows that need one, over all policies, are taken once and evaluated once with masks.
+    """
     program = res.engine.program
     words = max(1, (len(program.missing_names) + 63) // 64)
     region_bit = program.missing_names.index("region_code")
     region_mask = np.zeros(words, np.uint64)
     region_mask[region_bit // 64] = np.uint64(1) << np.uint64(region_bit % 64)
+    needs: list[tuple[int, npt.NDArray[np.int64], list[int]]] = []
+    regional: dict[int, npt.NDArray[np.int64]] = {}
     for j in range(len(res.engine.policies)):
-        column, slot = res.status[:, j], res.engine.amounts[j]
-        parts: list[tuple[npt.NDArray[np.int64], Masks]] = []
-        by_region = np.flatnonzero((column == U) & (res.region[:, j] == U))
+        column, region, slot = res.status[:, j], res.region[:, j], res.engine.amounts[j]
+        undetermined = column == U
+        by_region = np.flatnonzero(undetermined & (region == U))
         if by_region.size:
-            parts.append((by_region, np.tile(region_mask, (by_region.size, 1))))
-        undecided = np.flatnonzero((column == U) & (res.region[:, j] == T))
+            regional[j] = by_region
+        undecided = np.flatnonzero(undetermined & (region == T))
         if undecided.size:
-            parts.append((undecided, _masks(res, undecided, res.engine.conditions[j])))
+            needs.append((j, undecided, res.engine.conditions[j]))
         if slot is not None:
             unpaid = np.flatnonzero((column == T) & np.isnan(res.amount[:, j]))
             if unpaid.size:
-                parts.append((unpaid, _masks(res, unpaid, [slot])))
-        if parts:
-            rows = np.concatenate([r for r, _ in parts])
-            order = np.argsort(rows)
-            res.missing_masks[j] = (rows[order], np.concatenate([m for _, m in parts])[order])
-
-
-def _masks(res: VectorResult, rows: npt.NDArray[np.int64], slots: list[int]) -> Masks:
-    masks = evaluate_missing(res.engine.program, res.population.take(rows), slots)
-    union: Masks = np.bitwise_or.reduce(np.stack([masks[s] for s in slots]), axis=0)
-    return union
+                needs.append((j, unpaid, [slot]))
+    parts: dict[int, list[tuple[npt.NDArray[np.int64], Masks]]] = {
+        j: [(rows, np.tile(region_mask, (rows.size, 1)))] for j, rows in regional.items()
+    }
+    if needs:
+        union = np.unique(np.concatenate([rows for _, rows, _ in needs]))
+        slots = sorted({s for _, _, group in needs for s in group})
+        masks = evaluate_missing(program, res.population.take(union), slots)
+        for j, rows, group in needs:
+            at = np.searchsorted(union, rows)
+            combined = np.bitwise_or.reduce(np.stack([masks[s][at] for s in group]), axis=0)
+            parts.setdefault(j, []).append((rows, combined))
+    for j, found in parts.items():
+        rows = np.concatenate([r for r, _ in found])
+        order = np.argsort(rows, kind="stable")
+        res.missing_masks[j] = (rows[order], np.concatenate([m for _, m in found])[order])
 
 
 def _apply_excludes(res: VectorResult) -> None:
@@ -247,16 +281,23 @@ def _apply_excludes(res: VectorResult) -> None:
     partners = np.zeros((len(group), len(group)), bool)
     for a, b in pairs:
         partners[local[a], local[b]] = partners[local[b], local[a]] = True
-    eligible = res.raw_status[:, group] == T
-    amounts = np.where(eligible, np.nan_to_num(res.amount[:, group], nan=0.0), 0.0)
+    both = np.zeros(res.status.shape[0], bool)
+    for a, b in pairs:
+        both |= (res.raw_status[:, a] == T) & (res.raw_status[:, b] == T)
+    rows = np.flatnonzero(both)  # only rows where two partners are eligible can change
+    if rows.size == 0:
+        return
+    cols = np.asarray(group)
+    eligible = res.raw_status[np.ix_(rows, cols)] == T
+    amounts = np.where(eligible, np.nan_to_num(res.amount[np.ix_(rows, cols)], nan=0.0), 0.0)
     order = np.lexsort((np.broadcast_to(np.arange(len(group)), amounts.shape), -amounts), axis=1)
     kept = np.zeros_like(eligible)
-    rows = np.arange(eligible.shape[0])
+    local_rows = np.arange(rows.size)
     for t in range(len(group)):
         k = order[:, t]
         clash = (kept & partners[k]).any(axis=1)
-        here = eligible[rows, k]
-        kept[rows, k] = here & ~clash
+        here = eligible[local_rows, k]
+        kept[local_rows, k] = here & ~clash
         lost = here & clash
         winner = np.argmax(kept & partners[k], axis=1)
         columns = np.asarray(group)[k]
