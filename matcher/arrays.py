@@ -192,8 +192,13 @@ def reduce_members(ufunc: np.ufunc, x: Array, pop: Population, empty: object) ->
     """`ufunc` over each household's members; `empty` for a household without any."""
     if pop.member_count == 0:
         return np.full((pop.size, *np.shape(x)[1:]), empty, dtype=np.result_type(x))
-    # reduceat runs the last household to the end of the array: the sentinel must be neutral
+    # the sentinel past the last member must be neutral (reduceat runs to the array's end too)
     extended = np.concatenate([x, np.full((1, *x.shape[1:]), empty, dtype=x.dtype)])
+    slots = pop.member_slots()
+    if slots is not None:  # k-th members side by side: a few elementwise ops, no reduceat
+        if slots.shape[0] == 0:
+            return np.full((pop.size, *np.shape(x)[1:]), empty, dtype=np.result_type(x))
+        return ufunc.reduce(extended[slots], axis=0)
     out = ufunc.reduceat(extended, pop.starts, axis=0)
     out[pop.counts == 0] = empty
     return out

@@ -49,6 +49,22 @@ class Population:
     regions: npt.NDArray[np.str_]  # region code per row ("" = unknown)
     vocabulary: Vocabulary
 
+    _slots: Ints | None = field(default=None, repr=False, compare=False)
+
+    def member_slots(self, widest: int = 16) -> Ints | None:
+        """Member rows laid out slot-major: row k holds each household's k-th member (or
+        `member_count`, a sentinel, past its last). None when a household is wider than
+        `widest` (a layout that large would cost more than it saves)."""
+        if self._slots is None:
+            width = int(self.counts.max()) if self.size else 0
+            if width > widest:
+                return None
+            slots = np.full((width, self.size), self.member_count, dtype=np.int64)
+            rank = np.arange(self.member_count, dtype=np.int64) - self.starts[self.member_of]
+            slots[rank, self.member_of] = np.arange(self.member_count, dtype=np.int64)
+            self._slots = slots
+        return self._slots
+
     @property
     def member_count(self) -> int:
         """Number of member rows."""

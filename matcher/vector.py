@@ -90,7 +90,15 @@ class VectorResult:
     gates: dict[str, Status]
     region: Status  # rows × policies: is the row in the policy's region (Kleene)
     dropped_for: npt.NDArray[np.int32]  # rows × policies: the column kept instead, or -1
-    missing_masks: dict[int, tuple[npt.NDArray[np.int64], Masks]] = field(default_factory=dict)
+    _masks: dict[int, tuple[npt.NDArray[np.int64], Masks]] | None = None
+
+    @property
+    def missing_masks(self) -> dict[int, tuple[npt.NDArray[np.int64], Masks]]:
+        """Per policy column: the rows that lack facts and their masks (computed on first use,
+        in one pass over every row that needs one)."""
+        if self._masks is None:
+            self._masks = _fill_missing(self)
+        return self._masks
 
     def missing(self, row: int, j: int) -> tuple[str, ...]:
         """The facts row `row` still needs for policy column `j` (sorted)."""
@@ -186,7 +194,6 @@ def run(engine: VectorCatalogue, pop: Population) -> VectorResult:
     result = VectorResult(
         engine, pop, status.T, status.copy().T, amount.T, verdicts, gates, region.T, dropped.T
     )
-    _fill_missing(result)
     _apply_excludes(result)
     return result
 
@@ -222,7 +229,7 @@ class _Regions:
         return np.where(self.unknown, U, np.where(inside, T, F)).astype(np.uint8)
 
 
-def _fill_missing(res: VectorResult) -> None:
+def _fill_missing(res: VectorResult) -> dict[int, tuple[npt.NDArray[np.int64], Masks]]:
     """Missing-fact masks of undetermined rows, and of eligible rows whose amount is unknown.
 
     The rows that need one, over all policies, are taken once and evaluated once with masks.
@@ -235,7 +242,7 @@ def _fill_missing(res: VectorResult) -> None:
     needs: list[tuple[int, npt.NDArray[np.int64], list[int]]] = []
     regional: dict[int, npt.NDArray[np.int64]] = {}
     for j in range(len(res.engine.policies)):
-        column, region, slot = res.status[:, j], res.region[:, j], res.engine.amounts[j]
+        column, region, slot = res.raw_status[:, j], res.region[:, j], res.engine.amounts[j]
         undetermined = column == U
         by_region = np.flatnonzero(undetermined & (region == U))
         if by_region.size:
@@ -258,10 +265,12 @@ def _fill_missing(res: VectorResult) -> None:
             at = np.searchsorted(union, rows)
             combined = np.bitwise_or.reduce(np.stack([masks[s][at] for s in group]), axis=0)
             parts.setdefault(j, []).append((rows, combined))
+    masks_by_policy = {}
     for j, found in parts.items():
         rows = np.concatenate([r for r, _ in found])
         order = np.argsort(rows, kind="stable")
-        res.missing_masks[j] = (rows[order], np.concatenate([m for _, m in found])[order])
+        masks_by_policy[j] = (rows[order], np.concatenate([m for _, m in found])[order])
+    return masks_by_policy
 
 
 def _apply_excludes(res: VectorResult) -> None:

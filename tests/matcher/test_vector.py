@@ -14,6 +14,7 @@ from matcher.demo import demo_village
 from matcher.facts import Facts
 from matcher.interpreter import PolicyResult, evaluate_policy, match
 from matcher.subjects import facts_for
+from matcher.testing import make_ric
 from matcher.vector import compile_catalogue, run
 from rules.catalogue import Catalogue, load_catalogue
 from rules.schema import TestCase
@@ -81,3 +82,26 @@ def test_empty_households_and_no_members() -> None:
     assert by_id["household.dibao.electricity"].status == "eligible"
     assert by_id["household.dibao.student_aid"].status == "ineligible"
     assert np.isfinite(by_id["household.dibao.electricity"].amount or np.nan)
+
+
+def test_a_household_wider_than_the_slot_layout_uses_reduceat() -> None:
+    """A 20-member household (past the 16-slot layout) gives the interpreter's results too."""
+    on = date(2025, 3, 1)
+    label, raw = demo_village(1, on)[0]
+    head = raw["members"][0]
+    members = [head] + [
+        {
+            **raw["members"][1],
+            "id_number": make_ric(region="522201", birth=date(1980, 1, 1), seq=k, sex="female"),
+            "relation": "other",
+        }
+        for k in range(2, 40, 2)
+    ]
+    wide = facts_for({**raw, "members": members}, "household", CATALOGUE.facts, on, source=label)
+    narrow = facts_for(raw, "household", CATALOGUE.facts, on, source=label)
+    population = from_facts([wide, narrow], CATALOGUE.facts)
+    assert population.member_slots() is None and len(wide.members) == 20
+    result = run(compile_catalogue(CATALOGUE, on, "household"), population)
+    for row, facts in enumerate((wide, narrow)):
+        expected = match(CATALOGUE, facts, on, "household").results
+        assert [key(r) for r in result.results(row)] == [key(r) for r in expected]
