@@ -7,7 +7,7 @@ another). Members are sorted by household; `starts` gives each household's first
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -121,8 +121,8 @@ def from_facts(
     vocab = vocabulary or Vocabulary()
     members = [m for f in profiles for m in f.members]
     counts = np.array([len(f.members) for f in profiles], dtype=np.int64)
-    subject_names = _names((f.subject for f in profiles), catalogue, member=False)
-    member_names = _names(members, catalogue, member=True)
+    subject_names = _names(catalogue, member=False)
+    member_names = _names(catalogue, member=True)
     return Population(
         size=len(profiles),
         subject={n: _column([f.subject.get(n) for f in profiles], vocab) for n in subject_names},
@@ -135,7 +135,7 @@ def from_facts(
     )
 
 
-def _names(rows: Iterable[object], catalogue: FactCatalogue, *, member: bool) -> list[str]:
+def _names(catalogue: FactCatalogue, *, member: bool) -> list[str]:
     level = {"member"} if member else {"household", "enterprise"}
     return [n for n, f in catalogue.facts.items() if f.level in level]
 

@@ -180,7 +180,7 @@ def run(engine: VectorCatalogue, pop: Population) -> VectorResult:
     scopes = _Regions(pop.regions)
     for j, policy in enumerate(engine.policies):
         region[j] = scopes.of(policy.spec.regions)
-        if not engine.active[j]:
+        if engine.bound[j] is None:
             continue
         own = _all_of([values[s] for s in engine.conditions[j]], n)
         np.minimum(own, region[j], out=status[j])  # out of region: F; region unknown: U
