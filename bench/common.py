@@ -77,16 +77,6 @@ def head(chunk: PopulationChunk, n: int) -> PopulationChunk:
     return PopulationChunk(cut(hh, first), cut(mm, rows))
 
 
-def raw_households(chunk: PopulationChunk) -> list[dict[str, Any]]:
-    """The chunk as flat raw profiles (docs/rule-language.md), unknown cells left out."""
-    households = list(chunk.households.rows())
-    by_id: dict[str, list[dict[str, Any]]] = {h["household_id"]: [] for h in households}
-    for row in chunk.members.rows():
-        member = {k: v for k, v in row.items() if k not in ("household_id", "region_code")}
-        by_id[row["household_id"]].append(member)
-    return [{**h, "members": by_id[h["household_id"]]} for h in households]
-
-
 def rss_mb() -> float:
     """Resident memory now (MB)."""
     with open("/proc/self/status") as f:

@@ -39,10 +39,9 @@ from common import (
     head,
     machine,
     peak_mb,
-    raw_households,
 )
 
-from matcher.chunks import from_chunk
+from matcher.chunks import from_chunk, raw_households
 from matcher.columns import Population, Vocabulary
 from matcher.vector import VectorCatalogue, compile_catalogue, run
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
-from matcher.chunks import from_chunk, from_enterprises
+from matcher.chunks import from_chunk, from_enterprises, raw_households
 from matcher.columns import Population, Vocabulary, from_facts
 from matcher.derive import enterprise_facts, household_facts
 from matcher.population import Population as Spec
@@ -35,16 +34,6 @@ SPEC = Spec(
     newborn_share=0.2,
     chunk_size=160,
 )
-
-
-def raw_households(chunk: PopulationChunk) -> list[dict[str, Any]]:
-    """The chunk as flat raw profiles (docs/rule-language.md), unknown cells left out."""
-    households = list(chunk.households.rows())
-    by_id: dict[str, list[dict[str, Any]]] = {h["household_id"]: [] for h in households}
-    for row in chunk.members.rows():
-        member = {k: v for k, v in row.items() if k not in ("household_id", "region_code")}
-        by_id[row["household_id"]].append(member)
-    return [{**h, "members": by_id[h["household_id"]]} for h in households]
 
 
 @pytest.fixture(scope="module")
