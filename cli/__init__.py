@@ -28,7 +28,7 @@ from rules.lint import lint_tree
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="直达 zhida: 政策规则与匹配")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
-DEFAULT_ROOT = Path(os.environ.get("ZHIDA_POLICIES", Path(__file__).parent / "policies"))
+DEFAULT_ROOT = Path(os.environ.get("ZHIDA_POLICIES", Path(__file__).parent.parent / "policies"))
 STATUS = {
     "eligible": "[green]✔ 符合[/]",
     "ineligible": "[red]✘ 不符合[/]",

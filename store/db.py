@@ -1,0 +1,138 @@
+"""The database: engines for SQLite (the default) and PostgreSQL, sessions, migrations.
+
+SQLite is a file under the data directory (`ZHIDA_DATA_DIR`, default `./data`); PostgreSQL is
+chosen by `DATABASE_URL` (`postgresql://…` or `postgresql+psycopg://…`).
+
+SQLite connections run in WAL mode with a 5 s busy timeout and foreign keys on, and a write
+transaction begins with `BEGIN IMMEDIATE` (RELIABILITY S1): pysqlite's own BEGIN comes only
+before the first write, so two read-modify-write transactions can both read, and one update is
+lost. Sessions opened with `read_only=True` begin deferred, so readers never wait on a writer.
+
+    engine = open_engine()                 # DATABASE_URL, or the SQLite file
+    migrate(engine)                        # Alembic: upgrade to head
+    with write_session(engine) as session: # one transaction, committed on success
+        ...
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+__all__ = [
+    "data_dir",
+    "database_url",
+    "is_postgres",
+    "migrate",
+    "open_engine",
+    "read_session",
+    "write_session",
+]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_READ_ONLY = "zhida_read_only"
+
+
+def data_dir() -> Path:
+    """Where the SQLite file and the secret key live (`ZHIDA_DATA_DIR`, default `./data`)."""
+    return Path(os.environ.get("ZHIDA_DATA_DIR", "data"))
+
+
+def database_url() -> str:
+    """`DATABASE_URL`, or the SQLite file `zhida.db` in the data directory."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        return url
+    return f"sqlite:///{data_dir() / 'zhida.db'}"
+
+
+def _normalise(url: str) -> str:
+    """`postgresql://` and `postgres://` use psycopg 3 (SQLAlchemy would look for psycopg2)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def is_postgres(engine: Engine) -> bool:
+    """True on PostgreSQL, False on SQLite."""
+    return engine.dialect.name == "postgresql"
+
+
+def open_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for `url` (default: `database_url()`), set up for safe concurrent writes.
+
+    Args:
+        url: a SQLAlchemy URL; `postgresql://` is read as psycopg 3.
+        kwargs: passed to `create_engine`.
+
+    Returns:
+        The engine; on SQLite the file's folder is created.
+    """
+    url = _normalise(url or database_url())
+    kwargs.setdefault("json_serializer", _json_text)
+    kwargs.setdefault("json_deserializer", orjson.loads)
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, **kwargs)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+    _sqlite_events(engine)
+    return engine
+
+
+def _sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable at each WAL checkpoint
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """One write transaction: committed when the block ends, rolled back if it raises."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A read transaction (deferred on SQLite, so it never waits for a writer)."""
+    bound = engine.execution_options(**{_READ_ONLY: True})
+    with Session(bound) as session, session.begin():
+        yield session
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision` with Alembic (the only way tables are created)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
