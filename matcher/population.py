@@ -72,6 +72,19 @@ class PopulationChunk:
     members: Columns
 
 
+def _spread_below(values: Array, floor: float, width: float) -> Array:
+    """Values under `floor` spread over [floor, floor + width) instead of piled on it.
+
+    A pile is one birth date, and IDs allow only 500 people of one sex born on one day in one
+    county: clamping to the floor made 10^6 households fail. The spread is the fractional part
+    of the shortfall (itself random), so no random number is drawn and every other value of a
+    seed stays the same.
+    """
+    short = floor - values
+    spread = floor + np.mod(short * 997.0, 1.0) * width
+    return np.where(short > 0, spread, values)
+
+
 def _shape_ages(rng: np.random.Generator, shape: int, n: int) -> tuple[Array, Array]:
     """(ages, male) of `n` households of one shape, as (n, size) arrays."""
     _, (lo, hi), others = _SHAPES[shape]
@@ -82,7 +95,8 @@ def _shape_ages(rng: np.random.Generator, shape: int, n: int) -> tuple[Array, Ar
     male[:, 0] = rng.random(n) < 0.75
     for j, rel in enumerate(rels[1:], start=1):
         if rel == "spouse":
-            ages[:, j] = np.clip(ages[:, 0] + np.clip(rng.normal(-2, 3, n), -8, 8), 20, 100)
+            spouse = ages[:, 0] + np.clip(rng.normal(-2, 3, n), -8, 8)
+            ages[:, j] = np.minimum(_spread_below(spouse, 20.0, 1.0), 100)
             male[:, j] = ~male[:, 0]
         elif rel == "parent":
             ages[:, j], male[:, j] = _parent(rng, rels, ages, j)
@@ -122,7 +136,7 @@ def _younger(rng: np.random.Generator, rels: tuple[str, ...], ages: Array, j: in
         earlier = ages[:, kids].min(axis=1)
         cap = earlier - rng.uniform(1, 6, n)
         age = np.where(cap < 0.01, earlier * rng.uniform(0.1, 0.9, n), np.minimum(age, cap))
-    child: Array = np.maximum(age, 0.01)
+    child: Array = _spread_below(age, 0.01, 0.5)
     return child
 
 
