@@ -1,23 +1,27 @@
 """Storing validated profiles: upsert by natural key, members replaced as a set, changes recorded.
 
-A household is found by its 户编号 (`household_no`), an enterprise by its credit code. Each
-profile is stored with the SHA-256 of its canonical document (`document`), so re-storing an
-unchanged profile writes nothing — which makes a re-import idempotent. A changed profile
-is updated in place, its members deleted and inserted again in the new order, and a
-`ProfileChange` row says what changed (`{path, before, after}`, ID numbers masked), from where
-and when.
+A household is found by its 户编号 (`household_no`), an enterprise by its credit code. An
+unchanged profile (same `profile_hash`, see `store.profile_docs`) writes nothing, which makes a
+re-import idempotent. A changed profile is updated in place, its members deleted and inserted
+again in the new order, and a `ProfileChange` row says what changed (`{path, before, after}`,
+ID numbers masked), from where (`"households.xlsx rows 12–15"`) and when.
+
+A person already stored in ANOTHER household who is listed in an imported one has moved (分户,
+迁入): a village register lists each person once. They are deleted from the old household,
+which gets a `removed_member` change naming the household they moved to (`moved_to`) and is
+re-hashed; the caller is told (`UpsertCounts.moved`), so an old household left without a head
+or without anyone can be reported to the operator rather than silently kept or deleted.
 
     counts = upsert_households(session=s, households=[(household, "x.xlsx rows 2–4"), …])
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
@@ -25,127 +29,55 @@ from matcher.identifiers import mask_id
 from matcher.profiles import Enterprise, Household
 from store.models.profiles import EnterpriseRow, HouseholdRow, MemberRow, ProfileChange
 from store.models.types import utcnow
+from store.profile_docs import (
+    document,
+    enterprise_document,
+    household_rows,
+    profile_diff,
+    profile_hash,
+    stored_households,
+)
 
-__all__ = [
-    "UpsertCounts",
-    "document",
-    "enterprise_document",
-    "profile_diff",
-    "upsert_enterprises",
-    "upsert_households",
-]
+__all__ = ["MovedMember", "UpsertCounts", "upsert_enterprises", "upsert_households"]
+
+_IN = 1000  # ids per IN list: well under SQLite's and PostgreSQL's bound-parameter limits
+Record = tuple[int, str, list[dict[str, Any]], str]  # subject id, kind, changes, source
+
+
+@dataclass(frozen=True)
+class MovedMember:
+    """A person who was stored in another household and is listed in an imported one."""
+
+    to_household: str  # the imported household's 户编号
+    position: int  # the person's index among its members (the caller knows the sheet row)
+    from_household: str  # the 户编号 they were removed from
+    left_empty: bool  # the old household has no member now
+    left_without_head: bool  # … or no member with relation head
 
 
 @dataclass
 class UpsertCounts:
-    """What an upsert did: profiles inserted, updated (changed) and left alone (unchanged)."""
+    """What an upsert did: profiles inserted, updated (changed), left alone; people moved."""
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    moved: list[MovedMember] = field(default_factory=list)
 
     def add(self, other: UpsertCounts) -> None:
         """Add another chunk's counts to these."""
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.moved += other.moved
 
 
-def _jsonable(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """Facts with dates as ISO strings (what JSON columns store), keys sorted."""
-    return dict(sorted(orjson.loads(orjson.dumps(dict(facts))).items()))
-
-
-def document(household: Household) -> dict[str, Any]:
-    """A household as stored: region, facts and members in order (the hashed document)."""
-    return {
-        "household_no": household.household_id,
-        "region_code": household.region_code,
-        "facts": _jsonable(household.facts),
-        "members": [
-            {
-                "id_number": m.id_number,
-                "name": m.name,
-                "relation": m.relation,
-                "facts": _jsonable(m.facts),
-            }
-            for m in household.members
-        ],
-    }
-
-
-def enterprise_document(enterprise: Enterprise) -> dict[str, Any]:
-    """An enterprise as stored (the hashed document)."""
-    return {
-        "credit_code": enterprise.credit_code,
-        "name": enterprise.name,
-        "region_code": enterprise.region_code,
-        "facts": _jsonable(enterprise.facts),
-    }
-
-
-def _hash(doc: Mapping[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def profile_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The changes from one stored document to another, as `{path, before, after}`.
-
-    Members are compared by ID number; paths name them by masked ID number
-    (`members[110***********002X].monthly_income`), and a member added or removed is one
-    change at `members[…]`.
-    """
-    changes: list[dict[str, Any]] = []
-    for key in ("region_code", "name"):
-        if before.get(key) != after.get(key):
-            changes.append({"path": key, "before": before.get(key), "after": after.get(key)})
-    changes += _facts_diff("facts", before.get("facts", {}), after.get("facts", {}))
-    old = {m["id_number"]: m for m in before.get("members", [])}
-    new = {m["id_number"]: m for m in after.get("members", [])}
-    for number in sorted(old.keys() | new.keys()):
-        path = f"members[{mask_id(number)}]"
-        if number not in new:
-            changes.append({"path": path, "before": "member", "after": None})
-        elif number not in old:
-            changes.append({"path": path, "before": None, "after": "member"})
-        else:
-            for key in ("name", "relation"):
-                if old[number].get(key) != new[number].get(key):
-                    changes.append(
-                        {
-                            "path": f"{path}.{key}",
-                            "before": old[number][key],
-                            "after": new[number][key],
-                        }
-                    )
-            changes += _facts_diff(path, old[number]["facts"], new[number]["facts"])
-    if not changes and [m["id_number"] for m in before.get("members", [])] != list(new):
-        changes.append({"path": "members", "before": "order", "after": "reordered"})
-    return changes
-
-
-def _facts_diff(
-    prefix: str, before: Mapping[str, Any], after: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    return [
-        {"path": f"{prefix}.{name}", "before": before.get(name), "after": after.get(name)}
-        for name in sorted(before.keys() | after.keys())
-        if before.get(name) != after.get(name)
-    ]
-
-
-def _stored_household(session: Session, row: Mapping[str, Any]) -> dict[str, Any]:
-    members = session.execute(
-        select(MemberRow.id_number, MemberRow.name, MemberRow.relation, MemberRow.facts)
-        .where(MemberRow.household_id == row["id"])
-        .order_by(MemberRow.position)  # type: ignore[arg-type]
-    )
-    return {
-        "household_no": row["household_no"],
-        "region_code": row["region_code"],
-        "facts": row["facts"],
-        "members": [dict(m._mapping) for m in members],
-    }
+def _by_key(session: Session, column: Any, keys: list[str], *columns: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for start in range(0, len(keys), _IN):
+        rows = session.execute(select(*columns).where(column.in_(keys[start : start + _IN])))
+        found.update({r[column.key]: r for r in rows.mappings()})
+    return found
 
 
 def upsert_households(
@@ -159,91 +91,142 @@ def upsert_households(
     Args:
         session: a write session (the caller's transaction: one chunk, one transaction).
         households: validated households, each with its source (`"x.xlsx rows 2–4"`); every
-            household needs a `household_id` (the 户编号) and the numbers must be distinct.
+            household needs a `household_id` (the 户编号), the numbers must be distinct, and
+            an ID number may appear in one of them only.
         import_run_id: the import these come from, recorded on each profile change.
 
     Returns:
-        How many were inserted, updated and unchanged.
+        How many were inserted, updated and unchanged, and the people who moved here.
     """
-    counts = UpsertCounts()
     docs = {h.household_id: (document(h), source) for h, source in households}
     if None in docs or len(docs) != len(households):
         raise ValueError("every household needs a distinct household_id (户编号)")
-    stored = {
-        r["household_no"]: r
-        for r in session.execute(
-            select(
-                HouseholdRow.id,
-                HouseholdRow.household_no,
-                HouseholdRow.region_code,
-                HouseholdRow.facts,
-                HouseholdRow.profile_hash,
-            ).where(HouseholdRow.household_no.in_(list(docs)))  # type: ignore[attr-defined]
-        ).mappings()
-    }
-    now = utcnow()
-    new_rows, changed, member_docs = [], [], []
+    h = HouseholdRow
+    stored = _by_key(
+        session, h.household_no, list(docs), h.id, h.household_no, h.region_code, h.facts,
+        h.profile_hash,
+    )  # fmt: skip
+    counts, new, changed = UpsertCounts(), {}, {}
     for number, (doc, source) in docs.items():
-        digest = _hash(doc)
         old = stored.get(number)
         if old is None:
-            new_rows.append((number, doc, digest, source))
-        elif old["profile_hash"] == digest:
+            new[number] = (doc, source)
+        elif old["profile_hash"] == profile_hash(doc):
             counts.unchanged += 1
         else:
-            changed.append((old, doc, digest, source))
-    if new_rows:
-        result = session.execute(
-            insert(HouseholdRow).returning(HouseholdRow.id, HouseholdRow.household_no),
-            [
-                {
-                    "household_no": n,
-                    "region_code": d["region_code"],
-                    "facts": d["facts"],
-                    "profile_hash": h,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for n, d, h, _ in new_rows
-            ],
-        )
-        ids = {r.household_no: r.id for r in result}
-        for n, d, _, _ in new_rows:
-            member_docs.append((ids[n], d))
-        counts.inserted = len(new_rows)
-        _record(
-            session, [(ids[n], "created", [], s) for n, _, _, s in new_rows], import_run_id, now
-        )
-    if changed:
-        records = []
-        for old, doc, digest, source in changed:
-            records.append(
-                (old["id"], "updated", profile_diff(_stored_household(session, old), doc), source)
-            )
-            session.execute(
-                update(HouseholdRow)
-                .where(HouseholdRow.id == old["id"])
-                .values(
-                    region_code=doc["region_code"],
-                    facts=doc["facts"],
-                    profile_hash=digest,
-                    updated_at=now,
-                )
-            )
-            member_docs.append((old["id"], doc))
-        session.execute(
-            delete(MemberRow).where(MemberRow.household_id.in_([o["id"] for o, *_ in changed]))
-        )  # type: ignore[attr-defined]
-        _record(session, records, import_run_id, now)
-        counts.updated = len(changed)
-    rows = [
-        {"household_id": hid, "position": i, **m}
-        for hid, doc in member_docs
+            changed[number] = (doc, source)
+    now = utcnow()
+    counts.moved = _move_members(session, {**new, **changed}, docs, import_run_id, now)
+    ids = _insert_households(session, new, import_run_id, now)
+    ids.update(_update_households(session, changed, stored, import_run_id, now))
+    members = [
+        {"household_id": ids[number], "position": i, **m}
+        for number, (doc, _) in {**new, **changed}.items()
         for i, m in enumerate(doc["members"])
     ]
-    if rows:
-        session.execute(insert(MemberRow), rows)
+    if members:
+        session.execute(insert(MemberRow), members)
+    counts.inserted, counts.updated = len(new), len(changed)
     return counts
+
+
+def _insert_households(
+    session: Session, new: Mapping[str, tuple[dict[str, Any], str]], run: int | None, now: datetime
+) -> dict[str, int]:
+    if not new:
+        return {}
+    result = session.execute(
+        insert(HouseholdRow).returning(HouseholdRow.id, HouseholdRow.household_no),
+        [
+            {"household_no": n, "region_code": d["region_code"], "facts": d["facts"],
+             "profile_hash": profile_hash(d), "created_at": now, "updated_at": now}
+            for n, (d, _) in new.items()
+        ],
+    )  # fmt: skip
+    ids = {r.household_no: r.id for r in result}
+    _record(session, [(ids[n], "created", [], s) for n, (_, s) in new.items()], run, now)
+    return ids
+
+
+def _update_households(
+    session: Session,
+    changed: Mapping[str, tuple[dict[str, Any], str]],
+    stored: Mapping[str, Mapping[str, Any]],
+    run: int | None,
+    now: datetime,
+) -> dict[str, int]:
+    """Update changed households, delete their members (the caller inserts the new set)."""
+    if not changed:
+        return {}
+    ids = {n: stored[n]["id"] for n in changed}
+    before = stored_households(session, [stored[n] for n in changed])
+    session.execute(
+        update(HouseholdRow),
+        [
+            {"id": ids[n], "region_code": d["region_code"], "facts": d["facts"],
+             "profile_hash": profile_hash(d), "updated_at": now}
+            for n, (d, _) in changed.items()
+        ],
+    )  # fmt: skip
+    for start in range(0, len(ids), _IN):
+        part = list(ids.values())[start : start + _IN]
+        session.execute(delete(MemberRow).where(MemberRow.household_id.in_(part)))  # type: ignore[attr-defined]
+    records = [
+        (ids[n], "updated", profile_diff(before[ids[n]], d), s) for n, (d, s) in changed.items()
+    ]
+    _record(session, records, run, now)
+    return ids
+
+
+def _members_elsewhere(
+    session: Session, numbers: list[str], chunk: Collection[str]
+) -> list[Mapping[str, Any]]:
+    """Stored members with one of these ID numbers in a household outside the chunk."""
+    found: list[Mapping[str, Any]] = []
+    for start in range(0, len(numbers), _IN):
+        m = MemberRow
+        rows = session.execute(
+            select(m.id, m.id_number, m.household_id, HouseholdRow.household_no)
+            .join(HouseholdRow, HouseholdRow.id == m.household_id)  # type: ignore[arg-type]
+            .where(m.id_number.in_(numbers[start : start + _IN]))  # type: ignore[attr-defined]
+        )
+        found += [r for r in rows.mappings() if r["household_no"] not in chunk]
+    return found
+
+
+def _move_members(
+    session: Session,
+    writes: Mapping[str, tuple[dict[str, Any], str]],
+    chunk: Collection[str],
+    run: int | None,
+    now: datetime,
+) -> list[MovedMember]:
+    """Take the imported households' members out of any other household (they moved)."""
+    where = {
+        m["id_number"]: (number, i)
+        for number, (doc, _) in writes.items()
+        for i, m in enumerate(doc["members"])
+    }
+    found = _members_elsewhere(session, list(where), chunk)
+    if not found:
+        return []
+    session.execute(delete(MemberRow).where(MemberRow.id.in_([f["id"] for f in found])))  # type: ignore[union-attr]
+    left = stored_households(session, household_rows(session, {f["household_id"] for f in found}))
+    session.execute(
+        update(HouseholdRow),
+        [{"id": i, "profile_hash": profile_hash(d), "updated_at": now} for i, d in left.items()],
+    )
+    moved, records = [], []
+    for f in found:
+        to, position = where[f["id_number"]]
+        rest = left[f["household_id"]]["members"]
+        headless = all(m["relation"] != "head" for m in rest)
+        moved.append(MovedMember(to, position, f["household_no"], not rest, headless))
+        change = {"path": f"members[{mask_id(f['id_number'])}]", "before": "member",
+                  "after": None, "moved_to": to}  # fmt: skip
+        records.append((f["household_id"], "removed_member", [change], writes[to][1]))
+    _record(session, records, run, now)
+    return moved
 
 
 def upsert_enterprises(
@@ -252,65 +235,53 @@ def upsert_enterprises(
     enterprises: Sequence[tuple[Enterprise, str]],
     import_run_id: int | None = None,
 ) -> UpsertCounts:
-    """Insert new enterprises, update changed ones, skip unchanged ones (as households)."""
-    counts = UpsertCounts()
+    """Insert new enterprises, update changed ones, skip unchanged ones (as households).
+
+    Args:
+        session: a write session (the caller's transaction).
+        enterprises: validated enterprises with their sources; credit codes distinct.
+        import_run_id: the import these come from.
+
+    Returns:
+        How many were inserted, updated and unchanged.
+    """
     docs = {e.credit_code: (enterprise_document(e), source) for e, source in enterprises}
     if len(docs) != len(enterprises):
         raise ValueError("a credit code appears twice in one chunk")
-    stored = {
-        r["credit_code"]: r
-        for r in session.execute(
-            select(
-                EnterpriseRow.id,
-                EnterpriseRow.credit_code,
-                EnterpriseRow.name,
-                EnterpriseRow.region_code,
-                EnterpriseRow.facts,
-                EnterpriseRow.profile_hash,
-            ).where(EnterpriseRow.credit_code.in_(list(docs)))  # type: ignore[attr-defined]
-        ).mappings()
-    }
-    now = utcnow()
-    records: list[tuple[int, str, list[dict[str, Any]], str]] = []
+    e = EnterpriseRow
+    stored = _by_key(
+        session, e.credit_code, list(docs), e.id, e.credit_code, e.name, e.region_code, e.facts,
+        e.profile_hash,
+    )  # fmt: skip
+    counts, now = UpsertCounts(), utcnow()
+    rows, updates, records = [], [], []
     for code, (doc, source) in docs.items():
-        digest = _hash(doc)
-        old = stored.get(code)
+        old, digest = stored.get(code), profile_hash(doc)
         values = {k: doc[k] for k in ("name", "region_code", "facts")}
         if old is None:
-            new_id = session.execute(
-                insert(EnterpriseRow).returning(EnterpriseRow.id),
-                [
-                    {
-                        "credit_code": code,
-                        **values,
-                        "profile_hash": digest,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                ],
-            ).scalar_one()
-            records.append((new_id, "created", [], source))
-            counts.inserted += 1
+            rows.append({"credit_code": code, **values, "profile_hash": digest,
+                         "created_at": now, "updated_at": now})  # fmt: skip
         elif old["profile_hash"] == digest:
             counts.unchanged += 1
         else:
-            before = {"credit_code": code, **{k: old[k] for k in ("name", "region_code", "facts")}}
-            session.execute(
-                update(EnterpriseRow)
-                .where(EnterpriseRow.id == old["id"])
-                .values(**values, profile_hash=digest, updated_at=now)
-            )
+            updates.append({"id": old["id"], **values, "profile_hash": digest, "updated_at": now})
+            before = {"credit_code": code, **{k: old[k] for k in values}}
             records.append((old["id"], "updated", profile_diff(before, doc), source))
-            counts.updated += 1
+    if rows:
+        result = session.execute(insert(e).returning(e.id, e.credit_code), rows)
+        records += [(r.id, "created", [], docs[r.credit_code][1]) for r in result]
+    if updates:
+        session.execute(update(e), updates)
     _record(session, records, import_run_id, now, kind="enterprise")
+    counts.inserted, counts.updated = len(rows), len(updates)
     return counts
 
 
 def _record(
     session: Session,
-    records: Sequence[tuple[int, str, list[dict[str, Any]], str]],
+    records: Sequence[Record],
     import_run_id: int | None,
-    at: Any,
+    at: datetime,
     kind: str = "household",
 ) -> None:
     if not records:
@@ -318,15 +289,8 @@ def _record(
     session.execute(
         insert(ProfileChange),
         [
-            {
-                "subject_kind": kind,
-                "subject_id": sid,
-                "kind": change,
-                "changes": diff,
-                "source": source[:300],
-                "import_run_id": import_run_id,
-                "at": at,
-            }
+            {"subject_kind": kind, "subject_id": sid, "kind": change, "changes": diff,
+             "source": source[:300], "import_run_id": import_run_id, "at": at}
             for sid, change, diff, source in records
         ],
-    )
+    )  # fmt: skip
