@@ -1,0 +1,85 @@
+"""`zhida sweep`: every stored profile against the catalogue, resumable (over store.sweep)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from cli import DEFAULT_ROOT, Root, _catalogue, _date, _progress, app, err, out
+from store.db import migrate, open_engine
+from store.sweep import (
+    DEFAULT_CHUNK,
+    RegionError,
+    SweepConflict,
+    SweepReport,
+    begin_sweep,
+    run_sweep,
+)
+
+_KINDS = ("newly_eligible", "no_longer_eligible", "amount_changed", "became_undetermined")
+
+
+@app.command("sweep")
+def sweep(
+    on: Annotated[
+        str | None, typer.Option(help="evaluation date, YYYY-MM-DD (default: today)")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="only regions whose code starts with these digits")
+    ] = None,
+    chunk_size: Annotated[int, typer.Option(help="profiles per transaction")] = DEFAULT_CHUNK,
+    root: Root = DEFAULT_ROOT,
+) -> None:
+    """Match every stored profile; store entitlements, changes and notices; resume after a crash."""
+    catalogue, day = _catalogue(root), _date(on)
+    if chunk_size < 1:
+        err.print("[red]--chunk-size: expected a positive number of profiles[/]")
+        raise typer.Exit(2)
+    engine = open_engine()
+    try:
+        migrate(engine)
+        start = begin_sweep(engine=engine, catalogue=catalogue, root=root, on=day, region=region)
+        if start.resumed:
+            after = f"after household id {start.after_household_id}"
+            if start.after_enterprise_id:
+                after += f", enterprise id {start.after_enterprise_id}"
+            out.print(f"resuming run {start.run_id} {after}", highlight=False)
+        with _progress() as advance:
+            report = run_sweep(
+                engine=engine,
+                start=start,
+                catalogue=catalogue,
+                chunk_size=chunk_size,
+                progress=advance,
+            )
+    except (RegionError, SweepConflict) as exc:
+        err.print(f"[red]{escape(str(exc))}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    _summary(report)
+
+
+def _summary(report: SweepReport) -> None:
+    counts = report.counts
+    statuses = counts.get("entitlements", {})
+    changes = counts.get("changes", {})
+    out.print(
+        f"sweep run {report.run_id} done: {counts.get('households', 0):,} households, "
+        f"{counts.get('enterprises', 0):,} enterprises · entitlements "
+        f"{statuses.get('eligible', 0):,} eligible, {statuses.get('undetermined', 0):,} "
+        f"undetermined, {statuses.get('ineligible', 0):,} became ineligible",
+        highlight=False,
+    )
+    out.print(
+        "changes: " + ", ".join(f"{k} {changes.get(k, 0):,}" for k in _KINDS), highlight=False
+    )
+    here = report.swept_here
+    out.print(
+        f"this process swept {here.get('household', 0):,} households "
+        f"({report.per_second('household'):,.0f} households/s) and "
+        f"{here.get('enterprise', 0):,} enterprises",
+        highlight=False,
+    )
