@@ -330,3 +330,4 @@ def _progress() -> Iterator[Callable[[int, int | None], None] | None]:
 
 if __name__ == "__main__":
     app()
+from cli import imports as _imports  # noqa: E402,F401  (registers the import commands)

@@ -1,0 +1,174 @@
+"""`zhida import households FILE` and `zhida import enterprises FILE`: profiles into the database.
+
+A thin shell over `store.ingest`: it opens and migrates the database, shows progress on stderr,
+prints what was stored and the first refused rows, and writes every refused row to an errors
+CSV (beside the input, or `--errors PATH`). An interrupted import is resumed by running the
+same command again on the same file.
+
+Exit codes: 0 every row stored; 1 the good rows stored, some refused (see the errors file);
+2 nothing stored (the file was refused whole, or another process is importing it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy import Engine
+
+from cli import DEFAULT_ROOT, Root, _catalogue, _date, app, err, out
+from matcher.identifiers import mask_ids_in_text
+from store.db import migrate, open_engine
+from store.grouping import RowError
+from store.guards import Limits, SheetError
+from store.ingest import (
+    ImportConflict,
+    ImportReport,
+    default_errors_path,
+    import_enterprises,
+    import_households,
+    write_errors,
+)
+
+import_app = typer.Typer(no_args_is_help=True, help="导入 import profiles into the database")
+app.add_typer(import_app, name="import")
+
+Source = Annotated[Path, typer.Argument(help="an .xlsx, .csv or .parquet sheet (template layout)")]
+Errors = Annotated[
+    Path | None,
+    typer.Option("--errors", help="the errors CSV (default: <file>-errors.csv beside the file)"),
+]
+Show = Annotated[int, typer.Option("--show", help="refused rows printed (all go to the CSV)")]
+Chunk = Annotated[int, typer.Option("--chunk", min=1, help="profiles per transaction")]
+MaxRows = Annotated[int, typer.Option(help="row cap")]
+MaxXlsx = Annotated[int, typer.Option(help="cap on an xlsx's uncompressed size, MB")]
+Actor = Annotated[str, typer.Option("--actor", help="who imports (written to the audit log)")]
+Run = Callable[[Engine, Callable[[int, int | None], None] | None], ImportReport]
+
+
+@import_app.command("households")
+def households(
+    source: Source,
+    on: Annotated[str | None, typer.Option(help="evaluation date, YYYY-MM-DD")] = None,
+    errors: Errors = None,
+    show: Show = 20,
+    chunk: Chunk = 2000,
+    max_rows: MaxRows = 1_100_000,
+    max_xlsx_mb: MaxXlsx = 1024,
+    actor: Actor = "cli",
+    root: Root = DEFAULT_ROOT,
+) -> None:
+    """Import a household sheet: checked rows stored by 户编号, members replaced, changes kept."""
+    catalogue, day = _catalogue(root), _date(on)
+    limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
+    report = _import(
+        source,
+        lambda engine, progress: import_households(
+            engine=engine, path=source, catalogue=catalogue, on=day, limits=limits,
+            chunk=chunk, actor=actor, progress=progress,
+        ),
+    )  # fmt: skip
+    _finish(report, source, errors, show, "户")
+
+
+@import_app.command("enterprises")
+def enterprises(
+    source: Source,
+    errors: Errors = None,
+    show: Show = 20,
+    chunk: Chunk = 2000,
+    max_rows: MaxRows = 1_100_000,
+    max_xlsx_mb: MaxXlsx = 1024,
+    actor: Actor = "cli",
+    root: Root = DEFAULT_ROOT,
+) -> None:
+    """Import an enterprise sheet: checked rows stored by credit code, changes kept."""
+    catalogue = _catalogue(root)
+    limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
+    report = _import(
+        source,
+        lambda engine, progress: import_enterprises(
+            engine=engine, path=source, catalogue=catalogue, limits=limits, chunk=chunk,
+            actor=actor, progress=progress,
+        ),
+    )  # fmt: skip
+    _finish(report, source, errors, show, "家")
+
+
+def _import(source: Path, run: Run) -> ImportReport:
+    """Run an import on the configured database; a refused file or a conflict exits 2."""
+    engine = open_engine()
+    try:
+        migrate(engine)
+        with _progress(source.name) as advance:
+            return run(engine, advance)
+    except (SheetError, ImportConflict) as exc:
+        err.print(f"[red]{escape(mask_ids_in_text(str(exc)))}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+
+
+def _finish(report: ImportReport, source: Path, errors: Path | None, show: int, unit: str) -> None:
+    """Print the outcome, write the errors CSV, exit 1 when rows were refused."""
+    c = report.counts
+    if report.resumed_after is not None:
+        out.print(
+            f"续传 resumed import run {report.run_id} after row {report.resumed_after:,}: "
+            f"{report.skipped:,} stored before the interruption were not written again",
+            highlight=False,
+        )
+    accepted = c.get("households", c.get("enterprises", 0))
+    out.print(
+        f"{escape(report.file_name)}：{accepted:,} {unit}通过校验（{c['rows']:,} 行）· "
+        f"新增 {c['inserted']:,} · 更新 {c['updated']:,} · 未变 {c['unchanged']:,}"
+        + (f" · 迁户成员 {c['moved_members']:,}" if c.get("moved_members") else ""),
+        highlight=False,
+    )
+    if report.errors or report.warnings:
+        path = write_errors(errors or default_errors_path(source), report.errors, report.warnings)
+        _table(report.errors, report.warnings, show)
+        out.print(
+            f"{len(report.errors):,} 条错误、{len(report.warnings):,} 条警告，全部见 {path}",
+            highlight=False,
+        )
+    out.print(
+        f"import run {report.run_id} · sha256 {report.file_sha256[:12]}… · 已记入审计日志",
+        style="dim",
+        highlight=False,
+    )
+    raise typer.Exit(1 if report.errors else 0)
+
+
+def _table(errors: list[RowError], warnings: list[RowError], show: int) -> None:
+    """The first `show` refused rows and warnings, and how many more the CSV holds."""
+    rows = [("错误", e) for e in errors] + [("警告", w) for w in warnings]
+    table = Table(show_lines=False)
+    for header in ("行", "列", "值", "原因", "级别"):
+        table.add_column(header, overflow="fold")
+    for level, e in rows[:show]:
+        cells = [str(e.row or ""), e.column, e.value, e.reason]
+        style = "red" if level == "错误" else "yellow"
+        table.add_row(*(Text(mask_ids_in_text(x)) for x in cells), Text(level, style=style))
+    out.print(table)
+    if len(rows) > show:
+        out.print(f"…and {len(rows) - show:,} more", highlight=False)
+
+
+@contextmanager
+def _progress(name: str) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(f"导入 {escape(name)}", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
