@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -18,7 +19,8 @@ from store.db import migrate, open_engine
 from store.impact import ImpactReport, measure_impact
 from store.sweep import RegionError, validate_region
 
-_HEADERS = ("新增符合 gain", "不再符合 loss", "金额提高", "金额降低", "金额变化 Δ")
+wide = Console(soft_wrap=True, width=max(out.width, 132))  # a village row fits on one line
+_HEADERS = ("gain 新增", "loss 减少", "raised 提高", "lowered 降低", "Δ amount 金额变化")
 
 
 @app.command("impact")
@@ -65,24 +67,26 @@ def _print(report: ImpactReport) -> None:
     if not report.villages:
         out.print("no one gains, loses or sees an amount change", highlight=False)
         return
-    _table("按村（社区）by village", report.villages)
-    _table("按乡镇（街道）by township", by_township(report.villages))
+    towns = by_township(report.villages)
     for pid, t in sorted(report.totals().items()):
         out.print(
-            f"{pid}: +{t.gain:,} gain, −{t.loss:,} loss, {t.raised:,} raised, "
+            f"\n{pid}: +{t.gain:,} gain, −{t.loss:,} loss, {t.raised:,} raised, "
             f"{t.lowered:,} lowered, Δ {t.amount_delta:+,.2f} per period",
             highlight=False,
         )
+        _table(f"{pid} by village 按村（社区）", pid, report.villages)
+        _table(f"{pid} by township 按乡镇（街道）", pid, towns)
 
 
-def _table(title: str, tallies: dict[Key, ImpactTally]) -> None:
+def _table(title: str, policy: str, tallies: dict[Key, ImpactTally]) -> None:
     names = load_regions()
     table = Table(title=title, title_justify="left")
-    for header in ("policy", "region", "名称", *_HEADERS):
+    for header in ("region 区划", "name 名称", *_HEADERS):
         table.add_column(header, justify="right" if header in _HEADERS else "left")
     for (pid, code), t in sorted(tallies.items()):
+        if pid != policy:
+            continue
         table.add_row(
-            pid,
             code or "(unknown)",
             escape(names.name(code) or ""),
             f"{t.gain:,}",
@@ -91,4 +95,4 @@ def _table(title: str, tallies: dict[Key, ImpactTally]) -> None:
             f"{t.lowered:,}",
             f"{t.amount_delta:+,.2f}",
         )
-    out.print(table)
+    wide.print(table)
