@@ -330,4 +330,5 @@ def _progress() -> Iterator[Callable[[int, int | None], None] | None]:
 
 if __name__ == "__main__":
     app()
+from cli import audit as _audit  # noqa: E402,F401  (registers audit)
 from cli import imports as _imports  # noqa: E402,F401  (registers the import commands)

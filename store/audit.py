@@ -33,6 +33,7 @@ __all__ = [
     "append",
     "append_many",
     "canonical",
+    "current_head",
     "inputs_hash",
     "verify",
 ]
@@ -78,15 +79,19 @@ def _record_hash(row: Mapping[str, Any]) -> str:
     return hashlib.sha256(row["prev_hash"].encode() + body).hexdigest()
 
 
-def _head(session: Session) -> tuple[int, str]:
-    """The last (seq, hash), with the log locked against other appenders until commit."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.connection().exec_driver_sql("LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE")
+def current_head(*, session: Session) -> tuple[int, str]:
+    """The last record's (seq, hash), or (0, GENESIS) for an empty log (what is exported daily)."""
     last = session.execute(
         select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)  # type: ignore[union-attr]
     ).first()
     return (0, GENESIS) if last is None else (int(last[0]), str(last[1]))
+
+
+def _head(session: Session) -> tuple[int, str]:
+    """The last (seq, hash), with the log locked against other appenders until commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().exec_driver_sql("LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE")
+    return current_head(session=session)
 
 
 def append_many(
@@ -143,12 +148,12 @@ class VerifyReport:
 
 
 def _rows(session: Session, batch: int) -> Iterable[Mapping[str, Any]]:
-    columns = [getattr(AuditRecord, name) for name in (*_FIELDS, "hash")]
-    result = session.execute(
-        select(*columns).order_by(AuditRecord.seq).execution_options(yield_per=batch)  # type: ignore[arg-type]
-    )
+    """Every record in seq order, as dicts (Core rows: through the ORM, verify is ~25% slower)."""
+    names = (*_FIELDS, "hash")
+    query = select(*[getattr(AuditRecord, name) for name in names]).order_by(AuditRecord.seq)
+    result = session.connection().execute(query.execution_options(yield_per=batch))
     for row in result:
-        yield row._mapping
+        yield dict(zip(names, row, strict=True))
 
 
 def verify(*, session: Session, head: str | None = None, batch: int = 10_000) -> VerifyReport:
@@ -161,16 +166,19 @@ def verify(*, session: Session, head: str | None = None, batch: int = 10_000) ->
         batch: rows fetched at a time.
 
     Returns:
-        The count checked, the head, and the first bad `seq` with the reason.
+        The count checked, the head, and the first bad `seq` with the reason: the altered,
+        moved or replaced record; for a deleted record, its (missing) seq; for a truncated
+        tail, the seq after the last record left.
     """
     prev, expected_seq, checked, last_seq = GENESIS, 1, 0, 0
     seen_head = head is None
     for row in _rows(session, batch):
         seq = int(row["seq"])
+        if seq != expected_seq:  # a deleted or renumbered record: name the first seq wrong
+            bad = expected_seq if seq > expected_seq else seq
+            return VerifyReport(checked, last_seq, prev, bad, _gap(seq, expected_seq))
         problem = ""
-        if seq != expected_seq:
-            problem = f"seq {seq} follows {expected_seq - 1}: record {expected_seq} is missing"
-        elif row["prev_hash"] != prev:
+        if row["prev_hash"] != prev:
             problem = "its prev_hash is not the previous record's hash (reordered or replaced)"
         elif _record_hash(row) != row["hash"]:
             problem = "its content does not match its hash (a field was altered)"
@@ -180,6 +188,15 @@ def verify(*, session: Session, head: str | None = None, batch: int = 10_000) ->
         checked += 1
         seen_head = seen_head or prev == head
     if not seen_head:
-        reason = "the exported head is not in the log: records after it were removed"
+        reason = (
+            f"the exported head {head} is not in the log: records after it were removed, "
+            "or the chain was rewritten"
+        )
         return VerifyReport(checked, last_seq, prev, last_seq + 1, reason)
     return VerifyReport(checked, last_seq, prev)
+
+
+def _gap(seq: int, expected: int) -> str:
+    if seq > expected:
+        return f"record {expected} is missing (the next record is seq {seq})"
+    return f"seq {seq} is out of sequence where seq {expected} was expected (renumbered)"

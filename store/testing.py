@@ -103,10 +103,12 @@ def fresh_postgres(server_url: str, name: str) -> str:
                 text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": _TEMPLATE}
             ).first()
             if exists is None:
+                # sql-safe: a database name cannot be a bound parameter; _TEMPLATE is a constant
                 conn.exec_driver_sql(f'CREATE DATABASE "{_TEMPLATE}"')
                 template = open_engine(_with_database(server_url, _TEMPLATE))
                 migrate(template)
                 template.dispose()
+            # sql-safe: `name` was checked above (letters, digits and underscores only)
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
             _create_from_template(conn, name)
     finally:
@@ -118,6 +120,7 @@ def _create_from_template(conn: object, name: str) -> None:
     # Another session may still be leaving the template: retry briefly.
     for attempt in range(50):
         try:
+            # sql-safe: `name` was checked by fresh_postgres (letters, digits, underscores)
             conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{_TEMPLATE}"')  # type: ignore[attr-defined]
             return
         except Exception:
