@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
+from matcher.identifiers import mask_ids_in_text
 from matcher.profiles import Enterprise, Household
 from rules.catalogue import Catalogue
 from rules.errors import ZhidaError
@@ -81,7 +82,8 @@ class _Job:
     """One import run as it goes: checkpoint, cumulative counts, warnings of this process."""
 
     def __init__(self, engine: Engine, kind: str, path: Path, actor: str) -> None:
-        self.engine, self.kind, self.name, self.actor = engine, kind, path.name, actor
+        self.engine, self.kind, self.actor = engine, kind, actor
+        self.name = mask_ids_in_text(path.name)  # recorded in runs, sources and the audit log
         self.sha256 = file_sha256(path)
         self.warnings: list[RowError] = []
         self.skipped = 0

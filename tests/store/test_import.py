@@ -434,3 +434,23 @@ def test_hostile_strings_are_stored_verbatim(
                        catalogue=catalogue)  # fmt: skip
     assert sorted(v[0] for v in content(engine)["enterprises"].values()) == sorted(HOSTILE)
     assert run_households(engine, path, catalogue).counts["unchanged"] == 4
+
+
+def test_no_full_id_number_is_written_outside_the_member_table(
+    engine: Engine, tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """A file named after an ID number, a member removed: runs, changes, audit stay masked (P1)."""
+    rows = [["H1", VILLAGE, "甲", ric(1), "户主", "none", 100, "否"],
+            ["H1", VILLAGE, "乙", ric(3), "配偶", None, 100, "否"]]  # fmt: skip
+    run_households(engine, write_csv(tmp_path / f"{ric(1)}.csv", rows), catalogue)
+    run_households(engine, write_csv(tmp_path / f"{ric(3)}.csv", rows[:1]), catalogue)
+    with read_session(engine) as s:
+        written = [
+            s.execute(select(ImportRun.file_name, ImportRun.counts)).all(),
+            s.execute(select(ProfileChange.changes, ProfileChange.source)).all(),
+            s.execute(select(AuditRecord.subject, AuditRecord.details)).all(),
+        ]
+    assert not full_ids(str(written))
+    assert f"file:{mask_id(ric(3))}.csv" in str(written[2])
+    assert [c["source"] for c in changes(engine)] == [f"{mask_id(ric(1))}.csv rows 2–3",
+                                                       f"{mask_id(ric(3))}.csv row 2"]  # fmt: skip
