@@ -10,6 +10,7 @@ facts still missing; the policy kept instead of a dropped one.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +20,7 @@ from matcher.vector import STATUS_NAMES, VectorResult
 from store.diff import Decision
 from store.profile_columns import SubjectChunk
 
-__all__ = ["decisions"]
+__all__ = ["revised_decisions", "stored_decisions"]
 
 _LETTERS = np.frombuffer(b"FUT", dtype=np.uint8)  # Kleene 0/1/2 → F/U/T
 
@@ -35,32 +36,39 @@ def _conditions(result: VectorResult, rows: npt.NDArray[np.int64], j: int) -> li
     return [t.decode() if ok else "" for t, ok in zip(letters, decided.tolist(), strict=True)]
 
 
-def _cells(
-    result: VectorResult, chunk: SubjectChunk, keep: Collection[tuple[int, str]]
-) -> npt.NDArray[np.bool_]:
-    """Cells to store: every non-ineligible one, and those whose stored state must be revised."""
-    cells = result.status != 0
-    if keep:
-        row_of = {int(s): i for i, s in enumerate(chunk.ids.tolist())}
-        col_of = {pid: j for j, pid in enumerate(result.engine.ids)}
-        for subject, policy in keep:
-            if subject in row_of and policy in col_of:
-                cells[row_of[subject], col_of[policy]] = True
-    return cells
-
-
-def decisions(
-    result: VectorResult, chunk: SubjectChunk, keep: Collection[tuple[int, str]] = ()
-) -> list[Decision]:
-    """The decisions of a chunk worth storing, subject by subject, policies in catalogue order.
+def stored_decisions(result: VectorResult, chunk: SubjectChunk) -> list[Decision]:
+    """Every eligible or undetermined decision of a chunk, subject by subject.
 
     Args:
         result: the engine's result over `chunk.population`.
         chunk: the subjects (row `i` is `chunk.ids[i]`) and their profile hashes.
-        keep: (subject id, policy id) pairs whose ineligible decisions are wanted too (those with
-            a stored state that is not ineligible).
     """
-    rows, cols = np.nonzero(_cells(result, chunk, keep))
+    rows, cols = np.nonzero(result.status != 0)
+    return _build(result, chunk, rows, cols)
+
+
+def revised_decisions(
+    result: VectorResult, chunk: SubjectChunk, keys: Collection[tuple[int, str]]
+) -> list[Decision]:
+    """The ineligible decisions for `keys` (pairs whose stored state is not ineligible).
+
+    Args:
+        result: the engine's result over `chunk.population`.
+        chunk: the subjects.
+        keys: (subject id, policy id) pairs; pairs outside the chunk are ignored.
+    """
+    row_of = {s: i for i, s in enumerate(chunk.ids.tolist())}
+    col_of = {pid: j for j, pid in enumerate(result.engine.ids)}
+    cells = [(row_of[s], col_of[p]) for s, p in keys if s in row_of and p in col_of]
+    cells = sorted((r, j) for r, j in cells if result.status[r, j] == 0)
+    rows = np.array([r for r, _ in cells], dtype=np.int64)
+    cols = np.array([j for _, j in cells], dtype=np.int64)
+    return _build(result, chunk, rows, cols)
+
+
+def _build(
+    result: VectorResult, chunk: SubjectChunk, rows: npt.NDArray[np.int64], cols: npt.NDArray[Any]
+) -> list[Decision]:
     texts: list[str] = [""] * rows.shape[0]
     for j in np.unique(cols).tolist():
         at = np.flatnonzero(cols == j)

@@ -3,49 +3,51 @@
     start = begin_sweep(engine=db, catalogue=catalogue, root=root, on=day, region="5206")
     report = run_sweep(engine=db, start=start, catalogue=catalogue, chunk_size=20_000)
 
-`begin_sweep` publishes the catalogue, then resumes the unfinished run with the same (catalogue
-version, on-date, region prefix) if there is one, else starts a new run (audited `sweep.start`).
-`run_sweep` reads households, then enterprises, by keyset after the run's checkpoints
-(`store.profile_columns`), evaluates each chunk, diffs it with the current state (`store.diff`)
-and writes the chunk's entitlements, changes, outbox rows, current state, audit records and the
-advanced checkpoint in one transaction (`store.sweep_writes`). A SIGKILL at any point loses
-at most the chunk in flight, which the next start redoes (RELIABILITY J3). The last transaction
-marks the run done (audited `sweep.done` with its counts).
+`begin_sweep` (`store.sweep_runs`) publishes the catalogue, then resumes the unfinished run with
+the same (catalogue version, on-date, region prefix) or starts one. `run_sweep` reads
+households, then enterprises, by keyset after the run's checkpoints (`store.profile_columns`),
+evaluates each chunk, diffs it with the current state (`store.diff`) and writes the chunk's
+entitlements, changes, outbox rows, current state, audit records and advanced checkpoint in
+one transaction (`store.sweep_writes`). A SIGKILL at any point loses at most the chunk in
+flight, which the next start redoes (RELIABILITY J3). The last transaction marks the run done.
 
-Only one process advances a run: the checkpoint moves by compare-and-set, and on PostgreSQL
-every chunk transaction takes one advisory lock, so two sweeps never diff against the same
-stale state. On SQLite, `BEGIN IMMEDIATE` serialises them.
-
-Exceptions: `RegionError` (a `ValueError`) for a region prefix that is not 1–12 digits;
-`SweepConflict` when another process advanced the run.
+The next chunk is read and evaluated in a thread while this one is written (the reads touch no
+state the writes change). The current state is read inside the write transaction, after an
+advisory lock on PostgreSQL (`BEGIN IMMEDIATE` on SQLite), so two sweeps never diff against
+the same stale state.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
-from pathlib import Path
-from typing import Any
+from queue import Empty, Full, Queue
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select, text, update
-from sqlmodel import Session
+from sqlalchemy import Engine, func, select, text
 
-from matcher.vector import VectorResult, compile_catalogue, run
+from matcher.vector import VectorCatalogue, VectorResult, compile_catalogue, run
 from rules.catalogue import Catalogue
-from store.audit import AuditEntry, append
-from store.catalogues import publish_catalogue
 from store.db import is_postgres, read_session, write_session
-from store.decisions import decisions
-from store.diff import Plan, plan
+from store.decisions import revised_decisions, stored_decisions
+from store.diff import Decision, Plan, plan
 from store.models.profiles import EnterpriseRow, HouseholdRow
-from store.models.runs import SweepRun
-from store.models.types import utcnow
 from store.profile_columns import SubjectChunk, load_enterprises, load_households, program_facts
+from store.sweep_runs import (
+    RegionError,
+    SweepConflict,
+    SweepStart,
+    advance_checkpoint,
+    begin_sweep,
+    finish_run,
+    validate_region,
+)
 from store.sweep_writes import ChunkContext, read_current, write_plan
 
 __all__ = [
+    "DEFAULT_CHUNK",
     "RegionError",
     "SweepConflict",
     "SweepReport",
@@ -56,51 +58,12 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK = 20_000
-_LOCK = 0x7A68_6964_6177_6565  # pg_advisory_xact_lock key shared by every sweep ("zhidawee")
+_LOCK = 0x7A68_6964_6173_7770  # the pg_advisory_xact_lock key every sweep chunk takes
 _LOADERS = {"household": load_households, "enterprise": load_enterprises}
 _TABLES = {"household": HouseholdRow, "enterprise": EnterpriseRow}
 Progress = Callable[[int, int], None]
-
-
-class RegionError(ValueError):
-    """A region prefix that is not 1–12 ASCII digits."""
-
-
-class SweepConflict(RuntimeError):
-    """Another process advanced or finished the run this process was sweeping."""
-
-
-def validate_region(prefix: str | None) -> str | None:
-    """The region prefix as given, or None for every region.
-
-    Raises:
-        RegionError: unless it is 1–12 ASCII digits (a GB/T 2260 code or its beginning).
-    """
-    if prefix is None or prefix == "":
-        return None
-    if len(prefix) > 12 or not (prefix.isascii() and prefix.isdigit()):
-        raise RegionError(
-            f"--region {prefix!r}: a region prefix is 1–12 digits, the beginning of a 12-digit "
-            "region code (e.g. 52 for a province, 520602 for a county); leave it out to sweep "
-            "every region"
-        )
-    return prefix
-
-
-@dataclass(frozen=True)
-class SweepStart:
-    """A run ready to sweep: new, or resumed after its checkpoints."""
-
-    run_id: int
-    version_id: int
-    catalogue_hash: str
-    on: date
-    region: str | None
-    resumed: bool
-    after_household_id: int
-    after_enterprise_id: int
-    counts: dict[str, Any]
-    actor: str
+Evaluated = tuple[SubjectChunk, VectorResult, list[Decision]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -118,76 +81,47 @@ class SweepReport:
         return self.swept_here.get(kind, 0) / seconds if seconds > 0 else 0.0
 
 
-def begin_sweep(
-    *,
-    engine: Engine,
-    catalogue: Catalogue,
-    root: Path,
-    on: date,
-    region: str | None,
-    actor: str = "cli",
-) -> SweepStart:
-    """Publish the catalogue, then resume the matching unfinished run or start one.
+def _read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items`, the next one produced in a thread while the caller works on the current one."""
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=1)
+    stop = threading.Event()
 
-    Raises:
-        RegionError: a region prefix that is not digits.
-    """
-    prefix = validate_region(region) or ""
-    with write_session(engine) as session:
-        if is_postgres(engine):  # one start at a time: no two runs for the same inputs
-            session.execute(text("LOCK TABLE sweep_run IN SHARE ROW EXCLUSIVE MODE"))
-        version = publish_catalogue(session=session, catalogue=catalogue, root=root, actor=actor)
-        assert version.id is not None
-        found = (
-            session.execute(
-                select(SweepRun)
-                .where(
-                    SweepRun.catalogue_version_id == version.id,
-                    SweepRun.on_date == on,
-                    SweepRun.region_prefix == prefix,
-                    SweepRun.state == "running",
-                )
-                .order_by(SweepRun.id.desc())  # type: ignore[union-attr]
-            )
-            .scalars()
-            .first()
-        )
-        row = (
-            found
-            if found is not None
-            else _new_run(session, version.id, catalogue, on, prefix, actor)
-        )
-        return SweepStart(
-            run_id=row.id,
-            version_id=version.id,
-            catalogue_hash=catalogue.version,
-            on=on,
-            region=prefix or None,
-            resumed=found is not None,
-            after_household_id=row.last_household_id,
-            after_enterprise_id=row.last_enterprise_id,
-            counts=dict(row.counts),
-            actor=actor,
-        )
+    def put(entry: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
 
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
 
-def _new_run(
-    session: Session, version_id: int, catalogue: Catalogue, on: date, prefix: str, actor: str
-) -> SweepRun:
-    row = SweepRun(
-        catalogue_version_id=version_id, on_date=on, region_prefix=prefix, actor=actor, counts={}
-    )
-    session.add(row)
-    session.flush()
-    entry = AuditEntry(
-        actor=actor,
-        action="sweep.start",
-        subject=f"sweep:{row.id}",
-        catalogue_hash=catalogue.version,
-        details={"on_date": on.isoformat(), "region": prefix},
-    )
-    append(session=session, entry=entry)
-    return row
+    worker = threading.Thread(target=produce, name="sweep-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            try:
+                tag, value = queue.get(timeout=0.5)
+            except Empty:
+                if not worker.is_alive():
+                    return
+                continue
+            if tag == "end":
+                return
+            if tag == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        worker.join(timeout=10)
 
 
 @dataclass
@@ -207,33 +141,32 @@ class _Sweeper:
     def phase(self, kind: str) -> None:
         """Sweep every subject of `kind` after the checkpoint."""
         program = compile_catalogue(self.catalogue, self.start.on, kind)
-        only = program_facts(program)
+        for chunk, result, stored in _read_ahead(self.evaluated(kind, program)):
+            self.store(chunk, result, stored)
+
+    def evaluated(self, kind: str, program: VectorCatalogue) -> Iterator[Evaluated]:
+        """Chunks after the checkpoint, each with its result and its stored decisions."""
+        after, only = self.last[kind], program_facts(program)
         while True:
             with read_session(self.engine) as session:
                 chunk = _LOADERS[kind](
                     session,
                     on=self.start.on,
                     region=self.start.region,
-                    after_id=self.last[kind],
+                    after_id=after,
                     limit=self.chunk_size,
                     facts=self.catalogue.facts,
                     only=only,
                 )
             if chunk is None:
                 return
-            self.store(chunk, run(program, chunk.population))
+            result = run(program, chunk.population)
+            yield chunk, result, stored_decisions(result, chunk)
+            after = chunk.last_id
 
-    def store(self, chunk: SubjectChunk, result: VectorResult) -> None:
+    def store(self, chunk: SubjectChunk, result: VectorResult, stored: list[Decision]) -> None:
         """Diff and write one chunk, advancing the checkpoint in the same transaction."""
         kind, start = chunk.kind, self.start
-        ctx = ChunkContext(
-            kind=kind,
-            version_id=start.version_id,
-            catalogue_hash=start.catalogue_hash,
-            on_date=start.on,
-            run_id=start.run_id,
-            actor=start.actor,
-        )
         with write_session(self.engine) as session:
             if is_postgres(self.engine):
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
@@ -241,34 +174,46 @@ class _Sweeper:
                 session, kind=kind, first_id=int(chunk.ids[0]), last_id=chunk.last_id
             )
             keep = [k for k, c in current.items() if c.state.status != "ineligible"]
+            decided = _merged(stored, revised_decisions(result, chunk, keep), result)
             chunk_plan = plan(
-                decisions(result, chunk, keep),
-                current,
-                catalogue_version_id=start.version_id,
-                on_date=start.on,
+                decided, current, catalogue_version_id=start.version_id, on_date=start.on
             )
-            write_plan(session=session, ctx=ctx, plan=chunk_plan)
+            write_plan(session=session, ctx=self.context(kind), plan=chunk_plan)
             counts = _added(self.counts, kind, len(chunk.ids), chunk_plan)
-            self.checkpoint(session, kind, chunk.last_id, counts)
+            advance_checkpoint(
+                session=session,
+                run_id=start.run_id,
+                kind=kind,
+                expected=self.last[kind],
+                to=chunk.last_id,
+                counts=counts,
+            )
         self.counts, self.last[kind] = counts, chunk.last_id
         self.swept[kind] = self.swept.get(kind, 0) + len(chunk.ids)
         if self.progress is not None:
             self.progress(sum(self.swept.values()), self.total)
 
-    def checkpoint(self, session: Session, kind: str, last_id: int, counts: dict[str, Any]) -> None:
-        """Compare-and-set the run's checkpoint from what this process last committed."""
-        column = getattr(SweepRun, f"last_{kind}_id")
-        moved = session.execute(
-            update(SweepRun)
-            .where(SweepRun.id == self.start.run_id, SweepRun.state == "running")
-            .where(column == self.last[kind])
-            .values({column: last_id, "counts": counts})
+    def context(self, kind: str) -> ChunkContext:
+        """What the rows of a `kind` chunk share."""
+        s = self.start
+        return ChunkContext(
+            kind=kind,
+            version_id=s.version_id,
+            catalogue_hash=s.catalogue_hash,
+            on_date=s.on,
+            run_id=s.run_id,
+            actor=s.actor,
         )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise SweepConflict(
-                f"sweep run {self.start.run_id} was advanced by another process; "
-                "let that one finish (or restart this one to resume from its checkpoint)"
-            )
+
+
+def _merged(
+    stored: list[Decision], revised: list[Decision], result: VectorResult
+) -> list[Decision]:
+    """Both lists in one order (subject, then policy column), so audit records come in order."""
+    if not revised:
+        return stored
+    column = {pid: j for j, pid in enumerate(result.engine.ids)}
+    return sorted(stored + revised, key=lambda d: (d.subject_id, column[d.policy_id]))
 
 
 def _added(counts: dict[str, Any], kind: str, subjects: int, chunk_plan: Plan) -> dict[str, Any]:
@@ -290,9 +235,9 @@ def _remaining(engine: Engine, start: SweepStart) -> int:
     with read_session(engine) as session:
         for kind, table in _TABLES.items():
             after = start.after_household_id if kind == "household" else start.after_enterprise_id
-            query = select(func.count()).select_from(table).where(table.id > after)
+            query = select(func.count()).select_from(table).where(table.id > after)  # type: ignore[operator]
             if start.region:
-                query = query.where(table.region_code.startswith(start.region, autoescape=True))
+                query = query.where(table.region_code.startswith(start.region, autoescape=True))  # type: ignore[union-attr]
             total += int(session.execute(query).scalar_one())
     return total
 
@@ -327,24 +272,5 @@ def run_sweep(
         began = time.perf_counter()
         sweeper.phase(kind)
         seconds[kind] = time.perf_counter() - began
-    _finish(engine, start, sweeper.counts)
+    finish_run(engine=engine, start=start, counts=sweeper.counts)
     return SweepReport(start.run_id, sweeper.counts, sweeper.swept, seconds)
-
-
-def _finish(engine: Engine, start: SweepStart, counts: dict[str, Any]) -> None:
-    with write_session(engine) as session:
-        done = session.execute(
-            update(SweepRun)
-            .where(SweepRun.id == start.run_id, SweepRun.state == "running")
-            .values(state="done", finished_at=utcnow(), counts=counts)
-        )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise SweepConflict(f"sweep run {start.run_id} was finished by another process")
-        entry = AuditEntry(
-            actor=start.actor,
-            action="sweep.done",
-            subject=f"sweep:{start.run_id}",
-            catalogue_hash=start.catalogue_hash,
-            details=counts,
-        )
-        append(session=session, entry=entry)

@@ -125,7 +125,7 @@ def _changes(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> 
     stmt = stmt.on_conflict_do_update(
         index_elements=list(_KEY),
         set_={c: stmt.excluded[c] for c in (*_TRANSITION, "sweep_run_id", "at")},
-    ).returning(_CHANGE.c.id, _CHANGE.c.subject_id, _CHANGE.c.policy_id)
+    )
     now = utcnow()
     rows = [
         {
@@ -140,7 +140,22 @@ def _changes(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> 
         }
         for ch in changes
     ]
-    return {(r.subject_id, r.policy_id): r.id for r in session.execute(stmt, rows)}
+    session.execute(stmt, rows)
+    # Read back rather than RETURNING: psycopg pipelines a plain executemany, which is ≈ 2.5×
+    # faster than the batched INSERT … RETURNING SQLAlchemy builds.
+    c = _CHANGE.c
+    subjects = [ch.decision.subject_id for ch in changes]
+    found = session.execute(
+        select(c.id, c.subject_id, c.policy_id).where(
+            c.subject_kind == ctx.kind,
+            c.subject_id >= min(subjects),
+            c.subject_id <= max(subjects),
+            c.catalogue_version_id == ctx.version_id,
+            c.on_date == ctx.on_date,
+            c.sweep_run_id == ctx.run_id,
+        )
+    )
+    return {(r.subject_id, r.policy_id): r.id for r in found}
 
 
 def dedup_key(ctx: ChunkContext, change: Change) -> str:
