@@ -12,8 +12,16 @@ RUN := $(UV) run --frozen
 
 .PHONY: run test lint typecheck contracts pytest setup bench clean
 
+# The main job on the embedded default (SQLite in data/, demo data): the demo village, then a
+# synthetic county imported and swept. Run it twice: the second import and sweep change nothing.
+DEMO := data/demo
 run: setup
 	$(RUN) zhida demo
+	@test -f $(DEMO)/households.xlsx || $(RUN) zhida demo-data --households 3000 --enterprises 300 --out $(DEMO)
+	$(RUN) zhida import households $(DEMO)/households.xlsx --on 2025-03-01
+	$(RUN) zhida import enterprises $(DEMO)/enterprises.xlsx
+	$(RUN) zhida sweep --on 2025-03-01
+	$(RUN) zhida audit verify
 
 test: setup lint typecheck contracts pytest
 

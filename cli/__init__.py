@@ -19,6 +19,7 @@ from matcher.cases import run_all, threshold_warnings
 from matcher.demo import demo_village
 from matcher.errors import ProfileError
 from matcher.interpreter import MatchResult, PolicyResult, match
+from matcher.logs import configure_logging
 from matcher.report import all_missing, describe_fact, match_dict
 from matcher.subjects import facts_for
 from rules.catalogue import Catalogue, load_catalogue
@@ -35,6 +36,16 @@ STATUS = {
     "undetermined": "[yellow]? 待补充[/]",
 }
 Root = Annotated[Path, typer.Option("--root", help="the policies folder")]
+
+
+@app.callback()
+def _main(
+    log_level: Annotated[
+        str, typer.Option("--log-level", envvar="ZHIDA_LOG_LEVEL", help="DEBUG, INFO, WARNING…")
+    ] = "WARNING",
+) -> None:
+    """直达 zhida: 政策规则与匹配 (ID numbers are masked in every log line)."""
+    configure_logging(log_level)
 
 
 def _catalogue(root: Path) -> Catalogue:
@@ -328,7 +339,7 @@ def _progress() -> Iterator[Callable[[int, int | None], None] | None]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-if __name__ == "__main__":
-    app()
 from cli import audit as _audit  # noqa: E402,F401  (registers audit)
+from cli import impact as _impact  # noqa: E402,F401  (registers impact)
 from cli import imports as _imports  # noqa: E402,F401  (registers the import commands)
+from cli import sweep as _sweep  # noqa: E402,F401  (registers sweep)
