@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from store.audit import AuditEntry, append_many
+from store.bulk import execute_many
 from store.diff import Change, Current, Decision, Key, Plan, State
 from store.models.entitlements import (
     Entitlement,
@@ -44,6 +45,27 @@ _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 _KEY = ("subject_kind", "subject_id", "policy_id", "catalogue_version_id", "on_date")
 _VALUES = ("status", "amount", "conditions", "missing", "dropped_for")
 _TRANSITION = ("kind", "before_status", "after_status", "before_amount", "after_amount")
+_OUTBOX_COLUMNS = (
+    "dedup_key",
+    "change_id",
+    "subject_kind",
+    "subject_id",
+    "policy_id",
+    "kind",
+    "payload",
+    "state",
+    "attempts",
+    "created_at",
+)
+_CURRENT_COLUMNS = (
+    "subject_kind",
+    "subject_id",
+    "policy_id",
+    "status",
+    "amount",
+    "catalogue_version_id",
+    "on_date",
+)
 
 
 class ChunkContext:
@@ -62,15 +84,9 @@ class ChunkContext:
         self.kind, self.version_id, self.catalogue_hash = kind, version_id, catalogue_hash
         self.on_date, self.run_id, self.actor = on_date, run_id, actor
 
-    def key(self, d: Decision) -> dict[str, Any]:
-        """The unique key columns of a decision's rows."""
-        return {
-            "subject_kind": self.kind,
-            "subject_id": d.subject_id,
-            "policy_id": d.policy_id,
-            "catalogue_version_id": self.version_id,
-            "on_date": self.on_date,
-        }
+    def key(self, d: Decision) -> tuple[Any, ...]:
+        """The values of the unique key columns (`_KEY`) of a decision's rows."""
+        return (self.kind, d.subject_id, d.policy_id, self.version_id, self.on_date)
 
 
 def _insert(session: Session, table: Table) -> Any:
@@ -81,7 +97,7 @@ def _insert(session: Session, table: Table) -> Any:
 def read_current(session: Session, *, kind: str, first_id: int, last_id: int) -> dict[Key, Current]:
     """The stored state of subjects `first_id`…`last_id` of `kind`, by (subject, policy)."""
     c = _CURRENT.c
-    rows = session.execute(
+    rows = session.connection().execute(
         select(
             c.subject_id, c.policy_id, c.status, c.amount, c.catalogue_version_id, c.on_date
         ).where(c.subject_kind == kind, c.subject_id >= first_id, c.subject_id <= last_id)
@@ -102,21 +118,11 @@ def _entitlements(session: Session, ctx: ChunkContext, rows: Sequence[Decision])
         set_={c: stmt.excluded[c] for c in (*_VALUES, "sweep_run_id")},
         where=differs,  # unchanged decisions write nothing
     )
-    session.execute(
-        stmt,
-        [
-            {
-                **ctx.key(d),
-                "status": d.status,
-                "amount": d.amount,
-                "conditions": d.conditions,
-                "missing": list(d.missing),
-                "dropped_for": d.dropped_for,
-                "sweep_run_id": ctx.run_id,
-            }
-            for d in rows
-        ],
-    )
+    values = [
+        (*ctx.key(d), d.status, d.amount, d.conditions, list(d.missing), d.dropped_for, ctx.run_id)
+        for d in rows
+    ]
+    execute_many(session=session, stmt=stmt, columns=(*_KEY, *_VALUES, "sweep_run_id"), rows=values)
 
 
 def _changes(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> dict[Key, int]:
@@ -127,25 +133,26 @@ def _changes(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> 
         set_={c: stmt.excluded[c] for c in (*_TRANSITION, "sweep_run_id", "at")},
     )
     now = utcnow()
-    rows = [
-        {
-            **ctx.key(ch.decision),
-            "kind": ch.kind,
-            "before_status": ch.before.status,
-            "after_status": ch.decision.status,
-            "before_amount": ch.before.amount,
-            "after_amount": ch.decision.amount,
-            "sweep_run_id": ctx.run_id,
-            "at": now,
-        }
+    values = [
+        (
+            *ctx.key(ch.decision),
+            ch.kind,
+            ch.before.status,
+            ch.decision.status,
+            ch.before.amount,
+            ch.decision.amount,
+            ctx.run_id,
+            now,
+        )
         for ch in changes
     ]
-    session.execute(stmt, rows)
-    # Read back rather than RETURNING: psycopg pipelines a plain executemany, which is ≈ 2.5×
+    columns = (*_KEY, *_TRANSITION, "sweep_run_id", "at")
+    execute_many(session=session, stmt=stmt, columns=columns, rows=values)
+    # Read back rather than RETURNING: a plain executemany is pipelined by psycopg, ≈ 2.5×
     # faster than the batched INSERT … RETURNING SQLAlchemy builds.
     c = _CHANGE.c
     subjects = [ch.decision.subject_id for ch in changes]
-    found = session.execute(
+    found = session.connection().execute(
         select(c.id, c.subject_id, c.policy_id).where(
             c.subject_kind == ctx.kind,
             c.subject_id >= min(subjects),
@@ -186,22 +193,22 @@ def _outbox(
 ) -> None:
     stmt = _insert(session, _OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
     now = utcnow()
-    rows = [
-        {
-            "dedup_key": dedup_key(ctx, ch),
-            "change_id": ids[ch.decision.key],
-            "subject_kind": ctx.kind,
-            "subject_id": ch.decision.subject_id,
-            "policy_id": ch.decision.policy_id,
-            "kind": ch.kind,
-            "payload": _payload(ctx, ch),
-            "state": "pending",
-            "attempts": 0,
-            "created_at": now,
-        }
+    values = [
+        (
+            dedup_key(ctx, ch),
+            ids[ch.decision.key],
+            ctx.kind,
+            ch.decision.subject_id,
+            ch.decision.policy_id,
+            ch.kind,
+            _payload(ctx, ch),
+            "pending",
+            0,
+            now,
+        )
         for ch in changes
     ]
-    session.execute(stmt, rows)
+    execute_many(session=session, stmt=stmt, columns=_OUTBOX_COLUMNS, rows=values)
 
 
 def _current(
@@ -211,25 +218,13 @@ def _current(
         stmt = _insert(session, _CURRENT)
         stmt = stmt.on_conflict_do_update(
             index_elements=["subject_kind", "subject_id", "policy_id"],
-            set_={
-                c: stmt.excluded[c] for c in ("status", "amount", "catalogue_version_id", "on_date")
-            },
+            set_={c: stmt.excluded[c] for c in _CURRENT_COLUMNS[3:]},
         )
-        session.execute(
-            stmt,
-            [
-                {
-                    "subject_kind": ctx.kind,
-                    "subject_id": d.subject_id,
-                    "policy_id": d.policy_id,
-                    "status": d.status,
-                    "amount": d.amount,
-                    "catalogue_version_id": ctx.version_id,
-                    "on_date": ctx.on_date,
-                }
-                for d in rows
-            ],
-        )
+        values = [
+            (ctx.kind, d.subject_id, d.policy_id, d.status, d.amount, ctx.version_id, ctx.on_date)
+            for d in rows
+        ]
+        execute_many(session=session, stmt=stmt, columns=_CURRENT_COLUMNS, rows=values)
     gone = [{"k": ctx.kind, "s": s, "p": p} for s, p in cleared]
     if gone:
         c = _CURRENT.c
