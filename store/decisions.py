@@ -20,7 +20,7 @@ from matcher.vector import STATUS_NAMES, VectorResult
 from store.diff import Decision
 from store.profile_columns import SubjectChunk
 
-__all__ = ["revised_decisions", "stored_decisions"]
+__all__ = ["ended_decisions", "revised_decisions", "stored_decisions"]
 
 _LETTERS = np.frombuffer(b"FUT", dtype=np.uint8)  # Kleene 0/1/2 → F/U/T
 
@@ -64,6 +64,16 @@ def revised_decisions(
     rows = np.array([r for r, _ in cells], dtype=np.int64)
     cols = np.array([j for _, j in cells], dtype=np.int64)
     return _build(result, chunk, rows, cols)
+
+
+def ended_decisions(chunk: SubjectChunk, keys: Collection[tuple[int, str]]) -> list[Decision]:
+    """Ineligible decisions for `keys` of households left without members (`chunk.empty`):
+    not a profile any more, so nothing they were entitled to stands."""
+    return [
+        Decision(s, p, "ineligible", None, "", (), None, chunk.empty[s])
+        for s, p in sorted(keys)
+        if s in chunk.empty
+    ]
 
 
 def _build(

@@ -16,7 +16,7 @@ size and per-capita income over whole columns, exactly as the profile path does.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -52,18 +52,21 @@ _DTYPE = {"number": np.float64, "bool": np.float64, "date": "datetime64[D]", "st
 
 @dataclass(frozen=True)
 class SubjectChunk:
-    """Consecutive stored subjects as engine input: row `i` of `population` is `ids[i]`."""
+    """Consecutive stored subjects as engine input: row `i` of `population` is `ids[i]`.
+
+    `first_id`…`last_id` is the keyset range read; households in it left without members (every
+    member moved to another household) are not profiles any more and are listed in `empty`
+    (id → profile hash) instead of being rows.
+    """
 
     kind: str  # household | enterprise
     ids: npt.NDArray[np.int64]
     hashes: list[str]  # profile_hash per row: what a decision was computed from
     regions: list[str | None]
     population: Population
-
-    @property
-    def last_id(self) -> int:
-        """The keyset position after this chunk."""
-        return int(self.ids[-1])
+    first_id: int
+    last_id: int  # the keyset position after this chunk
+    empty: dict[int, str] = field(default_factory=dict)
 
 
 def program_facts(engine: VectorCatalogue) -> frozenset[str]:
@@ -142,10 +145,12 @@ def _identity(rows: Sequence[Any], id_column: str) -> Columns:
     return cols
 
 
-def _chunk(kind: str, rows: Sequence[Any], population: Population) -> SubjectChunk:
+def _chunk(
+    kind: str, rows: Sequence[Any], population: Population, bounds: tuple[int, int]
+) -> SubjectChunk:
     ids = np.array([r.id for r in rows], dtype=np.int64)
-    hashes = [r.profile_hash for r in rows]
-    return SubjectChunk(kind, ids, hashes, [r.region_code for r in rows], population)
+    hashes, regions = [r.profile_hash for r in rows], [r.region_code for r in rows]
+    return SubjectChunk(kind, ids, hashes, regions, population, *bounds)
 
 
 def load_households(
@@ -170,15 +175,14 @@ def load_households(
         only: the facts to build (`program_facts`); None: every fact.
 
     Raises:
-        ValueError: a stored household without members, or a fact of the wrong type.
+        ValueError: a stored fact of the wrong type.
     """
-    rows = list(session.connection().execute(_keyset(_HOUSEHOLD, after_id, limit, region)))
-    if not rows:
+    read = list(session.connection().execute(_keyset(_HOUSEHOLD, after_id, limit, region)))
+    if not read:
         return None
-    members = _members(session, rows[0].id, rows[-1].id, region)
-    empty = {r.id for r in rows} - {m.household_id for m in members}
-    if empty:
-        raise ValueError(f"households {sorted(empty)[:5]} have no members: re-import them")
+    members = _members(session, read[0].id, read[-1].id, region)
+    housed = {m.household_id for m in members}
+    rows = [r for r in read if r.id in housed]
     households = _identity(rows, "household_id")
     _columns([r.facts for r in rows], _stored_names(facts, only, "household"), facts, households)
     mm = _columns(
@@ -187,8 +191,10 @@ def load_households(
     mm.put("household_id", np.array([m.household_id for m in members], dtype=np.int64))
     mm.put("id_number", np.array([m.id_number for m in members], dtype=np.str_))
     mm.put("relation", np.array([m.relation for m in members], dtype=np.str_))
-    chunk = PopulationChunk(households=households, members=mm)
-    return _chunk("household", rows, from_chunk(chunk, facts, on, Vocabulary(), only=only))
+    population = from_chunk(PopulationChunk(households, mm), facts, on, Vocabulary(), only=only)
+    chunk = _chunk("household", rows, population, (read[0].id, read[-1].id))
+    chunk.empty.update((r.id, r.profile_hash) for r in read if r.id not in housed)
+    return chunk
 
 
 def load_enterprises(
@@ -207,7 +213,8 @@ def load_enterprises(
         return None
     cols = _identity(rows, "enterprise_id")
     _columns([r.facts for r in rows], _stored_names(facts, only, "enterprise"), facts, cols)
-    return _chunk("enterprise", rows, from_enterprises(cols, facts, on, Vocabulary(), only=only))
+    population = from_enterprises(cols, facts, on, Vocabulary(), only=only)
+    return _chunk("enterprise", rows, population, (rows[0].id, rows[-1].id))
 
 
 def iter_households(

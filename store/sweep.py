@@ -31,7 +31,7 @@ from sqlalchemy import Engine, func, select, text
 from matcher.vector import VectorCatalogue, VectorResult, compile_catalogue, run
 from rules.catalogue import Catalogue
 from store.db import is_postgres, read_session, write_session
-from store.decisions import revised_decisions, stored_decisions
+from store.decisions import ended_decisions, revised_decisions, stored_decisions
 from store.diff import Decision, Plan, plan
 from store.models.profiles import EnterpriseRow, HouseholdRow
 from store.profile_columns import SubjectChunk, load_enterprises, load_households, program_facts
@@ -171,15 +171,16 @@ class _Sweeper:
             if is_postgres(self.engine):
                 session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
             current = read_current(
-                session, kind=kind, first_id=int(chunk.ids[0]), last_id=chunk.last_id
+                session, kind=kind, first_id=chunk.first_id, last_id=chunk.last_id
             )
             keep = [k for k, c in current.items() if c.state.status != "ineligible"]
-            decided = _merged(stored, revised_decisions(result, chunk, keep), result)
+            revised = revised_decisions(result, chunk, keep) + ended_decisions(chunk, keep)
+            decided = _merged(stored, revised, result)
             chunk_plan = plan(
                 decided, current, catalogue_version_id=start.version_id, on_date=start.on
             )
             write_plan(session=session, ctx=self.context(kind), plan=chunk_plan)
-            counts = _added(self.counts, kind, len(chunk.ids), chunk_plan)
+            counts = _added(self.counts, kind, len(chunk.ids) + len(chunk.empty), chunk_plan)
             advance_checkpoint(
                 session=session,
                 run_id=start.run_id,
@@ -189,7 +190,7 @@ class _Sweeper:
                 counts=counts,
             )
         self.counts, self.last[kind] = counts, chunk.last_id
-        self.swept[kind] = self.swept.get(kind, 0) + len(chunk.ids)
+        self.swept[kind] = self.swept.get(kind, 0) + len(chunk.ids) + len(chunk.empty)
         if self.progress is not None:
             self.progress(sum(self.swept.values()), self.total)
 

@@ -348,3 +348,33 @@ def test_the_audit_chain_verifies_after_sweeps(seeded: Engine) -> None:
 def test_the_change_between_two_states(before: State, after: State, kind: str | None) -> None:
     """Each pair of states gives the change the diff table names (amounts to the fen)."""
     assert change_kind(before, after) == kind
+
+
+def test_a_household_left_without_members_loses_its_entitlements(seeded: Engine) -> None:
+    """When every member moves to another household, the old one's entitlements end."""
+    _sweep(seeded)
+    ids = _ids(seeded, "household", "household_no")
+    held = (
+        "SELECT subject_id FROM entitlement "
+        "WHERE status = 'eligible' AND subject_kind = 'household'"
+    )
+    eligible = Counter(r.subject_id for r in _rows(seeded, held))
+    left = next(r for r in _raw_households() if eligible[ids[r["household_id"]]] >= 2)
+    _store(seeded, [{**left, "household_id": "moved-001"}])  # the same people, a new 户编号
+    second = _sweep(seeded)
+    gone = ids[left["household_id"]]
+    changes = _rows(
+        seeded,
+        "SELECT subject_id, kind FROM entitlement_change "
+        "WHERE sweep_run_id = :r AND subject_kind = 'household'",
+        r=second.run_id,
+    )
+    ended = {c.kind for c in changes if c.subject_id == gone}
+    assert ended == {"no_longer_eligible"}
+    assert sum(c.subject_id == gone for c in changes) == eligible[gone]
+    current = (
+        "SELECT 1 FROM entitlement_current WHERE subject_id = :s AND subject_kind = 'household'"
+    )
+    assert not _rows(seeded, current, s=gone)
+    newcomer = max(_ids(seeded, "household", "household_no").values())
+    assert {c.kind for c in changes if c.subject_id == newcomer} >= {"newly_eligible"}

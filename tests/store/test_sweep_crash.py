@@ -26,17 +26,40 @@ import orjson
 import pytest
 from sqlalchemy import Engine, text
 
+from matcher.chunks import raw_households
 from matcher.population import Population, generate_households
 from matcher.population_enterprises import Enterprises, generate_enterprises
+from matcher.profiles import parse_enterprise, parse_household
+from rules.catalogue import load_catalogue
 from store.audit import verify
 from store.db import open_engine, read_session
-from store.seeding import copy_database, seed_enterprises, seed_households
+from store.profile_docs import document, enterprise_document
+from store.seeding import (
+    copy_database,
+    seed_enterprises,
+    seed_households,
+    synthetic_enterprises,
+    synthetic_households,
+)
 from store.testing import fresh_postgres, fresh_sqlite
 
 HOUSEHOLDS, ENTERPRISES, CHUNK = 200_000, 5_000, 10_000
 ON = date(2025, 3, 1)
 ZHIDA = Path(sys.executable).parent / "zhida"
 _PG_TEMPLATE = "crash_template"
+
+
+def test_seeded_households_are_stored_as_the_import_path_would_store_them() -> None:
+    """`synthetic_households` gives the documents `parse_household` gives, so the seed is honest."""
+    pop = Population(households=400, seed=3, as_of=ON, chunk_size=400)
+    facts = load_catalogue(Path(__file__).parents[2] / "policies").facts
+    for chunk in generate_households(pop):
+        fast = [document(h) for h in synthetic_households(chunk)]
+        slow = [document(parse_household(r, facts, today=ON)) for r in raw_households(chunk)]
+        assert fast == slow and len(fast) == 400
+    cols = generate_enterprises(Enterprises(100, seed=3, as_of=ON))
+    fast_firms = [enterprise_document(e) for e in synthetic_enterprises(cols)]
+    assert fast_firms == [enterprise_document(parse_enterprise(r, facts)) for r in cols.rows()]
 
 
 @pytest.fixture(scope="session")
