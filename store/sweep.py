@@ -12,9 +12,9 @@ one transaction (`store.sweep_writes`). A SIGKILL at any point loses at most the
 flight, which the next start redoes (RELIABILITY J3). The last transaction marks the run done.
 
 The next chunk is read and evaluated in a thread while this one is written (the reads touch no
-state the writes change). The current state is read inside the write transaction, after an
-advisory lock on PostgreSQL (`BEGIN IMMEDIATE` on SQLite), so two sweeps never diff against
-the same stale state.
+state the writes change). The current state is read inside the write transaction, after
+`lock_sweeps` (an advisory lock on PostgreSQL; `BEGIN IMMEDIATE` on SQLite), so two sweeps
+never diff against the same stale state.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from queue import Empty, Full, Queue
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select
 
 from matcher.vector import VectorCatalogue, VectorResult, compile_catalogue, run
 from rules.catalogue import Catalogue
-from store.db import is_postgres, read_session, write_session
+from store.db import read_session, write_session
 from store.decisions import ended_decisions, revised_decisions, stored_decisions
 from store.diff import Decision, Plan, plan
 from store.models.profiles import EnterpriseRow, HouseholdRow
@@ -42,6 +42,7 @@ from store.sweep_runs import (
     advance_checkpoint,
     begin_sweep,
     finish_run,
+    lock_sweeps,
     validate_region,
 )
 from store.sweep_writes import ChunkContext, read_current, write_plan
@@ -58,7 +59,6 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK = 20_000
-_LOCK = 0x7A68_6964_6173_7770  # the pg_advisory_xact_lock key every sweep chunk takes
 _LOADERS = {"household": load_households, "enterprise": load_enterprises}
 _TABLES = {"household": HouseholdRow, "enterprise": EnterpriseRow}
 Progress = Callable[[int, int], None]
@@ -168,8 +168,7 @@ class _Sweeper:
         """Diff and write one chunk, advancing the checkpoint in the same transaction."""
         kind, start = chunk.kind, self.start
         with write_session(self.engine) as session:
-            if is_postgres(self.engine):
-                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+            lock_sweeps(session)
             current = read_current(
                 session, kind=kind, first_id=chunk.first_id, last_id=chunk.last_id
             )

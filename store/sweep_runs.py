@@ -36,8 +36,13 @@ __all__ = [
     "advance_checkpoint",
     "begin_sweep",
     "finish_run",
+    "lock_sweeps",
     "validate_region",
 ]
+
+# The pg_advisory_xact_lock key every sweep transaction takes first (start, chunk, finish), so
+# they queue in one order and never deadlock over the audit and sweep_run locks they take next.
+_LOCK = 0x7A68_6964_6173_7770
 
 
 class RegionError(ValueError):
@@ -46,6 +51,12 @@ class RegionError(ValueError):
 
 class SweepConflict(RuntimeError):
     """Another process advanced or finished the run this process was sweeping."""
+
+
+def lock_sweeps(session: Session) -> None:
+    """Serialise sweep transactions on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
+    if is_postgres(session.get_bind()):  # type: ignore[arg-type]
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
 
 
 def validate_region(prefix: str | None) -> str | None:
@@ -105,8 +116,7 @@ def begin_sweep(
     """
     prefix = validate_region(region) or ""
     with write_session(engine) as session:
-        if is_postgres(engine):  # one start at a time: never two runs for the same key
-            session.execute(text("LOCK TABLE sweep_run IN SHARE ROW EXCLUSIVE MODE"))
+        lock_sweeps(session)  # one start at a time: never two runs for the same key
         version = publish_catalogue(session=session, catalogue=catalogue, root=root, actor=actor)
         assert version.id is not None
         found = _unfinished(session, version.id, on, prefix)
@@ -187,6 +197,7 @@ def finish_run(*, engine: Engine, start: SweepStart, counts: dict[str, Any]) -> 
         SweepConflict: another process finished it first.
     """
     with write_session(engine) as session:
+        lock_sweeps(session)
         done = session.execute(
             update(SweepRun)
             .where(SweepRun.id == start.run_id, SweepRun.state == "running")  # type: ignore[arg-type]
