@@ -25,10 +25,11 @@ from matcher.profiles import Enterprise, parse_enterprise
 from rules.facts import FactCatalogue
 from store.cells import CellError, convert, is_blank, shown
 from store.grouping import RowError
-from store.guards import Limits, SheetError
+from store.guards import Limits
 from store.seen import SeenKeys, first_of_each, text_key
+from store.sheets import read_header
 from store.sources import RowSource, open_rows
-from store.template import REQUIRED, Column, columns_for, find_column
+from store.template import Column, columns_for
 
 __all__ = ["EnterpriseSheet", "EnterpriseStats", "ValidEnterprise"]
 
@@ -49,32 +50,6 @@ class EnterpriseStats:
     rows: int = 0
     enterprises: int = 0
     refused_rows: int = 0
-
-
-def _header(
-    cells: list[Any], columns: tuple[Column, ...]
-) -> tuple[list[tuple[int, Column]], list[RowError]]:
-    """The columns by position, and a note for each header we do not know."""
-    index: list[tuple[int, Column]] = []
-    notes: list[RowError] = []
-    for i, cell in enumerate(cells):
-        if is_blank(cell):
-            continue
-        column = find_column(cell, columns)
-        if column is None:
-            notes.append(RowError(1, str(cell), "", "unknown column header; the column is ignored"))
-        elif any(c.key == column.key for _, c in index):
-            raise SheetError(f"two columns are headed {column.header} ({column.key}); keep one")
-        else:
-            index.append((i, column))
-    required = [c.header for c in columns if c.key in REQUIRED["enterprise"]]
-    missing = [h for h in required if all(c.header != h for _, c in index)]
-    if missing:
-        raise SheetError(
-            f"the header row (row 1) has no {', '.join(missing)} column; "
-            "start from `zhida template enterprises.xlsx`"
-        )
-    return index, notes
 
 
 class EnterpriseSheet:
@@ -111,7 +86,7 @@ class EnterpriseSheet:
             self._source = open_rows(self.path, self.limits)
             self.total_rows = self._source.total
             columns = columns_for(self.catalogue, "enterprise")
-            self._index, notes = _header(self._source.header, columns)
+            self._index, notes = read_header(self._source.header, columns, "enterprise")
             self.errors.extend(notes)
 
     def __iter__(self) -> Iterator[list[ValidEnterprise]]:

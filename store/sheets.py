@@ -27,9 +27,16 @@ from store.grouping import Group, RowError, RowPlan, validate_group
 from store.guards import Limits, SheetError
 from store.seen import SeenKeys, first_of_each, id_key, text_key
 from store.sources import RowSource, open_rows
-from store.template import REQUIRED, Column, columns_for, find_column
+from store.template import REQUIRED, Column, Subject, columns_for, find_column
 
-__all__ = ["HouseholdSheet", "ReadStats", "RowError", "SheetError", "ValidHousehold"]
+__all__ = [
+    "HouseholdSheet",
+    "ReadStats",
+    "RowError",
+    "SheetError",
+    "ValidHousehold",
+    "read_header",
+]
 
 
 @dataclass(frozen=True)
@@ -51,9 +58,14 @@ class ReadStats:
     refused_rows: int = 0
 
 
-def _header(
-    cells: list[Any], columns: tuple[Column, ...]
+def read_header(
+    cells: list[Any], columns: tuple[Column, ...], subject: Subject
 ) -> tuple[list[tuple[int, Column]], list[RowError]]:
+    """The columns of a header row by position, and a note for each header we do not know.
+
+    Raises:
+        SheetError: a column headed twice, or a column `subject` requires is missing.
+    """
     index: list[tuple[int, Column]] = []
     notes: list[RowError] = []
     for i, cell in enumerate(cells):
@@ -66,12 +78,12 @@ def _header(
             raise SheetError(f"two columns are headed {column.header} ({column.key}); keep one")
         else:
             index.append((i, column))
-    missing = [c.header for c in columns if c.key in REQUIRED["household"]]
+    missing = [c.header for c in columns if c.key in REQUIRED[subject]]
     missing = [h for h in missing if all(c.header != h for _, c in index)]
     if missing:
         raise SheetError(
             f"the header row (row 1) has no {', '.join(missing)} column; "
-            "start from `zhida template households.xlsx`"
+            f"start from `zhida template {subject}s.xlsx`"
         )
     return index, notes
 
@@ -114,7 +126,7 @@ class HouseholdSheet:
             self._source = open_rows(self.path, self.limits)
             self.total_rows = self._source.total
             columns = columns_for(self.catalogue, "household")
-            self._index, notes = _header(self._source.header, columns)
+            self._index, notes = read_header(self._source.header, columns, "household")
             self.errors.extend(notes)
             self._plan = RowPlan(self._index, self.catalogue, self.on, self.limits)
 
