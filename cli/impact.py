@@ -12,7 +12,7 @@ from rich.table import Table
 
 from cli import DEFAULT_ROOT, Root, _catalogue, _date, app, err, out
 from matcher.impact import ImpactTally, Key, by_township
-from matcher.regions import load_regions
+from matcher.regions import RegionTable, load_regions
 from rules.candidate import load_candidate
 from rules.errors import RuleError
 from store.db import migrate, open_engine
@@ -67,19 +67,18 @@ def _print(report: ImpactReport) -> None:
     if not report.villages:
         out.print("no one gains, loses or sees an amount change", highlight=False)
         return
-    towns = by_township(report.villages)
+    towns, names = by_township(report.villages), load_regions()
     for pid, t in sorted(report.totals().items()):
         out.print(
             f"\n{pid}: +{t.gain:,} gain, −{t.loss:,} loss, {t.raised:,} raised, "
             f"{t.lowered:,} lowered, Δ {t.amount_delta:+,.2f} per period",
             highlight=False,
         )
-        _table(f"{pid} by village 按村（社区）", pid, report.villages)
-        _table(f"{pid} by township 按乡镇（街道）", pid, towns)
+        _table(f"{pid} by village 按村（社区）", pid, report.villages, names)
+        _table(f"{pid} by township 按乡镇（街道）", pid, towns, names)
 
 
-def _table(title: str, policy: str, tallies: dict[Key, ImpactTally]) -> None:
-    names = load_regions()
+def _table(title: str, policy: str, tallies: dict[Key, ImpactTally], names: RegionTable) -> None:
     table = Table(title=title, title_justify="left")
     for header in ("region 区划", "name 名称", *_HEADERS):
         table.add_column(header, justify="right" if header in _HEADERS else "left")
