@@ -28,7 +28,7 @@ from store.cells import CellError, convert, fast_converter
 from store.demo_files import write_demo_data
 from store.grouping import Group, RowPlan, slow_validate, validate_group
 from store.guards import Limits
-from store.sheets import HouseholdSheet, _header
+from store.sheets import HouseholdSheet, read_header
 from store.sources import open_rows
 from store.template import columns_for
 
@@ -52,7 +52,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, catalogue: Catalogue) -> Path
 
 def _groups(path: Path, catalogue: Catalogue) -> tuple[list[Group], Any]:
     source = open_rows(path, LIMITS)
-    index, _ = _header(source.header, columns_for(catalogue.facts, "household"))
+    index, _ = read_header(source.header, columns_for(catalogue.facts, "household"), "household")
     key = next(i for i, c in index if c.key == "household_id")
     groups: dict[str, Group] = {}
     for number, cells in source.rows:
