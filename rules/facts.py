@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 from datetime import date
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 FactType = Literal["number", "string", "bool", "date"]
 FactLevel = Literal["household", "member", "enterprise"]
 FactValue = int | float | str | bool | date
+Bound = Decimal | date | Literal["today"]
 
 PYTHON_TYPES: dict[str, tuple[type, ...]] = {
     "number": (int, float),
@@ -26,7 +28,7 @@ PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 class FactDef(BaseModel):
     """One declared fact."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: str = ""
     type: FactType
@@ -41,6 +43,27 @@ class FactDef(BaseModel):
     inputs: tuple[str, ...] = Field(
         default=(), description="for a derived fact: the supplied facts to ask for when unknown"
     )
+    minimum: Bound | None = Field(
+        default=None, alias="min", description="smallest allowed value (number or date)"
+    )
+    maximum: Bound | None = Field(
+        default=None,
+        alias="max",
+        description="largest allowed value; `today` for a date: not after the evaluation date",
+    )
+    integer: bool = Field(default=False, description="whole numbers only (a number fact)")
+
+    @model_validator(mode="after")
+    def _domain_fits_type(self) -> FactDef:
+        bounds = [b for b in (self.minimum, self.maximum) if b is not None]
+        if bounds and self.type not in ("number", "date"):
+            raise ValueError(f"fact `{self.name}`: min/max apply to numbers and dates only")
+        kind = Decimal if self.type == "number" else (date, str)
+        if any(not isinstance(b, kind) for b in bounds):
+            raise ValueError(f"fact `{self.name}`: min/max must be {self.type}s")
+        if self.integer and self.type != "number":
+            raise ValueError(f"fact `{self.name}`: `integer` applies to numbers only")
+        return self
 
     def accepts(self, value: object) -> bool:
         """Whether `value` has this fact's type (and is one of its allowed values)."""
