@@ -25,6 +25,7 @@ from matcher.subjects import facts_for
 from rules.catalogue import Catalogue, load_catalogue
 from rules.errors import RuleError
 from rules.lint import lint_tree
+from rules.numbers import fen_text
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="直达 zhida: 政策规则与匹配")
 out = Console(soft_wrap=True)
@@ -193,7 +194,7 @@ def _amount(r: PolicyResult) -> str:
         return ""
     per = {"month": "/月", "year": "/年", "once": ""}.get(r.period or "", "")
     unit = "元" if r.unit in (None, "CNY") else r.unit
-    return f"{r.amount:g} {unit}{per}"
+    return f"{fen_text(r.amount)} {unit}{per}"
 
 
 @app.command()

@@ -1,6 +1,7 @@
 """Evaluate a compiled program over a population chunk, three-valued, column at a time.
 
-`evaluate` is the fast path (values only); `evaluate_missing` recomputes the needed steps on the
+`evaluate` is the fast path (values, and the rows whose float results are not proved exact:
+`matcher.exactness`); `evaluate_missing` recomputes the needed steps on the
 rows whose result was unknown, carrying a bitmask of missing facts per row (a known value carries
 none, so masks only ever grow where something is unknown: docs/rule-language.md).
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, cast
 
@@ -16,6 +18,15 @@ import numpy as np
 import numpy.typing as npt
 
 from matcher.columns import Population
+from matcher.exactness import (
+    EXACT_ZERO,
+    Bound,
+    const_bound,
+    division_bound,
+    fact_bound,
+    step_bound,
+    unsure,
+)
 from matcher.program import Program, Step
 
 Array = Any  # an ndarray, or a numpy scalar for constant steps
@@ -42,13 +53,28 @@ def reachable(program: Program, outputs: Iterable[int]) -> list[int]:
     return sorted(needed)
 
 
-def evaluate(program: Program, pop: Population, outputs: list[int]) -> dict[int, Array]:
+@dataclass
+class Evaluation:
+    """The values of a program's outputs over a chunk, and where the floats are not proved exact.
+
+    `fragile[i]` is True when some comparison, divisor or amount of subject row `i` came too
+    close to a decision for float64 to be trusted (`matcher.exactness`): the engine recomputes
+    such rows exactly. `bounds` holds the error bound of each value output (amounts).
+    """
+
+    values: dict[int, Array]
+    fragile: npt.NDArray[np.bool_]
+    bounds: dict[int, Bound]
+
+
+def evaluate(program: Program, pop: Population, outputs: list[int]) -> Evaluation:
     """The values of `outputs` over `pop`, freeing intermediate arrays as soon as they are used."""
     order = reachable(program, outputs)
     uses = Counter(a for i in order for a in program.steps[i].args)
     keep = set(outputs)
     values: dict[int, Array] = {}
     clean: dict[int, bool] = {}  # value steps known to hold no NaN: comparisons skip isnan
+    proof = _Proof(pop)
     for i in order:
         step = program.steps[i]
         args = [values[a] for a in step.args]
@@ -57,11 +83,73 @@ def evaluate(program: Program, pop: Population, outputs: list[int]) -> dict[int,
         else:
             values[i] = _apply(step, args, pop)
         clean[i] = _is_clean(step, values[i], [clean.get(a, False) for a in step.args])
+        proof.step(i, step, args, values[i])
         for a in step.args:
             uses[a] -= 1
             if uses[a] == 0 and a not in keep:
                 del values[a]
-    return {o: _full(values[o], program.steps[o], pop) for o in outputs}
+    full = {o: _full(values[o], program.steps[o], pop) for o in outputs}
+    bounds = {o: proof.bounds[o] for o in outputs if o in proof.bounds}
+    return Evaluation(full, proof.fragile, bounds)
+
+
+class _Proof:
+    """The error bound of every value step, and the subject rows found fragile so far."""
+
+    def __init__(self, pop: Population) -> None:
+        self.pop = pop
+        self.bounds: dict[int, Bound] = {}
+        self.fragile = np.zeros(pop.size, dtype=bool)
+        self.widest = int(pop.counts.max()) if pop.size else 0
+
+    def step(self, i: int, step: Step, args: list[Array], value: Array) -> None:
+        if step.kind == "v":
+            self.bounds[i] = self._bound(step, args, value)
+        elif step.op in ("cmp", "in") and all(a in self.bounds for a in step.args):
+            self._compare(step, args)
+
+    def _bound(self, step: Step, args: list[Array], value: Array) -> Bound:
+        if step.op == "const":
+            return const_bound(step.data[0])  # type: ignore[index]
+        if step.op == "fact":
+            return fact_bound(np.asarray(value), step.data[2] == "number")  # type: ignore[index]
+        if step.op == "kval":
+            return EXACT_ZERO
+        if step.op == "truthy":  # pragma: no cover - a boolean step
+            return EXACT_ZERO
+        arg_bounds = [self.bounds.get(a, EXACT_ZERO) for a in step.args]
+        if step.op == "arith" and step.data == "/":
+            bound, near_zero = division_bound(arg_bounds[0], arg_bounds[1], args[1])
+            if near_zero is not None:
+                self._mark(near_zero, step.level)
+            if not np.isfinite(bound.error):
+                self._mark(~np.isnan(np.asarray(value, dtype=np.float64)), step.level)
+            return bound
+        return step_bound(step.op, step.data, arg_bounds, self.widest)
+
+    def _compare(self, step: Step, args: list[Array]) -> None:
+        a_bound = self.bounds[step.args[0]]
+        if step.op == "cmp":
+            rows = unsure(args[0], args[1], a_bound, self.bounds[step.args[1]])
+        else:
+            rows = None
+            for option in cast(tuple[object, ...], step.data):
+                near = unsure(args[0], _const(option, self.pop), a_bound, const_bound(option))
+                if near is not None:
+                    rows = near if rows is None else rows | near
+        if rows is not None:
+            self._mark(rows, step.level)
+
+    def _mark(self, rows: Array, level: str) -> None:
+        """Mark subject rows fragile (a member row marks its household)."""
+        if np.ndim(rows) == 0:
+            if bool(rows):
+                self.fragile[:] = True
+            return
+        if level == "m":
+            self.fragile[self.pop.member_of[np.flatnonzero(rows)]] = True
+        else:
+            self.fragile |= rows
 
 
 _CLEAN_AWARE = frozenset({"cmp", "in", "truthy"})

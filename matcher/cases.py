@@ -15,8 +15,6 @@ from rules.errors import Location, ZhidaError
 from rules.lint import Diagnostic
 from rules.schema import TestCase
 
-AMOUNT_TOLERANCE = 0.005
-
 
 @dataclass(frozen=True)
 class CaseOutcome:
@@ -70,9 +68,9 @@ def compare(case: TestCase, result: PolicyResult) -> Iterator[str]:
             for c in result.conditions
         )
         yield f"expected {expect.expected_status}, got {result.status} ({why})"
-    if expect.amount is not None:
-        if result.amount is None or abs(result.amount - expect.amount) > AMOUNT_TOLERANCE:
-            yield f"expected amount {expect.amount}, got {result.amount}"
+    if expect.amount is not None and result.amount != expect.amount:
+        # exact, to the fen: an expected 12.345 never matches (amounts are rounded to the fen)
+        yield f"expected amount {expect.amount}, got {result.amount}"
     if expect.missing is not None and sorted(expect.missing) != list(result.missing):
         yield f"expected missing {sorted(expect.missing)}, got {list(result.missing)}"
 

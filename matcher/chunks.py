@@ -4,20 +4,20 @@
 masks) into `matcher.columns.Population` without building a Python object per household: the
 derived facts of `matcher.derive` are computed over whole columns — member `age` (whole years
 at `on`, from the ID number's birth date; unknown before birth), `sex` (17th digit), `relation`;
-household `household_size` and `per_capita_monthly_income` (unknown if any member's income is;
-rounded half-up to 2 decimals exactly as `matcher.derive` does); enterprise
-`years_since_founded` (`from_enterprises`). Strings become codes of one shared `Vocabulary`,
-unknown cells NaN. `tests/matcher/test_chunks.py` proves the result equal to the profile path
-(`parse_household` → `household_facts` → `from_facts`).
+household `household_size`; enterprise `years_since_founded` (`from_enterprises`). A derived
+fact with a formula (`per_capita_monthly_income`) is not a column: the engine computes it.
+Strings become codes of one shared `Vocabulary`, unknown cells NaN.
+`tests/matcher/test_chunks.py` proves the result equal to the profile path (`parse_household` →
+`household_facts` → `from_facts`).
 
 Only 18-digit ID numbers are read (the generator writes no other kind).
 """
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Collection
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
@@ -32,17 +32,18 @@ __all__ = ["from_chunk", "from_enterprises", "whole_years"]
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()  # datetime64[D] day 0 as a date ordinal
 _ASCII_ZERO = 48
-_EXACT_LIMIT = 2**52 // 200  # integer totals below this round exactly in int64
 
 
 def whole_years(year: Ints, month: Ints, day: Ints, on: date) -> Floats:
     """Whole years completed from each (year, month, day) to `on`; NaN when `on` is before it.
 
     The same rule as `matcher.derive.whole_years`: a 29 February anniversary is reached on
-    1 March in common years.
+    28 February in a common year (民法典 第二百零二条).
     """
     start = year * 10_000 + month * 100 + day
     today = on.year * 10_000 + on.month * 100 + on.day
+    if not calendar.isleap(on.year):
+        day = np.where((month == 2) & (day == 29), 28, day)
     years = (on.year - year) - ((on.month * 100 + on.day) < (month * 100 + day))
     return np.where(start > today, np.nan, years.astype(np.float64))
 
@@ -132,32 +133,6 @@ def _number(d: npt.NDArray[np.int64], lo: int, hi: int) -> Ints:
     return out
 
 
-def _per_capita(income: Floats, starts: Ints, counts: Ints) -> Floats:
-    """Mean monthly income per household, half-up to 2 decimals; NaN if an income is unknown."""
-    n = counts.shape[0]
-    out = np.full(n, np.nan)
-    if income.shape[0] == 0:
-        return out
-    unknown = np.isnan(income)
-    nonempty = counts > 0
-    s = starts[nonempty]
-    any_unknown = np.add.reduceat(unknown.astype(np.int64), s) > 0
-    total = np.add.reduceat(np.where(unknown, 0.0, income), s)
-    integral = np.add.reduceat((np.where(unknown, 0.0, income) % 1 != 0).astype(np.int64), s) == 0
-    size = counts[nonempty]
-    exact = ~any_unknown & integral & (np.abs(total) < _EXACT_LIMIT)
-    value = np.full(s.shape[0], np.nan)
-    whole = np.abs(total[exact]).astype(np.int64)
-    cents = (whole * 200 + size[exact]) // (2 * size[exact])  # ⌊100·t/n + ½⌋: half-up
-    value[exact] = np.sign(total[exact]) * cents / 100
-    for k in np.flatnonzero(~any_unknown & ~exact):  # fractional incomes: Decimal, as derive
-        parts = income[s[k] : s[k] + size[k]]
-        dec = sum((Decimal(str(float(x))) for x in parts), Decimal(0)) / int(size[k])
-        value[k] = float(dec.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-    out[nonempty] = value
-    return out
-
-
 def from_chunk(
     chunk: PopulationChunk,
     facts: FactCatalogue,
@@ -206,13 +181,6 @@ def from_chunk(
         )
     if want("household_size"):
         subject["household_size"] = counts.astype(np.float64)
-    if want("per_capita_monthly_income"):
-        income = (
-            members["monthly_income"]
-            if "monthly_income" in members
-            else _column(mm, "monthly_income", facts.facts["monthly_income"], vocab)
-        )
-        subject["per_capita_monthly_income"] = _per_capita(income, starts, counts)
     regions = _regions(hh)
     return Population(
         size=len(hh),

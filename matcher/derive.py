@@ -1,14 +1,15 @@
 """Derived facts, computed at an evaluation date (docs/rule-language.md, "The fact catalogue").
 
 Member `age` and `sex` (from the ID number), `relation` (kept for rules); household
-`household_size` and `per_capita_monthly_income`; enterprise `years_since_founded`.
-A derived fact that cannot be computed is left out, so rules see it as unknown.
+`household_size`; enterprise `years_since_founded`. A derived fact that cannot be computed is
+left out, so rules see it as unknown. A derived fact with a `formula` in facts.yaml
+(`per_capita_monthly_income`) is not computed here: every engine evaluates its formula, exactly.
 """
 
 from __future__ import annotations
 
+import calendar
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 
 from matcher.facts import Facts
 from matcher.identifiers import parse_ric
@@ -21,7 +22,9 @@ __all__ = ["enterprise_facts", "household_facts", "whole_years"]
 def whole_years(start: date, on: date) -> int | None:
     """Whole years completed from `start` to `on`; None when `on` is before `start`.
 
-    A 29 February anniversary is reached on 1 March in common years.
+    The N-th anniversary is the same month and day N years on; one born on 29 February
+    reaches it on 28 February in a common year — 民法典 第二百零二条: where the month has no
+    corresponding day, its last day ends the period (docs/rule-language.md, "Ages").
 
     Args:
         start: the first day (a birth date, a founding date).
@@ -32,7 +35,10 @@ def whole_years(start: date, on: date) -> int | None:
     """
     if on < start:
         return None
-    return on.year - start.year - ((on.month, on.day) < (start.month, start.day))
+    day = start.day
+    if (start.month, start.day) == (2, 29) and not calendar.isleap(on.year):
+        day = 28
+    return on.year - start.year - ((on.month, on.day) < (start.month, day))
 
 
 def _member_facts(member: Member, on: date) -> dict[str, FactValue]:
@@ -49,14 +55,6 @@ def _member_facts(member: Member, on: date) -> dict[str, FactValue]:
     return facts
 
 
-def _per_capita(incomes: list[FactValue | None], size: int) -> float | None:
-    """Mean monthly income rounded half-up to 2 decimals; None if any income is unknown."""
-    if not size or any(isinstance(x, bool) or not isinstance(x, int | float) for x in incomes):
-        return None
-    total = sum((Decimal(str(x)) for x in incomes), Decimal(0))
-    return float((total / size).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-
-
 def household_facts(h: Household, on: date) -> Facts:
     """The facts of a household at a date: supplied ones plus derived ones.
 
@@ -65,18 +63,12 @@ def household_facts(h: Household, on: date) -> Facts:
         on: the evaluation date.
 
     Returns:
-        Household facts with `household_size` and (when every member's `monthly_income` is
-        known) `per_capita_monthly_income`; one mapping per member with `relation`, `sex`
+        Household facts with `household_size`; one mapping per member with `relation`, `sex`
         and `age`; the household's region code.
     """
     members = tuple(_member_facts(m, on) for m in h.members)
     subject: dict[str, FactValue] = dict(h.facts)
     subject["household_size"] = len(members)
-    per_capita = _per_capita([m.get("monthly_income") for m in members], len(members))
-    if per_capita is None:
-        subject.pop("per_capita_monthly_income", None)
-    else:
-        subject["per_capita_monthly_income"] = per_capita
     return Facts(subject=subject, members=members, region_code=h.region_code)
 
 

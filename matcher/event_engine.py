@@ -11,20 +11,18 @@ Each condition is compiled twice by polarity: T(e) "definitely true" and F(e) "d
 false" (T(a and b) = T(a) ∧ T(b), F(a and b) = F(a) ∨ F(b), T(not a) = F(a), …).
 
 Native in durable-rules:
-    comparisons of a fact with a constant, another fact or arithmetic (`$lt`, `$neq`, `{f: v}`);
-    `in` lists (an `$or` of equalities, `not in` an `$and` of `$neq`); and/or/not;
-    `+ - * /` and unary minus on facts (`$add $sub $mul $div` over `{"$m": f}`), guarded by
-    `$ex` on every fact the arithmetic reads and `$neq 0` on a divisor (division by zero is
-    unknown); `any`/`all` over members (`$iany`/`$iall` with `$i.`-prefixed item fields, an
-    `$iall` normalised by an explicit member count because it fails on an empty list);
-    regions (equality on the region code cut at each prefix length); bool facts (1/0).
-Precomputed into hidden fields `_z_h<n>` (with `matcher.evaluate.evaluate_expr`, the
-interpreter's own evaluator, so an unknown stays absent):
-    `count(…)` and `sum(…)` over members, `**`, `min`/`max`/`if … else` (amounts only), a
-    divisor that is itself an expression, the left side of a comparison when neither side is
-    a plain fact, and inside `any`/`all` any comparison that is not "member fact vs constant"
-    (durable-rules cannot refer from one item field to another: error 102). Household facts
-    read inside `any`/`all` are copied into each member item.
+    comparisons of a fact with a constant (`$lt`, `$neq`, `{f: v}`: decimals of at most 15
+    significant digits keep their order as doubles); `in` lists (an `$or` of equalities,
+    `not in` an `$and` of `$neq`); and/or/not; `any`/`all` over members (`$iany`/`$iall` with
+    `$i.`-prefixed item fields, an `$iall` normalised by an explicit member count because it
+    fails on an empty list); regions (equality on the region code cut at each prefix length);
+    bool facts (1/0).
+Precomputed into hidden boolean fields `_z_h<n>` (with `matcher.evaluate.evaluate_expr`, the
+interpreter's own evaluator, so an unknown stays absent): every comparison or `in` that exact
+numbers or ranges may decide (`matcher.exact_rows.needs_ranges`: arithmetic, `count`/`sum`,
+formulas such as per-capita income, two facts compared, a constant outside a fact's domain),
+and inside `any`/`all` a body holding a disjunction. Household facts read inside `any`/`all`
+are copied into each member item.
 
 Measured traps this module handles (DESIGN.md, "durable-rules: what was measured"):
     more than 64 rules (or `$or` branches) firing for one fact in one ruleset overflow a stack
@@ -53,12 +51,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from durable import engine as _durable
 
 from matcher.errors import EngineError, Issue, ProfileError
-from matcher.evaluate import evaluate_expr
+from matcher.evaluate import Range, Value, evaluate_expr
+from matcher.exact_rows import needs_ranges
 from matcher.facts import Facts
 from matcher.interpreter import eligible_ids
 from rules import ir
@@ -142,7 +142,6 @@ _NEGATED: dict[ir.CompareOp, ir.CompareOp] = {
 _FLIPPED: dict[ir.CompareOp, ir.CompareOp] = {
     "==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="
 }  # fmt: skip
-_ARITH = {"+": "$add", "-": "$sub", "*": "$mul", "/": "$div"}
 _NO_FACTS = Facts(subject={})
 MEMBERS, COUNT, SUBJECT = "_z_members", "_z_n", "_z_subject"
 _RESERVED = {"sid", "id", "t", "$s", MEMBERS, COUNT, SUBJECT}
@@ -158,7 +157,8 @@ def _encode_const(value: FactValue) -> Json:
         return 1 if value else 0
     if isinstance(value, date):
         return value.toordinal()
-    if isinstance(value, int | float):
+    if isinstance(value, int | Decimal):
+        # decimals of at most 15 significant digits keep their order and equality as doubles
         return float(value)
     return value
 
@@ -189,6 +189,9 @@ class _Compiler:
 
     def truth(self, e: ir.Expr, want: bool, item: bool = False) -> Formula:
         """T(e) when `want`, else F(e)."""
+        if _constant(e):
+            value, _ = evaluate_expr(e, _NO_FACTS)
+            return value is not None and bool(value) == want
         match e:
             case ir.Const(value=v):
                 return bool(v) == want
@@ -209,6 +212,10 @@ class _Compiler:
                 return self.aggregate((e.func == "any") == want, inner)
             case ir.Compare(left=left) if left.type == "bool":
                 return self.bool_compare(e, want, item)
+            case ir.Compare() | ir.InSet() if needs_ranges(e):
+                # exact numbers and ranges (an unknown income bounded by its domain, a count
+                # with members unknown) are the interpreter's evaluator's: precomputed
+                return {self.hide(e, item): 1 if want else 0}
             case ir.Compare():
                 return self.compare(e, want, item)
             case ir.InSet():
@@ -236,52 +243,17 @@ class _Compiler:
         return same if (e.op == "==") == want else differ
 
     def compare(self, e: ir.Compare, want: bool, item: bool) -> Formula:
+        """A fact against a constant (anything else is precomputed: `needs_ranges`)."""
         if _constant(e):
             value, _ = evaluate_expr(e, _NO_FACTS)
             return value is not None and bool(value) == want
         op = e.op if want else _NEGATED[e.op]
         left, right = e.left, e.right
-        if not isinstance(left, ir.FactRef) and (
-            isinstance(right, ir.FactRef) or isinstance(left, ir.Const)
-        ):
+        if isinstance(left, ir.Const):
             left, right, op = right, left, _FLIPPED[op]
-        if item and not isinstance(right, ir.Const):
+        if not (isinstance(left, ir.FactRef) and isinstance(right, ir.Const)):
             return {self.hide(e, item): 1 if want else 0}
-        field = self.fact(left, item) if isinstance(left, ir.FactRef) else self.hide(left, item)
-        if isinstance(right, ir.Const):
-            return _test(op, field, _encode_const(right.value))
-        term, guards = self.term(right)
-        if term is None:
-            return False
-        return _and([*guards, {"$ex": {field: 1}}, _test(op, field, term)])
-
-    def term(self, e: ir.Expr) -> tuple[Json | None, list[Formula]]:
-        """A top-level operand as durable-rules arithmetic, with the guards that make it known."""
-        if _constant(e):
-            value, _ = evaluate_expr(e, _NO_FACTS)
-            return (None if value is None else _encode_const(value)), []
-        match e:
-            case ir.FactRef():
-                field = self.fact(e, False)
-                return {"$m": field}, [{"$ex": {field: 1}}]
-            case ir.Neg(operand=a):
-                inner, guards = self.term(a)
-                return {"$mul": {"$l": -1.0, "$r": inner}}, guards
-            case ir.Arith(op="+" | "-" | "*" | "/" as op, left=a, right=b):
-                lt, lg = self.term(a)
-                hide = op == "/" and not _constant(b) and not isinstance(b, ir.FactRef)
-                rt, rg = self.hidden_term(b) if hide else self.term(b)
-                if lt is None or rt is None or (op == "/" and not rg and rt == 0):
-                    return None, []  # an unknown constant, or division by zero
-                if op == "/" and rg:
-                    rg = [*rg, {"$neq": {rt["$m"]: 0.0}}]
-                return {_ARITH[op]: {"$l": lt, "$r": rt}}, [*lg, *rg]
-        return self.hidden_term(e)
-
-    def hidden_term(self, e: ir.Expr) -> tuple[Json, list[Formula]]:
-        """A precomputed operand: a hidden field that is absent when unknown."""
-        field = self.hide(e, False)
-        return {"$m": field}, [{"$ex": {field: 1}}]
+        return _test(op, self.fact(left, item), _encode_const(right.value))
 
     def in_set(self, e: ir.InSet, want: bool, item: bool) -> Formula:
         x = e.operand
@@ -322,7 +294,7 @@ def _test(op: ir.CompareOp, field: str, right: Json) -> dict[str, Any]:
 def _encode_fact(name: str, value: FactValue, kind: str, path: str) -> Json:
     """A fact value as asserted; refuses a value of the wrong type ("9000" for a number)."""
     ok = {
-        "number": isinstance(value, int | float) and not isinstance(value, bool),
+        "number": isinstance(value, int | Decimal) and not isinstance(value, bool),
         "string": isinstance(value, str),
         "bool": isinstance(value, bool),
         "date": isinstance(value, date) and not isinstance(value, datetime),
@@ -333,9 +305,10 @@ def _encode_fact(name: str, value: FactValue, kind: str, path: str) -> Json:
     return _encode_value(value, path)
 
 
-def _encode_value(value: FactValue, path: str) -> Json:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value) or (isinstance(value, int) and abs(value) > _EXACT_INT):
+def _encode_value(value: Value, path: str) -> Json:
+    assert value is not None and not isinstance(value, Range | Fraction)  # see `needs_ranges`
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        if abs(Decimal(value)) > _EXACT_INT:
             raise EngineError(f"{path}: {value!r} cannot be compared exactly as a double")
         return float(value)
     return _encode_const(value)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
 
 from matcher.vector import VectorResult
+from rules.numbers import from_fen
 
 __all__ = ["ImpactTally", "Key", "by_township", "compare"]
 
@@ -32,7 +34,7 @@ class ImpactTally:
     loss: int = 0
     raised: int = 0
     lowered: int = 0
-    amount_delta: float = 0.0  # candidate total − current total, over eligible households
+    amount_delta: Decimal = Decimal("0.00")  # candidate − current total, eligible households
 
     def add(self, other: ImpactTally) -> None:
         """Add another tally (another chunk, another village) to this one."""
@@ -58,8 +60,8 @@ def _eligible_amounts(
     if j is None:
         return np.zeros(n, dtype=bool), np.zeros(n)
     eligible = result.status[:, j] == _ELIGIBLE
-    amount = np.where(eligible, np.nan_to_num(result.amount[:, j], nan=0.0), 0.0)
-    return eligible, amount
+    fen = np.where(eligible, np.nan_to_num(result.fen[:, j], nan=0.0), 0.0)
+    return eligible, fen
 
 
 def compare(current: VectorResult, candidate: VectorResult) -> dict[Key, ImpactTally]:
@@ -83,8 +85,8 @@ def compare(current: VectorResult, candidate: VectorResult) -> dict[Key, ImpactT
         counts = {
             "gain": will & ~was,
             "loss": was & ~will,
-            "raised": both & (after > before + 0.005),
-            "lowered": both & (after < before - 0.005),
+            "raised": both & (after > before),  # whole fen: exact comparisons
+            "lowered": both & (after < before),
         }
         if not any(c.any() for c in counts.values()):
             continue
@@ -98,7 +100,7 @@ def compare(current: VectorResult, candidate: VectorResult) -> dict[Key, ImpactT
                 loss=int(tallies["loss"][k]),
                 raised=int(tallies["raised"][k]),
                 lowered=int(tallies["lowered"][k]),
-                amount_delta=round(float(delta[k]), 2),
+                amount_delta=from_fen(int(delta[k])),  # whole fen sum exactly in float64
             )
             if tally.changed:
                 out[(pid, village)] = tally

@@ -1,19 +1,24 @@
 """The explaining interpreter: one profile against the catalogue, three-valued, with reasons.
 
 It is the reference semantics (docs/rule-language.md); every other engine is tested against it.
+Numbers are exact and an amount is rounded once, to the fen (`rules.numbers.to_fen`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
-from typing import Literal
+from decimal import Decimal
+from fractions import Fraction
 
-from matcher.evaluate import Value, as_number, evaluate_expr
+from matcher.evaluate import Range, Value, evaluate_expr, known_number
+from matcher.excludes import drop, resolve
 from matcher.facts import Facts
+from matcher.results import BundleResult, ConditionResult, MatchResult, PolicyResult, Status
 from rules import ir
 from rules.catalogue import Catalogue, CompiledBundle, CompiledCondition, CompiledPolicy
+from rules.numbers import to_fen
 
 __all__ = [
     "BundleResult",
@@ -21,87 +26,37 @@ __all__ = [
     "MatchResult",
     "PolicyResult",
     "Status",
+    "amount_of",
+    "drop",
     "eligible_ids",
     "evaluate_expr",
     "evaluate_policy",
     "explain_condition",
+    "in_region",
     "match",
     "resolve_excludes",
 ]
 
-Status = Literal["eligible", "ineligible", "undetermined"]
-
-
-@dataclass(frozen=True)
-class ConditionResult:
-    """One condition: the verdict, the threshold, and the values the profile showed."""
-
-    says: str
-    text: str
-    verdict: bool | None
-    seen: tuple[tuple[str, str], ...]
-    threshold: str | None
-    missing: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PolicyResult:
-    """What one policy says about one profile."""
-
-    policy_id: str
-    title: str
-    department: str
-    delivery: str
-    status: Status
-    amount: float | None = None
-    unit: str | None = None
-    period: str | None = None
-    conditions: tuple[ConditionResult, ...] = ()
-    missing: tuple[str, ...] = ()
-    note: str | None = None
-    dropped_for: str | None = None
-    bundle: str | None = None
-
-
-@dataclass(frozen=True)
-class BundleResult:
-    """A bundle (一件事): its gate and each member's result."""
-
-    bundle_id: str
-    title: str
-    gate: ConditionResult
-    members: tuple[PolicyResult, ...]
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    """Every policy's result for one profile on one date."""
-
-    on: date
-    catalogue_version: str
-    results: tuple[PolicyResult, ...]
-    bundles: tuple[BundleResult, ...] = field(default=())
-
-    def by_id(self) -> dict[str, PolicyResult]:
-        """Results keyed by policy id."""
-        return {r.policy_id: r for r in self.results}
+REGION_UNKNOWN_NOTE = "未知所在地区，无法判断是否在政策适用范围"
 
 
 def explain_condition(cond: CompiledCondition, facts: Facts) -> ConditionResult:
     """Evaluate one bound condition and say what was seen."""
     value, missing = evaluate_expr(cond.expr, facts)
     verdict = None if value is None else bool(value)
-    names = cond.facts or frozenset(ir.fact_names(cond.expr))
-    seen = tuple((name, _shown(name, facts)) for name in sorted(names))
+    refs = {n.name: n for n in ir.walk(cond.expr) if isinstance(n, ir.FactRef)}
+    seen = tuple((name, _shown(refs[name], facts)) for name in sorted(refs))
     threshold = cond.threshold if cond.facts else ir.threshold(cond.expr)
     return ConditionResult(cond.says, cond.text, verdict, seen, threshold, tuple(sorted(missing)))
 
 
-def _shown(name: str, facts: Facts) -> str:
-    if name in facts.subject:
-        return _fmt(facts.subject[name])
-    if any(name in m for m in facts.members) or (facts.members and name not in facts.subject):
-        return "[" + ", ".join(_fmt(m.get(name)) for m in facts.members) + "]"
+def _shown(ref: ir.FactRef, facts: Facts) -> str:
+    if ref.formula is not None:
+        return _fmt(evaluate_expr(ref, facts)[0])
+    if ref.name in facts.subject:
+        return _fmt(facts.subject[ref.name])
+    if ref.member and facts.members:
+        return "[" + ", ".join(_fmt(m.get(ref.name)) for m in facts.members) + "]"
     return "未知"
 
 
@@ -110,6 +65,14 @@ def _fmt(value: Value) -> str:
         return "未知"
     if isinstance(value, bool):
         return "是" if value else "否"
+    if isinstance(value, Range):
+        low = "" if value.lo is None else f"不低于 {_fmt(value.lo)}"
+        high = "" if value.hi is None else f"不高于 {_fmt(value.hi)}"
+        bounds = "，".join(b for b in (low, high) if b)
+        return f"未知（{bounds}）" if bounds else "未知"
+    if isinstance(value, Fraction):
+        shown = to_fen(value)
+        return str(shown) if shown == value else f"约 {shown}"
     return str(value)
 
 
@@ -121,34 +84,87 @@ def base_result(policy: CompiledPolicy) -> PolicyResult:
     )
 
 
+def in_region(policy: CompiledPolicy, region_code: str | None) -> bool | None:
+    """Whether the subject is inside the policy's regions (None: its region is unknown)."""
+    regions = policy.spec.regions
+    if not regions:
+        return True
+    if region_code is None:
+        return None
+    return any(region_code.startswith(r) for r in regions)
+
+
 def scope_result(policy: CompiledPolicy, region_code: str | None, on: date) -> PolicyResult | None:
-    """The result when the date, the region or a parameter settles it before any condition."""
+    """The result when the date, the region or a parameter settles it before any condition.
+
+    An unknown region settles nothing: the conditions are still evaluated, and a subject that
+    plainly fails one is ineligible without being asked for its region (F ∧ U = F).
+    """
     spec, base = policy.spec, base_result(policy)
     if not policy.in_force(on):
         until = f" 至 {spec.effective.until}" if spec.effective.until else ""
         return replace(base, note=f"{on} 不在政策有效期内（{spec.effective.start} 起{until}）")
-    if spec.regions and region_code is None:
+    if in_region(policy, region_code) is False:
         return replace(
-            base,
-            status="undetermined",
-            missing=("region_code",),
-            note="未知所在地区，无法判断是否在政策适用范围",
+            base, note=f"所在地区 {region_code} 不在适用范围 {', '.join(spec.regions or ())}"
         )
-    if spec.regions and not any(region_code.startswith(r) for r in spec.regions):  # type: ignore[union-attr]
-        return replace(base, note=f"所在地区 {region_code} 不在适用范围 {', '.join(spec.regions)}")
     if policy.params_at(on) is None:
         return replace(base, note=f"{on} 时部分参数尚无取值")
     return None
 
 
+def amount_of(value: Value) -> tuple[Decimal | None, tuple[Decimal | None, Decimal | None] | None]:
+    """An amount expression's value as (amount to the fen, or None; its bounds when unknown)."""
+    number = known_number(value)
+    if number is not None:
+        return to_fen(number), None
+    if isinstance(value, Range):
+        low = None if value.lo is None else to_fen(value.lo)  # type: ignore[arg-type]
+        high = None if value.hi is None else to_fen(value.hi)  # type: ignore[arg-type]
+        return None, (low, high)
+    return None, (None, None)
+
+
 def with_amount(
-    result: PolicyResult, policy: CompiledPolicy, amount: float | None, missing: tuple[str, ...]
+    result: PolicyResult,
+    policy: CompiledPolicy,
+    amount: Decimal | None,
+    missing: tuple[str, ...],
+    bounds: tuple[Decimal | None, Decimal | None] | None = None,
 ) -> PolicyResult:
-    """An eligible result with its amount (None when a fact it needs is missing)."""
+    """An eligible result with its amount (None, with its bounds, when a fact it needs is
+    missing)."""
     benefit = policy.spec.benefit
     if benefit is None:
         return result
-    return replace(result, amount=amount, unit=benefit.unit, period=benefit.period, missing=missing)
+    return replace(
+        result,
+        amount=amount,
+        unit=benefit.unit,
+        period=benefit.period,
+        missing=missing,
+        amount_bounds=bounds,
+    )
+
+
+def decide(
+    base: PolicyResult,
+    conds: tuple[ConditionResult, ...],
+    region: bool | None,
+) -> PolicyResult:
+    """The status from the conditions' verdicts and the region (Kleene `and`), before amounts."""
+    if any(c.verdict is False for c in conds):
+        return replace(base, conditions=conds)
+    missing = {m for c in conds if c.verdict is None for m in c.missing}
+    if region is None:
+        missing.add("region_code")
+    if missing or any(c.verdict is None for c in conds):
+        note = REGION_UNKNOWN_NOTE if region is None else None
+        status: Status = "undetermined"
+        return replace(
+            base, status=status, conditions=conds, missing=tuple(sorted(missing)), note=note
+        )
+    return replace(base, status="eligible", conditions=conds)
 
 
 def evaluate_policy(policy: CompiledPolicy, facts: Facts, on: date) -> PolicyResult:
@@ -158,58 +174,21 @@ def evaluate_policy(policy: CompiledPolicy, facts: Facts, on: date) -> PolicyRes
         return early
     bound = policy.bind(on)
     assert bound is not None  # scope_result checked the parameters
-    base = base_result(policy)
     conds = tuple(explain_condition(c, facts) for c in bound.conditions)
-    if any(c.verdict is False for c in conds):
-        return replace(base, conditions=conds)
-    missing = sorted({m for c in conds if c.verdict is None for m in c.missing})
-    if any(c.verdict is None for c in conds):
-        return replace(base, status="undetermined", conditions=conds, missing=tuple(missing))
-    result = replace(base, status="eligible", conditions=conds)
-    if bound.amount is None:
+    result = decide(base_result(policy), conds, in_region(policy, facts.region_code))
+    if result.status != "eligible" or bound.amount is None:
         return result
     value, amount_missing = evaluate_expr(bound.amount, facts)
-    amount = round(float(as_number(value)), 2) if value is not None else None
-    return with_amount(result, policy, amount, tuple(sorted(amount_missing)))
+    amount, bounds = amount_of(value)
+    return with_amount(result, policy, amount, tuple(sorted(amount_missing)), bounds)
 
 
 def resolve_excludes(
-    results: Iterable[PolicyResult], excludes: Callable[[str], Iterable[str]]
+    results: list[PolicyResult], excludes: Callable[[str], Iterable[str]]
 ) -> list[PolicyResult]:
-    """Apply `excludes`: of eligible policies that exclude each other, keep the larger amount.
-
-    Ties keep the smaller id. A dropped policy becomes ineligible, naming the one kept.
-    """
-    items = list(results)
-    pairs: dict[str, set[str]] = {r.policy_id: set() for r in items}
-    for pid in pairs:
-        for other in excludes(pid):
-            if other in pairs:
-                pairs[pid].add(other)
-                pairs[other].add(pid)
-    eligible = sorted(
-        (r for r in items if r.status == "eligible"),
-        key=lambda r: (-(r.amount or 0.0), r.policy_id),
-    )
-    kept: dict[str, PolicyResult] = {}
-    dropped: dict[str, PolicyResult] = {}
-    for r in eligible:
-        winner = next((kept[o] for o in sorted(pairs[r.policy_id]) if o in kept), None)
-        if winner is None:
-            kept[r.policy_id] = r
-            continue
-        dropped[r.policy_id] = drop(r, winner.policy_id, winner.title)
-    return [dropped.get(r.policy_id, r) for r in items]
-
-
-def drop(result: PolicyResult, winner_id: str, winner_title: str) -> PolicyResult:
-    """`result` dropped under `excludes` in favour of the policy kept."""
-    return replace(
-        result,
-        status="ineligible",
-        dropped_for=winner_id,
-        note=f"与「{winner_title}」不可同时享受，保留金额较高的「{winner_title}」",
-    )
+    """Apply `excludes` (`matcher.excludes.resolve`): of eligible partners, keep the larger
+    amount; an amount not yet known may leave which one is kept undetermined."""
+    return resolve(results, excludes)
 
 
 def eligible_ids(catalogue: Catalogue, facts: Facts, on: date, subject: str) -> set[str]:

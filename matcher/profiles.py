@@ -9,11 +9,11 @@ with its JSON path (`members[1].id_number`), and raise one `ProfileError`.
 from __future__ import annotations
 
 import difflib
-import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal, cast, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -29,6 +29,7 @@ from matcher.identifiers import (
     parse_uscc,
 )
 from rules.facts import FactCatalogue, FactDef, FactLevel, FactValue
+from rules.numbers import NumberError, read_number
 
 __all__ = [
     "DERIVED_FROM",
@@ -150,7 +151,7 @@ def _describe(value: object) -> str:
     """A value as the message shows it: its JSON kind, then the value (IDs masked)."""
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return f"number {value}"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
@@ -202,11 +203,12 @@ def _as_type(fact: FactDef, value: object) -> FactValue:
     if fact.type == "date":
         return _as_date(value)
     if fact.type == "number":
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise _Refused(f"expected number, got {_describe(value)}")
-        if not math.isfinite(value):
-            raise _Refused(f"expected a finite number, got {value}")
-        return value
+        try:
+            return read_number(value)
+        except NumberError as error:
+            raise _Refused(str(error)) from None
     if fact.type == "bool":
         if not isinstance(value, bool):
             raise _Refused(f"expected true or false, got {_describe(value)}")
@@ -222,7 +224,12 @@ def _as_type(fact: FactDef, value: object) -> FactValue:
 
 
 def _fact_value(
-    name: str, value: object, level: FactLevel, catalogue: FactCatalogue, identity: Sequence[str]
+    name: str,
+    value: object,
+    level: FactLevel,
+    catalogue: FactCatalogue,
+    identity: Sequence[str],
+    today: date | None = None,
 ) -> FactValue:
     fact = catalogue.get(name)
     if fact is None:
@@ -232,7 +239,11 @@ def _fact_value(
         raise _Refused(f"'{name}' is derived: computed from {source}; leave it out")
     if fact.level != level:
         raise _Refused(_wrong_level(name, fact.level, level))
-    return _as_type(fact, value)
+    typed = _as_type(fact, value)
+    problem = fact.domain_problem(typed, today)
+    if problem is not None:
+        raise _Refused(problem)
+    return typed
 
 
 # --- parsing raw profiles ----------------------------------------------------------------
@@ -278,7 +289,9 @@ class _Parser:
                 self.add(f"{prefix}{key}", f"keys must be text, got {_describe(key)}")
             elif key not in identity and value is not None:
                 try:
-                    facts[key] = _fact_value(key, value, level, self.catalogue, identity)
+                    facts[key] = _fact_value(
+                        key, value, level, self.catalogue, identity, self.today or date.today()
+                    )
                 except _Refused as error:
                     self.add(f"{prefix}{key}", str(error))
         return facts

@@ -74,13 +74,14 @@ class Program:
         match e:
             case ir.Const(value=v, type=t):
                 return self.add(Step("const", (), "c", "v", (v, t)))
-            case ir.FactRef(name=name, member=member):
+            case ir.FactRef(formula=formula) if formula is not None:
+                return self._lift(self._value(formula, "s"), level)
+            case ir.FactRef(name=name, member=member, type=fact_type):
                 for asked in sorted(e.missing_as):
                     self.bit(asked)
+                missing = tuple(sorted(e.missing_as))
                 fact = self.add(
-                    Step(
-                        "fact", (), "m" if member else "s", "v", (name, tuple(sorted(e.missing_as)))
-                    )
+                    Step("fact", (), "m" if member else "s", "v", (name, missing, fact_type))
                 )
                 return self._lift(fact, level)
             case ir.Compare(op=op, left=a, right=b) if a.type == "bool":

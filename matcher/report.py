@@ -7,15 +7,19 @@ from typing import Any
 
 from matcher.interpreter import MatchResult, PolicyResult
 from rules.facts import FactCatalogue
+from rules.numbers import fen_text
 
 
 def policy_dict(result: PolicyResult) -> dict[str, Any]:
-    """One policy result as JSON-ready data."""
+    """One policy result as JSON-ready data; amounts as strings to the fen (`"300.02"`)."""
     data = asdict(result)
     data["conditions"] = [
         {**asdict(c), "seen": dict(c.seen), "missing": list(c.missing)} for c in result.conditions
     ]
     data["missing"] = list(result.missing)
+    data["amount"] = fen_text(result.amount)
+    bounds = result.amount_bounds
+    data["amount_bounds"] = None if bounds is None else [fen_text(b) for b in bounds]
     return data
 
 

@@ -1,33 +1,52 @@
 """The vectorised engine: every policy over a whole population chunk at once.
 
 Same semantics as the interpreter (docs/rule-language.md): three-valued per condition, missing
-facts, amounts, region scope and dates, `excludes` and bundle gates. It is the engine of every
-batch; `results(row)` turns one row back into the interpreter's `PolicyResult`s.
+facts, exact amounts to the fen, region scope and dates, `excludes` and bundle gates. It is the
+engine of every batch; `results(row)` turns one row back into the interpreter's
+`PolicyResult`s.
+
+It computes in float64 and proves the result exact (`matcher.exactness`); the rows it cannot
+prove, and the outputs that ranges might decide where Kleene logic left them unknown, are
+evaluated exactly by the interpreter's evaluator (`matcher.exact_rows`). Amounts are whole fen
+(`fen`, NaN where none), so the store, the sheets and the JSON give the same fen.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
 import numpy.typing as npt
 
-from matcher.arrays import Array, F, Masks, T, U, evaluate, evaluate_missing, mask_names
+from matcher.arrays import Array, F, Masks, T, U, evaluate
 from matcher.columns import Population
+from matcher.evaluate import Value
+from matcher.exact_rows import ExactRows, needs_ranges
+from matcher.exactness import amount_fen
+from matcher.excludes import drop
 from matcher.interpreter import (
+    REGION_UNKNOWN_NOTE,
     ConditionResult,
     PolicyResult,
+    amount_of,
     base_result,
-    drop,
     scope_result,
     with_amount,
 )
 from matcher.interpreter import Status as StatusName
 from matcher.program import Program
+from matcher.vector_excludes import apply_excludes
+from matcher.vector_missing import fill_missing, mask_of
+from rules import ir
 from rules.catalogue import BoundPolicy, Catalogue, CompiledPolicy
+from rules.numbers import from_fen
+
+__all__ = ["STATUS_NAMES", "VectorCatalogue", "VectorResult", "compile_catalogue", "run"]
 
 Status = npt.NDArray[np.uint8]
+Bounds = tuple[Decimal | None, Decimal | None]
 STATUS_NAMES: dict[int, StatusName] = {
     int(F): "ineligible",
     int(U): "undetermined",
@@ -48,6 +67,8 @@ class VectorCatalogue:
     amounts: list[int | None] = field(default_factory=list)
     gates: dict[str, int] = field(default_factory=dict)
     bound: list[BoundPolicy | None] = field(default_factory=list)
+    exprs: dict[int, ir.Expr] = field(default_factory=dict)  # output step → its IR
+    ranged: set[int] = field(default_factory=set)  # outputs that ranges may decide
 
     @property
     def active(self) -> list[bool]:
@@ -59,6 +80,15 @@ class VectorCatalogue:
         """Policy ids, in column order."""
         return [p.id for p in self.policies]
 
+    def output(self, expr: ir.Expr, *, amount: bool = False) -> int:
+        """Compile one output (a condition, an amount, a gate) and remember its IR. An unknown
+        amount always goes through the exact path, which gives its bounds."""
+        slot = self.program.compile(expr)
+        self.exprs.setdefault(slot, expr)
+        if amount or needs_ranges(expr):
+            self.ranged.add(slot)
+        return slot
+
 
 def compile_catalogue(catalogue: Catalogue, on: date, subject: str) -> VectorCatalogue:
     """Compile every policy (and bundle gate) of `subject` kind, bound at `on`."""
@@ -67,13 +97,13 @@ def compile_catalogue(catalogue: Catalogue, on: date, subject: str) -> VectorCat
         bound = policy.bind(on) if policy.in_force(on) else None
         vc.bound.append(bound)
         conds = bound.conditions if bound is not None else ()
-        vc.conditions.append([vc.program.compile(c.expr) for c in conds])
+        vc.conditions.append([vc.output(c.expr) for c in conds])
         amount = bound.amount if bound is not None else None
-        vc.amounts.append(vc.program.compile(amount) if amount is not None else None)
+        vc.amounts.append(vc.output(amount, amount=True) if amount is not None else None)
     vc.program.bit("region_code")
     for bundle_id, bundle in sorted(catalogue.bundles.items()):
         if bundle.spec.subject == subject:
-            vc.gates[bundle_id] = vc.program.compile(bundle.gate.expr)
+            vc.gates[bundle_id] = vc.output(bundle.gate.expr)
     return vc
 
 
@@ -85,11 +115,14 @@ class VectorResult:
     population: Population
     status: Status  # rows × policies, after excludes: 0 ineligible, 1 undetermined, 2 eligible
     raw_status: Status  # the same before excludes
-    amount: npt.NDArray[np.float64]  # rows × policies, NaN where none
+    fen: npt.NDArray[np.float64]  # rows × policies: the amount in whole fen, NaN where none
     verdicts: dict[int, Status]  # condition step → its Kleene value per row
     gates: dict[str, Status]
     region: Status  # rows × policies: is the row in the policy's region (Kleene)
     dropped_for: npt.NDArray[np.int32]  # rows × policies: the column kept instead, or -1
+    exact_missing: dict[int, dict[int, tuple[str, ...]]] = field(default_factory=dict)
+    bounds: dict[tuple[int, int], Bounds] = field(default_factory=dict)  # (row, j) → range
+    settled: dict[tuple[int, int], PolicyResult] = field(default_factory=dict)  # by excludes
     _masks: dict[int, tuple[npt.NDArray[np.int64], Masks]] | None = None
 
     @property
@@ -97,19 +130,20 @@ class VectorResult:
         """Per policy column: the rows that lack facts and their masks (computed on first use,
         in one pass over every row that needs one)."""
         if self._masks is None:
-            self._masks = _fill_missing(self)
+            self._masks = fill_missing(self)
         return self._masks
 
     def missing(self, row: int, j: int) -> tuple[str, ...]:
         """The facts row `row` still needs for policy column `j` (sorted)."""
-        entry = self.missing_masks.get(j)
-        if entry is None:
-            return ()
-        rows, masks = entry
-        k = int(np.searchsorted(rows, row))
-        if k == rows.shape[0] or rows[k] != row:
-            return ()
-        return mask_names(self.engine.program, masks[k])
+        settled = self.settled.get((row, j))
+        if settled is not None:
+            return settled.missing
+        return self._masked(row, j)
+
+    def amount_at(self, row: int, j: int) -> Decimal | None:
+        """Row `row`'s amount for policy column `j`, to the fen (None when none or unknown)."""
+        fen = self.fen[row, j]
+        return None if np.isnan(fen) else from_fen(int(fen))
 
     def counts(self) -> dict[str, tuple[int, int, int]]:
         """Per policy: (eligible, undetermined, ineligible) row counts."""
@@ -127,14 +161,18 @@ class VectorResult:
         return [self.result(row, j) for j in range(len(self.engine.policies))]
 
     def result(self, row: int, j: int) -> PolicyResult:
-        """One row's result for policy column `j`."""
+        """One row's result for policy column `j` (after `excludes`)."""
+        settled = self.settled.get((row, j))
+        if settled is not None:
+            return settled
         winner = int(self.dropped_for[row, j])
         if winner >= 0:
             kept = self.engine.policies[winner]
-            return drop(self._own(row, j), kept.id, kept.spec.title)
-        return self._own(row, j)
+            return drop(self.own(row, j), kept.id, kept.spec.title)
+        return self.own(row, j)
 
-    def _own(self, row: int, j: int) -> PolicyResult:
+    def own(self, row: int, j: int) -> PolicyResult:
+        """One row's result for policy column `j` before `excludes`."""
         policy = self.engine.policies[j]
         region = self.population.regions[row] or None
         early = scope_result(policy, region, self.engine.on)
@@ -148,17 +186,31 @@ class VectorResult:
             for c, s in zip(bound.conditions, slots, strict=True)
         )
         status = STATUS_NAMES[int(self.raw_status[row, j])]
+        unknown_region = status == "undetermined" and self.region[row, j] == U
+        missing = self._masked(row, j) if status != "ineligible" else ()
         base = replace(
             base_result(policy),
             status=status,
             conditions=conds,
-            missing=self.missing(row, j),
+            note=REGION_UNKNOWN_NOTE if unknown_region else None,
+            missing=missing,
         )
         if status != "eligible" or self.engine.amounts[j] is None:
             return base
-        value = self.amount[row, j]
-        amount = None if np.isnan(value) else float(value)
-        return with_amount(base, policy, amount, self.missing(row, j))
+        amount = self.amount_at(row, j)
+        bounds = self.bounds.get((row, j), (None, None)) if amount is None else None
+        return with_amount(base, policy, amount, missing, bounds)
+
+    def _masked(self, row: int, j: int) -> tuple[str, ...]:
+        """The missing facts of row `row`, policy column `j`, from the masks."""
+        entry = self.missing_masks.get(j)
+        if entry is None:
+            return ()
+        rows, masks = entry
+        k = int(np.searchsorted(rows, row))
+        if k == rows.shape[0] or rows[k] != row:
+            return ()
+        return mask_of(self.engine.program, masks[k])
 
 
 def _verdict(v: int) -> bool | None:
@@ -172,29 +224,102 @@ def run(engine: VectorCatalogue, pop: Population) -> VectorResult:
     """
     outputs = [s for conds in engine.conditions for s in conds]
     outputs += [a for a in engine.amounts if a is not None] + list(engine.gates.values())
-    values = evaluate(engine.program, pop, outputs)
+    ev = evaluate(engine.program, pop, outputs)
+    values, fragile = dict(ev.values), ev.fragile.copy()
+    fen: dict[int, Array] = {}
+    for slot in {a for a in engine.amounts if a is not None}:
+        fen[slot], unsure = amount_fen(np.asarray(values[slot], np.float64), ev.bounds[slot])
+        fragile |= unsure
+    exact = _Exact(engine, pop, values, fen)
+    exact.settle(fragile)
+    return _assemble(engine, pop, values, fen, exact)
+
+
+@dataclass
+class _Exact:
+    """The exact path's findings: verdicts, amounts and missing facts it overrode."""
+
+    engine: VectorCatalogue
+    pop: Population
+    values: dict[int, Array]
+    fen: dict[int, Array]
+    missing: dict[int, dict[int, tuple[str, ...]]] = field(default_factory=dict)
+    ranges: dict[tuple[int, int], Bounds] = field(default_factory=dict)  # (slot, row)
+    _owned: set[int] = field(default_factory=set)
+
+    def settle(self, fragile: npt.NDArray[np.bool_]) -> None:
+        """Re-evaluate exactly: every output of a fragile row; an output ranges may decide,
+        on the rows the fast pass left unknown."""
+        rows = ExactRows(self.pop, self.engine.catalogue.facts)
+        fragile_rows = np.flatnonzero(fragile)
+        for slot, expr in self.engine.exprs.items():
+            todo = fragile_rows
+            if slot in self.engine.ranged:
+                todo = np.union1d(todo, np.flatnonzero(self._unknown(slot)))
+            for row in todo.tolist():
+                self._put(slot, row, *rows.evaluate(expr, row))
+
+    def _unknown(self, slot: int) -> npt.NDArray[np.bool_]:
+        if slot in self.fen:
+            return np.isnan(np.asarray(self.values[slot], np.float64))
+        unknown: npt.NDArray[np.bool_] = np.asarray(self.values[slot]) == U
+        return unknown
+
+    def _put(self, slot: int, row: int, value: Value, missing: frozenset[str]) -> None:
+        if slot in self.fen:
+            amount, bounds = amount_of(value)
+            self.fen[slot][row] = np.nan if amount is None else float(amount * 100)
+            if bounds is not None:
+                self.ranges[(slot, row)] = bounds
+        else:
+            if slot not in self._owned:  # outputs may share arrays: write to a copy, once
+                self.values[slot] = np.array(self.values[slot], dtype=np.uint8, copy=True)
+                self._owned.add(slot)
+            self.values[slot][row] = U if value is None else (T if value else F)
+        self.missing.setdefault(slot, {})[row] = tuple(sorted(missing)) if missing else ()
+
+
+def _assemble(
+    engine: VectorCatalogue,
+    pop: Population,
+    values: dict[int, Array],
+    fen_by_slot: dict[int, Array],
+    exact: _Exact,
+) -> VectorResult:
     n, p = pop.size, len(engine.policies)
     status = np.zeros((p, n), np.uint8)
-    amount = np.full((p, n), np.nan)
+    fen = np.full((p, n), np.nan)
     region = np.zeros((p, n), np.uint8)
     scopes = _Regions(pop.regions)
+    bounds: dict[tuple[int, int], Bounds] = {}
     for j, policy in enumerate(engine.policies):
         region[j] = scopes.of(policy.spec.regions)
         if engine.bound[j] is None:
             continue
         own = _all_of([values[s] for s in engine.conditions[j]], n)
-        np.minimum(own, region[j], out=status[j])  # out of region: F; region unknown: U
-        np.copyto(status[j], U, where=(region[j] == U))
+        np.minimum(own, region[j], out=status[j])  # Kleene and: F ∧ U = F
         slot = engine.amounts[j]
         if slot is not None:
-            amount[j] = np.where(status[j] == T, np.round(values[slot], 2), np.nan)
-    gates = {b: values[s].astype(np.uint8) for b, s in engine.gates.items()}
-    dropped = np.full((p, n), -1, np.int32)
+            fen[j] = np.where(status[j] == T, fen_by_slot[slot], np.nan)
+            for (s, row), r in exact.ranges.items():
+                if s == slot and status[j, row] == T:
+                    bounds[(row, j)] = r
+    gates = {b: np.asarray(values[s]).astype(np.uint8) for b, s in engine.gates.items()}
     verdicts = {s: values[s] for conds in engine.conditions for s in conds}
     result = VectorResult(
-        engine, pop, status.T, status.copy().T, amount.T, verdicts, gates, region.T, dropped.T
+        engine,
+        pop,
+        status.T,
+        status.copy().T,
+        fen.T,
+        verdicts,
+        gates,
+        region.T,
+        np.full((p, n), -1, np.int32).T,
+        exact_missing=exact.missing,
+        bounds=bounds,
     )
-    _apply_excludes(result)
+    apply_excludes(result)
     return result
 
 
@@ -227,88 +352,3 @@ class _Regions:
         for prefix in prefixes:
             inside |= np.char.startswith(self.regions, prefix)
         return np.where(self.unknown, U, np.where(inside, T, F)).astype(np.uint8)
-
-
-def _fill_missing(res: VectorResult) -> dict[int, tuple[npt.NDArray[np.int64], Masks]]:
-    """Missing-fact masks of undetermined rows, and of eligible rows whose amount is unknown.
-
-    The rows that need one, over all policies, are taken once and evaluated once with masks.
-    """
-    program = res.engine.program
-    words = max(1, (len(program.missing_names) + 63) // 64)
-    region_bit = program.missing_names.index("region_code")
-    region_mask = np.zeros(words, np.uint64)
-    region_mask[region_bit // 64] = np.uint64(1) << np.uint64(region_bit % 64)
-    needs: list[tuple[int, npt.NDArray[np.int64], list[int]]] = []
-    regional: dict[int, npt.NDArray[np.int64]] = {}
-    for j in range(len(res.engine.policies)):
-        column, region, slot = res.raw_status[:, j], res.region[:, j], res.engine.amounts[j]
-        undetermined = column == U
-        by_region = np.flatnonzero(undetermined & (region == U))
-        if by_region.size:
-            regional[j] = by_region
-        undecided = np.flatnonzero(undetermined & (region == T))
-        if undecided.size:
-            needs.append((j, undecided, res.engine.conditions[j]))
-        if slot is not None:
-            unpaid = np.flatnonzero((column == T) & np.isnan(res.amount[:, j]))
-            if unpaid.size:
-                needs.append((j, unpaid, [slot]))
-    parts: dict[int, list[tuple[npt.NDArray[np.int64], Masks]]] = {
-        j: [(rows, np.tile(region_mask, (rows.size, 1)))] for j, rows in regional.items()
-    }
-    if needs:
-        union = np.unique(np.concatenate([rows for _, rows, _ in needs]))
-        slots = sorted({s for _, _, group in needs for s in group})
-        masks = evaluate_missing(program, res.population.take(union), slots)
-        for j, rows, group in needs:
-            at = np.searchsorted(union, rows)
-            combined = np.bitwise_or.reduce(np.stack([masks[s][at] for s in group]), axis=0)
-            parts.setdefault(j, []).append((rows, combined))
-    masks_by_policy = {}
-    for j, found in parts.items():
-        rows = np.concatenate([r for r, _ in found])
-        order = np.argsort(rows, kind="stable")
-        masks_by_policy[j] = (rows[order], np.concatenate([m for _, m in found])[order])
-    return masks_by_policy
-
-
-def _apply_excludes(res: VectorResult) -> None:
-    """Of eligible policies that exclude each other, keep the larger amount (ties: smaller id).
-
-    The interpreter's greedy rule, vectorised: policies in order of (−amount, id) per row, each
-    kept unless a partner was kept before it, and then dropped for the smallest-id kept partner.
-    """
-    ids = res.engine.ids
-    col = {pid: j for j, pid in enumerate(ids)}
-    policies = res.engine.catalogue.policies
-    pairs = {(col[a], col[b]) for a in ids for b in policies[a].spec.excludes if b in col}
-    if not pairs:
-        return
-    group = sorted({j for pair in pairs for j in pair})  # columns in id order
-    local = {j: k for k, j in enumerate(group)}
-    partners = np.zeros((len(group), len(group)), bool)
-    for a, b in pairs:
-        partners[local[a], local[b]] = partners[local[b], local[a]] = True
-    both = np.zeros(res.status.shape[0], bool)
-    for a, b in pairs:
-        both |= (res.raw_status[:, a] == T) & (res.raw_status[:, b] == T)
-    rows = np.flatnonzero(both)  # only rows where two partners are eligible can change
-    if rows.size == 0:
-        return
-    cols = np.asarray(group)
-    eligible = res.raw_status[np.ix_(rows, cols)] == T
-    amounts = np.where(eligible, np.nan_to_num(res.amount[np.ix_(rows, cols)], nan=0.0), 0.0)
-    order = np.lexsort((np.broadcast_to(np.arange(len(group)), amounts.shape), -amounts), axis=1)
-    kept = np.zeros_like(eligible)
-    local_rows = np.arange(rows.size)
-    for t in range(len(group)):
-        k = order[:, t]
-        clash = (kept & partners[k]).any(axis=1)
-        here = eligible[local_rows, k]
-        kept[local_rows, k] = here & ~clash
-        lost = here & clash
-        winner = np.argmax(kept & partners[k], axis=1)
-        columns = np.asarray(group)[k]
-        res.dropped_for[rows[lost], columns[lost]] = np.asarray(group)[winner[lost]]
-        res.status[rows[lost], columns[lost]] = F

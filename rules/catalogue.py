@@ -16,8 +16,8 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from rules import ir
-from rules.errors import Location, RuleError
-from rules.expr import Scope, parse
+from rules.errors import ExpressionError, Location, RuleError
+from rules.expr import Scope, formula_of, parse
 from rules.facts import FactCatalogue, FactType, FactValue
 from rules.schema import BundleFile, Parameter, PolicyFile
 from rules.yaml_safe import Loaded, load_file
@@ -154,13 +154,20 @@ def load_facts(root: Path) -> FactCatalogue:
     data = loaded.data if isinstance(loaded.data, dict) else {}
     try:
         raw = {n: {**(f or {}), "name": n} for n, f in (data.get("facts") or {}).items()}
-        return FactCatalogue.model_validate({"facts": raw})
+        catalogue = FactCatalogue.model_validate({"facts": raw})
     except ValidationError as exc:
         raise validation_error(exc, loaded, prefix=("facts",)) from None
     except AttributeError:
         raise RuleError(
             loaded.where(()), "facts.yaml must map `facts:` to fact definitions"
         ) from None
+    for name in catalogue.facts:
+        try:
+            formula_of(catalogue, name)
+        except ExpressionError as exc:
+            path = ("facts", name, "formula")
+            raise RuleError(loaded.expression_start(path), exc.message, exc.hint) from None
+    return catalogue
 
 
 def validation_error(

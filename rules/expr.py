@@ -9,11 +9,13 @@ import ast
 import difflib
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 from typing import Literal, cast
 
 from rules import ir
 from rules.errors import ExpressionError, Location
 from rules.facts import FactCatalogue, FactType, FactValue
+from rules.numbers import SIGNIFICANT, Number, NumberError, read_number
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 32
@@ -49,6 +51,7 @@ class Scope:
     params: dict[str, FactType] = field(default_factory=dict)
     mode: Mode = "condition"
     used_params: set[str] = field(default_factory=set)
+    formulas: bool = True  # False inside a formula: a formula names supplied facts only
 
 
 def parse(text: str, scope: Scope, where: Location, *, expect: FactType | None = None) -> ir.Expr:
@@ -76,6 +79,24 @@ def parse(text: str, scope: Scope, where: Location, *, expect: FactType | None =
             where, f"expression has type {node.type}, expected {expect}", _hint_for(expect)
         )
     return node
+
+
+def formula_of(catalogue: FactCatalogue, name: str) -> ir.Expr | None:
+    """The IR of a derived fact's `formula` (None for a fact without one).
+
+    Raises:
+        ExpressionError: the formula does not parse or names a fact it may not (positions are
+            within the formula; `rules.catalogue.load_facts` reports them at facts.yaml).
+    """
+    fact = catalogue.facts[name]
+    if fact.formula is None:
+        return None
+    subject: Literal["household", "enterprise"] = (
+        "enterprise" if fact.level == "enterprise" else "household"
+    )
+    where = Location(f"facts.yaml ({name}.formula)", 1, 1)
+    expr = parse(fact.formula, Scope(catalogue, subject, formulas=False), where, expect="number")
+    return expr
 
 
 def _hint_for(expected: FactType) -> str:
@@ -114,6 +135,7 @@ class _Checker:
         self.scope = scope
         self.where = where
         self.lead = len(text) - len(text.lstrip())
+        self.source = text.strip()
 
     def fail(self, node: ast.AST, message: str, hint: str | None = None) -> ExpressionError:
         col = getattr(node, "col_offset", 0) + self.lead
@@ -140,7 +162,7 @@ class _Checker:
         if isinstance(value, bool):
             return ir.Const(value, "bool")
         if isinstance(value, int | float):
-            return ir.Const(value, "number")
+            return ir.Const(self._exact_literal(node), "number")
         if isinstance(value, str):
             return ir.Const(value, "string")
         raise self.fail(
@@ -148,6 +170,18 @@ class _Checker:
             f"literal {value!r} is not allowed",
             'use numbers, quoted strings, true/false or date("YYYY-MM-DD")',
         )
+
+    def _exact_literal(self, node: ast.Constant) -> Number:
+        """A number literal as written (`0.4556` as a decimal, never the nearest binary float)."""
+        written = ast.get_source_segment(self.source, node) or repr(node.value)
+        try:
+            return read_number(Decimal(written.replace("_", "")))
+        except (ArithmeticError, NumberError) as exc:
+            raise self.fail(
+                node,
+                f"number {written} cannot be held exactly",
+                f"{exc}; write at most {SIGNIFICANT} significant digits",
+            ) from None
 
     def _Name(self, node: ast.Name, depth: int, in_agg: bool) -> ir.Expr:
         if node.id in _LITERAL_NAMES:
@@ -169,13 +203,28 @@ class _Checker:
                 f"`{node.id}` is an enterprise fact",
                 "a household policy may use household and member facts",
             )
+        if fact.formula is not None and not self.scope.formulas:
+            raise self.fail(
+                node,
+                f"`{node.id}` is itself computed by a formula",
+                "a formula names supplied facts only",
+            )
         if fact.level == "member" and not in_agg:
             raise self.fail(
                 node,
                 f"`{node.id}` is a member fact",
                 f"use it inside an aggregate, e.g. any(members, {node.id} …)",
             )
-        return ir.FactRef(node.id, fact.type, fact.level == "member", fact.inputs)
+        low, high = fact.bounds
+        return ir.FactRef(
+            node.id,
+            fact.type,
+            fact.level == "member",
+            fact.inputs,
+            low,
+            high,
+            formula_of(self.scope.catalogue, node.id),
+        )
 
     def _Attribute(self, node: ast.Attribute, depth: int, in_agg: bool) -> ir.Expr:
         if not (isinstance(node.value, ast.Name) and node.value.id == "params"):
@@ -206,7 +255,7 @@ class _Checker:
             operand = self._number(node.operand, depth, in_agg)
             if isinstance(node.op, ast.UAdd):
                 return operand
-            if isinstance(operand, ir.Const) and isinstance(operand.value, int | float):
+            if isinstance(operand, ir.Const) and isinstance(operand.value, int | Decimal):
                 return ir.Const(-operand.value, "number")
             return ir.Neg(operand)
         raise self.fail(node, "`~` is not allowed", "use `not` for negation")

@@ -8,17 +8,18 @@ from __future__ import annotations
 import difflib
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FactType = Literal["number", "string", "bool", "date"]
 FactLevel = Literal["household", "member", "enterprise"]
-FactValue = int | float | str | bool | date
+FactValue = int | Decimal | Fraction | str | bool | date
 Bound = Decimal | date | Literal["today"]
 
 PYTHON_TYPES: dict[str, tuple[type, ...]] = {
-    "number": (int, float),
+    "number": (int, Decimal, Fraction),
     "string": (str,),
     "bool": (bool,),
     "date": (date,),
@@ -52,6 +53,9 @@ class FactDef(BaseModel):
         description="largest allowed value; `today` for a date: not after the evaluation date",
     )
     integer: bool = Field(default=False, description="whole numbers only (a number fact)")
+    formula: str | None = Field(
+        default=None, description="a derived fact computed by this expression, exactly"
+    )
 
     @model_validator(mode="after")
     def _domain_fits_type(self) -> FactDef:
@@ -63,7 +67,55 @@ class FactDef(BaseModel):
             raise ValueError(f"fact `{self.name}`: min/max must be {self.type}s")
         if self.integer and self.type != "number":
             raise ValueError(f"fact `{self.name}`: `integer` applies to numbers only")
+        if self.formula is not None and (not self.derived or self.level == "member"):
+            raise ValueError(
+                f"fact `{self.name}`: a formula defines a derived household or enterprise fact"
+            )
         return self
+
+    @property
+    def bounds(self) -> tuple[Decimal | date | None, Decimal | date | None]:
+        """(min, max) as values three-valued logic can use; `today` is not a fixed bound."""
+        low = None if self.minimum == "today" else self.minimum
+        high = None if self.maximum == "today" else self.maximum
+        return low, high
+
+    def domain_problem(self, value: FactValue, on: date | None = None) -> str | None:
+        """Why `value` is outside this fact's domain (in Chinese), or None when it is inside.
+
+        Args:
+            value: a value of the fact's type (numbers as read by `rules.numbers.read_number`).
+            on: the evaluation or import date, for a date whose `max` is `today`.
+        """
+        if self.type == "number" and self.integer and value != int(value):  # type: ignore[arg-type]
+            return f"应为整数，实际为 {value}"
+        low, high = self.minimum, self.maximum
+        if low == "today":
+            low = on
+        if high == "today":
+            high = on
+        if (low is not None and value < low) or (high is not None and value > high):  # type: ignore[operator]
+            return f"超出取值范围：应为{self.describe_domain(on)}，实际为 {value}"
+        return None
+
+    def describe_domain(self, on: date | None = None) -> str:
+        """The domain in words (`0 至 1000000 之间的整数`, `不晚于 2025-03-01 的日期`)."""
+        noun = "整数" if self.integer else ("日期" if self.type == "date" else "数")
+        low = on if self.minimum == "today" else self.minimum
+        high = on if self.maximum == "today" else self.maximum
+        if self.maximum == "today" and on is None:
+            high_text = "评估日"
+        else:
+            high_text = str(high)
+        if low is not None and high is not None:
+            return f"{low} 至 {high_text} 之间的{noun}"
+        if low is not None:
+            return f"不小于 {low} 的{noun}" if noun != "日期" else f"不早于 {low} 的日期"
+        if high is not None:
+            return (
+                f"不大于 {high_text} 的{noun}" if noun != "日期" else f"不晚于 {high_text} 的日期"
+            )
+        return noun
 
     def accepts(self, value: object) -> bool:
         """Whether `value` has this fact's type (and is one of its allowed values)."""

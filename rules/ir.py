@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
 from typing import Literal
 
 from rules.facts import FactType, FactValue
@@ -27,12 +29,20 @@ class Const:
 
 @dataclass(frozen=True)
 class FactRef:
-    """A fact by its catalogue name; `member` facts appear only inside an aggregate."""
+    """A fact by its catalogue name; `member` facts appear only inside an aggregate.
+
+    `lo`/`hi` are the fact's domain (None: unbounded): an unknown value lies between them, which
+    three-valued logic uses (docs/rule-language.md, "Three-valued results"). A derived fact
+    with a `formula` (`per_capita_monthly_income`) is evaluated as that expression, exactly.
+    """
 
     name: str
     type: FactType
     member: bool = False
     asks: tuple[str, ...] = ()  # a derived fact: the supplied facts to ask for when it is unknown
+    lo: Decimal | int | date | None = None
+    hi: Decimal | int | date | None = None
+    formula: Expr | None = None
 
     @property
     def missing_as(self) -> frozenset[str]:

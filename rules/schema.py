@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 PolicyId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")]
 RegionPrefix = Annotated[str, StringConstraints(pattern=r"^\d{2,12}$")]
-ParamValue = int | float | str
+ParamValue = int | Decimal | str
 
 
 class _Strict(BaseModel):
@@ -43,7 +44,7 @@ class Condition(_Strict):
 class Benefit(_Strict):
     """What the policy gives: an amount expression, its unit and period."""
 
-    amount: str | int | float
+    amount: str | int | Decimal
     unit: str = "CNY"
     period: Literal["once", "month", "year"] = "once"
 
@@ -61,7 +62,7 @@ class Expectation(_Strict):
 
     eligible: bool | None = None
     status: Literal["eligible", "ineligible", "undetermined"] | None = None
-    amount: float | None = None
+    amount: Decimal | None = None
     missing: list[str] | None = None
 
     @model_validator(mode="after")

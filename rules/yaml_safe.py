@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from rules.errors import Location, RuleError
+from rules.numbers import SIGNIFICANT, NumberError, read_number
 
 MAX_BYTES = 256 * 1024
 CODE_KEYS = frozenset({"region_code", "credit_code", "id_number", "household_id"})
@@ -87,6 +89,22 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(
     f"{_CORE}bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+
+
+def _construct_decimal(loader: yaml.SafeLoader, node: ScalarNode) -> Any:
+    """A YAML float as an exact decimal (`0.4556`, never the binary float nearest to it)."""
+    text = str(node.value).replace("_", "")
+    try:
+        return read_number(Decimal(text))
+    except (ArithmeticError, NumberError):
+        raise _refusal(
+            node.start_mark,
+            f"number {node.value} cannot be held exactly",
+            f"write a finite number of at most {SIGNIFICANT} significant digits",
+        ) from None
+
+
+_Loader.add_constructor(f"{_CORE}float", _construct_decimal)
 
 
 class _Refusal(Exception):

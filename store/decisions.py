@@ -3,8 +3,9 @@
 A stored decision mirrors the interpreter's `PolicyResult` (tests/store/test_sweep.py checks it
 against `matcher.interpreter.match`): status after `excludes`; the amount only when eligible (a
 policy dropped under `excludes` is ineligible and pays nothing); one T/F/U per condition, or ""
-when the date, the region or a parameter decided before any condition (as `scope_result`); the
-facts still missing; the policy kept instead of a dropped one.
+when the date, the region (when known to be outside) or a parameter decided before any
+condition (as `scope_result`); the facts still missing; the policy kept instead of a dropped
+one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from matcher.arrays import T
+from matcher.arrays import F
 from matcher.vector import STATUS_NAMES, VectorResult
 from store.diff import Decision
 from store.profile_columns import SubjectChunk
@@ -32,7 +33,7 @@ def _conditions(result: VectorResult, rows: npt.NDArray[np.int64], j: int) -> li
         return [""] * rows.shape[0]
     codes = np.stack([result.verdicts[s][rows] for s in slots], axis=1)
     letters = np.ascontiguousarray(_LETTERS[codes]).view(f"S{len(slots)}").ravel()
-    decided = result.region[rows, j] == T  # out of region or region unknown: no conditions
+    decided = result.region[rows, j] != F  # out of region: decided before any condition
     return [t.decode() if ok else "" for t, ok in zip(letters, decided.tolist(), strict=True)]
 
 
@@ -88,7 +89,7 @@ def _build(
     out = []
     for k, (row, j) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
         status = STATUS_NAMES[int(result.status[row, j])]
-        amount = float(result.amount[row, j]) if status == "eligible" else float("nan")
+        amount = result.amount_at(row, j) if status == "eligible" else None
         winner = int(result.dropped_for[row, j])
         missing = result.missing(row, j) if result.raw_status[row, j] != 0 else ()
         out.append(
@@ -96,7 +97,7 @@ def _build(
                 subject_id=subject_ids[row],
                 policy_id=policy_ids[j],
                 status=status,
-                amount=None if np.isnan(amount) else amount,
+                amount=amount,
                 conditions=texts[k],
                 missing=missing,
                 dropped_for=policy_ids[winner] if winner >= 0 else None,

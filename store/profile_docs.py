@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -32,8 +33,16 @@ __all__ = [
 
 
 def _jsonable(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """Facts with dates as ISO strings (what JSON columns store), keys sorted."""
-    return dict(sorted(orjson.loads(orjson.dumps(dict(facts))).items()))
+    """Facts with dates as ISO strings (what JSON columns store), keys sorted. A decimal is
+    written as the JSON number of its digits (at most 15 significant: `rules.numbers`), which
+    reads back as the float that gives the same decimal."""
+    return dict(sorted(orjson.loads(orjson.dumps(dict(facts), default=_decimal)).items()))
+
+
+def _decimal(value: object) -> float:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a profile")
 
 
 def document(household: Household) -> dict[str, Any]:

@@ -24,10 +24,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from matcher.batch import MatchedChunk
@@ -35,6 +37,7 @@ from matcher.identifiers import mask_id, mask_ids_in_text
 from matcher.interpreter import PolicyResult
 from matcher.profiles import Household, Member
 from rules.catalogue import Catalogue
+from rules.numbers import fen_text
 from store.grouping import RowError
 from store.template import columns_for
 
@@ -89,7 +92,7 @@ class ResultSummary:
     eligible: Counter[str] = field(default_factory=Counter)
     undetermined: Counter[str] = field(default_factory=Counter)
     ineligible: Counter[str] = field(default_factory=Counter)
-    amounts: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    amounts: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     missing_rows: int = 0
     paths: list[Path] = field(default_factory=list)
 
@@ -124,9 +127,16 @@ class _Sheets:
         cells = [safe_cell(v) for v in row]
         sink = self.sinks[key]
         if self.book is not None:
-            sink.append(cells)
+            sink.append([self._money(sink, c) if isinstance(c, Decimal) else c for c in cells])
         else:
-            sink.writerow(cells)
+            sink.writerow([fen_text(c) if isinstance(c, Decimal) else c for c in cells])
+
+    @staticmethod
+    def _money(sheet: Any, amount: Decimal) -> WriteOnlyCell:
+        """An amount as a number cell shown with two places (the fen)."""
+        cell = WriteOnlyCell(sheet, value=amount)
+        cell.number_format = "0.00"
+        return cell
 
     def abort(self) -> None:
         """Give up: close every handle and temporary file, leave no partial output."""
@@ -239,7 +249,7 @@ def _write_all(
         for household, results in chunk.outcomes:
             for r in results:
                 if r.status == "eligible":
-                    summary.amounts[r.policy_id] += r.amount or 0.0
+                    summary.amounts[r.policy_id] += r.amount or Decimal(0)
                     sheets.append(r.department, _entitlement(household, r))
             for row in _missing_rows(household, results, catalogue, headers):
                 sheets.append("missing", row)
@@ -252,7 +262,7 @@ def _write_all(
         yes, maybe = summary.eligible[s.id], summary.undetermined[s.id]
         unit, period = (s.benefit.unit, s.benefit.period) if s.benefit else (None, None)
         no = summary.ineligible[s.id]
-        total = round(summary.amounts[s.id], 2)
+        total = summary.amounts[s.id]  # a sum of amounts to the fen: exact
         row = [s.id, s.title, s.department, s.delivery, yes, maybe, no, total, unit, period]
         sheets.append("summary", row)
     sheets.append("summary", [])

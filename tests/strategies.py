@@ -15,9 +15,10 @@ interpreter on the same inputs:
 - `raw_households` / `raw_enterprises`: raw profiles for any real fact catalogue, to run
   through `parse_household` / `parse_enterprise` and `matcher.derive`.
 
-Magnitudes are bounded (|x| ≤ 10⁴, integer exponents ≤ 3) so that no expression overflows a
-double or leaves the range where integers are exact; that is where engines may legitimately
-differ, and where real benefit rules never go.
+Numbers are exact decimals, as zhida reads them: cent values, and rates such as 0.3 and 0.6
+(constants, parameters and three-decimal facts), so that amounts land on a half fen often;
+some facts have a domain (`min`/`max`), so unknown values are ranges. Magnitudes are bounded
+(|x| ≤ 10⁴ for most, integer exponents ≤ 3), as real benefit rules are.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import date, timedelta
+from decimal import Decimal
+from decimal import Decimal as D
 from functools import cache
 from typing import Any, Literal
 
@@ -37,6 +40,7 @@ from rules.catalogue import Catalogue, CompiledBundle, CompiledCondition, Compil
 from rules.errors import Location
 from rules.expr import Scope, parse
 from rules.facts import FactCatalogue, FactDef, FactType, FactValue
+from rules.numbers import read_number
 from rules.schema import BundleFile, PolicyFile
 from rules.yaml_safe import Loaded
 
@@ -62,8 +66,9 @@ __all__ = [
 
 Subject = Literal["household", "enterprise"]
 ON = date(2025, 3, 1)
-NUMBERS: tuple[int | float, ...] = (
-    0, 1, -1, 2, 3, 0.5, 1.5, 2.5, 10, 60, 100, 0.1, 0.2, 0.3, 1e-5, 599.99, 600, 1200.5
+NUMBERS: tuple[int | Decimal, ...] = (
+    0, 1, -1, 2, 3, D("0.5"), D("1.5"), D("2.5"), 10, 60, 100, D("0.1"), D("0.2"), D("0.3"),
+    D("0.6"), D("0.00001"), D("599.99"), 600, D("1200.5"), D("0.005"), D("12.345"), D("0.015"),
 )  # fmt: skip
 DATES = (date(2000, 1, 1), date(2020, 2, 29), date(2024, 12, 31), ON, ON + timedelta(days=1))
 TEXTS = ("低保", "特困供养", "", 'a"b', "x\\y", "新生儿😀", "line\nbreak")
@@ -74,9 +79,11 @@ REGION_PREFIXES = ("52", "5206", "520602", "520602001201", "5301")
 REGION_CODES = ("520602001201", "520602002301", "520623001001", "530102001001")
 
 
-def _fact(name: str, kind: FactType, level: str, values: tuple[str, ...] | None = None) -> Any:
+def _fact(
+    name: str, kind: FactType, level: str, values: tuple[str, ...] | None = None, **domain: Any
+) -> Any:
     return {"name": name, "type": kind, "level": level, "meaning": "测试", "source": "测试",
-            "sensitive": False, "values": values}  # fmt: skip
+            "sensitive": False, "values": values, **domain}  # fmt: skip
 
 
 FACTS = FactCatalogue.model_validate(
@@ -84,19 +91,19 @@ FACTS = FactCatalogue.model_validate(
         "facts": {
             d["name"]: d
             for d in [
-                _fact("h_num", "number", "household"),
+                _fact("h_num", "number", "household", min=0, max=10_000),
                 _fact("h_num2", "number", "household"),
                 _fact("h_status", "string", "household", ENUM),
                 _fact("h_text", "string", "household"),
                 _fact("h_flag", "bool", "household"),
-                _fact("h_date", "date", "household"),
-                _fact("m_num", "number", "member"),
+                _fact("h_date", "date", "household", min="2000-01-01", max="2030-12-31"),
+                _fact("m_num", "number", "member", min=0, max=10_000),
                 _fact("m_num2", "number", "member"),
                 _fact("m_kind", "string", "member", KINDS),
                 _fact("m_flag", "bool", "member"),
                 _fact("m_date", "date", "member"),
                 _fact("e_num", "number", "enterprise"),
-                _fact("e_num2", "number", "enterprise"),
+                _fact("e_num2", "number", "enterprise", min=0, max=500, integer=True),
                 _fact("e_kind", "string", "enterprise", INDUSTRIES),
                 _fact("e_flag", "bool", "enterprise"),
                 _fact("e_date", "date", "enterprise"),
@@ -108,20 +115,29 @@ FACTS = FactCatalogue.model_validate(
 
 # --- values ------------------------------------------------------------------------------
 
-_numbers = st.one_of(
-    st.sampled_from(NUMBERS),
-    st.integers(-1000, 1000),
-    st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False),
+_cents = st.integers(-1_000_000, 1_000_000).map(lambda c: read_number(D(c).scaleb(-2)))
+_mills = st.integers(-100_000, 100_000).map(lambda m: read_number(D(m).scaleb(-3)))
+_numbers: st.SearchStrategy[int | Decimal] = st.one_of(
+    st.sampled_from(NUMBERS), st.integers(-1000, 1000), _cents, _mills
 )
 _dates = st.one_of(st.sampled_from(DATES), st.dates(date(1990, 1, 1), date(2030, 12, 31)))
 _texts = st.one_of(st.sampled_from(TEXTS), st.text('低保特困新生儿ab"\\ ', max_size=4))
 
 
 def values_for(fact: FactDef) -> st.SearchStrategy[FactValue]:
-    """Values of `fact`'s type, favouring the constants expressions use."""
+    """Values of `fact`'s type (inside its domain), favouring the constants expressions use."""
     if fact.type == "number":
-        return _numbers
+        low, high = fact.bounds
+        inside = _numbers.filter(
+            lambda v: (low is None or v >= low) and (high is None or v <= high)  # type: ignore[operator]
+        )
+        return inside.map(lambda v: int(v)) if fact.integer else inside
     if fact.type == "date":
+        low_d, high_d = fact.bounds
+        if low_d is not None or high_d is not None:
+            return _dates.filter(
+                lambda d: (low_d is None or d >= low_d) and (high_d is None or d <= high_d)
+            )  # type: ignore[operator]
         return _dates
     if fact.type == "bool":
         return st.booleans()
@@ -137,7 +153,7 @@ def _refs(subject: Subject, in_agg: bool, kind: FactType) -> tuple[ir.FactRef, .
     if in_agg:
         levels.add("member")
     return tuple(
-        ir.FactRef(n, f.type, member=f.level == "member")
+        ir.FactRef(n, f.type, f.level == "member", (), *f.bounds)
         for n, f in sorted(FACTS.facts.items())
         if f.level in levels and f.type == kind
     )
@@ -268,7 +284,7 @@ def make_policy(
     regions: list[str] | None = None,
     start: date = date(2020, 1, 1),
     until: date | None = None,
-    p0: dict[date, int | float] | None = None,
+    p0: dict[date, int | Decimal] | None = None,
 ) -> CompiledPolicy:
     """A `CompiledPolicy` built in code, with an optional dated parameter `p0`."""
     spec = PolicyFile.model_validate(
@@ -360,7 +376,7 @@ def _raw_facts(catalogue: FactCatalogue, level: str) -> st.SearchStrategy[dict[s
     strategies: dict[str, st.SearchStrategy[Any]] = {}
     for name, fact in defs.items():
         if fact.type == "number":
-            strategies[name] = st.one_of(st.integers(0, 3000), st.sampled_from(NUMBERS).map(abs))
+            strategies[name] = values_for(fact)
         elif fact.type == "date":
             strategies[name] = _dates.map(date.isoformat)
         elif fact.type == "string" and not fact.values:

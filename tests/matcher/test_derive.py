@@ -1,15 +1,20 @@
-"""Derived facts at an evaluation date: age, sex, relation, household size, per-capita income."""
+"""Derived facts at an evaluation date: age (29 February too), sex, relation, household size;
+per-capita income, exactly, from its formula."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
 from matcher.derive import enterprise_facts, household_facts, whole_years
+from matcher.evaluate import Range, evaluate_expr
 from matcher.profiles import Enterprise, Household, Member
 from matcher.testing import make_ric, make_uscc
 from rules.facts import FactValue
+from rules.ir import Aggregate, Arith, FactRef
 
 HEAD = make_ric(birth=date(1964, 3, 15), seq=1)
 SPOUSE = make_ric(birth=date(1966, 7, 1), seq=2)
@@ -41,11 +46,19 @@ def test_age_changes_on_the_birthday(on: date, age: int) -> None:
 
 @pytest.mark.parametrize(
     ("on", "age"),
-    [(date(2018, 2, 28), 17), (date(2018, 3, 1), 18), (date(2020, 2, 29), 20)],
+    [
+        (date(2018, 2, 27), 17),
+        (date(2018, 2, 28), 18),
+        (date(2018, 3, 1), 18),
+        (date(2020, 2, 28), 19),
+        (date(2020, 2, 29), 20),
+    ],
 )
-def test_leap_day_birthday_is_reached_on_1_march_in_common_years(on: date, age: int) -> None:
-    """Someone born on 29 Feb turns 18 on 1 Mar of a common year."""
+def test_leap_day_birthday_is_reached_on_28_february_in_common_years(on: date, age: int) -> None:
+    """Born on 29 Feb: 18 on 28 Feb of a common year (民法典 第二百零二条: no 29th, the month's
+    last day ends the period); in a leap year the birthday is 29 Feb itself."""
     assert household_facts(family(1, 1, 1), on).members[2]["age"] == age
+    assert whole_years(date(2000, 2, 29), on) == age
 
 
 def test_age_is_absent_before_birth() -> None:
@@ -70,29 +83,47 @@ def test_household_size_and_supplied_facts() -> None:
     assert facts.region_code == "520602001201"
 
 
+PER_CAPITA = FactRef(
+    "per_capita_monthly_income",
+    "number",
+    formula=Arith(
+        "/",
+        Aggregate("sum", FactRef("monthly_income", "number", True, (), 0, 1_000_000)),
+        FactRef("household_size", "number"),
+    ),
+)
+
+
 @pytest.mark.parametrize(
     ("incomes", "per_capita"),
-    [((300, 450.5), 375.25), ((100, 0, 0), 33.33), ((0.01, 0), 0.01), ((1, 1), 1.0)],
+    [
+        ((300, Decimal("450.5")), Fraction(75050, 200)),
+        ((100, 0, 0), Fraction(100, 3)),
+        ((Decimal("0.01"), 0), Fraction(1, 200)),
+        ((1, 1), 1),
+    ],
 )
-def test_per_capita_income_when_every_income_is_known(
-    incomes: tuple[FactValue, ...], per_capita: float
-) -> None:
-    """Per-capita monthly income is the mean, rounded half-up to 2 decimals."""
-    subject = household_facts(family(*incomes), date(2024, 1, 1)).subject
-    assert subject["per_capita_monthly_income"] == per_capita
+def test_per_capita_income_is_exact(incomes: tuple[FactValue, ...], per_capita: Fraction) -> None:
+    """Per-capita monthly income is the exact mean: a third of a yuan stays a third."""
+    value, missing = evaluate_expr(PER_CAPITA, household_facts(family(*incomes), date(2024, 1, 1)))
+    assert (value, missing) == (per_capita, frozenset())
 
 
-def test_per_capita_income_is_absent_when_one_income_is_unknown() -> None:
-    """One member without monthly_income makes per-capita income unknown."""
-    subject = household_facts(family(300, None), date(2024, 1, 1)).subject
-    assert "per_capita_monthly_income" not in subject
+def test_per_capita_income_with_one_income_unknown_is_a_range() -> None:
+    """One member without monthly_income: at least the known incomes over the size, and the
+    unknown income is asked for."""
+    facts = household_facts(family(300, None), date(2024, 1, 1))
+    assert "per_capita_monthly_income" not in facts.subject
+    value, missing = evaluate_expr(PER_CAPITA, facts)
+    assert value == Range(150, 500150)
+    assert missing == {"monthly_income"}
 
 
 def test_numbers_keep_their_type() -> None:
-    """An int income stays an int and a float stays a float in the member mappings."""
-    members = household_facts(family(300, 450.5), date(2024, 1, 1)).members
+    """An int income stays an int and a decimal stays a Decimal in the member mappings."""
+    members = household_facts(family(300, Decimal("450.5")), date(2024, 1, 1)).members
     assert type(members[0]["monthly_income"]) is int
-    assert type(members[1]["monthly_income"]) is float
+    assert members[1]["monthly_income"] == Decimal("450.5")
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,7 @@ def test_a_number_given_as_text_is_refused_by_the_profile(
     ("subject", "members"),
     [
         ({"dibao_status": 1}, ()),  # a number for a string
-        ({"per_capita_monthly_income": "9000"}, ()),  # text for a number
+        ({"dibao_status": "active"}, ({"disability_grade": "2"},)),  # text for a number
         ({"local_hukou": 1}, ()),  # 1 is not true
         ({"dibao_status": "active"}, ({"age": True},)),  # true is not 1
         ({"dibao_status": "active"}, ({"age": "45"},)),
@@ -172,15 +173,15 @@ def test_missing_facts_and_empty_member_lists_follow_kleene_logic() -> None:
             make_policy("t.neq", "household", [expr("h_num != 5")]),
             make_policy("t.all", "household", [expr("all(members, m_num > 1)")]),
             make_policy("t.any", "household", [expr("not any(members, m_num > 1)")]),
-            make_policy("t.tiny", "household", [expr("h_num >= 1e-5 and h_num < 1e17")]),
+            make_policy("t.tiny", "household", [expr("h_num >= 0.00001 and h_num < 10000")]),
         ]
     )
     engine = EventEngine(cat, ON)
     assert engine.eligible(Facts({}, ()), "household") == {"t.all", "t.any"}
-    assert engine.eligible(Facts({"h_num": 1e-5}, ({"m_num": 0},)), "household") == {
+    assert engine.eligible(Facts({"h_num": Decimal("0.00001")}, ({"m_num": 0},)), "household") == {
         "t.neq", "t.any", "t.tiny"
     }  # fmt: skip
-    assert engine.eligible(Facts({"h_num": 9.9e-6}, ({},)), "household") == {"t.neq"}
+    assert engine.eligible(Facts({"h_num": Decimal("0.0000099")}, ({},)), "household") == {"t.neq"}
 
 
 ZERO = Facts({"h_num": 0}, ())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -60,8 +61,8 @@ def test_a_raised_standard_counts_the_same_gains_and_amounts_as_the_interpreter(
         for pid in old:
             was, will = old[pid].status == "eligible", new[pid].status == "eligible"
             a, b = (
-                (old[pid].amount or 0.0) if was else 0.0,
-                (new[pid].amount or 0.0) if will else 0.0,
+                (old[pid].amount or Decimal(0)) if was else Decimal(0),
+                (new[pid].amount or Decimal(0)) if will else Decimal(0),
             )
             tally = ImpactTally(int(will and not was), int(was and not will))
             tally.raised, tally.lowered = int(was and will and b > a), int(was and will and b < a)
@@ -73,18 +74,18 @@ def test_a_raised_standard_counts_the_same_gains_and_amounts_as_the_interpreter(
     }
     assert sum(t.gain for t in got.values()) > 0  # the raised threshold really admits households
     for key, tally in got.items():
-        assert tally.amount_delta == pytest.approx(expected[key].amount_delta, abs=0.01)
+        assert tally.amount_delta == expected[key].amount_delta  # to the fen, exactly
 
 
 def test_townships_add_up_their_villages(tmp_path: Path) -> None:
     """A township's tally is the sum of its villages' tallies."""
     villages = {
-        ("p", "520602001001"): ImpactTally(gain=2, amount_delta=10.0),
-        ("p", "520602001002"): ImpactTally(loss=1, amount_delta=-3.5),
+        ("p", "520602001001"): ImpactTally(gain=2, amount_delta=Decimal("10.00")),
+        ("p", "520602001002"): ImpactTally(loss=1, amount_delta=Decimal("-3.50")),
         ("p", "520602002001"): ImpactTally(raised=4),
     }
     towns = by_township(villages)
-    assert towns[("p", "520602001")] == ImpactTally(gain=2, loss=1, amount_delta=6.5)
+    assert towns[("p", "520602001")] == ImpactTally(gain=2, loss=1, amount_delta=Decimal("6.50"))
     assert towns[("p", "520602002")] == ImpactTally(raised=4)
 
 

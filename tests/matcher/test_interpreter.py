@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
+from matcher.evaluate import Range
 from matcher.facts import Facts
 from matcher.interpreter import evaluate_expr, evaluate_policy, match, resolve_excludes
 from matcher.subjects import facts_for
@@ -134,7 +138,7 @@ def test_excludes_tie_keeps_the_smaller_id() -> None:
         for p in ("household.demo.tekun", "household.demo.dibao")
     ]
     assert raw[1].amount == 600 and raw[0].amount == 900
-    even = [r.__class__(**{**r.__dict__, "amount": 100.0}) for r in raw]
+    even = [replace(r, amount=Decimal("100.00")) for r in raw]
     kept = resolve_excludes(even, lambda pid: CATALOGUE.policies[pid].spec.excludes)
     assert [r.status for r in kept] == ["ineligible", "eligible"]
 
@@ -158,3 +162,97 @@ def test_unknown_derived_fact_asks_for_what_can_be_supplied() -> None:
     """An unknown per-capita income asks for members' monthly_income, which a person can give."""
     result = evaluate_policy(CATALOGUE.policies["household.demo.dibao"], household(), ON)
     assert (result.status, result.missing) == ("undetermined", ("monthly_income",))
+
+
+def test_a_household_that_plainly_fails_is_not_asked_for_its_region() -> None:
+    """F ∧ U = F: without a region, a household over the income line is ineligible and asked
+    nothing; one under it is undetermined and asked only for its region."""
+    dibao = CATALOGUE.policies["household.demo.dibao"]
+    assert dibao.spec.regions
+
+    def nowhere(income: int) -> Facts:
+        members = [{"id_number": HEAD, "relation": "head", "monthly_income": income}]
+        return facts_for({"members": members}, "household", CATALOGUE.facts, ON, source="t")
+
+    result = evaluate_policy(dibao, nowhere(1000), ON)
+    assert (result.status, result.missing) == ("ineligible", ())
+    result = evaluate_policy(dibao, nowhere(0), ON)
+    assert (result.status, result.missing) == ("undetermined", ("region_code",))
+
+
+def test_known_incomes_over_the_line_decide_without_the_missing_one() -> None:
+    """Incomes are at least 0: a household whose known incomes already put it over the line
+    is ineligible without being asked for the unknown income; one under it is asked."""
+    rich = [
+        {"id_number": HEAD, "relation": "head", "monthly_income": 1500},
+        {"id_number": CHILD, "relation": "child"},
+    ]
+    dibao = CATALOGUE.policies["household.demo.dibao"]
+    result = evaluate_policy(dibao, household(members=rich), ON)
+    assert (result.status, result.missing) == ("ineligible", ())
+    rich[0]["monthly_income"] = 1000
+    result = evaluate_policy(dibao, household(members=rich), ON)
+    assert (result.status, result.missing) == ("undetermined", ("monthly_income",))
+
+
+def test_counts_and_sums_with_unknown_members_are_ranges() -> None:
+    """A count already reached by known members is decided; an unknown grade lies in 1–4."""
+    members = [
+        {"id_number": HEAD, "relation": "head", "monthly_income": 500},
+        {"id_number": CHILD, "relation": "child"},
+    ]
+    facts = household(members=members)
+    assert value("count(members, monthly_income > 100) >= 1", facts) == (True, frozenset())
+    assert value("count(members, monthly_income > 100) >= 2", facts)[0] is None
+    assert value("sum(members, monthly_income) >= 500", facts) == (True, frozenset())
+    got = value("sum(members, monthly_income)", facts)
+    assert got == (Range(500, 1_000_500), frozenset({"monthly_income"}))
+    assert value("any(members, disability_grade <= 4)", facts) == (True, frozenset())
+    assert value("any(members, disability_grade <= 2)", facts)[0] is None
+    assert value("0 * sum(members, monthly_income) == 0", facts) == (True, frozenset())
+
+
+def test_per_capita_is_exact_a_fraction_of_a_fen_below_the_line() -> None:
+    """Three members earning 2,114.99 in all (704.9966… each) are below a 705 line, and the
+    top-up is computed from the exact per-capita income, rounded once."""
+    members = [
+        {"id_number": HEAD, "relation": "head", "monthly_income": Decimal("704.99")},
+        {"id_number": CHILD, "relation": "child", "monthly_income": 705},
+        {"id_number": "520602201203010056", "relation": "child", "monthly_income": 705},
+    ]
+    facts = household(members=members)
+    assert value("per_capita_monthly_income", facts)[0] == Fraction(211499, 300)
+    result = evaluate_policy(CATALOGUE.policies["household.demo.dibao"], facts, ON)
+    assert result.status == "eligible"
+    assert result.amount == Decimal("0.01")  # (705 − 2114.99 / 3) × 3 = 0.01 exactly
+
+
+def test_excludes_with_an_unknown_amount_is_not_decided_as_if_it_were_zero() -> None:
+    """特困 pays 900; 低保's amount is unknown: if it may exceed 900, which one is kept is
+    undetermined for both and the missing income is asked for; if it cannot, 特困 is kept."""
+    members = [{"id_number": HEAD, "relation": "head", "monthly_income": 0}]
+    facts = household(tekun_status="active", members=members)
+    tekun, dibao = (
+        evaluate_policy(CATALOGUE.policies[p], facts, ON)
+        for p in ("household.demo.tekun", "household.demo.dibao")
+    )
+    assert tekun.amount == 900 and dibao.status == "eligible"
+
+    def unknown(high: str) -> list[object]:
+        pending = replace(
+            dibao,
+            amount=None,
+            amount_bounds=(Decimal(0), Decimal(high)),
+            missing=("monthly_income",),
+        )
+        return resolve_excludes([tekun, pending], lambda p: CATALOGUE.policies[p].spec.excludes)
+
+    kept, other = unknown("1000")
+    assert (kept.status, other.status) == ("undetermined", "undetermined")
+    assert kept.missing == ("monthly_income",) and "暂无法判断" in (kept.note or "")
+    kept, other = unknown("899.99")
+    assert (kept.status, other.status, other.dropped_for) == (
+        "eligible",
+        "ineligible",
+        "household.demo.tekun",
+    )

@@ -152,7 +152,8 @@ def test_derived_facts_cannot_be_supplied() -> None:
     [
         ("income", "9000", "expected number, got string '9000'"),
         ("income", True, "expected number, got boolean true"),
-        ("income", float("nan"), "expected a finite number, got nan"),
+        ("income", float("nan"), "不是有限的数：nan"),
+        ("income", 522221197005120035, "有效数字超过 15 位"),
         ("income", [1], "expected number, got a list"),
         ("dibao_status", "actve", "expected one of 'active', 'lapsed', 'none', got string 'actve'"),
         ("dibao_status", 1, "expected string, got number 1"),
