@@ -74,7 +74,7 @@ def read_number(value: object) -> Number:
 
 
 def _within(value: Number) -> Number:
-    if abs(value) >= LIMIT:
+    if abs(Decimal(value)) >= LIMIT:
         raise NumberError(
             f"{value:.3g} 过大：数值须小于 10 的 15 次方（是否把证件号、账号填进了数字列？）"
         )
