@@ -66,7 +66,8 @@ and more digits (`\\d` is any Unicode digit, so full-width digits count), with a
 their check digit, province or birth date, 15-digit first-generation IDs, mistyped IDs with
 a digit dropped or added, and bank-card numbers of 17–19 digits (financial accounts are
 sensitive too, PIPL Art. 28); an all-digit unified social credit code is masked with them.
-Runs of 16 digits (household numbers, 户编号), 12 (region codes) or fewer are left alone.
+Runs of exactly 16 digits (household numbers, 户编号) and of 14 or fewer (region codes,
+phone numbers) are left alone.
 A hexadecimal word of 16 characters or more with a letter a–f (a digest, a catalogue version,
 a token) matches without `id`, so a run of digits inside one is never taken for an ID.
 """
