@@ -18,6 +18,7 @@ from rich.markup import escape
 from matcher.cases import run_all, threshold_warnings
 from matcher.demo import demo_village
 from matcher.errors import ProfileError
+from matcher.identifiers import mask_ids_in_text
 from matcher.interpreter import MatchResult, PolicyResult, match
 from matcher.logs import configure_logging
 from matcher.report import all_missing, describe_fact, match_dict
@@ -120,7 +121,7 @@ def match_file(
     try:
         raw = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        err.print(f"[red]{file}: cannot read JSON: {exc}[/]")
+        err.print(f"[red]{mask_ids_in_text(f'{file}: cannot read JSON: {exc}')}[/]")
         raise typer.Exit(2) from None
     subject = "enterprise" if isinstance(raw, dict) and "credit_code" in raw else "household"
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from matcher.identifiers import mask_ids_in_text
 from rules.errors import ZhidaError
 
 
@@ -25,7 +26,8 @@ class ProfileError(ZhidaError):
         self.issues = issues
         self.source = source
         lines = "\n".join(f"  {source} → {i}" for i in issues)
-        super().__init__(f"{len(issues)} problem(s) in {source}:\n{lines}")
+        # the source may be a path named after a person; messages mask what they quote
+        super().__init__(mask_ids_in_text(f"{len(issues)} problem(s) in {source}:\n{lines}"))
 
 
 class EngineError(ZhidaError):

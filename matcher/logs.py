@@ -1,6 +1,7 @@
 """Logging that never writes a full ID number (RELIABILITY P1): one filter, one formatter.
 
-Every resident ID number with a valid check digit is masked with the one masking function,
+Everything ID-shaped (`matcher.identifiers.ID_SHAPE`: 18 characters or 15 digits, valid or
+not; longer runs of digits too) is masked with the one masking function,
 `matcher.identifiers.mask_ids_in_text` (`110***********002X`):
 
 - `MaskIdsFilter` renders a record's message with its args, and its traceback, and masks them,

@@ -151,8 +151,8 @@ def _describe(value: object) -> str:
     """A value as the message shows it: its JSON kind, then the value (IDs masked)."""
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
-    if isinstance(value, int | float | Decimal):
-        return f"number {value}"
+    if isinstance(value, int | float | Decimal):  # an ID or an account number typed as a number
+        return f"number {mask_ids_in_text(str(value))}"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"string {mask_ids_in_text(shown)!r}"

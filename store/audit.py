@@ -2,7 +2,10 @@
 
 Every record carries who (`actor`), when (`at`, UTC), what (`action`), on what (`subject`: a
 surrogate id such as `household:12`, never an ID number), under which rules (`catalogue_hash`)
-and from what (`inputs_hash`: SHA-256 of the canonical inputs). Its `hash` is
+and from what (`inputs_hash`: SHA-256 of the canonical inputs). Its text (actor, action,
+subject, every string and key of `details`) is stored with everything ID-shaped masked
+(`matcher.identifiers.mask_ids_in_text`, RELIABILITY P1): a file named after a person or a
+refused number quoted in a detail never enters the log in full. Its `hash` is
 `SHA256(prev_hash ‖ canonical_json(record))`, the record being every column but `hash`,
 `seq` included, so an altered field, a deleted row and reordered rows all break the chain at
 the first record concerned. Records are appended under a lock (BEGIN IMMEDIATE on SQLite, a
@@ -24,6 +27,7 @@ import orjson
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
+from matcher.identifiers import mask_ids_in_data, mask_ids_in_text
 from store.models.audit import AuditRecord
 
 __all__ = [
@@ -112,12 +116,12 @@ def append_many(
         row = {
             "seq": seq,
             "at": stamp,
-            "actor": entry.actor,
-            "action": entry.action,
-            "subject": entry.subject,
+            "actor": mask_ids_in_text(entry.actor),
+            "action": mask_ids_in_text(entry.action),
+            "subject": mask_ids_in_text(entry.subject),
             "catalogue_hash": entry.catalogue_hash,
             "inputs_hash": entry.inputs_hash,
-            "details": canonical(dict(entry.details)).decode(),
+            "details": canonical(mask_ids_in_data(dict(entry.details))).decode(),
             "prev_hash": prev,
         }
         row["hash"] = prev = _record_hash(row)

@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from matcher.identifiers import mask_ids_in_text
 from rules.errors import ZhidaError
 
 __all__ = ["Limits", "SheetError", "check_xlsx"]
@@ -22,7 +23,14 @@ _STREAM_BLOCK = 1 << 20
 
 
 class SheetError(ZhidaError):
-    """Raised when a whole spreadsheet is refused (too big, a zip bomb, not a sheet, no header)."""
+    """Raised when a whole spreadsheet is refused (too big, a zip bomb, not a sheet, no header).
+
+    Its message is masked (`mask_ids_in_text`): it names the file, which may be named after a
+    person, and may quote what a reader refused.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(mask_ids_in_text(message))
 
 
 @dataclass(frozen=True)

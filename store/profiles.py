@@ -4,7 +4,8 @@ A household is found by its 户编号 (`household_no`), an enterprise by its cre
 unchanged profile (same `profile_hash`, see `store.profile_docs`) writes nothing, which makes a
 re-import idempotent. A changed profile is updated in place, its members deleted and inserted
 again in the new order, and a `ProfileChange` row says what changed (`{path, before, after}`,
-ID numbers masked), from where (`"households.xlsx rows 12–15"`) and when.
+anything ID-shaped masked, an account number in a fact too), from where
+(`"households.xlsx rows 12–15"`) and when.
 
 A person already stored in ANOTHER household who is listed in an imported one has moved (分户,
 迁入): a village register lists each person once. They are deleted from the old household,
@@ -25,7 +26,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
-from matcher.identifiers import mask_id
+from matcher.identifiers import mask_id, mask_ids_in_data, mask_ids_in_text
 from matcher.profiles import Enterprise, Household
 from store.models.profiles import EnterpriseRow, HouseholdRow, MemberRow, ProfileChange
 from store.models.types import utcnow
@@ -293,8 +294,9 @@ def _record(
     session.execute(
         insert(_CHANGE),
         [
-            {"subject_kind": kind, "subject_id": sid, "kind": change, "changes": diff,
-             "source": source[:300], "import_run_id": import_run_id, "at": at}
+            {"subject_kind": kind, "subject_id": sid, "kind": change,
+             "changes": mask_ids_in_data(diff), "source": mask_ids_in_text(source)[:300],
+             "import_run_id": import_run_id, "at": at}
             for sid, change, diff, source in records
         ],
     )  # fmt: skip

@@ -1,8 +1,11 @@
 """A session-wide scan for full ID numbers in what tests see (RELIABILITY P1), as a pytest plugin.
 
-A full ID number is 17 digits then a digit or X whose check digit, province and birth date are
-valid (`matcher.identifiers.parse_ric`); a masked number (`520***********0010`) or one with a
-wrong check digit is not one. For every test of the session the scan reads:
+A full ID number is anything ID-shaped, by the pattern the masking function uses
+(`matcher.identifiers.ID_SHAPE`): 17 digits then a digit or X, or 15 digits, whatever the check
+digit, province or birth date (a mistyped number is what an import refuses and reports), and
+longer runs of digits (an ID inside them, a bank card); full-width digits count. A masked number
+(`520***********0010`), a 16-digit household number, a 12-digit region code and a digest in hex
+are not. For every test of the session the scan reads:
 
 - the captured stdout, stderr and log sections of each phase's report (absent under `-s`);
 - every log record, through a handler of its own on the root logger (independent of caplog and
@@ -18,7 +21,9 @@ village uploads and what `demo-data` and `template` write), or JSON with an `id_
 profile, the `match` input). Every other such file is an *output*, scanned cell by cell, except
 the `户主身份证号` column of a batch result's department sheets (header = `store.workbook`'s
 department header): the one place a full ID is written by design, so the department pays the
-right person. Files the upload guard refuses (zip bombs) are hostile inputs and are skipped.
+right person. In an enterprise roster (first row has `统一社会信用代码`, an input too) only that
+column is skipped: public credit codes are often all digits, so ID-shaped. Files the upload
+guard refuses (zip bombs) are hostile inputs and are skipped.
 
 When anything was found, the session fails with a list: test id, where, the masked number.
 """
@@ -28,17 +33,15 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from matcher.identifiers import IdentifierError, mask_id, parse_ric
+from matcher.identifiers import ID_SHAPE, mask_id
 from store.guards import Limits, check_xlsx
 from store.workbook import _DEPARTMENT
 
@@ -47,8 +50,8 @@ __all__ = ["Finding", "find_ids", "scan_file", "scan_text"]
 EXPORT_SUFFIXES = frozenset({".xlsx", ".csv", ".json", ".txt", ".log", ".eml", ".html"})
 INPUT_ID_COLUMN = "身份证号"
 DEPARTMENT_ID_COLUMN = "户主身份证号"
+CREDIT_CODE_COLUMN = "统一社会信用代码"
 OUR_LOGGERS = ("rules", "matcher", "store", "api", "jobs", "cli")
-_CANDIDATE = re.compile(r"(?=(\d{17}[\dXx]))")  # overlapping: no ID hides in a longer run
 _MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -65,16 +68,11 @@ class Finding:
 
 
 def find_ids(text: str) -> list[str]:
-    """Every valid full ID number in `text` (full-width digits too), each once, in order."""
+    """Every ID-shaped run in `text`, NFKC-normalised and upper-case, each once, in order."""
     found: dict[str, None] = {}
-    for match in _CANDIDATE.finditer(unicodedata.normalize("NFKC", text)):
-        candidate = match.group(1).upper()
-        if not candidate.isascii():
-            continue
-        try:
-            found[parse_ric(candidate, today=date.max).number] = None
-        except IdentifierError:
-            continue
+    for match in ID_SHAPE.finditer(text):
+        if match["id"] is not None:
+            found[unicodedata.normalize("NFKC", match["id"]).upper()] = None
     return list(found)
 
 
@@ -86,12 +84,19 @@ def scan_text(text: str, where: str) -> list[tuple[str, str]]:
 def _scan_rows(
     rows: Iterable[Iterable[Any]], where: Callable[[int, int, str], str]
 ) -> Iterator[tuple[str, str]]:
-    """Cells of one table; a department sheet's head-ID column is allowed full IDs."""
+    """Cells of one table; a department sheet's head-ID column and an enterprise roster's
+    credit-code column are allowed ID-shaped values."""
     allowed = -1
     for r, row in enumerate(rows, start=1):
         cells = ["" if v is None else str(v) for v in row]
         if r == 1 and cells[: len(_DEPARTMENT)] == _DEPARTMENT:
             allowed = _DEPARTMENT.index(DEPARTMENT_ID_COLUMN)
+        elif r == 1 and CREDIT_CODE_COLUMN in cells:
+            # An enterprise roster (store.template's enterprise sheet) is an input, written by
+            # `demo-data` and by tests as an upload. Its credit codes are public, and an
+            # all-digit one (`915206020000000196`) has an ID's shape; only that column is
+            # let through, so an ID number in any other column of the roster is still found.
+            allowed = cells.index(CREDIT_CODE_COLUMN)
         for c, value in enumerate(cells):
             if c != allowed:
                 yield from ((where(r, c, value), n) for n in find_ids(value))

@@ -76,6 +76,27 @@ def test_match_refuses_a_bad_profile_naming_the_field(tmp_path: Path) -> None:
     assert number[:-1] not in text  # the ID number is never echoed in full
 
 
+def test_error_messages_mask_what_is_id_shaped(tmp_path: Path) -> None:
+    """A file named after a mistyped ID, and numbers typed where text belongs, print masked."""
+    wrong = "522201197812310017"  # a check digit off: what a person mistypes
+    raw = json.loads((EXAMPLES / "dibao_household.json").read_text())
+    raw |= {"dibao_certificate_no": int(wrong), "electricity_account_no": 6222020200012345678}
+    named = tmp_path / f"{wrong}.json"
+    named.write_text(json.dumps(raw, ensure_ascii=False))
+    code, text = run("match", str(named))
+    masked = tmp_path / "522***********0017.json"
+    assert code == 2 and text.splitlines() == [
+        f"2 problem(s) in {masked}:",
+        f"  {masked} → dibao_certificate_no: expected string, got number 522***********0017",
+        f"  {masked} → electricity_account_no: expected string, got number 622************5678",
+    ]
+    named.write_text("{", encoding="utf-8")
+    code, text = run("match", str(named))
+    assert code == 2 and text.startswith(f"{masked}: cannot read JSON")
+    code, text = run("batch", str(tmp_path / f"{wrong}.csv"), "--out", str(tmp_path / "r.csv"))
+    assert code == 2 and text.strip() == f"{tmp_path / '522***********0017.csv'}: no such file"
+
+
 def test_lint_and_test_pass_on_the_catalogue() -> None:
     """The shipped catalogue lints clean and all its cases pass."""
     code, text = run("lint")

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import Workbook
 
 from matcher.identifiers import mask_id
-from matcher.testing import make_ric, make_uscc
+from matcher.testing import make_ric, make_ric15, make_uscc
 from store.workbook import _DEPARTMENT
 from tests.pii_scan import find_ids, scan_file
 
@@ -24,22 +24,29 @@ WRONG_CHECK = ID[:17] + str((int(ID[17]) + 1) % 10)
 FULL_WIDTH = ID.translate({ord(d): ord(d) + 0xFEE0 for d in "0123456789"})
 
 
+ID15 = make_ric15()  # 520602600101001
+
+
 @pytest.mark.parametrize(
     ("text", "found"),
     [
         pytest.param(f"户主 {ID} 已匹配", [ID], id="a full ID in a sentence"),
-        pytest.param(f"x{ID}123", [ID], id="a full ID inside a longer run of digits"),
+        pytest.param(f"x{ID}123", [f"{ID}123"], id="a full ID inside a longer run of digits"),
         pytest.param(FULL_WIDTH, [ID], id="a full-width ID"),
         pytest.param(make_ric(seq=7).lower(), [make_ric(seq=7)], id="a lower-case x check digit"),
-        pytest.param(ID[:17] + "x", [], id="x where no X is due"),
+        pytest.param(ID[:17] + "x", [ID[:17] + "X"], id="x where no X is due"),
+        pytest.param(WRONG_CHECK, [WRONG_CHECK], id="18 digits with a wrong check digit"),
+        pytest.param(f"旧证 {ID15}", [ID15], id="a 15-digit first-generation ID"),
+        pytest.param("6222020200012345678", ["6222020200012345678"], id="a 19-digit bank card"),
         pytest.param(mask_id(ID), [], id="a masked ID"),
-        pytest.param(WRONG_CHECK, [], id="18 digits with a wrong check digit"),
-        pytest.param(make_uscc(), [], id="an all-digit credit code"),
+        pytest.param("户编号 5206020012010001", [], id="a 16-digit household number"),
+        pytest.param("村 520602100201", [], id="a 12-digit region code"),
+        pytest.param(make_uscc(entity_type="A"), [], id="a credit code with a letter"),
         pytest.param("", [], id="nothing"),
     ],
 )
-def test_find_ids_finds_exactly_the_valid_full_numbers(text: str, found: list[str]) -> None:
-    """Only a number with a valid check digit, province and birth date counts as a full ID."""
+def test_find_ids_finds_every_id_shape(text: str, found: list[str]) -> None:
+    """Anything ID-shaped counts, valid or not; 户编号, region codes and masked IDs do not."""
     assert find_ids(text) == found
 
 
@@ -74,7 +81,11 @@ def _department_row(id_number: str, name: str = "王芳") -> list[object]:
             id="an output sheet with a full ID",
         ),
         pytest.param({"errors": [["行", "值"], [2, mask_id(ID)]]}, [], id="masked"),
-        pytest.param({"errors": [["行", "值"], [2, WRONG_CHECK]]}, [], id="a wrong check digit"),
+        pytest.param(
+            {"errors": [["行", "值"], [2, WRONG_CHECK]]},
+            [("sheet errors cell B2", WRONG_CHECK)],
+            id="a wrong check digit",
+        ),
         pytest.param({"户": [["户编号", "身份证号"], ["H1", ID]]}, [], id="a roster: an input"),
         pytest.param(
             {"县民政局": [_DEPARTMENT, _department_row(ID)]},
@@ -99,7 +110,19 @@ def test_scan_file_reads_every_cell_of_an_output_workbook(
     ("name", "content", "found"),
     [
         pytest.param("r-errors.csv", f"行,值\n2,{ID}\n", [("row 2 column 2", ID)], id="csv"),
+        pytest.param(
+            "h-errors.csv",
+            f"行,列,值,原因\n2,身份证号,{WRONG_CHECK},校验位不符\n",
+            [("row 2 column 3", WRONG_CHECK)],
+            id="a csv with a wrong check digit",
+        ),
         pytest.param("up.csv", f"户编号,身份证号\nH1,{ID}\n", [], id="a csv roster"),
+        pytest.param(
+            "e.csv",
+            f"统一社会信用代码,企业名称\n{make_uscc()},{WRONG_CHECK}\n",
+            [("row 2 column 2", WRONG_CHECK)],
+            id="an enterprise roster: its all-digit credit code passes, an ID beside it not",
+        ),
         pytest.param("r.json", f'{{"head": "{ID}"}}', [("line 1", ID)], id="a json response"),
         pytest.param("p.json", f'{{"members": [{{"id_number": "{ID}"}}]}}', [], id="a profile"),
         pytest.param("mail.eml", f"Subject: 通知\n\n{mask_id(ID)}\n", [], id="a masked mail"),
@@ -122,7 +145,7 @@ from pathlib import Path
 def test_leaks(tmp_path: Path) -> None:
     print("stdout {ID}")
     logging.getLogger("store.example").debug("a debug line with {ID}")
-    (tmp_path / "result.csv").write_text("值\\n{ID}\\n", encoding="utf-8")
+    (tmp_path / "result.csv").write_text("值\\n{WRONG_CHECK}\\n", encoding="utf-8")
     (tmp_path / "households.csv").write_text("身份证号\\n{ID}\\n", encoding="utf-8")
 
 def test_clean() -> None:
@@ -131,7 +154,7 @@ def test_clean() -> None:
 
 
 def test_the_plugin_fails_a_session_that_leaks_and_names_each_place(tmp_path: Path) -> None:
-    """A session whose test prints, logs and exports a full ID fails, listing each place masked."""
+    """A session whose test prints, logs or writes an ID, even a mistyped one, fails, naming it."""
     (tmp_path / "test_leaky.py").write_text(_LEAKY_TEST, encoding="utf-8")
     basetemp = Path(tempfile.mkdtemp(prefix="pii-scan-"))  # outside tmp_path: its files leak
     try:
@@ -147,7 +170,9 @@ def test_the_plugin_fails_a_session_that_leaks_and_names_each_place(tmp_path: Pa
     report = result.stdout.split("PII scan")[-1]
     assert result.returncode == 1, result.stdout + result.stderr
     assert "2 passed" in result.stdout
-    for where in ("Captured stdout call", "log store.example", "file result.csv row 2 column 1"):
+    for where in ("Captured stdout call", "log store.example"):
         assert f"test_leaky.py::test_leaks  {where}  {mask_id(ID)}" in report
+    found = f"test_leaky.py::test_leaks  file result.csv row 2 column 1  {mask_id(WRONG_CHECK)}"
+    assert found in report
     assert "households.csv" not in report and "test_clean" not in report
-    assert ID not in result.stdout
+    assert ID not in result.stdout and WRONG_CHECK not in result.stdout

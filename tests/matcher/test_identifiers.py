@@ -14,6 +14,7 @@ from matcher.identifiers import (
     USCC_ALPHABET,
     IdentifierError,
     mask_id,
+    mask_ids_in_data,
     mask_ids_in_text,
     normalise_name,
     organisation_check_char,
@@ -281,29 +282,72 @@ def test_bad_region_codes_name_the_segment(value: str, lengths: tuple[int, ...],
     ("value", "masked"),
     [
         ("11010519491231002X", "110***********002X"),
-        ("110105491231002", "110********1002"),
+        ("110105491231002", "110*********002"),
         ("12345678", "123*5678"),
         ("1234567", "*******"),
         ("", ""),
     ],
 )
 def test_mask_id(value: str, masked: str) -> None:
-    """IDs keep the first 3 and last 4 characters; values too short to hide anything are starred."""
+    """18 characters keep 3 + 4, 15 keep 3 + 3 (no birth digit); short values are starred."""
     assert mask_id(value) == masked
 
 
-def test_mask_ids_in_text_masks_valid_ids_only() -> None:
-    """Valid IDs (any case of x) are masked in free text; a bad check digit is left alone."""
-    text = "申请人 11010519491231002x, 电话 110105194912310021, 另 360426199101010071。"
-    assert mask_ids_in_text(text) == (
-        "申请人 110***********002x, 电话 110105194912310021, 另 360***********0071。"
-    )
+DIGEST = "3f2a12345678901234567c0ffee9d1b2a8e7c6d5f4a3b2c1d0e9f8a7b6c5d4e3"  # 17 digits inside
 
 
-def test_mask_ids_in_text_finds_ids_inside_longer_digit_runs() -> None:
-    """An ID embedded in a longer run of digits (or written full-width) is still masked."""
-    assert "360426199101010071" not in mask_ids_in_text("99360426199101010071")
-    assert mask_ids_in_text("３６０４２６１９９１０１０１００７１") == "３６０***********００７１"
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        pytest.param("110105194912310021", "110***********0021", id="bad check digit"),
+        pytest.param("11010519491231002x", "110***********002x", id="lower-case x"),
+        pytest.param("110105491231002", "110*********002", id="15 digits, first generation"),
+        pytest.param("999999999999999", "999*********999", id="15 digits, no real ID"),
+        pytest.param(
+            "３６０４２６１９９１０１０１００７１",
+            "３６０***********００７１",
+            id="full-width digits",
+        ),
+        pytest.param(
+            "１１０１０５１９４９１２３１００２Ｘ", "１１０***********００２Ｘ", id="full-width X"
+        ),
+        pytest.param(
+            "申请人360426199101010071已登记", "申请人360***********0071已登记", id="in Chinese"
+        ),
+        pytest.param("99360426199101010071", "993*************0071", id="in a longer digit run"),
+        pytest.param("36042619910101007", "360**********1007", id="17 digits, one dropped"),
+        pytest.param("6222020200012345678", "622************5678", id="19-digit bank card"),
+        pytest.param("915206020000000196", "915***********0196", id="all-digit credit code"),
+        pytest.param("5206020012010001X", "520**********001X", id="16 digits and an X"),
+        pytest.param(
+            "ID 110105194912310021, 110105491231002。",
+            "ID 110***********0021, 110*********002。",
+            id="two in one line",
+        ),
+        pytest.param("户编号5206020012010001", "户编号5206020012010001", id="16-digit 户编号 kept"),
+        pytest.param("村代码350322111201", "村代码350322111201", id="12-digit region code kept"),
+        pytest.param("91350100M000100Y43", "91350100M000100Y43", id="credit code with letters"),
+        pytest.param(DIGEST, DIGEST, id="a hex digest is no ID"),
+        pytest.param("110***********002X", "110***********002X", id="already masked"),
+    ],
+)
+def test_mask_ids_in_text_masks_every_id_shape(text: str, masked: str) -> None:
+    """Anything ID-shaped is masked whatever its check digit; 户编号, region codes, digests not."""
+    assert mask_ids_in_text(text) == masked
+
+
+def test_mask_ids_in_data_masks_strings_keys_and_id_ints_in_nested_data() -> None:
+    """Every string, key and ID-shaped int inside mappings and lists comes back masked."""
+    data = {
+        "file": "110105194912310021.csv",
+        "110105491231002": [110105194912310021, ("6222020200012345678",)],
+        "counts": {"rows": 5206020012010001, "ok": True, "amount": 8.4},
+    }
+    assert mask_ids_in_data(data) == {
+        "file": "110***********0021.csv",
+        "110*********002": ["110***********0021", ["622************5678"]],
+        "counts": {"rows": 5206020012010001, "ok": True, "amount": 8.4},
+    }
 
 
 # --- names ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from matcher.testing import make_ric
 
 ID = make_ric(birth=date(1980, 1, 1), seq=1)
 ID_X = make_ric(seq=7)  # ends in X
+WRONG_CHECK = ID[:17] + str((int(ID[17]) + 1) % 10)  # what an import refuses, then logs
 
 
 @pytest.fixture
@@ -41,6 +42,7 @@ def logger() -> Iterator[tuple[logging.Logger, io.StringIO]]:
         pytest.param("refused %d", (int(ID),), id="an int arg"),
         pytest.param("refused %(id)s", ({"id": ID_X},), id="a mapping arg ending in X"),
         pytest.param("refused %s", ([ID, ID_X],), id="a list arg"),
+        pytest.param("refused %s", (WRONG_CHECK,), id="a wrong check digit"),
     ],
 )
 def test_the_filter_masks_ids_in_message_and_args(
@@ -50,8 +52,8 @@ def test_the_filter_masks_ids_in_message_and_args(
     log, stream = logger
     log.info(message, *args)
     written = stream.getvalue()
-    assert ID not in written and ID_X not in written
-    assert mask_id(ID) in written or mask_id(ID_X) in written
+    assert ID not in written and ID_X not in written and WRONG_CHECK not in written
+    assert any(mask_id(n) in written for n in (ID, ID_X, WRONG_CHECK))
 
 
 def test_a_traceback_is_masked_for_every_later_handler(
@@ -66,6 +68,22 @@ def test_a_traceback_is_masked_for_every_later_handler(
     assert f"ValueError: bad row {mask_id(ID)}" in stream.getvalue()
     assert ID not in stream.getvalue() and ID not in caplog.text
     assert f"ValueError: bad row {mask_id(ID)}" in caplog.text
+
+
+def test_a_bad_check_digit_id_in_args_and_traceback_is_masked(
+    logger: tuple[logging.Logger, io.StringIO], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refused number, in the args and in the exception's traceback, is written masked."""
+    log, stream = logger
+    try:
+        raise ValueError(f"身份证号 {WRONG_CHECK} 校验位不符")
+    except ValueError:
+        log.exception("第 %d 行 %s 被拒绝", 7, WRONG_CHECK)
+    expected = f"ERROR 第 7 行 {mask_id(WRONG_CHECK)} 被拒绝\nTraceback (most recent call last):\n"
+    assert stream.getvalue().startswith(expected)
+    assert stream.getvalue().endswith(f"ValueError: 身份证号 {mask_id(WRONG_CHECK)} 校验位不符\n")
+    assert f"ValueError: 身份证号 {mask_id(WRONG_CHECK)} 校验位不符" in caplog.text
+    assert WRONG_CHECK not in stream.getvalue() and WRONG_CHECK not in caplog.text
 
 
 @pytest.fixture

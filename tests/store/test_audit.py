@@ -7,6 +7,7 @@ inside one transaction that is rolled back, so the hypothesis test reuses one fi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -171,6 +172,34 @@ def test_an_intact_chain_of_thousands_of_records_verifies(engine: Engine) -> Non
         3000,
         last,
     )
+
+
+def test_audit_text_is_stored_with_every_id_shape_masked(engine: Engine) -> None:
+    """Actor, subject and details holding a mistyped ID (text, key or int) are stored masked."""
+    wrong = "520602198001010011"  # the check digit is 0: what an import refuses, then audits
+    entry = AuditEntry(
+        actor=wrong,
+        action="import",
+        subject=f"file:{wrong}.csv",
+        inputs_hash=inputs_hash({"row": 1}),
+        details={"refused": [wrong, "6222020200012345678"], wrong: 1, "as_int": int(wrong),
+                 "household": "5206020012010001", "rows": 3},
+    )  # fmt: skip
+    with write_session(engine) as session:
+        head = append_many(session=session, entries=[entry])
+    with read_session(engine) as session:
+        fields = (AuditRecord.actor, AuditRecord.subject, AuditRecord.details)
+        row = session.execute(select(*fields, AuditRecord.inputs_hash)).one()
+        assert verify(session=session, head=head).ok
+    assert (row.actor, row.subject) == ("520***********0011", "file:520***********0011.csv")
+    assert json.loads(row.details) == {
+        "refused": ["520***********0011", "622************5678"],
+        "520***********0011": 1,
+        "as_int": "520***********0011",
+        "household": "5206020012010001",
+        "rows": 3,
+    }
+    assert row.inputs_hash == inputs_hash({"row": 1})
 
 
 def test_the_cli_names_the_broken_record_and_exits_1(

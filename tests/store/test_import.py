@@ -454,3 +454,23 @@ def test_no_full_id_number_is_written_outside_the_member_table(
     assert f"file:{mask_id(ric(3))}.csv" in str(written[2])
     assert [c["source"] for c in changes(engine)] == [f"{mask_id(ric(1))}.csv rows 2–3",
                                                        f"{mask_id(ric(3))}.csv row 2"]  # fmt: skip
+
+
+def test_profile_changes_and_audit_mask_a_mistyped_id_and_a_bank_account(
+    engine: Engine, tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """A file named after a mistyped ID and a changed 一卡通账号 are stored masked, not in full."""
+    wrong = ric(1)[:17] + "1"  # ric(1) ends in 0: a wrong check digit, as a person mistypes it
+    header = [*HEADER, "一卡通账号"]
+    row = ["H1", VILLAGE, "甲", ric(1), "户主", "none", 100, "否", "6222020200012345678"]
+    run_households(engine, write_csv(tmp_path / f"{wrong}.csv", [row], header), catalogue)
+    row[-1] = "6222020200087654321"
+    run_households(engine, write_csv(tmp_path / f"{wrong}.csv", [row], header), catalogue)
+    updated = [x for x in changes(engine) if x["kind"] == "updated"]
+    assert updated == [{"key": "H1", "kind": "updated", "source": "520***********0011.csv row 2",
+                        "changes": [{"path": "facts.benefit_bank_account",
+                                     "before": "622************5678",
+                                     "after": "622************4321"}]}]  # fmt: skip
+    with read_session(engine) as s:
+        subjects = s.execute(select(AuditRecord.subject)).scalars().all()
+    assert subjects == ["file:520***********0011.csv"] * 2
