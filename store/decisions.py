@@ -9,7 +9,9 @@ facts still missing; the policy kept instead of a dropped one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,18 @@ from store.profile_columns import SubjectChunk
 __all__ = ["ended_decisions", "revised_decisions", "stored_decisions"]
 
 _LETTERS = np.frombuffer(b"FUT", dtype=np.uint8)  # Kleene 0/1/2 → F/U/T
+_FEN = Decimal("0.01")
+
+
+def _amount(value: float) -> Decimal | None:
+    """The engine's amount in yuan, rounded once to the fen (ROUND_HALF_UP); None when unknown.
+
+    The one place a float amount becomes money: `repr` is the shortest text that reads back as
+    the same float (8.4, not 8.4000000000000003552…), so rounding starts from what the rule
+    computed. Swap this for the engine's exact fen output when it has one.
+    """
+    x = float(value)
+    return Decimal(repr(x)).quantize(_FEN, ROUND_HALF_UP) if math.isfinite(x) else None
 
 
 def _conditions(result: VectorResult, rows: npt.NDArray[np.int64], j: int) -> list[str]:
@@ -88,7 +102,6 @@ def _build(
     out = []
     for k, (row, j) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
         status = STATUS_NAMES[int(result.status[row, j])]
-        amount = float(result.amount[row, j]) if status == "eligible" else float("nan")
         winner = int(result.dropped_for[row, j])
         missing = result.missing(row, j) if result.raw_status[row, j] != 0 else ()
         out.append(
@@ -96,7 +109,7 @@ def _build(
                 subject_id=subject_ids[row],
                 policy_id=policy_ids[j],
                 status=status,
-                amount=None if np.isnan(amount) else amount,
+                amount=_amount(result.amount[row, j]) if status == "eligible" else None,
                 conditions=texts[k],
                 missing=missing,
                 dropped_for=policy_ids[winner] if winner >= 0 else None,
