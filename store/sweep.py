@@ -192,6 +192,8 @@ def _of_chunk(
 def _withdrawn(chunk: SubjectChunk, keys: list[Key], removed: set[str]) -> list[Decision]:
     """Ineligible decisions ending the open intervals of policies the catalogue no longer has
     (households left without members end through `ended_decisions` already)."""
+    if not removed:
+        return []
     hashes = dict(zip(chunk.ids.tolist(), chunk.hashes, strict=True))
     return [
         Decision(s, p, "ineligible", None, "", (), None, hashes[s])
