@@ -45,10 +45,9 @@ DATA = Path(__file__).parent / ".data"
 ON = date(2025, 3, 1)
 ZHIDA = str(Path(sys.executable).parent / "zhida")
 _COUNTS = {
-    "entitlement": "subject_kind, subject_id, policy_id, catalogue_version_id, on_date",
-    "entitlement_change": "subject_kind, subject_id, policy_id, catalogue_version_id, on_date",
+    "entitlement": "subject_kind, subject_id, policy_id, valid_from, sweep_run_id",
+    "entitlement_change": "subject_kind, subject_id, policy_id, on_date, sweep_run_id",
     "outbox": "dedup_key",
-    "entitlement_current": "subject_kind, subject_id, policy_id",
 }
 
 

@@ -55,7 +55,10 @@ Run = Callable[[Engine, Callable[[int, int | None], None] | None], ImportReport]
 @import_app.command("households")
 def households(
     source: Source,
-    on: Annotated[str | None, typer.Option(help="evaluation date, YYYY-MM-DD")] = None,
+    on: Annotated[
+        str | None,
+        typer.Option(help="evaluation date, YYYY-MM-DD (default: an interrupted run's, or today)"),
+    ] = None,
     errors: Errors = None,
     show: Show = 20,
     chunk: Chunk = 2000,
@@ -65,7 +68,7 @@ def households(
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """Import a household sheet: checked rows stored by 户编号, members replaced, changes kept."""
-    catalogue, day = _catalogue(root), _date(on)
+    catalogue, day = _catalogue(root), (_date(on) if on else None)
     limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
     report = _import(
         source,
@@ -118,10 +121,13 @@ def _import(source: Path, run: Run) -> ImportReport:
 def _finish(report: ImportReport, source: Path, errors: Path | None, show: int, unit: str) -> None:
     """Print the outcome, write the errors CSV, exit 1 when rows were refused."""
     c = report.counts
+    for said in report.abandoned:
+        out.print(f"放弃 abandoned unfinished import {escape(said)}", highlight=False)
     if report.resumed_after is not None:
         out.print(
             f"续传 resumed import run {report.run_id} after row {report.resumed_after:,}: "
-            f"{report.skipped:,} stored before the interruption were not written again",
+            f"{report.skipped:,} stored before the interruption were not written again"
+            + (f" (rows checked as on {report.on_date})" if report.on_date else ""),
             highlight=False,
         )
     accepted = c.get("households", c.get("enterprises", 0))

@@ -13,6 +13,7 @@ from store.sweep import (
     DEFAULT_CHUNK,
     RegionError,
     SweepConflict,
+    SweepDateError,
     SweepReport,
     begin_sweep,
     run_sweep,
@@ -41,6 +42,8 @@ def sweep(
     try:
         migrate(engine)
         start = begin_sweep(engine=engine, catalogue=catalogue, root=root, on=day, region=region)
+        for said in start.abandoned:
+            out.print(f"abandoned unfinished sweep {escape(said)}", highlight=False)
         if start.resumed:
             after = f"after household id {start.after_household_id}"
             if start.after_enterprise_id:
@@ -54,7 +57,7 @@ def sweep(
                 chunk_size=chunk_size,
                 progress=advance,
             )
-    except (RegionError, SweepConflict) as exc:
+    except (RegionError, SweepDateError, SweepConflict) as exc:
         err.print(f"[red]{escape(str(exc))}[/]", highlight=False)
         raise typer.Exit(2) from None
     finally:
@@ -68,9 +71,9 @@ def _summary(report: SweepReport) -> None:
     changes = counts.get("changes", {})
     out.print(
         f"sweep run {report.run_id} done: {counts.get('households', 0):,} households, "
-        f"{counts.get('enterprises', 0):,} enterprises · entitlements "
+        f"{counts.get('enterprises', 0):,} enterprises · entitlement intervals opened "
         f"{statuses.get('eligible', 0):,} eligible, {statuses.get('undetermined', 0):,} "
-        f"undetermined, {statuses.get('ineligible', 0):,} became ineligible",
+        f"undetermined, {statuses.get('ineligible', 0):,} ended (unchanged results write nothing)",
         highlight=False,
     )
     out.print(

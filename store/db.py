@@ -6,7 +6,12 @@ chosen by `DATABASE_URL` (`postgresql://…` or `postgresql+psycopg://…`).
 SQLite connections run in WAL mode with a 5 s busy timeout and foreign keys on, and a write
 transaction begins with `BEGIN IMMEDIATE` (RELIABILITY S1): pysqlite's own BEGIN comes only
 before the first write, so two read-modify-write transactions can both read, and one update is
-lost. Sessions opened with `read_only=True` begin deferred, so readers never wait on a writer.
+lost. Read sessions (`read_session`) begin deferred, so readers never wait on a writer.
+
+A read session is one snapshot on both databases: a deferred read transaction in WAL mode sees
+the database as of its first read; on PostgreSQL it runs REPEATABLE READ (and READ ONLY), where
+the default READ COMMITTED would take a new snapshot per statement, so a chunk read as
+households, then members, could pair one import's old household facts with its new members.
 
     engine = open_engine()                 # DATABASE_URL, or the SQLite file
     migrate(engine)                        # Alembic: upgrade to head
@@ -120,19 +125,50 @@ def write_session(engine: Engine) -> Iterator[Session]:
 
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    """A read transaction (deferred on SQLite, so it never waits for a writer)."""
-    bound = engine.execution_options(**{_READ_ONLY: True})
+    """A read-only transaction on one snapshot (see the module docstring).
+
+    Deferred on SQLite, so it never waits for a writer; REPEATABLE READ, READ ONLY on PostgreSQL.
+    """
+    if is_postgres(engine):
+        bound = engine.execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        )
+    else:
+        bound = engine.execution_options(**{_READ_ONLY: True})
     with Session(bound) as session, session.begin():
         yield session
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` with Alembic (the only way tables are created)."""
+    """Bring the schema to `revision` with Alembic (the only way tables are created).
+
+    On SQLite, foreign keys are off while a migration runs and checked before it commits (the
+    procedure SQLite documents for altering tables): a table is altered by copying it, and
+    dropping the original would otherwise count every row that refers to it as a violation.
+
+    Raises:
+        RuntimeError: on SQLite, a migration left rows whose foreign keys point nowhere (it is
+            rolled back).
+    """
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        sqlite = not is_postgres(engine)
+        if sqlite:  # outside a transaction: inside one SQLite ignores this pragma
+            raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError(
+                        f"migrating to {revision} left rows whose foreign keys point nowhere; "
+                        "nothing was changed"
+                    )
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]

@@ -1,8 +1,8 @@
-"""What a sweep's decisions change: the pure diff between the last state and a new result.
+"""What a sweep's decisions change: the pure diff between the open intervals and a new result.
 
-The state of (subject, policy) is `EntitlementCurrent` (status and amount); no row means
-ineligible. A new decision changes it as follows (amounts compared to the fen; an unknown amount
-differs from a known one):
+The state of (subject, policy) is its open entitlement interval (`Current`); none, or an open
+ineligible one, means ineligible. A new decision changes the state as follows (amounts are
+exact `Decimal`s to the fen; an unknown amount differs from a known one):
 
 | before            | after        | change                |
 |-------------------|--------------|-----------------------|
@@ -10,21 +10,36 @@ differs from a known one):
 | eligible          | eligible     | `amount_changed` when the amount differs, else none |
 | eligible          | ineligible   | `no_longer_eligible`  |
 | not undetermined  | undetermined | `became_undetermined` |
-| undetermined      | ineligible   | none (nothing was promised; the state is cleared) |
+| undetermined      | ineligible   | none (nothing was promised) |
+| not ineligible    | policy removed from the catalogue | `no_longer_eligible` |
 
-`plan` also says which rows to write: an entitlement row for every eligible or undetermined
-decision and for an ineligible one whose state was not ineligible (the record of why it ended);
-a current row wherever status, amount, catalogue version or date moved; a current row deleted
-when the decision is ineligible. Decisions equal to the state write no change.
+`plan` also says which intervals to close and open. A decision *is the same result* as the open
+interval when status, amount, verdicts (T/F/U per condition), missing facts, the policy kept
+instead (`dropped_for`) and the policy's rule hash are all equal; an ineligible decision is the
+same as an open ineligible interval whatever its verdicts (ineligible results are not tracked:
+that interval records why an entitlement ended). The same result writes nothing. Any other
+decision closes the open interval at the sweep's date and opens one from it, with or without a
+change (verdicts or rules that moved without moving status or amount are history, not notices).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
-__all__ = ["INELIGIBLE", "Change", "Current", "Decision", "Plan", "State", "change_kind", "plan"]
+__all__ = [
+    "INELIGIBLE",
+    "Change",
+    "Current",
+    "Decision",
+    "Key",
+    "Plan",
+    "State",
+    "change_kind",
+    "plan",
+]
 
 Key = tuple[int, str]  # (subject id, policy id)
 
@@ -34,7 +49,7 @@ class State:
     """A status with its amount (None: no amount, or an amount not yet known)."""
 
     status: str
-    amount: float | None = None
+    amount: Decimal | None = None
 
 
 INELIGIBLE = State("ineligible")
@@ -47,7 +62,7 @@ class Decision:
     subject_id: int
     policy_id: str
     status: str
-    amount: float | None
+    amount: Decimal | None
     conditions: str  # T/F/U per condition, in order ("" when decided before any condition)
     missing: tuple[str, ...]
     dropped_for: str | None
@@ -66,11 +81,26 @@ class Decision:
 
 @dataclass(frozen=True)
 class Current:
-    """A stored current state and the sweep that set it."""
+    """An open entitlement interval: the stored state of (subject, policy)."""
 
+    interval_id: int
     state: State
-    catalogue_version_id: int
-    on_date: date
+    conditions: str
+    missing: tuple[str, ...]
+    dropped_for: str | None
+    rule_hash: str | None
+    valid_from: date
+
+    def same(self, d: Decision, rule_hash: str | None) -> bool:
+        """Whether `d`, decided under `rule_hash`, is this interval's result (module docstring)."""
+        if d.status == "ineligible" and self.state.status == "ineligible":
+            return True
+        return self.state == d.state and (
+            self.conditions,
+            self.missing,
+            self.dropped_for,
+            self.rule_hash,
+        ) == (d.conditions, d.missing, d.dropped_for, rule_hash)
 
 
 @dataclass(frozen=True)
@@ -84,18 +114,11 @@ class Change:
 
 @dataclass
 class Plan:
-    """The rows one chunk writes."""
+    """The rows one chunk writes: intervals to close, intervals to open, changes."""
 
-    entitlements: list[Decision] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)  # ids of open intervals ending on the date
+    opened: list[Decision] = field(default_factory=list)  # new open intervals from the date
     changes: list[Change] = field(default_factory=list)
-    current: list[Decision] = field(default_factory=list)  # to upsert
-    cleared: list[Key] = field(default_factory=list)  # current rows to delete
-
-
-def _same_amount(a: float | None, b: float | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    return round(a, 2) == round(b, 2)
 
 
 def change_kind(before: State, after: State) -> str | None:
@@ -103,7 +126,7 @@ def change_kind(before: State, after: State) -> str | None:
     if after.status == "eligible":
         if before.status != "eligible":
             return "newly_eligible"
-        return None if _same_amount(before.amount, after.amount) else "amount_changed"
+        return None if before.amount == after.amount else "amount_changed"
     if after.status == "undetermined":
         return None if before.status == "undetermined" else "became_undetermined"
     return "no_longer_eligible" if before.status == "eligible" else None
@@ -113,38 +136,33 @@ def plan(
     decisions: Iterable[Decision],
     current: Mapping[Key, Current],
     *,
-    catalogue_version_id: int,
-    on_date: date,
+    rule_hashes: Mapping[str, str],
+    removed: Collection[str] = (),
 ) -> Plan:
-    """The entitlements, changes and current-state writes of a chunk's decisions.
+    """The intervals to close and open, and the changes, of a chunk's decisions.
 
     Args:
-        decisions: eligible and undetermined decisions, and ineligible ones for keys in `current`
-            (others are ignored: an absent state is already ineligible).
-        current: the stored state of the chunk's subjects, by (subject id, policy id).
-        catalogue_version_id: the catalogue the decisions were made under.
-        on_date: the evaluation date.
+        decisions: eligible and undetermined decisions, and ineligible ones for keys whose open
+            interval is not ineligible (others are the same result and write nothing).
+        current: the open intervals of the chunk's subjects, by (subject id, policy id).
+        rule_hashes: the rule hash of every policy in the sweep's catalogue.
+        removed: policies no longer in the catalogue: a non-ineligible interval of one ends
+            with `no_longer_eligible`, undetermined included (its notice says so).
     """
     out = Plan()
     for d in decisions:
         stored = current.get(d.key)
-        before = stored.state if stored is not None else INELIGIBLE
-        if d.status == "ineligible" and before.status == "ineligible":
+        if stored is not None and stored.same(d, rule_hashes.get(d.policy_id)):
             continue
-        out.entitlements.append(d)
+        before = stored.state if stored is not None else INELIGIBLE
+        if before.status == "ineligible" and d.status == "ineligible":
+            continue
+        out.opened.append(d)
+        if stored is not None:
+            out.closed.append(stored.interval_id)
         kind = change_kind(before, d.state)
+        if d.policy_id in removed and before.status != "ineligible":
+            kind = "no_longer_eligible"
         if kind is not None:
             out.changes.append(Change(d, kind, before))
-        if d.status == "ineligible":
-            out.cleared.append(d.key)
-        elif stored is None or _moved(stored, d.state, catalogue_version_id, on_date):
-            out.current.append(d)
     return out
-
-
-def _moved(stored: Current, after: State, version_id: int, on_date: date) -> bool:
-    return (
-        stored.state.status != after.status
-        or not _same_amount(stored.state.amount, after.amount)
-        or (stored.catalogue_version_id, stored.on_date) != (version_id, on_date)
-    )

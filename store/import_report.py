@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from matcher.identifiers import mask_id, mask_ids_in_text
@@ -37,6 +38,8 @@ class ImportReport:
     skipped: int = 0  # profiles at or before that row, stored by the interrupted run
     errors: list[RowError] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)
+    on_date: date | None = None  # the date rows were validated against (None: enterprises)
+    abandoned: list[str] = field(default_factory=list)  # "run N: reason", runs this one ended
 
 
 def move_warnings(moved: Iterable[MovedMember], chunk: list[ValidHousehold]) -> list[RowError]:

@@ -7,11 +7,13 @@ Bad rows never stop an import: they are refused with row, column and reason, the
 stored. The last transaction marks the run done and appends the audit record (action
 `import`, subject `file:<name>`, inputs hash = the file's SHA-256, details = the counts).
 
-Resume: an `ImportRun` of the same kind and file SHA-256 still `running` (the process died)
-is continued: the file is read again from the top, so every check and error comes out as
-before, and households whose rows end at or before `last_row` are not written again. The
-checkpoint update is a compare-and-set on `last_row`, so two processes writing the same run
-cannot both go on: the second one stops with `ImportConflict`.
+Resume (`store.import_runs`): an `ImportRun` of the same kind, file SHA-256 and on-date still
+`running` (the process died) is continued: the file is read again from the top, so every check
+and error comes out as before, and households whose rows end at or before `last_row` are not
+written again. Another running run of the file (another date, or an older version of the same
+file name) is abandoned with its reason. The checkpoint update is a compare-and-set on
+`last_row`, so two processes writing the same run cannot both go on: the second one stops with
+`ImportConflict`.
 
     report = import_households(engine=e, path=Path("households.xlsx"), catalogue=c, on=day)
     write_errors(default_errors_path(path), report.errors, report.warnings)
@@ -25,18 +27,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 
 from matcher.identifiers import mask_ids_in_text
 from matcher.profiles import Enterprise, Household
 from rules.catalogue import Catalogue
 from rules.errors import ZhidaError
 from store.audit import AuditEntry, append
-from store.db import is_postgres, write_session
+from store.db import write_session
 from store.enterprise_sheet import EnterpriseSheet
 from store.grouping import RowError
 from store.guards import Limits
 from store.import_report import ImportReport, default_errors_path, move_warnings, write_errors
+from store.import_runs import resumable_date, start_import_run
 from store.models.runs import ImportRun
 from store.models.types import utcnow
 from store.profiles import UpsertCounts, upsert_enterprises, upsert_households
@@ -81,33 +84,20 @@ def _added(counts: dict[str, int], done: UpsertCounts) -> dict[str, int]:
 class _Job:
     """One import run as it goes: checkpoint, cumulative counts, warnings of this process."""
 
-    def __init__(self, engine: Engine, kind: str, path: Path, actor: str) -> None:
+    def __init__(
+        self, engine: Engine, kind: str, path: Path, actor: str, *, sha256: str,
+        on: date | None, catalogue_hash: str,
+    ) -> None:  # fmt: skip
         self.engine, self.kind, self.actor = engine, kind, actor
         self.name = mask_ids_in_text(path.name)  # recorded in runs, sources and the audit log
-        self.sha256 = file_sha256(path)
+        self.sha256 = sha256
         self.warnings: list[RowError] = []
         self.skipped = 0
-        with write_session(engine) as session:
-            if is_postgres(engine):  # two starts of one file must see each other's run
-                session.connection().exec_driver_sql(
-                    "LOCK TABLE import_run IN SHARE ROW EXCLUSIVE MODE"
-                )
-            run = session.execute(
-                select(ImportRun)
-                .where(ImportRun.kind == kind, ImportRun.file_sha256 == self.sha256)
-                .where(ImportRun.state == "running")
-                .order_by(ImportRun.id.desc())  # type: ignore[union-attr]
-                .limit(1)
-            ).scalar_one_or_none()
-            self.resumed_after = None if run is None else run.last_row
-            if run is None:
-                run = ImportRun(kind=kind, file_name=self.name[:300], file_sha256=self.sha256,
-                                actor=actor[:64])  # fmt: skip
-                session.add(run)
-                session.flush()
-            assert run.id is not None
-            self.run_id, self.last_row = run.id, run.last_row
-            self.counts: dict[str, int] = dict(run.counts)
+        start = start_import_run(engine=engine, kind=kind, file_name=self.name, sha256=sha256,
+                                 on=on, actor=actor, catalogue_hash=catalogue_hash)  # fmt: skip
+        self.run_id, self.on, self.abandoned = start.run_id, start.on, start.abandoned
+        self.resumed_after, self.last_row = start.resumed_after, start.resumed_after or 0
+        self.counts: dict[str, int] = start.counts
 
     def _advance(self, session: Any, last_row: int, **values: Any) -> None:
         """Move the checkpoint, or fail if someone else moved it since we last did."""
@@ -168,7 +158,7 @@ class _Job:
             append(session=session, entry=entry)
         return ImportReport(
             self.run_id, self.kind, self.name, self.sha256, counts,
-            self.resumed_after, self.skipped, errors, self.warnings,
+            self.resumed_after, self.skipped, errors, self.warnings, self.on, list(self.abandoned),
         )  # fmt: skip
 
 
@@ -177,7 +167,7 @@ def import_households(
     engine: Engine,
     path: Path,
     catalogue: Catalogue,
-    on: date,
+    on: date | None = None,
     limits: Limits | None = None,
     chunk: int = 2000,
     actor: str = "cli",
@@ -189,7 +179,9 @@ def import_households(
         engine: the database (migrated).
         path: the household sheet (.xlsx, .csv or .parquet, template layout).
         catalogue: the policy catalogue (its facts check the cells; its version is audited).
-        on: the evaluation date (ID numbers born after it are refused).
+        on: the evaluation date (ID numbers born after it are refused); None: the date of the
+            interrupted run of this file it resumes, or today. A run of this file interrupted
+            under another date is abandoned, with the reason.
         limits: upload caps (row cap, xlsx size and ratio).
         chunk: households per transaction.
         actor: who runs the import (audited).
@@ -202,11 +194,14 @@ def import_households(
         SheetError: when the whole sheet is refused (before anything is written).
         ImportConflict: when another process is writing the same run.
     """
-    sheet = HouseholdSheet(path, catalogue.facts, on=on, limits=limits, chunk=chunk)
+    sha256 = file_sha256(path)
+    day = on or resumable_date(engine=engine, kind="households", sha256=sha256) or date.today()
+    sheet = HouseholdSheet(path, catalogue.facts, on=day, limits=limits, chunk=chunk)
     sheet.open()  # refuse a bad file before a run is recorded
     if progress is not None:
         sheet.progress = lambda rows: progress(rows, sheet.total_rows)
-    job = _Job(engine, "households", path, actor)
+    job = _Job(engine, "households", path, actor, sha256=sha256, on=day,
+               catalogue_hash=catalogue.version)  # fmt: skip
     for valid in sheet:
         todo = [v for v in valid if max(v.rows) > job.last_row]
         job.skipped += len(valid) - len(todo)
@@ -248,7 +243,8 @@ def import_enterprises(
     sheet.open()
     if progress is not None:
         sheet.progress = lambda rows: progress(rows, sheet.total_rows)
-    job = _Job(engine, "enterprises", path, actor)
+    job = _Job(engine, "enterprises", path, actor, sha256=file_sha256(path), on=None,
+               catalogue_hash=catalogue.version)  # fmt: skip
     for valid in sheet:
         todo = [v for v in valid if v.row > job.last_row]
         job.skipped += len(valid) - len(todo)

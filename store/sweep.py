@@ -6,25 +6,26 @@
 `begin_sweep` (`store.sweep_runs`) publishes the catalogue, then resumes the unfinished run with
 the same (catalogue version, on-date, region prefix) or starts one. `run_sweep` reads
 households, then enterprises, by keyset after the run's checkpoints (`store.profile_columns`),
-evaluates each chunk, diffs it with the current state (`store.diff`) and writes the chunk's
-entitlements, changes, outbox rows, current state, audit records and advanced checkpoint in
-one transaction (`store.sweep_writes`). A SIGKILL at any point loses at most the chunk in
-flight, which the next start redoes (RELIABILITY J3). The last transaction marks the run done.
+evaluates each chunk, diffs it with the open entitlement intervals (`store.diff`) and writes
+the chunk's closed and opened intervals, changes, outbox rows, audit records and advanced
+checkpoint in one transaction (`store.sweep_writes`). A SIGKILL at any point loses at most the
+chunk in flight, which the next start redoes (RELIABILITY J3). The last transaction marks the
+run done. An open interval of a policy the catalogue no longer has ends `no_longer_eligible`.
 
 The next chunk is read and evaluated in a thread while this one is written (the reads touch no
 state the writes change). The current state is read inside the write transaction, after
 `lock_sweeps` (an advisory lock on PostgreSQL; `BEGIN IMMEDIATE` on SQLite), so two sweeps
-never diff against the same stale state.
+never diff against the same stale state. Each chunk is read in one read session (a snapshot:
+REPEATABLE READ on PostgreSQL), so an import committing meanwhile never pairs a household's
+old facts with its new members.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from queue import Empty, Full, Queue
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
@@ -32,12 +33,14 @@ from matcher.vector import VectorCatalogue, VectorResult, compile_catalogue, run
 from rules.catalogue import Catalogue
 from store.db import read_session, write_session
 from store.decisions import ended_decisions, revised_decisions, stored_decisions
-from store.diff import Decision, Plan, plan
+from store.diff import Current, Decision, Key, Plan, plan
 from store.models.profiles import EnterpriseRow, HouseholdRow
 from store.profile_columns import SubjectChunk, load_enterprises, load_households, program_facts
+from store.sweep_reads import read_ahead
 from store.sweep_runs import (
     RegionError,
     SweepConflict,
+    SweepDateError,
     SweepStart,
     advance_checkpoint,
     begin_sweep,
@@ -51,6 +54,7 @@ __all__ = [
     "DEFAULT_CHUNK",
     "RegionError",
     "SweepConflict",
+    "SweepDateError",
     "SweepReport",
     "SweepStart",
     "begin_sweep",
@@ -63,7 +67,6 @@ _LOADERS = {"household": load_households, "enterprise": load_enterprises}
 _TABLES = {"household": HouseholdRow, "enterprise": EnterpriseRow}
 Progress = Callable[[int, int], None]
 Evaluated = tuple[SubjectChunk, VectorResult, list[Decision]]
-T = TypeVar("T")
 
 
 @dataclass
@@ -79,49 +82,6 @@ class SweepReport:
         """Subjects of `kind` per second swept by this process (0 when it swept none)."""
         seconds = self.seconds_here.get(kind, 0.0)
         return self.swept_here.get(kind, 0) / seconds if seconds > 0 else 0.0
-
-
-def _read_ahead(items: Iterator[T]) -> Iterator[T]:
-    """`items`, the next one produced in a thread while the caller works on the current one."""
-    queue: Queue[tuple[str, Any]] = Queue(maxsize=1)
-    stop = threading.Event()
-
-    def put(entry: tuple[str, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(entry, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(("item", item)):
-                    return
-            put(("end", None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(("error", exc))
-
-    worker = threading.Thread(target=produce, name="sweep-read-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            try:
-                tag, value = queue.get(timeout=0.5)
-            except Empty:
-                if not worker.is_alive():
-                    return
-                continue
-            if tag == "end":
-                return
-            if tag == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-        worker.join(timeout=10)
 
 
 @dataclass
@@ -141,7 +101,7 @@ class _Sweeper:
     def phase(self, kind: str) -> None:
         """Sweep every subject of `kind` after the checkpoint."""
         program = compile_catalogue(self.catalogue, self.start.on, kind)
-        for chunk, result, stored in _read_ahead(self.evaluated(kind, program)):
+        for chunk, result, stored in read_ahead(self.evaluated(kind, program)):
             self.store(chunk, result, stored)
 
     def evaluated(self, kind: str, program: VectorCatalogue) -> Iterator[Evaluated]:
@@ -169,16 +129,22 @@ class _Sweeper:
         kind, start = chunk.kind, self.start
         with write_session(self.engine) as session:
             lock_sweeps(session)
-            current = read_current(
-                session, kind=kind, first_id=chunk.first_id, last_id=chunk.last_id
+            current = _of_chunk(
+                read_current(session, kind=kind, first_id=chunk.first_id, last_id=chunk.last_id),
+                chunk,
+                start,
             )
             keep = [k for k, c in current.items() if c.state.status != "ineligible"]
-            revised = revised_decisions(result, chunk, keep) + ended_decisions(chunk, keep)
-            decided = _merged(stored, revised, result)
-            chunk_plan = plan(
-                decided, current, catalogue_version_id=start.version_id, on_date=start.on
+            removed = {p for _, p in keep} - set(result.engine.ids)
+            revised = (
+                revised_decisions(result, chunk, keep)
+                + ended_decisions(chunk, keep)
+                + _withdrawn(chunk, keep, removed)
             )
-            write_plan(session=session, ctx=self.context(kind), plan=chunk_plan)
+            decided = _merged(stored, revised, result)
+            ctx = self.context(kind)
+            chunk_plan = plan(decided, current, rule_hashes=ctx.rule_hashes, removed=removed)
+            write_plan(session=session, ctx=ctx, plan=chunk_plan)
             counts = _added(self.counts, kind, len(chunk.ids) + len(chunk.empty), chunk_plan)
             advance_checkpoint(
                 session=session,
@@ -200,10 +166,40 @@ class _Sweeper:
             kind=kind,
             version_id=s.version_id,
             catalogue_hash=s.catalogue_hash,
+            rule_hashes=s.rule_hashes,
             on_date=s.on,
             run_id=s.run_id,
             actor=s.actor,
         )
+
+
+def _of_chunk(
+    current: dict[Key, Current], chunk: SubjectChunk, start: SweepStart
+) -> dict[Key, Current]:
+    """The open intervals of the chunk's own subjects (the id range also holds subjects of other
+    regions), after checking none starts after the sweep's date (history moves forward)."""
+    subjects = set(chunk.ids.tolist()) | set(chunk.empty)
+    mine = {k: c for k, c in current.items() if k[0] in subjects}
+    late = [c.valid_from for c in mine.values() if c.valid_from > start.on]
+    if late:
+        raise SweepDateError(
+            f"{chunk.kind} entitlements of this chunk hold intervals from {max(late)}, after the "
+            f"sweep's date {start.on}: the history only moves forward"
+        )
+    return mine
+
+
+def _withdrawn(chunk: SubjectChunk, keys: list[Key], removed: set[str]) -> list[Decision]:
+    """Ineligible decisions ending the open intervals of policies the catalogue no longer has
+    (households left without members end through `ended_decisions` already)."""
+    if not removed:
+        return []
+    hashes = dict(zip(chunk.ids.tolist(), chunk.hashes, strict=True))
+    return [
+        Decision(s, p, "ineligible", None, "", (), None, hashes[s])
+        for s, p in sorted(keys)
+        if p in removed and s in hashes
+    ]
 
 
 def _merged(
@@ -213,15 +209,19 @@ def _merged(
     if not revised:
         return stored
     column = {pid: j for j, pid in enumerate(result.engine.ids)}
-    return sorted(stored + revised, key=lambda d: (d.subject_id, column[d.policy_id]))
+    last = len(column)  # removed policies after the catalogue's, by id
+    return sorted(
+        stored + revised,
+        key=lambda d: (d.subject_id, column.get(d.policy_id, last), d.policy_id),
+    )
 
 
 def _added(counts: dict[str, Any], kind: str, subjects: int, chunk_plan: Plan) -> dict[str, Any]:
     """The run's counts with one chunk's added (a new dict, committed with the checkpoint)."""
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in counts.items()}
     out[f"{kind}s"] = out.get(f"{kind}s", 0) + subjects
-    statuses = out.setdefault("entitlements", {})
-    for d in chunk_plan.entitlements:
+    statuses = out.setdefault("entitlements", {})  # intervals opened, by status
+    for d in chunk_plan.opened:
         statuses[d.status] = statuses.get(d.status, 0) + 1
     changes = out.setdefault("changes", {})
     for ch in chunk_plan.changes:

@@ -1,20 +1,23 @@
 """Sweep runs: starting or resuming one, moving its checkpoint, marking it done.
 
 A run is keyed by (catalogue version, on-date, region prefix). `begin_sweep` resumes the newest
-unfinished run with that key, else starts one; either way the catalogue is published first, in
-the same transaction. The checkpoint (`last_household_id`, `last_enterprise_id`) moves by
-compare-and-set, in the chunk's own transaction, so only one process can advance a run and a
-crashed chunk leaves the checkpoint where its predecessor put it.
+unfinished run with that key, else starts one and marks every other unfinished run `abandoned`,
+with the reason (what differs); either way the catalogue is published first, in the same
+transaction. The entitlement history only moves forward: a sweep dated before the latest sweep
+of an overlapping region is refused. The checkpoint (`last_household_id`,
+`last_enterprise_id`) moves by compare-and-set, in the chunk's own transaction, so only one
+process can advance a run and a crashed chunk leaves the checkpoint where its predecessor put it.
 
-Exceptions (both raised to the caller, who shows them):
+Exceptions (raised to the caller, who shows them):
 
 - `RegionError` (a `ValueError`): a region prefix that is not 1–12 digits.
-- `SweepConflict`: another process advanced or finished the run.
+- `SweepDateError` (a `ValueError`): a date before the latest sweep of an overlapping region.
+- `SweepConflict`: another process advanced, finished or abandoned the run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,12 +29,15 @@ from rules.catalogue import Catalogue
 from store.audit import AuditEntry, append
 from store.catalogues import publish_catalogue
 from store.db import is_postgres, write_session
+from store.history import rule_hash
 from store.models.runs import SweepRun
 from store.models.types import utcnow
+from store.sweep_order import SweepDateError, abandon_others, refuse_the_past
 
 __all__ = [
     "RegionError",
     "SweepConflict",
+    "SweepDateError",
     "SweepStart",
     "advance_checkpoint",
     "begin_sweep",
@@ -50,7 +56,7 @@ class RegionError(ValueError):
 
 
 class SweepConflict(RuntimeError):
-    """Another process advanced or finished the run this process was sweeping."""
+    """Another process advanced, finished or abandoned the run this process was sweeping."""
 
 
 def lock_sweeps(session: Session) -> None:
@@ -90,6 +96,8 @@ class SweepStart:
     after_enterprise_id: int
     counts: dict[str, Any]
     actor: str
+    rule_hashes: dict[str, str] = field(default_factory=dict)  # policy id → rule hash
+    abandoned: tuple[str, ...] = ()  # "run N: reason" for each run this start abandoned
 
 
 def begin_sweep(
@@ -113,15 +121,20 @@ def begin_sweep(
 
     Raises:
         RegionError: a region prefix that is not digits.
+        SweepDateError: `on` is before the latest sweep of an overlapping region.
     """
     prefix = validate_region(region) or ""
     with write_session(engine) as session:
         lock_sweeps(session)  # one start at a time: never two runs for the same key
         version = publish_catalogue(session=session, catalogue=catalogue, root=root, actor=actor)
         assert version.id is not None
+        refuse_the_past(session=session, on=on, prefix=prefix)
         found = _unfinished(session, version.id, on, prefix)
         row = found or _new_run(session, version.id, catalogue.version, on, prefix, actor)
         assert row.id is not None
+        abandoned = abandon_others(
+            session=session, keep=row, catalogue_hash=catalogue.version, actor=actor
+        )
         return SweepStart(
             run_id=row.id,
             version_id=version.id,
@@ -133,6 +146,11 @@ def begin_sweep(
             after_enterprise_id=row.last_enterprise_id,
             counts=dict(row.counts),
             actor=actor,
+            rule_hashes={
+                pid: rule_hash(Path(p.path).read_text(encoding="utf-8"))
+                for pid, p in catalogue.policies.items()
+            },
+            abandoned=abandoned,
         )
 
 
@@ -184,10 +202,20 @@ def advance_checkpoint(
         .values({column: to, "counts": counts})
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise SweepConflict(
-            f"sweep run {run_id} was advanced by another process; let that one finish "
-            "(or start the sweep again to resume from the run's checkpoint)"
+        raise _conflict(
+            session,
+            run_id,
+            "was advanced by another process; let that one finish (or start the sweep again "
+            "to resume from the run's checkpoint)",
         )
+
+
+def _conflict(session: Session, run_id: int, otherwise: str) -> SweepConflict:
+    """The conflict to raise when a run did not move: abandoned (with why), or `otherwise`."""
+    run = session.get(SweepRun, run_id)
+    if run is not None and run.state == "abandoned":
+        return SweepConflict(f"sweep run {run_id} was abandoned: {run.reason}")
+    return SweepConflict(f"sweep run {run_id} {otherwise}")
 
 
 def finish_run(*, engine: Engine, start: SweepStart, counts: dict[str, Any]) -> None:
@@ -204,7 +232,7 @@ def finish_run(*, engine: Engine, start: SweepStart, counts: dict[str, Any]) -> 
             .values(state="done", finished_at=utcnow(), counts=counts)
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise SweepConflict(f"sweep run {start.run_id} was finished by another process")
+            raise _conflict(session, start.run_id, "was finished by another process")
         entry = AuditEntry(
             actor=start.actor,
             action="sweep.done",

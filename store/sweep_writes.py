@@ -1,92 +1,94 @@
-"""Writing one chunk of a sweep: entitlements, changes, outbox, current state and audit, together.
+"""Writing one chunk of a sweep: intervals closed and opened, changes, outbox and audit, together.
 
 Everything here runs inside the caller's single transaction (with the run's checkpoint), so a
-crash leaves either all of a chunk or none of it (RELIABILITY J3, D1). Writes are dialect
-upserts keyed by (subject, policy, catalogue version, on-date):
+crash leaves either all of a chunk or none of it (RELIABILITY J3, D1):
 
-- an entitlement is updated only when a value differs, so a re-run with the same inputs writes
-  nothing (its `sweep_run_id` names the run that last changed it);
-- `entitlement_change` holds one row per key: a later transition under the same catalogue and
-  date (a profile edited, then swept again) replaces it; every transition keeps its own audit
-  record and outbox row;
+- an open interval whose result changed gets `valid_to` = the sweep's date; the new result is
+  inserted as an interval open from that date (`store.diff.plan` says which); a result equal to
+  the open interval's writes nothing, so a sweep in which nothing changed writes no row;
+- `entitlement_change` is keyed by (subject, policy, catalogue version, date, run): a result
+  edited and edited back, swept twice on one day, keeps both transitions;
 - an outbox row's `dedup_key` is `{kind}:{subject_kind}:{subject_id}:{policy_id}:{catalogue
   hash}:{on_date}:{sweep_run_id}`, the identity of one transition: a resumed run keeps its id,
   so replaying a chunk cannot queue a notice twice, and a later genuine transition is a new
-  notice. The payload names the subject by surrogate id only (no ID number, no name).
+  notice. The payload names the subject by surrogate id only (no ID number, no name), and
+  carries amounts as strings of yuan with two decimals (`"300.02"`), never floats.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, or_, select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from store.audit import AuditEntry, append_many
 from store.bulk import execute_many
 from store.diff import Change, Current, Decision, Key, Plan, State
-from store.models.entitlements import (
-    Entitlement,
-    EntitlementChange,
-    EntitlementCurrent,
-    OutboxMessage,
-)
+from store.models.entitlements import Entitlement, EntitlementChange, OutboxMessage
 from store.models.types import utcnow
+from store.sweep_runs import SweepConflict
 
-__all__ = ["ChunkContext", "dedup_key", "read_current", "write_plan"]
+__all__ = ["ChunkContext", "dedup_key", "money", "read_current", "write_plan"]
 
 _ENTITLEMENT: Table = Entitlement.__table__  # type: ignore[attr-defined]
 _CHANGE: Table = EntitlementChange.__table__  # type: ignore[attr-defined]
-_CURRENT: Table = EntitlementCurrent.__table__  # type: ignore[attr-defined]
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
-_KEY = ("subject_kind", "subject_id", "policy_id", "catalogue_version_id", "on_date")
-_VALUES = ("status", "amount", "conditions", "missing", "dropped_for")
-_TRANSITION = ("kind", "before_status", "after_status", "before_amount", "after_amount")
-_OUTBOX_COLUMNS = (
-    "dedup_key",
-    "change_id",
-    "subject_kind",
-    "subject_id",
-    "policy_id",
-    "kind",
-    "payload",
-    "state",
-    "attempts",
-    "created_at",
-)
-_CURRENT_COLUMNS = (
-    "subject_kind",
-    "subject_id",
-    "policy_id",
-    "status",
-    "amount",
-    "catalogue_version_id",
-    "on_date",
-)
+_INTERVAL = ("subject_kind", "subject_id", "policy_id", "valid_from", "valid_to",
+             "catalogue_version_id", "rule_hash", "status", "amount", "conditions", "missing",
+             "dropped_for", "inputs_hash", "sweep_run_id")  # fmt: skip
+_CHANGE_COLUMNS = ("subject_kind", "subject_id", "policy_id", "catalogue_version_id", "on_date",
+                   "kind", "before_status", "after_status", "before_amount", "after_amount",
+                   "sweep_run_id", "at")  # fmt: skip
+_OUTBOX_COLUMNS = ("dedup_key", "change_id", "subject_kind", "subject_id", "policy_id", "kind",
+                   "payload", "state", "attempts", "created_at")  # fmt: skip
+_CLOSE_BATCH = 500  # ids per UPDATE … WHERE id IN (…): well under every driver's parameter cap
 
 
+@dataclass(frozen=True)
 class ChunkContext:
-    """What every row of a chunk shares: subject kind, catalogue, date, run and actor."""
+    """What every row of a chunk shares: subject kind, catalogue, its rules, date, run, actor."""
 
-    def __init__(
-        self,
-        *,
-        kind: str,
-        version_id: int,
-        catalogue_hash: str,
-        on_date: date,
-        run_id: int,
-        actor: str,
-    ) -> None:
-        self.kind, self.version_id, self.catalogue_hash = kind, version_id, catalogue_hash
-        self.on_date, self.run_id, self.actor = on_date, run_id, actor
+    kind: str
+    version_id: int
+    catalogue_hash: str
+    rule_hashes: Mapping[str, str]  # policy id → rule hash, for the policies in the catalogue
+    on_date: date
+    run_id: int
+    actor: str
 
-    def key(self, d: Decision) -> tuple[Any, ...]:
-        """The values of the unique key columns (`_KEY`) of a decision's rows."""
-        return (self.kind, d.subject_id, d.policy_id, self.version_id, self.on_date)
+
+def money(amount: Decimal | None) -> str | None:
+    """An amount as JSON carries it: yuan with two decimals as a string ("300.02"), or None."""
+    return None if amount is None else str(amount)
+
+
+def read_current(session: Session, *, kind: str, first_id: int, last_id: int) -> dict[Key, Current]:
+    """The open intervals of subjects `first_id`…`last_id` of `kind`, by (subject, policy)."""
+    c = _ENTITLEMENT.c
+    rows = session.connection().execute(
+        select(
+            c.id, c.subject_id, c.policy_id, c.status, c.amount, c.conditions, c.missing,
+            c.dropped_for, c.rule_hash, c.valid_from,
+        ).where(
+            c.subject_kind == kind,
+            c.subject_id >= first_id,
+            c.subject_id <= last_id,
+            c.valid_to.is_(None),  # the partial unique index `uq_entitlement_open`
+        )
+    )  # fmt: skip
+    return {
+        (r.subject_id, r.policy_id): Current(
+            r.id, State(r.status, r.amount), r.conditions, tuple(r.missing), r.dropped_for,
+            r.rule_hash, r.valid_from,
+        )
+        for r in rows
+    }  # fmt: skip
 
 
 def _insert(session: Session, table: Table) -> Any:
@@ -94,60 +96,44 @@ def _insert(session: Session, table: Table) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
-def read_current(session: Session, *, kind: str, first_id: int, last_id: int) -> dict[Key, Current]:
-    """The stored state of subjects `first_id`…`last_id` of `kind`, by (subject, policy)."""
-    c = _CURRENT.c
-    rows = session.connection().execute(
-        select(
-            c.subject_id, c.policy_id, c.status, c.amount, c.catalogue_version_id, c.on_date
-        ).where(c.subject_kind == kind, c.subject_id >= first_id, c.subject_id <= last_id)
-    )
-    return {
-        (r.subject_id, r.policy_id): Current(
-            State(r.status, r.amount), r.catalogue_version_id, r.on_date
+def _close(session: Session, ctx: ChunkContext, ids: Sequence[int]) -> None:
+    c = _ENTITLEMENT.c
+    for at in range(0, len(ids), _CLOSE_BATCH):
+        batch = list(ids[at : at + _CLOSE_BATCH])
+        closed = session.connection().execute(
+            update(_ENTITLEMENT)
+            .where(c.id.in_(batch), c.valid_to.is_(None))
+            .values(valid_to=ctx.on_date)
         )
-        for r in rows
-    }
+        if closed.rowcount != len(batch):
+            raise SweepConflict(
+                f"{len(batch) - closed.rowcount} open entitlement intervals were closed by "
+                "another writer while this sweep chunk was written; nothing of the chunk is kept"
+            )
 
 
-def _entitlements(session: Session, ctx: ChunkContext, rows: Sequence[Decision]) -> None:
-    stmt = _insert(session, _ENTITLEMENT)
-    differs = or_(*(stmt.excluded[c].is_distinct_from(_ENTITLEMENT.c[c]) for c in _VALUES))
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(_KEY),
-        set_={c: stmt.excluded[c] for c in (*_VALUES, "sweep_run_id")},
-        where=differs,  # unchanged decisions write nothing
-    )
+def _open(session: Session, ctx: ChunkContext, rows: Sequence[Decision]) -> None:
     values = [
-        (*ctx.key(d), d.status, d.amount, d.conditions, list(d.missing), d.dropped_for, ctx.run_id)
+        (ctx.kind, d.subject_id, d.policy_id, ctx.on_date, None, ctx.version_id,
+         ctx.rule_hashes.get(d.policy_id), d.status, d.amount, d.conditions, list(d.missing),
+         d.dropped_for, d.inputs_hash, ctx.run_id)
         for d in rows
-    ]
-    execute_many(session=session, stmt=stmt, columns=(*_KEY, *_VALUES, "sweep_run_id"), rows=values)
+    ]  # fmt: skip
+    execute_many(session=session, stmt=insert(_ENTITLEMENT), columns=_INTERVAL, rows=values)
 
 
 def _changes(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> dict[Key, int]:
-    """Upsert the change rows; returns their ids by (subject, policy)."""
-    stmt = _insert(session, _CHANGE)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(_KEY),
-        set_={c: stmt.excluded[c] for c in (*_TRANSITION, "sweep_run_id", "at")},
-    )
+    """Insert the change rows; returns their ids by (subject, policy)."""
     now = utcnow()
     values = [
-        (
-            *ctx.key(ch.decision),
-            ch.kind,
-            ch.before.status,
-            ch.decision.status,
-            ch.before.amount,
-            ch.decision.amount,
-            ctx.run_id,
-            now,
-        )
+        (ctx.kind, ch.decision.subject_id, ch.decision.policy_id, ctx.version_id, ctx.on_date,
+         ch.kind, ch.before.status, ch.decision.status, ch.before.amount, ch.decision.amount,
+         ctx.run_id, now)
         for ch in changes
-    ]
-    columns = (*_KEY, *_TRANSITION, "sweep_run_id", "at")
-    execute_many(session=session, stmt=stmt, columns=columns, rows=values)
+    ]  # fmt: skip
+    # A plain INSERT: the checkpoint commits with the chunk, so a run never writes one
+    # (subject, policy) twice, and the unique key would refuse it loudly if it did.
+    execute_many(session=session, stmt=insert(_CHANGE), columns=_CHANGE_COLUMNS, rows=values)
     # Read back rather than RETURNING: a plain executemany is pipelined by psycopg, ≈ 2.5×
     # faster than the batched INSERT … RETURNING SQLAlchemy builds.
     c = _CHANGE.c
@@ -157,8 +143,6 @@ def _changes(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> 
             c.subject_kind == ctx.kind,
             c.subject_id >= min(subjects),
             c.subject_id <= max(subjects),
-            c.catalogue_version_id == ctx.version_id,
-            c.on_date == ctx.on_date,
             c.sweep_run_id == ctx.run_id,
         )
     )
@@ -174,6 +158,19 @@ def dedup_key(ctx: ChunkContext, change: Change) -> str:
     )
 
 
+def _transition(ctx: ChunkContext, change: Change) -> dict[str, Any]:
+    """What the notice and the audit record both say about a transition."""
+    d = change.decision
+    said: dict[str, Any] = {
+        "on_date": ctx.on_date.isoformat(),
+        "before": {"status": change.before.status, "amount": money(change.before.amount)},
+        "after": {"status": d.status, "amount": money(d.amount), "missing": list(d.missing)},
+    }
+    if d.policy_id not in ctx.rule_hashes:
+        said["reason"] = "policy_removed"  # the catalogue no longer has the policy
+    return said
+
+
 def _payload(ctx: ChunkContext, change: Change) -> dict[str, Any]:
     d = change.decision
     return {
@@ -181,9 +178,7 @@ def _payload(ctx: ChunkContext, change: Change) -> dict[str, Any]:
         "subject": {"kind": ctx.kind, "id": d.subject_id},
         "policy_id": d.policy_id,
         "catalogue_hash": ctx.catalogue_hash,
-        "on_date": ctx.on_date.isoformat(),
-        "before": {"status": change.before.status, "amount": change.before.amount},
-        "after": {"status": d.status, "amount": d.amount, "missing": list(d.missing)},
+        **_transition(ctx, change),
         "sweep_run_id": ctx.run_id,
     }
 
@@ -194,48 +189,11 @@ def _outbox(
     stmt = _insert(session, _OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
     now = utcnow()
     values = [
-        (
-            dedup_key(ctx, ch),
-            ids[ch.decision.key],
-            ctx.kind,
-            ch.decision.subject_id,
-            ch.decision.policy_id,
-            ch.kind,
-            _payload(ctx, ch),
-            "pending",
-            0,
-            now,
-        )
+        (dedup_key(ctx, ch), ids[ch.decision.key], ctx.kind, ch.decision.subject_id,
+         ch.decision.policy_id, ch.kind, _payload(ctx, ch), "pending", 0, now)
         for ch in changes
-    ]
+    ]  # fmt: skip
     execute_many(session=session, stmt=stmt, columns=_OUTBOX_COLUMNS, rows=values)
-
-
-def _current(
-    session: Session, ctx: ChunkContext, rows: Sequence[Decision], cleared: Iterable[Key]
-) -> None:
-    if rows:
-        stmt = _insert(session, _CURRENT)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["subject_kind", "subject_id", "policy_id"],
-            set_={c: stmt.excluded[c] for c in _CURRENT_COLUMNS[3:]},
-        )
-        values = [
-            (ctx.kind, d.subject_id, d.policy_id, d.status, d.amount, ctx.version_id, ctx.on_date)
-            for d in rows
-        ]
-        execute_many(session=session, stmt=stmt, columns=_CURRENT_COLUMNS, rows=values)
-    gone = [{"k": ctx.kind, "s": s, "p": p} for s, p in cleared]
-    if gone:
-        c = _CURRENT.c
-        session.execute(
-            delete(_CURRENT).where(
-                c.subject_kind == bindparam("k"),
-                c.subject_id == bindparam("s"),
-                c.policy_id == bindparam("p"),
-            ),
-            gone,
-        )
 
 
 def _audit(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> None:
@@ -246,13 +204,7 @@ def _audit(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> No
             subject=f"{ctx.kind}:{ch.decision.subject_id}",
             catalogue_hash=ctx.catalogue_hash,
             inputs_hash=ch.decision.inputs_hash,
-            details={
-                "policy": ch.decision.policy_id,
-                "kind": ch.kind,
-                "on_date": ctx.on_date.isoformat(),
-                "before": {"status": ch.before.status, "amount": ch.before.amount},
-                "after": {"status": ch.decision.status, "amount": ch.decision.amount},
-            },
+            details={"policy": ch.decision.policy_id, "kind": ch.kind, **_transition(ctx, ch)},
         )
         for ch in changes
     ]
@@ -260,17 +212,21 @@ def _audit(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> No
 
 
 def write_plan(*, session: Session, ctx: ChunkContext, plan: Plan) -> None:
-    """Write a chunk's plan: entitlements, changes with their outbox rows, current state, audit.
+    """Write a chunk's plan: intervals closed, then opened; changes with their outbox rows; audit.
 
     Args:
         session: the chunk's write session (the caller updates the checkpoint in it too).
         ctx: what the chunk's rows share.
         plan: the rows to write (`store.diff.plan`).
+
+    Raises:
+        SweepConflict: an open interval to close was closed already (the chunk rolls back).
     """
-    if plan.entitlements:
-        _entitlements(session, ctx, plan.entitlements)
+    if plan.closed:  # first: a (subject, policy) may have one open interval only
+        _close(session, ctx, plan.closed)
+    if plan.opened:
+        _open(session, ctx, plan.opened)
     if plan.changes:
         ids = _changes(session, ctx, plan.changes)
         _outbox(session, ctx, plan.changes, ids)
         _audit(session, ctx, plan.changes)
-    _current(session, ctx, plan.current, plan.cleared)

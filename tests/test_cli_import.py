@@ -172,7 +172,8 @@ def test_a_killed_import_resumes_to_the_same_result_as_a_clean_one(
     db: str, database_kind: str, request: pytest.FixtureRequest, tmp_path: Path,
     catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    """SIGKILL mid-import, run again: the database equals a clean import, no change twice."""
+    """SIGKILL mid-import, run again without --on: the run resumes under its own date, and the
+    database equals a clean import, no change twice."""
     pop = Population(households=3000, seed=8, as_of=ON)
     write_demo_data(tmp_path, catalogue.facts, pop, Enterprises(0))
     sheet = str(tmp_path / "households.csv")
@@ -183,9 +184,11 @@ def test_a_killed_import_resumes_to_the_same_result_as_a_clean_one(
     engine = open_engine(db)
     assert [r[:2] for r in import_runs(engine)] == [("running", killed_at)]
     assert 0 < len(content(engine)["households"]) < 3000
-    again = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    resume = [a for a in command if a not in ("--on", "2025-03-01")]  # the run's own date
+    again = subprocess.run(resume, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
     assert f"resumed import run 1 after row {killed_at:,}" in again.stdout
+    assert "(rows checked as on 2025-03-01)" in again.stdout
     clean_url = _another_database(database_kind, request, tmp_path)
     monkeypatch.setenv("DATABASE_URL", clean_url)
     assert run(*args)[0] == 0

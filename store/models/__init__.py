@@ -6,7 +6,7 @@ from store.models.catalogue import CatalogueVersion
 from store.models.entitlements import (
     Entitlement,
     EntitlementChange,
-    EntitlementCurrent,
+    EntitlementPublic,
     OutboxMessage,
 )
 from store.models.profiles import (
@@ -23,7 +23,7 @@ __all__ = [
     "EnterpriseRow",
     "Entitlement",
     "EntitlementChange",
-    "EntitlementCurrent",
+    "EntitlementPublic",
     "HouseholdRow",
     "ImportRun",
     "MemberRow",

@@ -1,11 +1,16 @@
-"""Entitlements, their current state, the changes between sweeps, and the outbox.
+"""Entitlements as validity intervals, the changes between sweeps, and the outbox.
 
-- `Entitlement`: what one sweep decided for (subject, policy, catalogue version, on-date) —
-  the key that makes a re-run an upsert, never a duplicate. Rows are kept for results that are
-  eligible or undetermined, and for a result that became ineligible; an absent row means
-  ineligible (see docs/storage.md).
-- `EntitlementCurrent`: the latest status per (subject, policy), what the next sweep diffs with.
-- `EntitlementChange`: newly eligible, no longer eligible, amount changed, became undetermined.
+- `Entitlement`: what (subject, policy) was decided to be from `valid_from` until `valid_to`
+  (exclusive; NULL = still open), under which catalogue, with status, amount, each condition's
+  verdict and the facts still missing. A sweep that finds the same result writes nothing, so the
+  table grows with changes, not with days; "what was this household entitled to on date D, under
+  which rules" is one query (`store.history.entitlements_on`). At most one interval of a
+  (subject, policy) is open (`uq_entitlement_open`): the open intervals are the current state
+  the next sweep diffs with. Ineligible intervals exist only after a non-ineligible one: they
+  record when and why it ended; no interval covering a date means ineligible (see
+  docs/storage.md).
+- `EntitlementChange`: newly eligible, no longer eligible, amount changed, became undetermined;
+  keyed by the run too, so a result that changes and changes back keeps both transitions.
 - `OutboxMessage`: one per change, written in the same transaction (the transactional outbox);
   `dedup_key` is unique, so a re-run can never queue a notice twice. Drained by the delivery jobs.
 """
@@ -13,9 +18,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from store.models.types import JSONType, Money, UTCDateTime, utcnow
@@ -24,56 +30,64 @@ __all__ = [
     "CHANGE_KINDS",
     "STATUSES",
     "Entitlement",
+    "EntitlementBase",
     "EntitlementChange",
-    "EntitlementCurrent",
+    "EntitlementPublic",
     "OutboxMessage",
 ]
 
 STATUSES = ("ineligible", "undetermined", "eligible")
 CHANGE_KINDS = ("newly_eligible", "no_longer_eligible", "amount_changed", "became_undetermined")
+_OPEN = text("valid_to IS NULL")
 
 
-class Entitlement(SQLModel, table=True):
-    """One decision: status, amount, the conditions' verdicts, the facts still missing."""
+class EntitlementBase(SQLModel):
+    """One result of (subject, policy) and the dates it held."""
 
-    __tablename__ = "entitlement"
-    __table_args__ = (
-        UniqueConstraint(
-            "subject_kind",
-            "subject_id",
-            "policy_id",
-            "catalogue_version_id",
-            "on_date",
-            name="uq_entitlement_key",
-        ),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
     subject_kind: str = Field(max_length=16)
     subject_id: int
     policy_id: str = Field(max_length=120)
+    valid_from: date
+    valid_to: date | None = None  # exclusive; None: still the result
     catalogue_version_id: int = Field(foreign_key="catalogue_version.id")
-    on_date: date
+    # sha256[:16] of the policy's file as published: an interval is cut when it changes, so the
+    # interval's catalogue version holds, byte for byte, the rules in force all along it. None:
+    # the policy is not in that catalogue (it was removed).
+    rule_hash: str | None = Field(default=None, max_length=16)
     status: str = Field(max_length=16)
-    amount: float | None = Field(default=None, sa_type=Money)
+    amount: Decimal | None = Field(default=None, sa_type=Money)
     conditions: str = Field(default="", max_length=64)  # one of T/F/U per condition, in order
     missing: list[str] = Field(default_factory=list, sa_type=JSONType)
     dropped_for: str | None = Field(default=None, max_length=120)
-    sweep_run_id: int | None = Field(default=None, foreign_key="sweep_run.id", index=True)
+    inputs_hash: str | None = Field(default=None, max_length=64)  # the profile it came from
+    sweep_run_id: int | None = Field(default=None, foreign_key="sweep_run.id")  # who opened it
 
 
-class EntitlementCurrent(SQLModel, table=True):
-    """The latest non-ineligible status of (subject, policy); absent means ineligible."""
+class Entitlement(EntitlementBase, table=True):
+    """An entitlement interval, as stored."""
 
-    __tablename__ = "entitlement_current"
+    __tablename__ = "entitlement"
+    __table_args__ = (
+        Index(
+            "uq_entitlement_open",
+            "subject_kind",
+            "subject_id",
+            "policy_id",
+            unique=True,
+            sqlite_where=_OPEN,
+            postgresql_where=_OPEN,
+        ),
+        Index("ix_entitlement_subject", "subject_kind", "subject_id"),
+    )
 
-    subject_kind: str = Field(max_length=16, primary_key=True)
-    subject_id: int = Field(primary_key=True)
-    policy_id: str = Field(max_length=120, primary_key=True)
-    status: str = Field(max_length=16)
-    amount: float | None = Field(default=None, sa_type=Money)
-    catalogue_version_id: int = Field(foreign_key="catalogue_version.id")
-    on_date: date
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class EntitlementPublic(EntitlementBase):
+    """An entitlement interval as the history reads it, with its catalogue's content hash."""
+
+    id: int
+    catalogue_hash: str
 
 
 class EntitlementChange(SQLModel, table=True):
@@ -87,6 +101,7 @@ class EntitlementChange(SQLModel, table=True):
             "policy_id",
             "catalogue_version_id",
             "on_date",
+            "sweep_run_id",
             name="uq_entitlement_change_key",
         ),
         Index("ix_entitlement_change_subject", "subject_kind", "subject_id"),
@@ -101,8 +116,8 @@ class EntitlementChange(SQLModel, table=True):
     kind: str = Field(max_length=24)
     before_status: str = Field(max_length=16)
     after_status: str = Field(max_length=16)
-    before_amount: float | None = Field(default=None, sa_type=Money)
-    after_amount: float | None = Field(default=None, sa_type=Money)
+    before_amount: Decimal | None = Field(default=None, sa_type=Money)
+    after_amount: Decimal | None = Field(default=None, sa_type=Money)
     sweep_run_id: int | None = Field(default=None, foreign_key="sweep_run.id", index=True)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

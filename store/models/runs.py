@@ -1,7 +1,9 @@
 """Runs of the long jobs, with their checkpoints: an import and a sweep resume where they stopped.
 
 A checkpoint is updated in the same transaction as the chunk's outputs (RELIABILITY J3), so
-after a crash it names exactly the last chunk that was stored.
+after a crash it names exactly the last chunk that was stored. A run is `running`, `done`, or
+`abandoned` (with its `reason`) when a new run started under another date, region, catalogue
+or file version: an abandoned run is never resumed, and what it stored stays.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ class ImportRun(SQLModel, table=True):
     kind: str = Field(max_length=16)  # households | enterprises
     file_name: str = Field(max_length=300)
     file_sha256: str = Field(max_length=64, index=True)
-    state: str = Field(default="running", max_length=16)  # running | done
+    on_date: date | None = None  # the date rows were validated against (None: enterprises)
+    state: str = Field(default="running", max_length=16)  # running | done | abandoned
+    reason: str | None = Field(default=None, max_length=300)  # why it was abandoned
     last_row: int = 0
     counts: dict[str, int] = Field(default_factory=dict, sa_type=JSONType)
     actor: str = Field(default="cli", max_length=64)
@@ -42,7 +46,8 @@ class SweepRun(SQLModel, table=True):
     catalogue_version_id: int = Field(foreign_key="catalogue_version.id")
     on_date: date
     region_prefix: str = Field(default="", max_length=12)
-    state: str = Field(default="running", max_length=16)  # running | done
+    state: str = Field(default="running", max_length=16)  # running | done | abandoned
+    reason: str | None = Field(default=None, max_length=300)  # why it was abandoned
     last_household_id: int = 0
     last_enterprise_id: int = 0
     counts: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)

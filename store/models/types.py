@@ -10,7 +10,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 __all__ = ["JSONType", "Money", "UTCDateTime", "utcnow"]
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
-Money = Numeric(14, 2, asdecimal=False)  # yuan, to the fen; read back as float
+# Yuan to the fen, read back as Decimal: amounts are rounded once, to 0.01 ROUND_HALF_UP, before
+# they are stored. SQLite keeps them as REAL and SQLAlchemy formats them back with 2 places, which
+# is exact for the 14 digits this column holds (a double carries 15).
+Money = Numeric(14, 2, asdecimal=True)
 UTCDateTime = DateTime(timezone=True)
 
 

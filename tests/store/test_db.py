@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
 import store.models  # noqa: F401  (registers the tables)
+from matcher.profiles import parse_household
+from matcher.testing import make_ric
+from rules.catalogue import load_catalogue
 from store.audit import AuditEntry, append
-from store.db import read_session, write_session
+from store.db import is_postgres, read_session, write_session
+from store.models.profiles import HouseholdRow, MemberRow
+from store.profiles import upsert_households
 from store.testing import fresh_sqlite
+
+ROOT = Path(__file__).parents[2] / "policies"
 
 
 def test_migrations_create_exactly_the_tables_the_models_declare(engine: Engine) -> None:
@@ -44,3 +53,33 @@ def test_the_audit_log_refuses_update_and_delete(engine: Engine, statement: str)
         session.execute(text(statement))
     with read_session(engine) as session:
         assert session.execute(text("SELECT actor FROM audit")).scalars().all() == ["tester"]
+
+
+def _household(members: int, dibao: str) -> Any:
+    raw = {
+        "household_id": "H1", "region_code": "520602100201", "dibao_status": dibao,
+        "members": [
+            {"id_number": make_ric(seq=2 * i + 1), "relation": "head" if i == 0 else "child"}
+            for i in range(members)
+        ],
+    }  # fmt: skip
+    return (parse_household(raw, load_catalogue(ROOT).facts), "test")
+
+
+def test_a_read_session_is_one_snapshot_while_an_import_commits(engine: Engine) -> None:
+    """A read session that read a household before an import committed sees neither the new
+    household facts nor the new members (REPEATABLE READ on PostgreSQL), and writes nothing."""
+    with write_session(engine) as session:
+        upsert_households(session=session, households=[_household(1, "none")])
+    with read_session(engine) as reader:
+        facts = reader.execute(select(HouseholdRow.facts)).scalar_one()
+        with write_session(engine) as writer:  # the import, committed meanwhile
+            upsert_households(session=writer, households=[_household(3, "active")])
+        members = reader.execute(select(func.count()).select_from(MemberRow)).scalar_one()
+        assert (members, reader.execute(select(HouseholdRow.facts)).scalar_one()) == (1, facts)
+        if is_postgres(engine):  # READ ONLY as well: a read session cannot write by mistake
+            with pytest.raises(DBAPIError, match="read-only transaction"):
+                reader.execute(text("UPDATE household SET region_code = NULL"))
+    with read_session(engine) as later:
+        assert later.execute(select(func.count()).select_from(MemberRow)).scalar_one() == 3
+        assert later.execute(select(HouseholdRow.facts)).scalar_one()["dibao_status"] == "active"

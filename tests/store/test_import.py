@@ -329,8 +329,76 @@ def test_a_running_import_of_the_same_file_is_continued_after_its_checkpoint(
     assert sorted(content(engine)["households"]) == ["H2", "H3"]  # H1 was the crashed run's
     assert report.counts["inserted"] == 3  # 1 before the crash, 2 now
     with read_session(engine) as s:
-        states = dict(s.execute(select(ImportRun.id, ImportRun.state)).all())
-    assert states == {other.id: "running", crashed.id: "done"}
+        runs = {r.id: r for r in s.execute(select(ImportRun)).scalars()}
+        assert (runs[crashed.id].state, runs[crashed.id].on_date) == ("done", ON)  # dated now
+        assert runs[other.id].state == "abandoned"  # an unfinished import of an older h.csv
+        assert runs[other.id].reason == (
+            f"superseded by import run {crashed.id}: h.csv changed "
+            f"(sha256 {'0' * 12}… → {file_sha256(path)[:12]}…)"
+        )
+        assert report.abandoned == [f"run {other.id}: {runs[other.id].reason}"]
+
+
+def _late_child_sheet(tmp_path: Path) -> Path:
+    """Three households; the last has a child born 2025-02-20 (row 5)."""
+    return write_csv(tmp_path / "late.csv", [
+        ["H1", VILLAGE, "甲", ric(1), "户主", "none", 100, "否"],  # 2
+        ["H2", VILLAGE, "丙", ric(5), "户主", "none", 100, "否"],  # 3
+        ["H3", VILLAGE, "丁", ric(7), "户主", "none", 100, "否"],  # 4
+        ["H3", VILLAGE, "戊", ric(9, date(2025, 2, 20)), "子女", None, 0, "否"],  # 5
+    ])  # fmt: skip
+
+
+def _crashed_run(engine: Engine, path: Path, on: date) -> int:
+    with write_session(engine) as s:
+        run = ImportRun(kind="households", file_name=path.name, file_sha256=file_sha256(path),
+                        on_date=on, last_row=2, counts={"inserted": 1})  # fmt: skip
+        s.add(run)
+        s.flush()
+        assert run.id is not None
+        return run.id
+
+
+def test_a_resumed_import_checks_its_rows_with_its_own_date(
+    engine: Engine, tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """Resumed without a date, an import validates with the interrupted run's date: a child born
+    after it is refused, as it would have been before the interruption."""
+    path = _late_child_sheet(tmp_path)
+    crashed = _crashed_run(engine, path, date(2025, 2, 15))
+    report = import_households(engine=engine, path=path, catalogue=catalogue)
+    assert (report.run_id, report.resumed_after, report.on_date) == (
+        crashed, 2, date(2025, 2, 15)
+    )  # fmt: skip
+    assert [(e.row, e.column) for e in report.errors] == [(5, "身份证号")]
+    assert "after 2025-02-15" in report.errors[0].reason
+    assert sorted(content(engine)["households"]) == ["H2"]
+
+
+def test_an_import_under_another_date_abandons_the_interrupted_run(
+    engine: Engine, tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """An import of the same file under another date is not a resume: the interrupted run is
+    abandoned with the reason (audited), and the new run checks every row under its own date."""
+    path = _late_child_sheet(tmp_path)
+    crashed = _crashed_run(engine, path, date(2025, 2, 15))
+    report = run_households(engine, path, catalogue)  # --on 2025-03-01
+    assert report.run_id != crashed and report.resumed_after is None and not report.errors
+    assert sorted(content(engine)["households"]) == ["H1", "H2", "H3"]
+    with read_session(engine) as s:
+        runs = {
+            r.id: (r.state, r.on_date, r.reason) for r in s.execute(select(ImportRun)).scalars()
+        }
+        audited = s.execute(
+            select(AuditRecord.details).where(AuditRecord.action == "import.abandoned")
+        ).scalars().all()  # fmt: skip
+    reason = (
+        f"superseded by import run {report.run_id}: the same file validated on 2025-03-01 "
+        "(this run: 2025-02-15)"
+    )
+    assert runs[crashed] == ("abandoned", date(2025, 2, 15), reason)
+    assert runs[report.run_id][:2] == ("done", ON)
+    assert len(audited) == 1 and reason in audited[0]
 
 
 def test_a_second_writer_of_the_same_run_stops_the_import(

@@ -6,13 +6,13 @@ import copy
 import re
 from collections import Counter
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, select, text, update
 from typer.testing import CliRunner
 
 from cli import app
@@ -28,6 +28,7 @@ from rules.catalogue import Catalogue, load_catalogue
 from store.audit import verify
 from store.db import read_session, write_session
 from store.diff import INELIGIBLE, State, change_kind
+from store.models.entitlements import Entitlement
 from store.models.runs import SweepRun
 from store.profiles import upsert_enterprises, upsert_households
 from store.sweep import RegionError, SweepConflict, begin_sweep, run_sweep
@@ -90,12 +91,19 @@ def _verdicts(result: PolicyResult) -> str:
     return "".join("U" if c.verdict is None else "TF"[not c.verdict] for c in result.conditions)
 
 
+def _fen(amount: float | None) -> Decimal | None:
+    """An engine's float amount rounded once to the fen, as the store rounds it."""
+    return (
+        None if amount is None else Decimal(repr(amount)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    )
+
+
 def _expected(subject: int, results: Any) -> dict[tuple[int, str], tuple[Any, ...]]:
     """What a first sweep stores for one subject's results: every non-ineligible one."""
     return {
         (subject, r.policy_id): (
             r.status,
-            round(r.amount, 2) if r.status == "eligible" and r.amount is not None else None,
+            _fen(r.amount) if r.status == "eligible" else None,
             _verdicts(r),
             list(r.missing),
         )
@@ -105,18 +113,20 @@ def _expected(subject: int, results: Any) -> dict[tuple[int, str], tuple[Any, ..
 
 
 def _stored(engine: Engine, kind: str) -> dict[tuple[int, str], tuple[Any, ...]]:
-    rows = _rows(
-        engine,
-        "SELECT subject_id, policy_id, status, amount, conditions, missing, dropped_for "
-        "FROM entitlement WHERE subject_kind = :k",
-        k=kind,
-    )
+    """The stored intervals of `kind`, read through the table's types (amounts as Decimal)."""
+    e = Entitlement.__table__.c  # type: ignore[attr-defined]
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(e.subject_id, e.policy_id, e.status, e.amount, e.conditions, e.missing,
+                   e.dropped_for, e.valid_to).where(e.subject_kind == kind)
+        ).all()  # fmt: skip
     out = {}
     for r in rows:
-        missing = orjson.loads(r.missing) if isinstance(r.missing, str) else r.missing
         assert r.dropped_for is None  # a dropped policy is ineligible: not stored on a first sweep
-        amount = None if r.amount is None else round(float(r.amount), 2)
-        out[(r.subject_id, r.policy_id)] = (r.status, amount, r.conditions, missing)
+        assert r.valid_to is None  # a first sweep opens intervals only
+        if r.amount is not None:  # exact money: a Decimal to the fen, never a float
+            assert isinstance(r.amount, Decimal) and r.amount.as_tuple().exponent == -2
+        out[(r.subject_id, r.policy_id)] = (r.status, r.amount, r.conditions, r.missing)
     return out
 
 
@@ -157,7 +167,7 @@ def test_a_first_sweep_queues_one_notice_per_change_without_id_numbers(seeded: E
     stored = _rows(seeded, "SELECT subject_kind, subject_id, policy_id, status FROM entitlement")
     changes = _rows(seeded, "SELECT id, subject_id, policy_id, kind FROM entitlement_change")
     outbox = _rows(seeded, "SELECT change_id, dedup_key, kind, payload FROM outbox")
-    current = _rows(seeded, "SELECT subject_id, policy_id, status FROM entitlement_current")
+    current = _rows(seeded, "SELECT id FROM entitlement WHERE valid_to IS NULL")
     assert len(changes) == len(stored) == len(outbox) == len(current) > 0
     kinds = Counter(c.kind for c in changes)
     assert set(kinds) == {"newly_eligible", "became_undetermined"}
@@ -183,12 +193,12 @@ def test_sweeping_again_with_the_same_inputs_writes_nothing(seeded: Engine) -> N
     first = _sweep(seeded)
     counts = [
         _rows(seeded, f"SELECT COUNT(*) FROM {t}")[0][0]
-        for t in ("entitlement", "entitlement_change", "outbox", "entitlement_current")
+        for t in ("entitlement", "entitlement_change", "outbox")
     ]
     second = _sweep(seeded)
     again = [
         _rows(seeded, f"SELECT COUNT(*) FROM {t}")[0][0]
-        for t in ("entitlement", "entitlement_change", "outbox", "entitlement_current")
+        for t in ("entitlement", "entitlement_change", "outbox")
     ]
     assert again == counts
     assert second.run_id != first.run_id and second.counts["changes"] == {}
@@ -281,7 +291,7 @@ def test_a_chunk_that_fails_at_its_last_statement_leaves_nothing_behind(seeded: 
         )
     with pytest.raises(SweepConflict, match="advanced by another process"):
         run_sweep(engine=seeded, start=start, catalogue=_catalogue(), chunk_size=CHUNK)
-    for table in ("entitlement", "entitlement_change", "outbox", "entitlement_current"):
+    for table in ("entitlement", "entitlement_change", "outbox"):
         assert _rows(seeded, f"SELECT COUNT(*) FROM {table}")[0][0] == 0, table
     assert _rows(seeded, "SELECT COUNT(*) FROM audit")[0][0] == audit_before
     resumed = _sweep(seeded)  # the run resumes after the first household, from its checkpoint
@@ -332,13 +342,22 @@ def test_the_audit_chain_verifies_after_sweeps(seeded: Engine) -> None:
 @pytest.mark.parametrize(
     ("before", "after", "kind"),
     [
-        (INELIGIBLE, State("eligible", 100.0), "newly_eligible"),
+        (INELIGIBLE, State("eligible", Decimal("100.00")), "newly_eligible"),
         (State("undetermined"), State("eligible", None), "newly_eligible"),
-        (State("eligible", 100.0), State("eligible", 100.004), None),
-        (State("eligible", 100.0), State("eligible", 100.01), "amount_changed"),
-        (State("eligible", None), State("eligible", 5.0), "amount_changed"),
-        (State("eligible", 100.0), INELIGIBLE, "no_longer_eligible"),
-        (State("eligible", 100.0), State("undetermined"), "became_undetermined"),
+        (State("eligible", Decimal("100.00")), State("eligible", Decimal("100.0")), None),
+        (
+            State("eligible", Decimal("100.00")),
+            State("eligible", Decimal("100.01")),
+            "amount_changed",
+        ),
+        (
+            State("eligible", Decimal("300.02")),
+            State("eligible", Decimal("300.03")),
+            "amount_changed",
+        ),
+        (State("eligible", None), State("eligible", Decimal("5.00")), "amount_changed"),
+        (State("eligible", Decimal("100.00")), INELIGIBLE, "no_longer_eligible"),
+        (State("eligible", Decimal("100.00")), State("undetermined"), "became_undetermined"),
         (INELIGIBLE, State("undetermined"), "became_undetermined"),
         (State("undetermined"), State("undetermined"), None),
         (State("undetermined"), INELIGIBLE, None),
@@ -346,7 +365,7 @@ def test_the_audit_chain_verifies_after_sweeps(seeded: Engine) -> None:
     ],
 )
 def test_the_change_between_two_states(before: State, after: State, kind: str | None) -> None:
-    """Each pair of states gives the change the diff table names (amounts to the fen)."""
+    """Each pair of states gives the change the diff table names (amounts compared exactly)."""
     assert change_kind(before, after) == kind
 
 
@@ -373,7 +392,8 @@ def test_a_household_left_without_members_loses_its_entitlements(seeded: Engine)
     assert ended == {"no_longer_eligible"}
     assert sum(c.subject_id == gone for c in changes) == eligible[gone]
     current = (
-        "SELECT 1 FROM entitlement_current WHERE subject_id = :s AND subject_kind = 'household'"
+        "SELECT 1 FROM entitlement WHERE subject_id = :s AND subject_kind = 'household' "
+        "AND valid_to IS NULL AND status <> 'ineligible'"
     )
     assert not _rows(seeded, current, s=gone)
     newcomer = max(_ids(seeded, "household", "household_no").values())
