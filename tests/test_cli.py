@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -60,7 +61,8 @@ def test_match_json_is_machine_readable() -> None:
     by_id = {r["policy_id"]: r for r in data["results"]}
     assert code == 0 and data["missing_facts"] == ["disability_grade"]
     assert by_id["household.disability.care_allowance"]["status"] == "undetermined"
-    assert by_id["household.dibao.electricity"]["amount"] > 0
+    assert Decimal(by_id["household.dibao.electricity"]["amount"]) > 0  # a string: "6.83"
+    assert by_id["household.dibao.electricity"]["amount"].count(".") == 1
 
 
 def test_match_refuses_a_bad_profile_naming_the_field(tmp_path: Path) -> None:
@@ -130,7 +132,7 @@ def test_test_command_reports_a_failing_case(tmp_path: Path) -> None:
     code, text = run("test", str(root))
     assert code == 1
     assert "An active 特困 household gets support" in text
-    assert "expected amount 901.0, got 900.0" in text
+    assert "expected amount 901, got 900.00" in text
 
 
 def test_policies_and_demo_print_the_catalogue_and_the_village() -> None:
