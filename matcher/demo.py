@@ -49,6 +49,7 @@ def _adult(
 def _dibao_family(rng: random.Random, on: date, n: int) -> Raw:
     return {
         "dibao_status": "active",
+        "tekun_status": "none",
         "dibao_certificate_no": f"DB5206{n:05d}",
         "local_hukou": True,
         "assets_within_limit": True,
@@ -77,6 +78,7 @@ def _dibao_family(rng: random.Random, on: date, n: int) -> Raw:
 def _elderly_couple(rng: random.Random, on: date, n: int) -> Raw:
     return {
         "dibao_status": "none",
+        "tekun_status": "none",
         "local_hukou": True,
         "members": [
             _adult(rng, on, 84, "head", 3 * n + 1, 900),
@@ -109,6 +111,7 @@ def _newborn_family(rng: random.Random, on: date, n: int) -> Raw:
     )
     return {
         "dibao_status": "none",
+        "tekun_status": "none",
         "local_hukou": True,
         "hukou_booklet_no": f"HK{n:06d}",
         "parents_marriage_certificate_no": f"J5206-{n:05d}",
@@ -132,6 +135,7 @@ def _newborn_family(rng: random.Random, on: date, n: int) -> Raw:
 def _ordinary_family(rng: random.Random, on: date, n: int) -> Raw:
     return {
         "dibao_status": "none",
+        "tekun_status": "none",
         "local_hukou": True,
         "assets_within_limit": True,
         "members": [
@@ -182,6 +186,7 @@ def _grade_unknown(rng: random.Random, on: date, n: int) -> Raw:
 def _low_income_unrecognised(rng: random.Random, on: date, n: int) -> Raw:
     return {
         "dibao_status": "none",
+        "tekun_status": "none",
         "local_hukou": True,
         "assets_within_limit": True,
         "members": [

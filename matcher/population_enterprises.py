@@ -25,6 +25,13 @@ _INDUSTRY = (
     np.array(list("ACEFGHIKLMORS")),
     np.array([0.06, 0.18, 0.08, 0.30, 0.04, 0.08, 0.05, 0.03, 0.05, 0.04, 0.03, 0.02, 0.04]),
 )
+# GB/T 4754—2017: the first and last two-digit division of each section (门类)
+_DIVISIONS = {
+    "A": (1, 5), "B": (6, 12), "C": (13, 43), "D": (44, 46), "E": (47, 50), "F": (51, 52),
+    "G": (53, 60), "H": (61, 62), "I": (63, 65), "J": (66, 69), "K": (70, 70), "L": (71, 72),
+    "M": (73, 75), "N": (76, 79), "O": (80, 82), "P": (83, 83), "Q": (84, 85), "R": (86, 90),
+    "S": (91, 96), "T": (97, 97),
+}  # fmt: skip
 _FOUNDERS = (
     np.array(["college_graduate", "hard_to_employ", "returning_migrant", "veteran", "other"]),
     np.array([0.12, 0.05, 0.10, 0.03, 0.70]),
@@ -82,7 +89,18 @@ def _workforce(rng: np.random.Generator, cols: Columns, size: Array) -> Array:
         "graduate_hires_employer_si", np.round(cols.data["new_graduate_hires_insured"] * 9600.0)
     )
     cols.put("new_qualifying_hires_share", np.round(rng.uniform(0, 40, n), 1))
+    youth = rng.poisson(np.minimum(employees / 25, 8))
+    cols.put("youth_hires_paid_1m", youth)
+    cols.put("youth_hires_paid_3m", rng.binomial(youth, 0.8))
     return employees
+
+
+def _division(rng: np.random.Generator, industry: Array) -> Array:
+    """A GB/T 4754 division (two digits) inside each enterprise's section."""
+    low = np.array([_DIVISIONS[s][0] for s in industry.tolist()], dtype=np.int64)
+    high = np.array([_DIVISIONS[s][1] for s in industry.tolist()], dtype=np.int64)
+    picked = low + np.floor(rng.random(industry.shape[0]) * (high - low + 1)).astype(np.int64)
+    return np.char.zfill(picked.astype(str), 2)
 
 
 def generate_enterprises(spec: Enterprises) -> Columns:
@@ -102,6 +120,7 @@ def generate_enterprises(spec: Enterprises) -> Columns:
     facts = Columns()
     facts.put("enterprise_size", size)
     facts.put("industry", industry)
+    facts.put("industry_division", _division(rng, industry))
     founded = _dates(rng, spec.as_of, n, 6)
     facts.put("founded_on", founded)
     facts.put("founder_category", rng.choice(_FOUNDERS[0], size=n, p=_FOUNDERS[1]))

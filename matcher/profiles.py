@@ -380,7 +380,11 @@ def parse_household(
 
 
 def parse_enterprise(
-    raw: Mapping[str, Any], catalogue: FactCatalogue, *, source: str = "enterprise"
+    raw: Mapping[str, Any],
+    catalogue: FactCatalogue,
+    *,
+    source: str = "enterprise",
+    today: date | None = None,
 ) -> Enterprise:
     """Read a flat enterprise profile, checking every key against the fact catalogue.
 
@@ -389,6 +393,7 @@ def parse_enterprise(
             `None` values mean unknown and are dropped.
         catalogue: the declared facts.
         source: names the profile in the error.
+        today: dates whose domain ends `today` may not be after this day (default: today).
 
     Returns:
         The enterprise, with a normalised credit code and typed facts.
@@ -397,7 +402,7 @@ def parse_enterprise(
         ProfileError: listing every issue found, each with its JSON path.
     """
     obj = _root(raw, source)
-    parser = _Parser(catalogue, None)
+    parser = _Parser(catalogue, today)
     code = parser.identity(obj, "credit_code", "credit_code", parse_uscc, required=True)
     name = parser.identity(obj, "name", "name", normalise_name)
     region = parser.identity(obj, "region_code", "region_code", _region6or12)

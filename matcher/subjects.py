@@ -22,4 +22,4 @@ def facts_for(
     """
     if subject == "household":
         return household_facts(parse_household(raw, catalogue, source=source, today=on), on)
-    return enterprise_facts(parse_enterprise(raw, catalogue, source=source), on)
+    return enterprise_facts(parse_enterprise(raw, catalogue, source=source, today=on), on)

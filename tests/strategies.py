@@ -371,14 +371,19 @@ def facts(draw: st.DrawFn, subject: Subject, max_members: int = 4) -> Facts:
 # --- raw profiles for a real catalogue -------------------------------------------------------
 
 
-def _raw_facts(catalogue: FactCatalogue, level: str) -> st.SearchStrategy[dict[str, Any]]:
+def _raw_facts(
+    catalogue: FactCatalogue, level: str, on: date = ON
+) -> st.SearchStrategy[dict[str, Any]]:
     defs = {n: f for n, f in catalogue.facts.items() if f.level == level and not f.derived}
     strategies: dict[str, st.SearchStrategy[Any]] = {}
     for name, fact in defs.items():
         if fact.type == "number":
             strategies[name] = values_for(fact)
         elif fact.type == "date":
-            strategies[name] = _dates.map(date.isoformat)
+            low = fact.minimum if isinstance(fact.minimum, date) else date(1900, 1, 1)
+            high = on if fact.maximum == "today" else fact.maximum
+            inside = _dates.filter(lambda d, lo=low, hi=high: lo <= d and (hi is None or d <= hi))  # type: ignore[misc]
+            strategies[name] = inside.map(date.isoformat)
         elif fact.type == "string" and not fact.values:
             strategies[name] = st.sampled_from(["A123456", "低保证2025-001"])
         else:
@@ -398,19 +403,19 @@ def raw_households(
     members = []
     for i in range(draw(st.integers(1, max_members))):
         born = draw(st.dates(date(1925, 1, 1), on))
-        member = draw(_raw_facts(catalogue, "member"))
+        member = draw(_raw_facts(catalogue, "member", on))
         member["id_number"] = make_ric(region="520602", birth=born, seq=2 * i + 1)
         member["relation"] = "head" if i == 0 else draw(st.sampled_from(relations))
         members.append(member)
-    raw = draw(_raw_facts(catalogue, "household"))
+    raw = draw(_raw_facts(catalogue, "household", on))
     region = draw(st.sampled_from(REGION_CODES))
     return {**raw, "region_code": region, "members": members}
 
 
 @st.composite
-def raw_enterprises(draw: st.DrawFn, catalogue: FactCatalogue) -> dict[str, Any]:
-    """A raw enterprise (as `parse_enterprise` reads it) with facts of `catalogue`."""
-    raw = draw(_raw_facts(catalogue, "enterprise"))
+def raw_enterprises(draw: st.DrawFn, catalogue: FactCatalogue, on: date = ON) -> dict[str, Any]:
+    """A raw enterprise (as `parse_enterprise` reads it) with facts of `catalogue` as of `on`."""
+    raw = draw(_raw_facts(catalogue, "enterprise", on))
     code = make_uscc(region="520602", seq=draw(st.integers(1, 10**6)))
     region = draw(st.sampled_from([*REGION_CODES, "520602", "530102"]))
     return {**raw, "credit_code": code, "region_code": region}

@@ -81,8 +81,8 @@ def test_real_catalogue_agrees_on_generated_households_and_enterprises() -> None
         h = household_facts(parse_household(raw, catalogue.facts, today=on), on)
         _agree(engines[on], h, "household")
         seen["eligible"] += len(engines[on].eligible(h, "household"))
-        e_raw = data.draw(raw_enterprises(catalogue.facts))
-        e = enterprise_facts(parse_enterprise(e_raw, catalogue.facts), on)
+        e_raw = data.draw(raw_enterprises(catalogue.facts, on))
+        e = enterprise_facts(parse_enterprise(e_raw, catalogue.facts, today=on), on)
         _agree(engines[on], e, "enterprise")
         seen["eligible"] += len(engines[on].eligible(e, "enterprise"))
 
