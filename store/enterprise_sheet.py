@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +61,14 @@ class EnterpriseSheet:
         path: Path,
         catalogue: FactCatalogue,
         *,
+        on: date | None = None,
         limits: Limits | None = None,
         chunk: int = 2000,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         self.path = path
         self.catalogue = catalogue
+        self.on = on or date.today()  # dates whose domain says `max: today` are checked at it
         self.limits = limits or Limits()
         self.chunk = chunk
         self.progress = progress
@@ -126,7 +129,7 @@ class EnterpriseSheet:
                 continue
             cell_of[column.key] = cell
             try:
-                raw[column.key] = convert(column, cell, self.limits.max_cell_chars)
+                raw[column.key] = convert(column, cell, self.limits.max_cell_chars, self.on)
             except CellError as error:
                 problems.append(RowError(number, column.header, shown(cell), str(error)))
         reported = {p.column for p in problems}
