@@ -65,7 +65,7 @@ def shown(value: object, *, secret: bool = False) -> str:
         return mask_id(unicodedata.normalize("NFKC", value).strip())
     if isinstance(value, datetime | date):
         return value.isoformat()
-    text = str(value)
+    text = str(value).replace("\x00", "\u2400")  # a NUL shown as ␀: never written to a report
     return mask_ids_in_text(text if len(text) <= 60 else text[:57] + "...")
 
 
@@ -234,6 +234,8 @@ def convert(column: Column, value: Any, max_chars: int = 2000, on: date | None =
     """
     if isinstance(value, str) and len(value) > max_chars:
         raise CellError(f"{len(value)} characters is over the {max_chars}-character cap")
+    if isinstance(value, str) and "\x00" in value:  # PostgreSQL stores no NUL in text or JSON
+        raise CellError("单元格含空字符（U+0000），无法保存：请删去该字符后重新上传")
     if column.kind == "identity":
         return _identity(column, value)
     if column.type == "bool":
@@ -299,6 +301,7 @@ def _id_fast(slow: Converter, max_chars: int) -> Converter:
             and len(value) <= max_chars
             and "e" not in value
             and "E" not in value
+            and "\x00" not in value
         ):
             return value.strip()  # no exponent: cannot be a number in scientific notation
         return slow(value)
@@ -308,7 +311,7 @@ def _id_fast(slow: Converter, max_chars: int) -> Converter:
 
 def _text_fast(slow: Converter, max_chars: int) -> Converter:
     def text(value: Any) -> Any:
-        if value.__class__ is str and len(value) <= max_chars:
+        if value.__class__ is str and len(value) <= max_chars and "\x00" not in value:
             return value
         return slow(value)
 
@@ -381,7 +384,12 @@ def _string_fast(slow: Converter, max_chars: int, allowed: tuple[str, ...] | Non
     codes = frozenset(allowed) if allowed is not None else None
 
     def string(value: Any) -> Any:
-        if value.__class__ is str and len(value) <= max_chars and value.isascii():
+        if (
+            value.__class__ is str
+            and len(value) <= max_chars
+            and value.isascii()
+            and "\x00" not in value
+        ):
             text = value.strip()  # NFKC leaves ASCII as it is
             if codes is None or text in codes:
                 return text
