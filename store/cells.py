@@ -12,6 +12,7 @@ unchanged. Every refusal is a `CellError` whose message never holds a full ID nu
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -34,6 +35,7 @@ _BOOL_TEXT = {"true": True, "false": False, "是": True, "否": False, "1": True
 _SCIENTIFIC = re.compile(r"[+-]?\d+(\.\d+)?[eE][+-]?\d+")
 _FLOAT_LIMIT = float(LIMIT)
 _LIMIT_DIGITS = len(str(LIMIT)) - 1  # a decimal whose leading digit is at 10^15 or above
+_TOO_LARGE = "数值须小于 10 的 15 次方（是否把证件号、账号填进了数字列？）"  # as read_number says
 # A decimal this small has no double that reads back as it (below the normal range of a
 # float64, digits are lost); no fact zhida knows needs one.
 _SMALLEST_EXPONENT = -300
@@ -156,18 +158,19 @@ def _number(column: Column, value: object, on: date | None) -> FactValue:
 def _magnitude_checked(value: int | float | Decimal) -> int | float | Decimal:
     """`value`, unless a whole number or a decimal is too large or too small to judge safely.
 
-    `read_number` prints a number too large by way of a float, which fails past 10^308
-    (`OverflowError`, not `NumberError`), and a decimal below the normal range of a float64
+    `read_number` prints a number too large by way of a float, which fails near and past
+    10^308 (`OverflowError`, not `NumberError`: the float 1.7976931348623157e308 rounds up to
+    15 digits beyond the largest double), and a decimal below the normal range of a float64
     (`1e-320` as text) may have no double that reads back as it: both are refused here. (A
-    float is a double already: it always reads back as itself.)
+    small float is a double already: it reads back as itself.)
     """
     if isinstance(value, float):
+        if math.isfinite(value) and abs(value) >= _FLOAT_LIMIT:
+            raise NumberError(f"{_short(Decimal(value))} 过大：{_TOO_LARGE}")
         return value
     big = abs(value) >= LIMIT if isinstance(value, int) else _adjusted(value) >= _LIMIT_DIGITS
     if big:
-        raise NumberError(
-            f"{_short(value)} 过大：数值须小于 10 的 15 次方（是否把证件号、账号填进了数字列？）"
-        )
+        raise NumberError(f"{_short(value)} 过大：{_TOO_LARGE}")
     if isinstance(value, Decimal) and _adjusted(value) < _SMALLEST_EXPONENT:
         raise NumberError(f"{_short(value)} 过小，无法精确保存")
     return value
