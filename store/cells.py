@@ -81,15 +81,21 @@ def _number_as_id(column: Column, value: object) -> CellError:
 def _identity(column: Column, value: object) -> str:
     if isinstance(value, bool):
         raise CellError(f"expected text in {column.header}, got a true/false cell")
-    if isinstance(value, int | float):
-        if column.id_like:
-            raise _number_as_id(column, value)
-        return str(value)
-    text = str(value) if not isinstance(value, str) else value
+    if isinstance(value, int | float) and column.id_like:
+        raise _number_as_id(column, value)
+    try:
+        text = str(value) if not isinstance(value, str) else value
+    except ValueError:  # an int of thousands of digits
+        raise CellError(f"{column.header}过长：至多 {column.max_length} 个字符") from None
     if column.id_like and _SCIENTIFIC.fullmatch(text.strip()):
         raise _number_as_id(column, text.strip())
     if column.key == "relation":
         return _relation(text)
+    if column.max_length is not None:
+        stored = len(unicodedata.normalize("NFKC", text).strip())
+        if stored > column.max_length:
+            limit = f"至多 {column.max_length} 个（数据库按此长度保存）"
+            raise CellError(f"{column.header}过长：{stored} 个字符，{limit}")
     return text.strip() if column.id_like else text
 
 
@@ -273,9 +279,10 @@ def fast_converter(column: Column, max_chars: int = 2000, on: date | None = None
     if column.kind == "identity":
         if column.key == "relation":
             return _relation_fast(slow, max_chars)
+        limit = min(max_chars, column.max_length or max_chars)
         if column.id_like:
-            return _id_fast(slow, max_chars)
-        return _text_fast(slow, max_chars)
+            return _id_fast(slow, limit, bounded=column.max_length is not None)
+        return _text_fast(slow, limit, bounded=column.max_length is not None)
     if column.type == "bool":
         return _bool_fast(slow, max_chars)
     if column.type == "number":
@@ -297,7 +304,7 @@ def _relation_fast(slow: Converter, max_chars: int) -> Converter:
     return relation
 
 
-def _id_fast(slow: Converter, max_chars: int) -> Converter:
+def _id_fast(slow: Converter, max_chars: int, *, bounded: bool) -> Converter:
     def identifier(value: Any) -> Any:
         if (
             value.__class__ is str
@@ -305,6 +312,7 @@ def _id_fast(slow: Converter, max_chars: int) -> Converter:
             and "e" not in value
             and "E" not in value
             and "\x00" not in value
+            and (not bounded or value.isascii() or unicodedata.is_normalized("NFKC", value))
         ):
             return value.strip()  # no exponent: cannot be a number in scientific notation
         return slow(value)
@@ -312,9 +320,14 @@ def _id_fast(slow: Converter, max_chars: int) -> Converter:
     return identifier
 
 
-def _text_fast(slow: Converter, max_chars: int) -> Converter:
+def _text_fast(slow: Converter, max_chars: int, *, bounded: bool) -> Converter:
     def text(value: Any) -> Any:
-        if value.__class__ is str and len(value) <= max_chars and "\x00" not in value:
+        if (
+            value.__class__ is str
+            and len(value) <= max_chars
+            and "\x00" not in value
+            and (not bounded or unicodedata.is_normalized("NFKC", value))  # NFKC keeps its length
+        ):
             return value
         return slow(value)
 

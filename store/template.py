@@ -67,14 +67,17 @@ class Column:
     id_like: bool = False
     fact: FactDef | None = None
     note: str = ""
+    max_length: int | None = None  # characters once normalised (NFKC): the store's column size
 
 
 _HOUSEHOLD_IDENTITY = (
     Column("household_id", "户编号", "identity",
-           "户的编号：同一户的各成员行填同一编号，且各行连续排列", id_like=True, note="文本；必填"),
+           "户的编号：同一户的各成员行填同一编号，且各行连续排列", id_like=True,
+           note="文本，至多 64 个字符；必填", max_length=64),
     Column("region_code", "村（居）代码", "identity", "12 位统计用区划代码（村、居委会）",
            id_like=True, note="文本，12 位数字"),
-    Column("name", "姓名", "identity", "成员姓名", sensitive=True, note="文本"),
+    Column("name", "姓名", "identity", "成员姓名", sensitive=True, note="文本，至多 64 个字符",
+           max_length=64),
     Column("id_number", "身份证号", "identity", "公民身份号码（18 位，末位可为 X；15 位旧号亦可）",
            sensitive=True, id_like=True, note="文本；必填；不要设成数字格式"),
     Column("relation", "与户主关系", "identity", "成员与户主的关系；每户恰有一位户主",
@@ -84,7 +87,8 @@ _HOUSEHOLD_IDENTITY = (
 _ENTERPRISE_IDENTITY = (
     Column("credit_code", "统一社会信用代码", "identity", "18 位统一社会信用代码（GB 32100）",
            id_like=True, note="文本；必填"),
-    Column("name", "企业名称", "identity", "营业执照上的名称", note="文本"),
+    Column("name", "企业名称", "identity", "营业执照上的名称", note="文本，至多 200 个字符",
+           max_length=200),
     Column("region_code", "所在地区代码", "identity", "6 位县级或 12 位村级区划代码",
            id_like=True, note="文本"),
 )  # fmt: skip

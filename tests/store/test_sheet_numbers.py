@@ -1,7 +1,9 @@
 """Numbers in sheets (issue 8): read exactly, checked against their domain, safe to store and match.
 
 - Whatever a cell converter accepts is inside its fact's domain, stores as JSON, fits the
-  engine's float64 columns and reads back unchanged (a property test over any cell).
+  engine's float64 columns and reads back unchanged (a property test over any cell); text fits
+  the store's columns (no NUL, which PostgreSQL refuses; no name or 户编号 longer than its
+  column), so one cell can never abort an import on PostgreSQL.
 - The issue's table (`tests/store/domain_sheets.py`) as csv text: the same row, column and
   message as the xlsx cells give through `zhida import` and `zhida batch`.
 - The same household from a sheet and from JSON: the same stored document and hash, the same
@@ -14,12 +16,15 @@ from __future__ import annotations
 import csv
 import json
 import math
+import unicodedata
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -37,7 +42,7 @@ from store.batch import run_batch
 from store.cells import CellError, convert, fast_converter
 from store.db import read_session
 from store.ingest import import_households
-from store.models.profiles import HouseholdRow
+from store.models.profiles import EnterpriseRow, HouseholdRow, MemberRow
 from store.profile_docs import document, enterprise_document, profile_hash
 from store.sheets import HouseholdSheet
 from store.template import Column, columns_for, write_template
@@ -130,6 +135,70 @@ def test_an_accepted_cell_is_in_its_domain_storable_and_exact(
     assert got == expected
     if expected[0] == "ok":
         _sound(column, expected[1])
+
+
+@settings(max_examples=1500, deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))  # fmt: skip
+@given(data=st.data(), value=CELLS | st.text(min_size=60, max_size=80) | st.just("㍿" * 20))
+def test_accepted_identity_text_fits_the_store(
+    data: st.DataObject, value: Any, catalogue: Catalogue
+) -> None:
+    """Any cell under an identity column: a CellError, or text without NUL that fits the
+    store's column once normalised; the fast converter agrees."""
+    every = [
+        *columns_for(catalogue.facts, "household"),
+        *columns_for(catalogue.facts, "enterprise"),
+    ]
+    column = data.draw(st.sampled_from([c for c in every if c.kind == "identity"]))
+    try:
+        expected: Any = ("ok", convert(column, value, 2000, ON))
+    except CellError as error:
+        expected = ("error", str(error))
+    try:
+        got: Any = ("ok", fast_converter(column, 2000, ON)(value))
+    except CellError as error:
+        got = ("error", str(error))
+    assert got == expected
+    if expected[0] == "ok":
+        text = expected[1]
+        assert isinstance(text, str) and "\x00" not in text
+        stored = len(unicodedata.normalize("NFKC", text).strip())
+        assert column.max_length is None or stored <= column.max_length
+
+
+def test_identity_columns_are_as_long_as_the_store_keeps(catalogue: Catalogue) -> None:
+    """户编号, 姓名 and 企业名称 are capped at their database columns' sizes."""
+    household = {c.key: c.max_length for c in columns_for(catalogue.facts, "household")}
+    enterprise = {c.key: c.max_length for c in columns_for(catalogue.facts, "enterprise")}
+    assert household["household_id"] == HouseholdRow.__table__.c.household_no.type.length
+    assert household["name"] == MemberRow.__table__.c.name.type.length
+    assert enterprise["name"] == EnterpriseRow.__table__.c.name.type.length
+
+
+def test_a_nul_or_an_overlong_name_refuses_its_household_not_the_import(
+    engine: Engine, tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """NUL in a text fact, a 70-character name or 户编号 (a parquet file can hold them): each
+    is refused on its row and column, and the other households are stored — on PostgreSQL too,
+    which refuses NUL and over-long values and so aborted the whole import before."""
+    ids = [make_ric(region="520602", seq=2 * i + 1) for i in range(5)]
+    nul = "62\x0022"
+    rows = {"户编号": ["H1", "H2", "H3", "H" * 70, "H5"], "村（居）代码": [VILLAGE] * 5,
+            "姓名": ["王芳", "张三", "王" * 70, "李四", "赵五"], "身份证号": ids,
+            "与户主关系": ["户主"] * 5,
+            "一卡通账号": ["6222", nul, None, None, "6223"]}  # fmt: skip
+    pq.write_table(pa.table(rows), tmp_path / "h.parquet")
+    report = import_households(
+        engine=engine, path=tmp_path / "h.parquet", catalogue=catalogue, on=ON
+    )
+    report.errors.sort(key=lambda e: e.row or 0)
+    assert [(e.row, e.column) for e in report.errors] == [(3, "一卡通账号"), (4, "姓名"),
+                                                          (5, "户编号")]  # fmt: skip
+    assert "空字符" in report.errors[0].reason and "\x00" not in report.errors[0].value
+    assert "至多 64 个" in report.errors[1].reason and "至多 64 个" in report.errors[2].reason
+    with read_session(engine) as session:
+        stored = set(session.execute(select(HouseholdRow.household_no)).scalars())
+    assert stored == {"H1", "H5"}
 
 
 # --- the table, as csv text ----------------------------------------------------------------
