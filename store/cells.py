@@ -41,6 +41,7 @@ _TOO_LARGE = "数值须小于 10 的 15 次方（是否把证件号、账号填�
 _SMALLEST_EXPONENT = -300
 _WIDE = Context(prec=3, Emax=MAX_EMAX, Emin=MIN_EMIN)  # rounds any exponent without overflow
 _ISO = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
+_HUGE = 10**60  # a whole number shown as 1e+60, not digit by digit
 
 
 class CellError(ValueError):
@@ -63,6 +64,8 @@ def shown(value: object, *, secret: bool = False) -> str:
     """
     if isinstance(value, float) and abs(value) >= 1e12:
         return f"{value:.3g}"
+    if isinstance(value, int) and abs(value) >= _HUGE:  # str() refuses past 4300 digits
+        return _short(value)
     if secret and isinstance(value, str):
         return mask_id(unicodedata.normalize("NFKC", value).strip())
     if isinstance(value, datetime | date):
@@ -83,10 +86,9 @@ def _identity(column: Column, value: object) -> str:
         raise CellError(f"expected text in {column.header}, got a true/false cell")
     if isinstance(value, int | float) and column.id_like:
         raise _number_as_id(column, value)
-    try:
-        text = str(value) if not isinstance(value, str) else value
-    except ValueError:  # an int of thousands of digits
-        raise CellError(f"{column.header}过长：至多 {column.max_length} 个字符") from None
+    if isinstance(value, int) and abs(value) >= _HUGE:
+        raise CellError(f"expected text in {column.header}, got the number {shown(value)}")
+    text = str(value) if not isinstance(value, str) else value
     if column.id_like and _SCIENTIFIC.fullmatch(text.strip()):
         raise _number_as_id(column, text.strip())
     if column.key == "relation":
@@ -114,8 +116,10 @@ def _bool(value: object) -> bool:
     fast = _BOOL_TEXT.get(value) if isinstance(value, str) else None
     if fast is not None:
         return fast
-    if isinstance(value, int | float) and value in (0, 1):
-        return bool(value)
+    if isinstance(value, int | float | Decimal):
+        if not (isinstance(value, Decimal) and value.is_nan()) and value in (0, 1):
+            return bool(value)  # (a signalling NaN cannot even be compared)
+        raise CellError(f"expected 是 or 否 (true/false, 1/0), got {shown(value)!r}")
     key = unicodedata.normalize("NFKC", str(value)).strip().lower()
     if key in _TRUE or key in _FALSE:
         return key in _TRUE
@@ -198,6 +202,8 @@ def _date(column: Column, value: object, on: date | None) -> FactValue:
         if value.time() != datetime.min.time():
             raise CellError(f"应为日期，实际为日期和时间 {value.isoformat()}")
         value = value.date()
+    if isinstance(value, int | float | Decimal):  # a date cell is never read as a number
+        raise CellError(f"应为日期（YYYY-MM-DD），实际为数字 {shown(value)}")
     if not isinstance(value, date):
         text = unicodedata.normalize("NFKC", str(value)).strip()
         found = _ISO.fullmatch(text)
