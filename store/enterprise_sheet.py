@@ -2,7 +2,8 @@
 
 The enterprise template (`store.template`, `zhida template enterprises.xlsx`) has one row per
 enterprise: 统一社会信用代码, 企业名称, 所在地区代码, then the enterprise facts. Every cell is
-converted for its column (`store.cells.convert`) and the row is checked by
+converted for its column (`store.cells.convert`: numbers exact and dates inside their fact's
+domain, a date whose `max` is `today` not after the sheet's `on` date) and the row is checked by
 `matcher.profiles.parse_enterprise`; each problem becomes a `RowError` (row as the user sees
 it, column header, value, reason), exactly as the household reader reports them, and the row
 is refused while the others go on. A credit code may appear once per upload.

@@ -5,12 +5,13 @@ mapped back to the sheet: the member's row and the column's header, or the row a
 value came from. A cell that could not be converted is reported once, not again as missing.
 
 A batch validates most households on a fast path (`RowPlan`): cells already of their column's
-type are taken as they are, each ID number is parsed once, and the `Household` is built from
-checked values without validating the models again. The fast path applies the same checks as
-`parse_household` (ID numbers with their birth date, region codes, names, relations, one head,
-no ID twice, household values that agree); a household it cannot accept in full — any cell
-that needs converting or fails, any identifier refused — goes to the slow path, which gives
-the canonical errors. So both paths accept the same households, and refusals read the same.
+type (and inside their fact's domain) are taken as they are, each ID number is parsed once,
+and the `Household` is built from checked values without validating the models again. The
+fast path applies the same checks as `parse_household` (ID numbers with their birth date,
+region codes, names, relations, one head, no ID twice, household values that agree, facts
+inside their domains); a household it cannot accept in full — any cell that needs converting
+or fails, any identifier refused — goes to the slow path, which gives the canonical errors.
+So both paths accept the same households, and refusals read the same.
 """
 
 from __future__ import annotations
