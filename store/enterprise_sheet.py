@@ -2,7 +2,8 @@
 
 The enterprise template (`store.template`, `zhida template enterprises.xlsx`) has one row per
 enterprise: 统一社会信用代码, 企业名称, 所在地区代码, then the enterprise facts. Every cell is
-converted for its column (`store.cells.convert`) and the row is checked by
+converted for its column (`store.cells.convert`: numbers exact and dates inside their fact's
+domain, a date whose `max` is `today` not after the sheet's `on` date) and the row is checked by
 `matcher.profiles.parse_enterprise`; each problem becomes a `RowError` (row as the user sees
 it, column header, value, reason), exactly as the household reader reports them, and the row
 is refused while the others go on. A credit code may appear once per upload.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -60,12 +62,14 @@ class EnterpriseSheet:
         path: Path,
         catalogue: FactCatalogue,
         *,
+        on: date | None = None,
         limits: Limits | None = None,
         chunk: int = 2000,
         progress: Callable[[int], None] | None = None,
     ) -> None:
         self.path = path
         self.catalogue = catalogue
+        self.on = on or date.today()  # dates whose domain says `max: today` are checked at it
         self.limits = limits or Limits()
         self.chunk = chunk
         self.progress = progress
@@ -126,7 +130,7 @@ class EnterpriseSheet:
                 continue
             cell_of[column.key] = cell
             try:
-                raw[column.key] = convert(column, cell, self.limits.max_cell_chars)
+                raw[column.key] = convert(column, cell, self.limits.max_cell_chars, self.on)
             except CellError as error:
                 problems.append(RowError(number, column.header, shown(cell), str(error)))
         reported = {p.column for p in problems}

@@ -5,12 +5,13 @@ mapped back to the sheet: the member's row and the column's header, or the row a
 value came from. A cell that could not be converted is reported once, not again as missing.
 
 A batch validates most households on a fast path (`RowPlan`): cells already of their column's
-type are taken as they are, each ID number is parsed once, and the `Household` is built from
-checked values without validating the models again. The fast path applies the same checks as
-`parse_household` (ID numbers with their birth date, region codes, names, relations, one head,
-no ID twice, household values that agree); a household it cannot accept in full — any cell
-that needs converting or fails, any identifier refused — goes to the slow path, which gives
-the canonical errors. So both paths accept the same households, and refusals read the same.
+type (and inside their fact's domain) are taken as they are, each ID number is parsed once,
+and the `Household` is built from checked values without validating the models again. The
+fast path applies the same checks as `parse_household` (ID numbers with their birth date,
+region codes, names, relations, one head, no ID twice, household values that agree, facts
+inside their domains); a household it cannot accept in full — any cell that needs converting
+or fails, any identifier refused — goes to the slow path, which gives the canonical errors.
+So both paths accept the same households, and refusals read the same.
 """
 
 from __future__ import annotations
@@ -103,7 +104,9 @@ def _household_value(got: _Collected, column: Column, value: Any, row: int) -> N
                     f"{before[1]} and another here; a household fact has one value")  # fmt: skip
 
 
-def _row(got: _Collected, group: Group, number: int, cells: list[Any], limits: Limits) -> None:
+def _row(
+    got: _Collected, group: Group, number: int, cells: list[Any], limits: Limits, on: date
+) -> None:
     member: dict[str, Any] = {}
     is_member = False
     for at, column in group.index:
@@ -114,7 +117,7 @@ def _row(got: _Collected, group: Group, number: int, cells: list[Any], limits: L
         member_cell = column.kind == "member" or column.key in _MEMBER_IDENTITY
         is_member = is_member or member_cell
         try:
-            value = convert(column, raw, limits.max_cell_chars)
+            value = convert(column, raw, limits.max_cell_chars, on)
         except CellError as error:
             got.problem(number, column, str(error))
             continue
@@ -156,7 +159,8 @@ def validate_group(
     Args:
         group: the consecutive rows of one 户编号.
         catalogue: the fact catalogue.
-        on: the evaluation date (ID numbers born after it are refused).
+        on: the evaluation date (ID numbers born after it are refused, and dates after it
+            where a fact's domain says `max: today`).
         limits: the upload caps (cell length).
         plan: the fast path for the sheet's columns (`RowPlan(group.index, …)`); without
             one, or when it cannot accept the household, `parse_household` decides.
@@ -177,7 +181,7 @@ def slow_validate(
     """`validate_group` through `parse_household` only: the reference, and every refusal."""
     got = _Collected(headers={c.key: c.header for _, c in group.index})
     for number, cells in group.rows:
-        _row(got, group, number, cells, limits)
+        _row(got, group, number, cells, limits, on)
     if not got.members:
         reason = (f"household {group.household_id} has no member rows: no row of it fills "
                   "身份证号, 姓名 or 与户主关系 (an empty household)")  # fmt: skip
@@ -222,7 +226,7 @@ class RowPlan:
             member = column.kind == "member" or column.key in _MEMBER_IDENTITY
             at[member].append(i)
             cells = self.member_cells if member else self.household_cells
-            cells.append((column.key, fast_converter(column, limits.max_cell_chars)))
+            cells.append((column.key, fast_converter(column, limits.max_cell_chars, on)))
             if column.kind != "identity" and not _fact_accepted(column, catalogue, member):
                 self.usable = False  # parse_household would refuse this column's values
         self.width = max([*at[True], *at[False]], default=-1) + 1

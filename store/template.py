@@ -28,6 +28,7 @@ __all__ = [
     "Column",
     "Subject",
     "columns_for",
+    "domain_text",
     "find_column",
     "write_template",
 ]
@@ -66,14 +67,17 @@ class Column:
     id_like: bool = False
     fact: FactDef | None = None
     note: str = ""
+    max_length: int | None = None  # characters once normalised (NFKC): the store's column size
 
 
 _HOUSEHOLD_IDENTITY = (
     Column("household_id", "户编号", "identity",
-           "户的编号：同一户的各成员行填同一编号，且各行连续排列", id_like=True, note="文本；必填"),
+           "户的编号：同一户的各成员行填同一编号，且各行连续排列", id_like=True,
+           note="文本，至多 64 个字符；必填", max_length=64),
     Column("region_code", "村（居）代码", "identity", "12 位统计用区划代码（村、居委会）",
            id_like=True, note="文本，12 位数字"),
-    Column("name", "姓名", "identity", "成员姓名", sensitive=True, note="文本"),
+    Column("name", "姓名", "identity", "成员姓名", sensitive=True, note="文本，至多 64 个字符",
+           max_length=64),
     Column("id_number", "身份证号", "identity", "公民身份号码（18 位，末位可为 X；15 位旧号亦可）",
            sensitive=True, id_like=True, note="文本；必填；不要设成数字格式"),
     Column("relation", "与户主关系", "identity", "成员与户主的关系；每户恰有一位户主",
@@ -83,7 +87,8 @@ _HOUSEHOLD_IDENTITY = (
 _ENTERPRISE_IDENTITY = (
     Column("credit_code", "统一社会信用代码", "identity", "18 位统一社会信用代码（GB 32100）",
            id_like=True, note="文本；必填"),
-    Column("name", "企业名称", "identity", "营业执照上的名称", note="文本"),
+    Column("name", "企业名称", "identity", "营业执照上的名称", note="文本，至多 200 个字符",
+           max_length=200),
     Column("region_code", "所在地区代码", "identity", "6 位县级或 12 位村级区划代码",
            id_like=True, note="文本"),
 )  # fmt: skip
@@ -93,10 +98,25 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
+def domain_text(fact: FactDef) -> str:
+    """A number or date fact's domain as the guide states it (`0 至 1000000 之间的数`), or "".
+
+    A date whose `max` is `today` is bounded by the run's date, named here as 评估日 (the
+    `--on` date of `zhida import` or `zhida batch`, else the day it runs).
+    """
+    if fact.minimum is None and fact.maximum is None and not fact.integer:
+        return ""
+    if fact.maximum == "today" and fact.minimum not in (None, "today"):
+        return f"{fact.minimum} 至 评估日 之间的日期"  # describe_domain() drops the upper end
+    return fact.describe_domain()
+
+
 def _fact_column(fact: FactDef) -> Column:
     allowed = "、".join(fact.values) if fact.values else ""
     unit = f"单位：{fact.unit}" if fact.unit else ""
     level = "户（同户各行填一次即可）" if fact.level == "household" else ""
+    domain = domain_text(fact)
+    refused = "否则该企业不予导入" if fact.level == "enterprise" else "否则整户不予导入"
     return Column(
         key=fact.name,
         header=fact.label or fact.name,
@@ -105,7 +125,16 @@ def _fact_column(fact: FactDef) -> Column:
         type=fact.type,
         sensitive=fact.sensitive,
         fact=fact,
-        note="；".join(p for p in (level, unit, f"可填：{allowed}" if allowed else "") if p),
+        note="；".join(
+            p
+            for p in (
+                level,
+                unit,
+                f"可填：{allowed}" if allowed else "",
+                f"须为 {domain}，{refused}" if domain else "",
+            )
+            if p
+        ),
     )
 
 
@@ -161,6 +190,12 @@ def _guide(book: Workbook, columns: Sequence[Column]) -> None:
     )
     sheet.append(
         ["枚举值填英文代码（如低保状态填 active/lapsed/none）；空白表示未知，结果将列入待补充。"]
+    )
+    sheet.append(
+        [
+            "数字列：至多 15 位有效数字，且须在该列的取值范围内（见上表）；超出范围、"
+            "不是数字或误填了证件号、账号的单元格会被拒收，并在错误表中列出行号和列名。"
+        ]
     )
     for letter, width in zip("ABCDEFG", (18, 30, 60, 22, 10, 60, 26), strict=True):
         sheet.column_dimensions[letter].width = width

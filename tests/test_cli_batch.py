@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from cli import app
+from tests.store.domain_sheets import CASES, Case, policies_with_domains, write_case
 
 runner = CliRunner()
 
@@ -68,3 +70,42 @@ def test_template_and_refused_input(tmp_path: Path) -> None:
     fake.write_text("not a zip")
     code, text = run("batch", str(fake), "--out", str(tmp_path / "r.xlsx"))
     assert code == 2 and "not an xlsx" in text
+
+
+@pytest.fixture(scope="module")
+def domain_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The policies with domains on their number and date facts (tests/fixtures)."""
+    return policies_with_domains(tmp_path_factory.mktemp("domains"))
+
+
+HOUSEHOLD_CASES = [c for c in CASES if c.subject == "household"]  # batch reads household sheets
+
+
+@pytest.mark.parametrize("case", HOUSEHOLD_CASES, ids=[c.name for c in HOUSEHOLD_CASES])
+def test_one_absurd_number_refuses_its_household_and_every_other_is_batched(
+    case: Case, tmp_path: Path, domain_root: Path
+) -> None:
+    """An absurd or out-of-domain cell is listed on the errors sheet by row and column, its
+    household refused whole, and the workbook holds every other household's results."""
+    sheet = write_case(tmp_path / "up.xlsx", case)
+    result = tmp_path / "result.xlsx"
+    code, text = run("batch", str(sheet), "--on", "2025-03-01", "--out", str(result),
+                     "--root", str(domain_root))  # fmt: skip
+    assert code == 0 and "Traceback" not in text, text
+    book = load_workbook(result, read_only=True)
+    errors = list(book["errors"].iter_rows(min_row=2, values_only=True))
+    matched = {
+        row[0]
+        for name in book.sheetnames
+        if name not in ("汇总", "errors")
+        for row in book[name].iter_rows(min_row=2, values_only=True)
+    }
+    every, holding = case.keys
+    if case.fragment is None:
+        assert "3 户已匹配" in text and errors == []
+        assert matched == every
+        return
+    assert "2 户已匹配" in text and "1 户、2 行被拒" in text
+    assert [(r[0], r[1]) for r in errors] == [(case.row, case.column)]
+    assert case.fragment in errors[0][3], errors[0][3]
+    assert matched == every - {holding}

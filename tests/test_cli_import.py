@@ -19,10 +19,12 @@ from cli import app
 from matcher.population import Population
 from matcher.population_enterprises import Enterprises
 from rules.catalogue import Catalogue, load_catalogue
+from rules.numbers import read_number
 from store.db import open_engine, read_session
 from store.demo_files import write_demo_data
 from store.models.runs import ImportRun
 from store.testing import fresh_postgres, fresh_sqlite
+from tests.store.domain_sheets import CASES, FACT_OF, Case, policies_with_domains, write_case
 from tests.store.test_import import (
     HEADER,
     ON,
@@ -121,6 +123,44 @@ def test_bad_upload_prints_some_rows_and_writes_all(db: str, tmp_path: Path) -> 
     code, text = run("import", "households", str(upload), "--on", "2025-03-01",
                      "--errors", str(chosen))  # fmt: skip
     assert code == 1 and chosen.is_file() and "未变 2" in text
+
+
+@pytest.fixture(scope="module")
+def domain_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The policies with domains on their number and date facts (tests/fixtures)."""
+    return policies_with_domains(tmp_path_factory.mktemp("domains"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_one_absurd_number_refuses_its_household_and_every_other_is_imported(
+    case: Case, db: str, tmp_path: Path, domain_root: Path
+) -> None:
+    """An absurd or out-of-domain cell is refused on its row and column, its household whole,
+    and every other household is stored (exit 1); a cell that makes sense is stored exactly."""
+    sheet = write_case(tmp_path / "up.xlsx", case)
+    on = ["--on", "2025-03-01"] if case.subject == "household" else []
+    code, text = run("import", f"{case.subject}s", str(sheet), *on, "--root", str(domain_root))
+    assert "Traceback" not in text and not full_ids(text)
+    engine = open_engine(db)
+    stored = content(engine)[f"{case.subject}s"]
+    ((state, _, counts),) = import_runs(engine)
+    engine.dispose()
+    every, holding = case.keys
+    assert state == "done"
+    if case.fragment is None:
+        assert code == 0, text
+        assert set(stored) == every
+        member = stored[holding]["members"][1]  # the spouse's row
+        assert read_number(member[3][FACT_OF[case.column]]) == case.stored
+        return
+    assert code == 1, text
+    assert set(stored) == every - {holding}
+    assert counts["errors"] == 1
+    with (tmp_path / "up-errors.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert [(r[0], r[1]) for r in rows[1:]] == [(str(case.row), case.column)]
+    assert case.fragment in rows[1][3], rows[1][3]
+    assert "1 条错误" in text and case.column in text  # the terminal shows it too
 
 
 def test_a_refused_file_stores_nothing_and_exits_2(db: str, tmp_path: Path) -> None:

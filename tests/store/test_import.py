@@ -469,7 +469,7 @@ def test_enterprise_bad_rows_are_refused_and_the_stored_untouched(
     assert "check character" in found[(3, "统一社会信用代码")]
     assert "'I'" in found[(4, "统一社会信用代码")] and "huge" in found[(5, "企业规模")]
     assert (
-        "not a real date" in found[(6, "成立日期")]
+        "不是真实存在的日期" in found[(6, "成立日期")]
         and "already listed" in found[(7, "统一社会信用代码")]
     )
     assert "arrived as a number" in found[(8, "统一社会信用代码")]
