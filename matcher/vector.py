@@ -123,6 +123,8 @@ class VectorResult:
     exact_missing: dict[int, dict[int, tuple[str, ...]]] = field(default_factory=dict)
     bounds: dict[tuple[int, int], Bounds] = field(default_factory=dict)  # (row, j) → range
     settled: dict[tuple[int, int], PolicyResult] = field(default_factory=dict)  # by excludes
+    exact_outputs: int = 0  # (output, row) pairs the exact path evaluated (for benchmarks)
+    fragile_rows: int = 0  # rows whose float64 results were not proved exact
     _masks: dict[int, tuple[npt.NDArray[np.int64], Masks]] | None = None
 
     @property
@@ -232,7 +234,9 @@ def run(engine: VectorCatalogue, pop: Population) -> VectorResult:
         fragile |= unsure
     exact = _Exact(engine, pop, values, fen)
     exact.settle(fragile)
-    return _assemble(engine, pop, values, fen, exact)
+    result = _assemble(engine, pop, values, fen, exact)
+    result.exact_outputs, result.fragile_rows = exact.count, int(fragile.sum())
+    return result
 
 
 @dataclass
@@ -246,6 +250,7 @@ class _Exact:
     missing: dict[int, dict[int, tuple[str, ...]]] = field(default_factory=dict)
     ranges: dict[tuple[int, int], Bounds] = field(default_factory=dict)  # (slot, row)
     _owned: set[int] = field(default_factory=set)
+    count: int = 0
 
     def settle(self, fragile: npt.NDArray[np.bool_]) -> None:
         """Re-evaluate exactly: every output of a fragile row; an output ranges may decide,
@@ -258,6 +263,7 @@ class _Exact:
                 todo = np.union1d(todo, np.flatnonzero(self._unknown(slot)))
             for row in todo.tolist():
                 self._put(slot, row, *rows.evaluate(expr, row))
+            self.count += todo.shape[0]
 
     def _unknown(self, slot: int) -> npt.NDArray[np.bool_]:
         if slot in self.fen:

@@ -103,11 +103,8 @@ class FactDef(BaseModel):
         noun = "整数" if self.integer else ("日期" if self.type == "date" else "数")
         low = on if self.minimum == "today" else self.minimum
         high = on if self.maximum == "today" else self.maximum
-        if self.maximum == "today" and on is None:
-            high_text = "评估日"
-        else:
-            high_text = str(high)
-        if low is not None and high is not None:
+        high_text = "评估日" if self.maximum == "today" and on is None else str(high)
+        if low is not None and (high is not None or self.maximum == "today"):
             return f"{low} 至 {high_text} 之间的{noun}"
         if low is not None:
             return f"不小于 {low} 的{noun}" if noun != "日期" else f"不早于 {low} 的日期"

@@ -47,38 +47,69 @@ def read_number(value: object) -> Number:
     round-trips (`repr`), then to 15 significant digits, as a spreadsheet shows it: the cell
     `0.1 + 0.2` is 0.3. A whole number or decimal written with more significant digits than
     that (an ID or bank-card number pasted into a number column) is refused, not rounded, and
-    so is anything of 10^15 or more (`1e30`).
+    so is anything of 10^15 or more (`1e30`), or below 10^-15 but not 0.
 
     Raises:
-        NumberError: not a number, not finite, too large, or more than 15 significant digits.
+        NumberError: not a number, not finite, too large or too small, or more than 15
+            significant digits.
     """
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise NumberError(f"不是数字：{value!r}")
     if isinstance(value, int):
+        if abs(value) >= LIMIT:
+            raise _too_large(value)
         if len(str(abs(value)).rstrip("0")) > SIGNIFICANT:
             raise NumberError(f"{value} 的有效数字超过 {SIGNIFICANT} 位，无法精确保存")
-        return _within(value)
+        return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise NumberError(f"不是有限的数：{value}")
+        _check_magnitude(value)
         shown = Decimal(repr(value))
-        digits = len(shown.as_tuple().digits)
-        if digits > SIGNIFICANT:
+        if len(shown.as_tuple().digits) > SIGNIFICANT:
             shown = round(shown, SIGNIFICANT - shown.adjusted() - 1)
-        return _within(_plain(shown))
+        return _plain(shown)
     if not value.is_finite():
         raise NumberError(f"不是有限的数：{value}")
-    if len(value.normalize().as_tuple().digits) > SIGNIFICANT:
-        raise NumberError(f"{value} 的有效数字超过 {SIGNIFICANT} 位，无法精确保存")
-    return _within(_plain(value))
+    _check_magnitude(value)
+    digits = "".join(map(str, value.as_tuple().digits)).strip("0")  # not `normalize`: it rounds
+    if len(digits) > SIGNIFICANT:
+        raise NumberError(f"{_long(value)} 的有效数字超过 {SIGNIFICANT} 位，无法精确保存")
+    return _plain(value)
 
 
-def _within(value: Number) -> Number:
-    if abs(Decimal(value)) >= LIMIT:
-        raise NumberError(
-            f"{value:.3g} 过大：数值须小于 10 的 15 次方（是否把证件号、账号填进了数字列？）"
-        )
-    return value
+def _check_magnitude(value: float | Decimal) -> None:
+    """Refuse 10^15 and more, and what is not 0 but below 10^-15 (no benefit counts it)."""
+    if isinstance(value, float):
+        large, small = abs(value) >= LIMIT, value != 0 and abs(value) < 1e-15
+    else:  # by exponent: `abs` of Decimal("1E+999999999") overflows the context
+        large = value != 0 and value.adjusted() >= SIGNIFICANT
+        small = value != 0 and value.adjusted() < -SIGNIFICANT
+    if large:
+        raise _too_large(value)
+    if small:
+        raise NumberError(f"{_rough(value)} 过小：不为 0 的数值须不小于 10 的 −15 次方")
+
+
+def _too_large(value: int | float | Decimal) -> NumberError:
+    return NumberError(
+        f"{_rough(value)} 过大：数值须小于 10 的 15 次方（是否把证件号、账号填进了数字列？）"
+    )
+
+
+def _long(value: Decimal) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
+def _rough(value: int | float | Decimal) -> str:
+    """A number of any size, briefly (`1e+30`, `一个 4,300 位的整数`)."""
+    if isinstance(value, int) and value.bit_length() > 1000:
+        return f"一个约 {int(value.bit_length() * 0.30103):,} 位的整数"
+    as_float = float(value)
+    if math.isfinite(as_float) and (as_float != 0 or value == 0):
+        return f"{as_float:.3g}"
+    return f"{Decimal(value):.3e}"  # beyond a double: 1E+999999999
 
 
 def _plain(value: Decimal) -> Number:

@@ -124,20 +124,33 @@ _dates = st.one_of(st.sampled_from(DATES), st.dates(date(1990, 1, 1), date(2030,
 _texts = st.one_of(st.sampled_from(TEXTS), st.text('低保特困新生儿ab"\\ ', max_size=4))
 
 
+def _numbers_in(low: Any, high: Any, integer: bool) -> st.SearchStrategy[int | Decimal]:
+    """Numbers inside [low, high] drawn directly (no filtering), favouring NUMBERS and cents."""
+    lo = -1_000_000 if low is None else low
+    hi = 1_000_000 if high is None else high
+    whole = st.integers(int(-(-lo // 1)), int(hi // 1))
+    if integer:
+        return whole
+    cents = st.integers(int(lo * 100), int(hi * 100)).map(lambda c: read_number(D(c).scaleb(-2)))
+    mills = st.integers(int(lo * 1000), int(hi * 1000)).map(lambda m: read_number(D(m).scaleb(-3)))
+    known = [v for v in NUMBERS if lo <= v <= hi]
+    return st.one_of(st.sampled_from(known), whole, cents, mills) if known else cents
+
+
 def values_for(fact: FactDef) -> st.SearchStrategy[FactValue]:
     """Values of `fact`'s type (inside its domain), favouring the constants expressions use."""
     if fact.type == "number":
         low, high = fact.bounds
-        inside = _numbers.filter(
-            lambda v: (low is None or v >= low) and (high is None or v <= high)  # type: ignore[operator]
-        )
-        return inside.map(lambda v: int(v)) if fact.integer else inside
+        if low is None and high is None and not fact.integer:
+            return _numbers
+        return _numbers_in(low, high, fact.integer)
     if fact.type == "date":
         low_d, high_d = fact.bounds
         if low_d is not None or high_d is not None:
-            return _dates.filter(
-                lambda d: (low_d is None or d >= low_d) and (high_d is None or d <= high_d)
-            )  # type: ignore[operator]
+            first = low_d if isinstance(low_d, date) else date(1990, 1, 1)
+            last = high_d if isinstance(high_d, date) else date(2030, 12, 31)
+            return st.one_of(st.sampled_from([d for d in DATES if first <= d <= last] or [first]),
+                             st.dates(first, last))  # fmt: skip
         return _dates
     if fact.type == "bool":
         return st.booleans()
@@ -382,7 +395,9 @@ def _raw_facts(
         elif fact.type == "date":
             low = fact.minimum if isinstance(fact.minimum, date) else date(1900, 1, 1)
             high = on if fact.maximum == "today" else fact.maximum
-            inside = _dates.filter(lambda d, lo=low, hi=high: lo <= d and (hi is None or d <= hi))  # type: ignore[misc]
+            last = high if isinstance(high, date) else date(2030, 12, 31)
+            picks = [d for d in DATES if low <= d <= last]
+            inside = st.one_of(st.sampled_from(picks or [low]), st.dates(low, last))
             strategies[name] = inside.map(date.isoformat)
         elif fact.type == "string" and not fact.values:
             strategies[name] = st.sampled_from(["A123456", "低保证2025-001"])
