@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -153,7 +154,8 @@ def test_derived_facts_cannot_be_supplied() -> None:
         ("income", "9000", "expected number, got string '9000'"),
         ("income", True, "expected number, got boolean true"),
         ("income", float("nan"), "不是有限的数：nan"),
-        ("income", 522221197005120035, "有效数字超过 15 位"),
+        ("income", 522221197005120035, "过大：数值须小于 10 的 15 次方"),
+        ("income", Decimal("1.2345678901234567"), "有效数字超过 15 位"),
         ("income", [1], "expected number, got a list"),
         ("dibao_status", "actve", "expected one of 'active', 'lapsed', 'none', got string 'actve'"),
         ("dibao_status", 1, "expected string, got number 1"),
