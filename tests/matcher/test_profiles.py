@@ -33,15 +33,15 @@ def fact(type_: str, level: str, **extra: Any) -> FactDef:
 
 CATALOGUE = FactCatalogue(
     facts={
-        "monthly_income": fact("number", "member", unit="CNY"),
-        "disability_grade": fact("number", "member"),
+        "monthly_income": fact("number", "member", unit="CNY", min=0, max=1_000_000),
+        "disability_grade": fact("number", "member", integer=True, min=1, max=4),
         "is_student": fact("bool", "member"),
         "age": fact("number", "member", derived=True),
         "income": fact("number", "household"),
         "dibao_status": fact("string", "household", values=("active", "lapsed", "none")),
         "dibao_since": fact("date", "household"),
         "household_size": fact("number", "household", derived=True),
-        "founded_on": fact("date", "enterprise"),
+        "founded_on": fact("date", "enterprise", min="1900-01-01", max="today"),
         "employees": fact("number", "enterprise"),
         "years_since_founded": fact("number", "enterprise", derived=True),
     }
@@ -282,3 +282,36 @@ def test_error_text_never_reveals_a_full_id_number() -> None:
         parse_household(raw, CATALOGUE)
     assert len(info.value.issues) == 4
     assert HEAD not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "member", "text"),
+    [
+        (
+            "members[0].monthly_income",
+            {"monthly_income": -5},
+            "应为0 至 1000000 之间的数，实际为 -5",
+        ),
+        ("members[0].disability_grade", {"disability_grade": -1}, "实际为 -1"),
+        ("members[0].disability_grade", {"disability_grade": Decimal("1.5")}, "应为整数"),
+        ("members[0].monthly_income", {"monthly_income": 1e30}, "过大"),
+    ],
+)
+def test_a_value_outside_its_domain_is_refused_at_its_json_path(
+    path: str, member: dict[str, Any], text: str
+) -> None:
+    """An income of −5 or a grade of −1 is an error at its JSON path, never taken as unknown."""
+    raw = household()
+    raw["members"][0].update(member)
+    assert text in issues_of(raw)[path]
+
+
+def test_a_founding_date_after_the_evaluation_date_is_refused() -> None:
+    """A date whose domain ends `today` may not be after the day the profile is read for."""
+    raw = {"credit_code": make_uscc(), "founded_on": "2025-03-02"}
+    assert (
+        "2025-03-01"
+        in issues_of(raw, lambda r, c: parse_enterprise(r, c, today=date(2025, 3, 1)))["founded_on"]
+    )
+    ok = parse_enterprise(raw, CATALOGUE, today=date(2025, 3, 2))
+    assert ok.facts["founded_on"] == date(2025, 3, 2)

@@ -1,7 +1,7 @@
 """The crash test (RELIABILITY J3): a sweep SIGKILLed at random points, restarted until done,
 ends exactly as an uninterrupted sweep of a copy of the same database, on SQLite and PostgreSQL.
 
-200,000 households and 5,000 enterprises are seeded once per session through the import path
+80,000 households and 2,000 enterprises are seeded once per session through the import path
 (`store.seeding`: `upsert_households`) into a SQLite template; PostgreSQL gets the template by
 `COPY`, then each run copies a template (`cp` on SQLite, `CREATE DATABASE … TEMPLATE` on
 PostgreSQL). The clean sweep runs in a second process while the crashed one is killed.
@@ -43,7 +43,7 @@ from store.seeding import (
 )
 from store.testing import fresh_postgres, fresh_sqlite
 
-HOUSEHOLDS, ENTERPRISES, CHUNK = 200_000, 5_000, 10_000
+HOUSEHOLDS, ENTERPRISES, CHUNK = 80_000, 2_000, 4_000  # 20 chunks: kills land mid-run
 ON = date(2025, 3, 1)
 ZHIDA = Path(sys.executable).parent / "zhida"
 _PG_TEMPLATE = "crash_template"
