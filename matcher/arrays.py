@@ -53,17 +53,21 @@ def reachable(program: Program, outputs: Iterable[int]) -> list[int]:
     return sorted(needed)
 
 
+Rows = npt.NDArray[np.int64]
+
+
 @dataclass
 class Evaluation:
     """The values of a program's outputs over a chunk, and where the floats are not proved exact.
 
-    `fragile[i]` is True when some comparison, divisor or amount of subject row `i` came too
-    close to a decision for float64 to be trusted (`matcher.exactness`): the engine recomputes
-    such rows exactly. `bounds` holds the error bound of each value output (amounts).
+    `fragile[o]` lists the subject rows where output `o` depends on a comparison, divisor or
+    value that came too close to a decision for float64 to be trusted (`matcher.exactness`):
+    the engine recomputes those (output, row) pairs exactly. `bounds` holds the error bound of
+    each value output (amounts).
     """
 
     values: dict[int, Array]
-    fragile: npt.NDArray[np.bool_]
+    fragile: dict[int, Rows]
     bounds: dict[int, Bound]
 
 
@@ -90,16 +94,50 @@ def evaluate(program: Program, pop: Population, outputs: list[int]) -> Evaluatio
                 del values[a]
     full = {o: _full(values[o], program.steps[o], pop) for o in outputs}
     bounds = {o: proof.bounds[o] for o in outputs if o in proof.bounds}
-    return Evaluation(full, proof.fragile, bounds)
+    fragile = {o: rows for o in outputs if (rows := proof.fragile.get(o)) is not None}
+    return Evaluation(full, fragile, bounds)
 
 
-class _Proof:
-    """The error bound of every value step, and the subject rows found fragile so far."""
+class Fragility:
+    """Per step, the subject rows whose value is not proved exact (its own doubts and its
+    arguments'); most steps have none, so they hold None."""
 
     def __init__(self, pop: Population) -> None:
         self.pop = pop
+        self.fragile: dict[int, Rows | None] = {}
+        self._own: Rows | None = None
+
+    def mark(self, rows: Array, level: str) -> None:
+        """This step doubts `rows` (a bool mask at its level, or a scalar for every row)."""
+        if np.ndim(rows) == 0:
+            found = np.arange(self.pop.size, dtype=np.int64) if bool(rows) else None
+        elif level == "m":
+            found = np.unique(self.pop.member_of[np.flatnonzero(rows)])
+        else:
+            found = np.flatnonzero(rows).astype(np.int64)
+        if found is not None and found.size:
+            self._own = found if self._own is None else np.union1d(self._own, found)
+
+    def close(self, i: int, args: tuple[int, ...]) -> None:
+        """Step `i` is done: its rows are its own doubts and its arguments'."""
+        parts = [r for a in args if (r := self.fragile.get(a)) is not None]
+        if self._own is not None:
+            parts.append(self._own)
+        self._own = None
+        if not parts:
+            self.fragile[i] = None
+        elif len(parts) == 1:
+            self.fragile[i] = parts[0]
+        else:
+            self.fragile[i] = np.unique(np.concatenate(parts))
+
+
+class _Proof(Fragility):
+    """The error bound of every value step, and the rows each step leaves unproved."""
+
+    def __init__(self, pop: Population) -> None:
+        super().__init__(pop)
         self.bounds: dict[int, Bound] = {}
-        self.fragile = np.zeros(pop.size, dtype=bool)
         self.widest = int(pop.counts.max()) if pop.size else 0
 
     def step(self, i: int, step: Step, args: list[Array], value: Array) -> None:
@@ -107,23 +145,22 @@ class _Proof:
             self.bounds[i] = self._bound(step, args, value)
         elif step.op in ("cmp", "in") and all(a in self.bounds for a in step.args):
             self._compare(step, args)
+        self.close(i, step.args)
 
     def _bound(self, step: Step, args: list[Array], value: Array) -> Bound:
         if step.op == "const":
             return const_bound(step.data[0])  # type: ignore[index]
         if step.op == "fact":
             return fact_bound(np.asarray(value), step.data[2] == "number")  # type: ignore[index]
-        if step.op == "kval":
-            return EXACT_ZERO
-        if step.op == "truthy":  # pragma: no cover - a boolean step
+        if step.op in ("kval", "truthy"):
             return EXACT_ZERO
         arg_bounds = [self.bounds.get(a, EXACT_ZERO) for a in step.args]
         if step.op == "arith" and step.data == "/":
             bound, near_zero = division_bound(arg_bounds[0], arg_bounds[1], args[1])
             if near_zero is not None:
-                self._mark(near_zero, step.level)
+                self.mark(near_zero, step.level)
             if not np.isfinite(bound.error):
-                self._mark(~np.isnan(np.asarray(value, dtype=np.float64)), step.level)
+                self.mark(~np.isnan(np.asarray(value, dtype=np.float64)), step.level)
             return bound
         return step_bound(step.op, step.data, arg_bounds, self.widest)
 
@@ -134,22 +171,11 @@ class _Proof:
         else:
             rows = None
             for option in cast(tuple[object, ...], step.data):
-                near = unsure(args[0], _const(option, self.pop), a_bound, const_bound(option))
+                near = unsure(args[0], constant(option, self.pop), a_bound, const_bound(option))
                 if near is not None:
                     rows = near if rows is None else rows | near
         if rows is not None:
-            self._mark(rows, step.level)
-
-    def _mark(self, rows: Array, level: str) -> None:
-        """Mark subject rows fragile (a member row marks its household)."""
-        if np.ndim(rows) == 0:
-            if bool(rows):
-                self.fragile[:] = True
-            return
-        if level == "m":
-            self.fragile[self.pop.member_of[np.flatnonzero(rows)]] = True
-        else:
-            self.fragile |= rows
+            self.mark(rows, step.level)
 
 
 _CLEAN_AWARE = frozenset({"cmp", "in", "truthy"})
@@ -162,7 +188,7 @@ def _apply_clean(step: Step, args: list[Array], pop: Population) -> Array:
             true = _CMP[str(step.data)](args[0], args[1])
         elif step.op == "in":
             values = cast(tuple[object, ...], step.data)
-            true = np.isin(args[0], np.array([_const(v, pop) for v in values], dtype=np.float64))
+            true = np.isin(args[0], np.array([constant(v, pop) for v in values], dtype=np.float64))
         else:
             true = args[0] == 1.0
     if isinstance(true, np.ndarray):
@@ -191,7 +217,8 @@ def _full(x: Array, step: Step, pop: Population) -> Array:
     return x
 
 
-def _const(value: object, pop: Population) -> Array:
+def constant(value: object, pop: Population) -> Array:
+    """A constant as the float the columns hold (codes for text, ordinals for dates)."""
     if isinstance(value, bool):
         return np.float64(1.0 if value else 0.0)
     if isinstance(value, str):
@@ -214,7 +241,7 @@ def _apply(step: Step, args: list[Array], pop: Population) -> Array:
     with np.errstate(all="ignore"):
         if op == "const":
             const = cast(tuple[object, str], step.data)
-            return _const(const[0], pop)
+            return constant(const[0], pop)
         if op == "fact":
             name = step.data[0]  # type: ignore[index]
             table = pop.members if step.level == "m" else pop.subject
@@ -231,7 +258,7 @@ def _apply(step: Step, args: list[Array], pop: Population) -> Array:
             a, b = args
             return _kleene(_CMP[str(step.data)](a, b), np.isnan(a) | np.isnan(b))
         if op == "in":
-            options = np.array([_const(v, pop) for v in step.data], dtype=np.float64)  # type: ignore[attr-defined]
+            options = np.array([constant(v, pop) for v in step.data], dtype=np.float64)  # type: ignore[attr-defined]
             return _kleene(np.isin(args[0], options), np.isnan(args[0]))
         if op == "and":
             return _fold(np.minimum, args)

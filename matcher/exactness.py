@@ -24,18 +24,20 @@ import numpy.typing as npt
 
 __all__ = [
     "EXACT_ZERO",
+    "SAFETY",
     "UNIT",
     "Bound",
     "amount_fen",
     "const_bound",
     "division_bound",
     "fact_bound",
+    "range_fact_bound",
     "step_bound",
     "unsure",
 ]
 
 UNIT = 2.0**-53  # the unit roundoff of float64
-_SAFETY = 1.0 + 16 * UNIT  # the error bound's own rounding, and then some
+SAFETY = 1.0 + 16 * UNIT  # the error bound's own rounding, and then some
 _DIGITS = 1e-14  # a float's distance from its 15-significant-digit decimal, relative, with room
 _FEN_LIMIT = 2.0**50  # beyond this many fen a float no longer resolves a half fen
 Array = Any
@@ -80,6 +82,21 @@ def fact_bound(column: npt.NDArray[np.float64], number: bool) -> Bound:
         return EXACT_ZERO
     magnitude = float(np.abs(known).max())
     if not number or (magnitude < 2.0**53 and bool((known == np.floor(known)).all())):
+        return Bound(magnitude, 0.0, True)
+    return Bound(magnitude, _DIGITS * magnitude)
+
+
+def range_fact_bound(
+    column: npt.NDArray[np.float64], number: bool, low: float, high: float
+) -> Bound:
+    """A fact column whose unknown cells stand for their domain [low, high] (±∞: unbounded)."""
+    known = fact_bound(column, number)
+    ends = [abs(x) for x in (low, high) if np.isfinite(x)]
+    if not ends:
+        return known
+    magnitude = max(known.magnitude, *ends)
+    whole = known.whole and all(float(x).is_integer() for x in ends) and magnitude < 2.0**53
+    if not number or whole:
         return Bound(magnitude, 0.0, True)
     return Bound(magnitude, _DIGITS * magnitude)
 
@@ -148,20 +165,20 @@ def division_bound(a: Bound, b: Bound, divisor: Array) -> tuple[Bound, Rows | No
     reverse): those are fragile."""
     known = np.abs(divisor[~np.isnan(divisor) & (divisor != 0)])
     smallest = float(known.min()) if known.size else 1.0
-    if smallest <= b.error * _SAFETY:
+    if smallest <= b.error * SAFETY:
         return Bound(np.inf, np.inf), None
     magnitude = a.magnitude / smallest
     error = (a.error + magnitude * b.error) / (smallest - b.error) + _rounding(magnitude)
     near_zero = None
     if b.error:
-        near_zero = np.abs(divisor) <= b.error * _SAFETY
+        near_zero = np.abs(divisor) <= b.error * SAFETY
     return Bound(magnitude, error), near_zero
 
 
 def unsure(a: Array, b: Array, bound_a: Bound, bound_b: Bound) -> Rows | None:
     """Rows where `a` and `b` are closer than their errors allow telling them apart (None when
     both are exact)."""
-    total = (bound_a.error + bound_b.error) * _SAFETY
+    total = (bound_a.error + bound_b.error) * SAFETY
     if total == 0.0:
         return None
     with np.errstate(invalid="ignore"):
@@ -175,7 +192,7 @@ def amount_fen(values: npt.NDArray[np.float64], bound: Bound) -> tuple[Array, Ro
         whole = np.floor(cents)
         part = cents - whole  # exact for floats
         fen = np.where(part >= 0.5, whole + 1.0, whole) * np.sign(values)
-        margin = (100.0 * bound.error + UNIT * cents) * _SAFETY
+        margin = (100.0 * bound.error + UNIT * cents) * SAFETY
         fragile = (np.abs(part - 0.5) <= margin) | (cents >= _FEN_LIMIT)
     known = ~np.isnan(values)
     return np.where(known, fen, np.nan), fragile & known

@@ -7,7 +7,9 @@ enterprise) or the member level ("m"). Booleans are Kleene values in uint8 (F=0,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 from rules import ir
@@ -80,9 +82,9 @@ class Program:
                 for asked in sorted(e.missing_as):
                     self.bit(asked)
                 missing = tuple(sorted(e.missing_as))
-                fact = self.add(
-                    Step("fact", (), "m" if member else "s", "v", (name, missing, fact_type))
-                )
+                low, high = _end(e.lo, -math.inf), _end(e.hi, math.inf)
+                data = (name, missing, fact_type, low, high)
+                fact = self.add(Step("fact", (), "m" if member else "s", "v", data))
                 return self._lift(fact, level)
             case ir.Compare(op=op, left=a, right=b) if a.type == "bool":
                 # booleans compare as values: T → 1.0, F → 0.0, U → NaN
@@ -142,3 +144,12 @@ class Program:
         )
         joined, lvl = self._join(slots)
         return self.add(Step(op, joined, lvl, kind, data))
+
+
+def _end(bound: object, default: float) -> float:
+    """A domain end as the columns hold it (dates as ordinals; None: unbounded)."""
+    if bound is None:
+        return default
+    if isinstance(bound, date):
+        return float(bound.toordinal())
+    return float(bound)  # type: ignore[arg-type]

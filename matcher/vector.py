@@ -24,7 +24,7 @@ from matcher.arrays import Array, F, Masks, T, U, evaluate
 from matcher.columns import Population
 from matcher.evaluate import Value
 from matcher.exact_rows import ExactRows, needs_ranges
-from matcher.exactness import amount_fen
+from matcher.exactness import Bound, amount_fen
 from matcher.excludes import drop
 from matcher.interpreter import (
     REGION_UNKNOWN_NOTE,
@@ -37,6 +37,7 @@ from matcher.interpreter import (
 )
 from matcher.interpreter import Status as StatusName
 from matcher.program import Program
+from matcher.ranges import evaluate_ranges
 from matcher.vector_excludes import apply_excludes
 from matcher.vector_missing import fill_missing, mask_of
 from rules import ir
@@ -222,26 +223,32 @@ def _verdict(v: int) -> bool | None:
 def run(engine: VectorCatalogue, pop: Population) -> VectorResult:
     """Evaluate every policy of `engine` over the chunk `pop`.
 
-    Arrays are built policy-major (one contiguous row per policy) and exposed rows × policies.
+    Three passes, each on fewer rows: the float64 program over every row (Kleene logic, an
+    unknown being anything); the range pass over the rows where an output that ranges may
+    decide was left unknown (`matcher.ranges`); the exact path over the rows neither could
+    prove (`matcher.exact_rows`). Arrays are built policy-major and exposed rows × policies.
     """
     outputs = [s for conds in engine.conditions for s in conds]
     outputs += [a for a in engine.amounts if a is not None] + list(engine.gates.values())
     ev = evaluate(engine.program, pop, outputs)
-    values, fragile = dict(ev.values), ev.fragile.copy()
+    values = dict(ev.values)
+    doubts: dict[int, set[int]] = {o: set(rows.tolist()) for o, rows in ev.fragile.items()}
     fen: dict[int, Array] = {}
     for slot in {a for a in engine.amounts if a is not None}:
         fen[slot], unsure = amount_fen(np.asarray(values[slot], np.float64), ev.bounds[slot])
-        fragile |= unsure
+        doubts.setdefault(slot, set()).update(np.flatnonzero(unsure).tolist())
     exact = _Exact(engine, pop, values, fen)
-    exact.settle(fragile)
+    exact.refine(doubts)
+    exact.settle(doubts)
     result = _assemble(engine, pop, values, fen, exact)
-    result.exact_outputs, result.fragile_rows = exact.count, int(fragile.sum())
+    result.exact_outputs = exact.count
+    result.fragile_rows = len(set().union(*doubts.values())) if doubts else 0
     return result
 
 
 @dataclass
 class _Exact:
-    """The exact path's findings: verdicts, amounts and missing facts it overrode."""
+    """What the range pass and the exact path overrode: verdicts, amounts, bounds, missing."""
 
     engine: VectorCatalogue
     pop: Population
@@ -252,18 +259,56 @@ class _Exact:
     _owned: set[int] = field(default_factory=set)
     count: int = 0
 
-    def settle(self, fragile: npt.NDArray[np.bool_]) -> None:
-        """Re-evaluate exactly: every output of a fragile row; an output ranges may decide,
-        on the rows the fast pass left unknown."""
+    def refine(self, doubts: dict[int, set[int]]) -> None:
+        """The range pass over the rows where an output ranges may decide is unknown; the
+        (output, row) pairs it cannot prove join `doubts`."""
+        ranged = sorted(self.engine.ranged)
+        todo = np.zeros(self.pop.size, dtype=bool)
+        for slot in ranged:
+            todo |= self._unknown(slot)
+        rows = np.flatnonzero(todo)
+        if rows.size == 0:
+            return
+        found = evaluate_ranges(self.engine.program, self.pop.take(rows), ranged)
+        for slot in ranged:
+            if slot in self.fen:
+                unsure = self._amounts(
+                    slot, rows, found.lo[slot], found.hi[slot], found.bounds[slot]
+                )
+                doubts.setdefault(slot, set()).update(rows[unsure].tolist())
+            else:
+                self._own(slot)[rows] = found.kleene[slot]
+        for slot, local in found.fragile.items():
+            doubts.setdefault(slot, set()).update(rows[local].tolist())
+
+    def _amounts(
+        self, slot: int, rows: npt.NDArray[np.int64], lo: Array, hi: Array, bound: Bound
+    ) -> npt.NDArray[np.bool_]:
+        """Amounts the ranges pinned to one value, the fen bounds of the others, and the rows
+        where an end lies within its error of a half fen."""
+        low, unsure_lo = amount_fen(np.where(np.isfinite(lo), lo, np.nan), bound)
+        high, unsure_hi = amount_fen(np.where(np.isfinite(hi), hi, np.nan), bound)
+        point = lo == hi
+        self.fen[slot][rows] = np.where(point, low, np.nan)
+        for k in np.flatnonzero(~point).tolist():
+            ends = (low[k], high[k])
+            self.ranges[(slot, int(rows[k]))] = tuple(  # type: ignore[assignment]
+                None if np.isnan(x) else from_fen(int(x)) for x in ends
+            )
+        unsure: npt.NDArray[np.bool_] = unsure_lo | unsure_hi
+        return unsure
+
+    def settle(self, doubts: dict[int, set[int]]) -> None:
+        """Every (output, row) pair not proved, evaluated exactly by the interpreter's
+        evaluator."""
         rows = ExactRows(self.pop, self.engine.catalogue.facts)
-        fragile_rows = np.flatnonzero(fragile)
-        for slot, expr in self.engine.exprs.items():
-            todo = fragile_rows
-            if slot in self.engine.ranged:
-                todo = np.union1d(todo, np.flatnonzero(self._unknown(slot)))
-            for row in todo.tolist():
+        for slot, todo in doubts.items():
+            expr = self.engine.exprs.get(slot)
+            if expr is None:
+                continue
+            for row in sorted(todo):
                 self._put(slot, row, *rows.evaluate(expr, row))
-            self.count += todo.shape[0]
+            self.count += len(todo)
 
     def _unknown(self, slot: int) -> npt.NDArray[np.bool_]:
         if slot in self.fen:
@@ -271,17 +316,21 @@ class _Exact:
         unknown: npt.NDArray[np.bool_] = np.asarray(self.values[slot]) == U
         return unknown
 
+    def _own(self, slot: int) -> Array:
+        if slot not in self._owned:  # outputs may share arrays: write to a copy, once
+            self.values[slot] = np.array(self.values[slot], dtype=np.uint8, copy=True)
+            self._owned.add(slot)
+        return self.values[slot]
+
     def _put(self, slot: int, row: int, value: Value, missing: frozenset[str]) -> None:
         if slot in self.fen:
             amount, bounds = amount_of(value)
             self.fen[slot][row] = np.nan if amount is None else float(amount * 100)
+            self.ranges.pop((slot, row), None)
             if bounds is not None:
                 self.ranges[(slot, row)] = bounds
         else:
-            if slot not in self._owned:  # outputs may share arrays: write to a copy, once
-                self.values[slot] = np.array(self.values[slot], dtype=np.uint8, copy=True)
-                self._owned.add(slot)
-            self.values[slot][row] = U if value is None else (T if value else F)
+            self._own(slot)[row] = U if value is None else (T if value else F)
         self.missing.setdefault(slot, {})[row] = tuple(sorted(missing)) if missing else ()
 
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from matcher.arrays import Masks, T, U, evaluate_missing, mask_names
+from matcher.arrays import Masks, T, U, mask_names
 from matcher.program import Program
+from matcher.ranges import evaluate_ranges
 
 if TYPE_CHECKING:
     from matcher.vector import VectorResult
@@ -58,12 +59,12 @@ def fill_missing(res: VectorResult) -> dict[int, tuple[Rows, Masks]]:
         return {}
     union = np.unique(np.concatenate([rows for _, rows, _, _ in needs]))
     slots = sorted({s for _, _, group, _ in needs for s in group})
-    masks = evaluate_missing(program, res.population.take(union), slots)
+    masks = dict(evaluate_ranges(program, res.population.take(union), slots).masks)
     for s in slots:
         exact = res.exact_missing.get(s)
         if not exact:
             continue
-        masks[s] = masks[s].copy()  # evaluate_missing may share one zero array between outputs
+        masks[s] = masks[s].copy()  # masks may share one zero array between outputs
         for row, names in exact.items():
             k = int(np.searchsorted(union, row))
             if k < union.shape[0] and union[k] == row:
