@@ -9,15 +9,18 @@ with `zhida audit verify --head HASH`.
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli import app, err, out
-from store.audit import VerifyReport, current_head, verify
-from store.db import migrate, open_engine, read_session
+from cli.app import app, err, out
 
-audit_app = typer.Typer(no_args_is_help=True, help="审计日志 audit log: verify the chain, its head")
+if TYPE_CHECKING:
+    from store.audit import VerifyReport
+
+audit_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="审计日志 audit：核验哈希链，打印末条"
+)
 app.add_typer(audit_app, name="audit")
 
 Head = Annotated[
@@ -28,6 +31,9 @@ Head = Annotated[
 
 def _verify(head: str | None) -> tuple[VerifyReport, float]:
     """The report, and the seconds verifying took (reading and hashing, not migrating)."""
+    from store.audit import verify
+    from store.db import migrate, open_engine, read_session
+
     engine = open_engine()
     try:
         migrate(engine)
@@ -40,7 +46,7 @@ def _verify(head: str | None) -> tuple[VerifyReport, float]:
 
 @audit_app.command("verify")
 def verify_command(head: Head = None) -> None:
-    """Recompute the chain: print the head when intact, or name the first broken record."""
+    """核验审计日志 verify：重算哈希链，完好时打印末条，否则指出第一条被改动的记录。"""
     report, seconds = _verify(head)
     if not report.ok:
         err.print(f"[red]seq {report.first_bad}: {report.reason}[/]", highlight=False)
@@ -60,7 +66,10 @@ def verify_command(head: Head = None) -> None:
 
 @audit_app.command("head")
 def head_command() -> None:
-    """Print the last record's seq and hash: export this daily to catch a removed tail."""
+    """审计日志末条 head：打印最后一条的序号和哈希，每日导出，可发现被删除的末尾。"""
+    from store.audit import current_head
+    from store.db import migrate, open_engine, read_session
+
     engine = open_engine()
     try:
         migrate(engine)

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
-from cli import DEFAULT_ROOT, Root, _catalogue, _date, app, err, out
-from matcher.impact import ImpactTally, Key, by_township
-from matcher.regions import RegionTable, load_regions
-from rules.candidate import load_candidate
-from rules.errors import RuleError
-from store.db import migrate, open_engine
-from store.impact import ImpactReport, measure_impact
-from store.sweep import RegionError, validate_region
+from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out
 
-wide = Console(soft_wrap=True, width=max(out.width, 132))  # a village row fits on one line
+if TYPE_CHECKING:
+    from matcher.impact import ImpactTally, Key
+    from matcher.regions import RegionTable
+    from store.impact import ImpactReport
+
 _HEADERS = ("gain 新增", "loss 减少", "raised 提高", "lowered 降低", "Δ amount 金额变化")
 
 
@@ -32,8 +26,16 @@ def impact(
     ] = None,
     root: Root = DEFAULT_ROOT,
 ) -> None:
-    """Compare a policy file with the catalogue over the stored caseload; writes nothing."""
-    current, day = _catalogue(root), _date(on)
+    """影响评估 impact：把改动的政策文件与现行目录在已存档案上比较，不写入任何数据。"""
+    from rich.markup import escape
+
+    from rules.candidate import load_candidate
+    from rules.errors import RuleError
+    from store.db import migrate, open_engine
+    from store.impact import measure_impact
+    from store.sweep import RegionError, validate_region
+
+    current, day = load(root), on_date(on)
     try:
         candidate = load_candidate(root, policy_file)
         prefix = validate_region(region)
@@ -64,6 +66,9 @@ def impact(
 
 
 def _print(report: ImpactReport) -> None:
+    from matcher.impact import by_township
+    from matcher.regions import load_regions
+
     if not report.villages:
         out.print("no one gains, loses or sees an amount change", highlight=False)
         return
@@ -79,6 +84,11 @@ def _print(report: ImpactReport) -> None:
 
 
 def _table(title: str, policy: str, tallies: dict[Key, ImpactTally], names: RegionTable) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    wide = Console(soft_wrap=True, width=max(out.width, 132))  # a village row fits on one line
     table = Table(title=title, title_justify="left")
     for header in ("region 区划", "name 名称", *_HEADERS):
         table.add_column(header, justify="right" if header in _HEADERS else "left")

@@ -11,32 +11,24 @@ Exit codes: 0 every row stored; 1 the good rows stored, some refused (see the er
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
-from rich.text import Text
-from sqlalchemy import Engine
 
-from cli import DEFAULT_ROOT, Root, _catalogue, _date, app, err, out
-from matcher.identifiers import mask_ids_in_text
-from store.db import migrate, open_engine
-from store.grouping import RowError
-from store.guards import Limits, SheetError
-from store.ingest import (
-    ImportConflict,
-    ImportReport,
-    default_errors_path,
-    import_enterprises,
-    import_households,
-    write_errors,
+from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out
+from cli.app import progress as _bar
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from store.grouping import RowError
+    from store.ingest import ImportReport
+
+import_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="导入 import：把户或企业信息表存入数据库"
 )
-
-import_app = typer.Typer(no_args_is_help=True, help="导入 import profiles into the database")
 app.add_typer(import_app, name="import")
 
 Source = Annotated[Path, typer.Argument(help="an .xlsx, .csv or .parquet sheet (template layout)")]
@@ -49,7 +41,7 @@ Chunk = Annotated[int, typer.Option("--chunk", min=1, help="profiles per transac
 MaxRows = Annotated[int, typer.Option(help="row cap")]
 MaxXlsx = Annotated[int, typer.Option(help="cap on an xlsx's uncompressed size, MB")]
 Actor = Annotated[str, typer.Option("--actor", help="who imports (written to the audit log)")]
-Run = Callable[[Engine, Callable[[int, int | None], None] | None], ImportReport]
+Run = Callable[["Engine", Callable[[int, int | None], None] | None], "ImportReport"]
 
 
 @import_app.command("households")
@@ -67,8 +59,11 @@ def households(
     actor: Actor = "cli",
     root: Root = DEFAULT_ROOT,
 ) -> None:
-    """Import a household sheet: checked rows stored by 户编号, members replaced, changes kept."""
-    catalogue, day = _catalogue(root), (_date(on) if on else None)
+    """导入户信息表 import households：校验通过的行按户编号存入，成员整体替换，变化留痕。"""
+    from store.guards import Limits
+    from store.ingest import import_households
+
+    catalogue, day = load(root), (on_date(on) if on else None)
     limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
     report = _import(
         source,
@@ -91,8 +86,11 @@ def enterprises(
     actor: Actor = "cli",
     root: Root = DEFAULT_ROOT,
 ) -> None:
-    """Import an enterprise sheet: checked rows stored by credit code, changes kept."""
-    catalogue = _catalogue(root)
+    """导入企业信息表 import enterprises：校验通过的行按统一社会信用代码存入，变化留痕。"""
+    from store.guards import Limits
+    from store.ingest import import_enterprises
+
+    catalogue = load(root)
     limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
     report = _import(
         source,
@@ -106,10 +104,17 @@ def enterprises(
 
 def _import(source: Path, run: Run) -> ImportReport:
     """Run an import on the configured database; a refused file or a conflict exits 2."""
+    from rich.markup import escape
+
+    from matcher.identifiers import mask_ids_in_text
+    from store.db import migrate, open_engine
+    from store.guards import SheetError
+    from store.ingest import ImportConflict
+
     engine = open_engine()
     try:
         migrate(engine)
-        with _progress(source.name) as advance:
+        with _bar(f"导入 {source.name}") as advance:
             return run(engine, advance)
     except (SheetError, ImportConflict) as exc:
         err.print(f"[red]{escape(mask_ids_in_text(str(exc)))}[/]", highlight=False)
@@ -120,6 +125,10 @@ def _import(source: Path, run: Run) -> ImportReport:
 
 def _finish(report: ImportReport, source: Path, errors: Path | None, show: int, unit: str) -> None:
     """Print the outcome, write the errors CSV, exit 1 when rows were refused."""
+    from rich.markup import escape
+
+    from store.ingest import default_errors_path, write_errors
+
     c = report.counts
     for said in report.abandoned:
         out.print(f"放弃 abandoned unfinished import {escape(said)}", highlight=False)
@@ -154,6 +163,11 @@ def _finish(report: ImportReport, source: Path, errors: Path | None, show: int, 
 
 def _table(errors: list[RowError], warnings: list[RowError], show: int) -> None:
     """The first `show` refused rows and warnings, and how many more the CSV holds."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from matcher.identifiers import mask_ids_in_text
+
     rows = [("错误", e) for e in errors] + [("警告", w) for w in warnings]
     table = Table(show_lines=False)
     for header in ("行", "列", "值", "原因", "级别"):
@@ -165,16 +179,3 @@ def _table(errors: list[RowError], warnings: list[RowError], show: int) -> None:
     out.print(table)
     if len(rows) > show:
         out.print(f"…and {len(rows) - show:,} more", highlight=False)
-
-
-@contextmanager
-def _progress(name: str) -> Iterator[Callable[[int, int | None], None] | None]:
-    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
-    if not err.is_terminal:
-        yield None
-        return
-    from rich.progress import Progress
-
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task(f"导入 {escape(name)}", total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)

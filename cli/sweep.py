@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from cli import DEFAULT_ROOT, Root, _catalogue, _date, _progress, app, err, out
-from store.db import migrate, open_engine
-from store.sweep import (
-    DEFAULT_CHUNK,
-    RegionError,
-    SweepConflict,
-    SweepDateError,
-    SweepReport,
-    begin_sweep,
-    run_sweep,
-)
+from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out, progress
+
+if TYPE_CHECKING:
+    from store.sweep import SweepReport
+
+DEFAULT_CHUNK = 20_000  # profiles per transaction: store.sweep.DEFAULT_CHUNK (a test checks)
 
 _KINDS = ("newly_eligible", "no_longer_eligible", "amount_changed", "became_undetermined")
 
@@ -33,8 +27,13 @@ def sweep(
     chunk_size: Annotated[int, typer.Option(help="profiles per transaction")] = DEFAULT_CHUNK,
     root: Root = DEFAULT_ROOT,
 ) -> None:
-    """Match every stored profile; store entitlements, changes and notices; resume after a crash."""
-    catalogue, day = _catalogue(root), _date(on)
+    """普查 sweep：全部已存档案对照政策目录，存入享受资格、变化与通知；中断后可续跑。"""
+    from rich.markup import escape
+
+    from store.db import migrate, open_engine
+    from store.sweep import RegionError, SweepConflict, SweepDateError, begin_sweep, run_sweep
+
+    catalogue, day = load(root), on_date(on)
     if chunk_size < 1:
         err.print("[red]--chunk-size: expected a positive number of profiles[/]")
         raise typer.Exit(2)
@@ -49,7 +48,7 @@ def sweep(
             if start.after_enterprise_id:
                 after += f", enterprise id {start.after_enterprise_id}"
             out.print(f"resuming run {start.run_id} {after}", highlight=False)
-        with _progress() as advance:
+        with progress("普查") as advance:
             report = run_sweep(
                 engine=engine,
                 start=start,
