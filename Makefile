@@ -8,7 +8,7 @@ export UV_PYTHON ?= $(shell for p in python3 python3.12 python3.11; do \
 	$$p -c '$(PY_OK)' 2>/dev/null && break; done)
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
-RUN := $(UV) run --frozen
+RUN := $(UV) run --frozen --all-extras
 
 .PHONY: run test lint typecheck contracts pytest setup bench clean
 
@@ -33,7 +33,7 @@ setup: .venv/.synced
 	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 .venv/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 	@touch $@
 
 lint: setup

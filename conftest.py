@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from matcher.cases import run_case
+from matcher.explain.cases import run_case
 from rules.catalogue import Catalogue, load_catalogue
 from rules.lint import find_root
 

@@ -5,7 +5,7 @@
 1. `zhida demo-data --households N --enterprises 0 --seed 1 --out TMP` writes households.xlsx;
 2. `zhida batch TMP/households.xlsx --on 2025-03-01 --out TMP/result.xlsx` runs in a subprocess:
    its wall time and peak memory (the child's ru_maxrss) are the end-to-end figures;
-3. the same batch again in a subprocess with timers around the phases of `store.batch.run_batch`
+3. the same batch again in a subprocess with timers around the phases of `sheets.batch.run_batch`
    (the command reports no phases): read + validate (the sheet iterator), match (the engine
    call), write (the rest: the result workbook is written as outcomes stream in).
 """
@@ -51,10 +51,10 @@ def _timed(cmd: list[str]) -> tuple[float, float, str]:
 
 def phases(source: Path, out: Path) -> dict[str, Any]:
     """run_batch with timers around reading and matching; the rest is writing."""
-    import store.batch as batch
+    import sheets.batch as batch
     from rules.catalogue import load_catalogue
-    from store.guards import Limits
-    from store.sheets import HouseholdSheet
+    from sheets.guards import Limits
+    from sheets.households import HouseholdSheet
 
     spent = {"read": 0.0, "match": 0.0}
     original_iter = HouseholdSheet.__iter__
@@ -84,7 +84,7 @@ def phases(source: Path, out: Path) -> dict[str, Any]:
     hooked = []
     if hasattr(batch, "match_chunk"):
         batch.match_chunk = timing(batch.match_chunk)
-        hooked.append("store.batch.match_chunk")
+        hooked.append("sheets.batch.match_chunk")
     matcher_cls = getattr(batch, "BatchMatcher", None)
     if matcher_cls is not None:
         matcher_cls.match = timing(matcher_cls.match)

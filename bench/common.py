@@ -19,9 +19,9 @@ BENCH = Path(__file__).parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from matcher.population import Population, PopulationChunk, generate_households  # noqa: E402
-from matcher.synth import Columns  # noqa: E402
+from matcher.vector.frames import Columns, PopulationChunk  # noqa: E402
 from rules.catalogue import Catalogue, load_catalogue  # noqa: E402
+from synth.households import Population, generate_households  # noqa: E402
 
 ON = date(2025, 3, 1)
 SEED = 1
@@ -40,7 +40,7 @@ PART = 131_072  # households per generator run (see `chunks`)
 
 
 def chunks(households: int, chunk: int, seed: int = SEED) -> Iterator[PopulationChunk]:
-    """The synthetic population (`matcher.population`), `chunk` households at a time.
+    """The synthetic population (`synth.households`), `chunk` households at a time.
 
     Past `PART` households it is several generator runs (seeds `seed * 1000 + k`): one run's ID
     allocator refuses more than 500 people of one sex born on one day in one county, which a

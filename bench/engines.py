@@ -6,11 +6,11 @@
 
 Every figure comes from its own subprocess (`--worker …`), so peak memory (ru_maxrss) is that
 engine's alone. Workloads: the real catalogue (policies/) and the 200-policy synthetic one
-(bench/synthetic_catalogue.py), over the synthetic population of `matcher.population` (seed 1,
+(bench/synthetic_catalogue.py), over the synthetic population of `synth.households` (seed 1,
 ages at 2025-03-01), evaluated on 2025-03-01.
 
-- vector: `matcher.chunks.from_chunk` per generator chunk (generation and conversion timed
-  apart), then `matcher.vector.run` per chunk — three-valued, per-condition truth, amounts,
+- vector: `matcher.vector.frames.from_chunk` per generator chunk (generation and conversion timed
+  apart), then `matcher.vector.engine.run` per chunk — three-valued, per-condition truth, amounts,
   missing-fact masks, excludes, bundle gates; on 1 thread and on a pool of 2 threads (numpy
   releases the GIL) over the same chunks.
 - floor: bench/floor.py's generated plain numpy over the same `Population` arrays.
@@ -41,9 +41,10 @@ from common import (
     peak_mb,
 )
 
-from matcher.chunks import from_chunk, raw_households
-from matcher.columns import Population, Vocabulary
-from matcher.vector import VectorCatalogue, compile_catalogue, run
+from matcher.vector.columns import Population, Vocabulary
+from matcher.vector.engine import VectorCatalogue, compile_catalogue, run
+from matcher.vector.frames import from_chunk
+from synth.households import raw_households
 
 CHUNK = 65_536
 
@@ -133,8 +134,8 @@ def columnar(args: argparse.Namespace) -> dict[str, Any]:
 
 def one_by_one(args: argparse.Namespace) -> dict[str, Any]:
     """durable-rules or the interpreter, one profile at a time, on the first `sample` households."""
-    from matcher.derive import household_facts
-    from matcher.profiles import parse_household
+    from matcher.profiles.derive import household_facts
+    from matcher.profiles.parse import parse_household
 
     cat = catalogue(args.catalogue)
     first = next(chunks(max(args.households, args.chunk), args.chunk))
@@ -148,7 +149,7 @@ def one_by_one(args: argparse.Namespace) -> dict[str, Any]:
     ids = [p.id for p in cat.for_subject("household")]
     t0 = time.perf_counter()
     if args.worker == "durable":
-        from matcher.event_engine import EventEngine
+        from matcher.events.runtime import EventEngine
 
         durable = EventEngine(cat, ON)
         build_s = time.perf_counter() - t0
@@ -157,7 +158,7 @@ def one_by_one(args: argparse.Namespace) -> dict[str, Any]:
         eval_s = time.perf_counter() - t0
         fallbacks = durable.fallbacks
     else:
-        from matcher.interpreter import match
+        from matcher.interpreter.match import match
 
         build_s = 0.0
         t0 = time.perf_counter()

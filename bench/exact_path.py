@@ -2,7 +2,7 @@
 
     uv run python bench/exact_path.py [--households 200000] [--catalogue real|synthetic]
 
-Runs `matcher.vector.run` over the synthetic population (seed 1, 2025-03-01) in chunks and
+Runs `matcher.vector.engine.run` over the synthetic population (seed 1, 2025-03-01) in chunks and
 reports in total: seconds, rows whose float64 results were not proved exact (`fragile`), and
 (output, row) pairs evaluated again by the exact path (fragile rows, unknown outputs that
 ranges may decide, unknown amounts). The float64 program alone (`arrays.evaluate`, with its
@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from common import ON, catalogue, chunks
 
-from matcher.arrays import evaluate
-from matcher.chunks import from_chunk
-from matcher.columns import Vocabulary
-from matcher.vector import compile_catalogue, run
+from matcher.vector.arrays import evaluate
+from matcher.vector.columns import Vocabulary
+from matcher.vector.engine import compile_catalogue, run
+from matcher.vector.frames import from_chunk
 
 
 def main() -> None:

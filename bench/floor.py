@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.columns import Population
+from matcher.vector.columns import Population
 from rules import ir
 from rules.catalogue import Catalogue
 

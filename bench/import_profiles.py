@@ -3,13 +3,12 @@
     .venv/bin/python bench/import_profiles.py [--households 100000] [--formats parquet,csv,xlsx]
         [--chunk 2000] [--pg-url URL|auto] [--keep DIR]
 
-1. `store.demo_files.write_demo_data` writes households.{parquet,csv,xlsx} (the xlsx while it fits
-   in one sheet); `--formats` chooses which of them are imported (xlsx reads slowest);
-2. per format: reading and validating alone (the sheet iterator, no database) as the floor;
-3. per format and database: `store.ingest.import_households` into a fresh SQLite file (and a fresh
-   PostgreSQL database with `--pg-url`: a server URL we may create databases on, or `auto` for
-   a throwaway cluster started here with fsync off), then the same file again (the idempotent
-   re-import: every household unchanged).
+1. `synth.files.write_demo_data` writes households.{parquet,csv,xlsx} (the xlsx while it fits in one
+sheet); `--formats` chooses which of them are imported (xlsx reads slowest); 2. per format: reading
+and validating alone (the sheet iterator, no database) as the floor; 3. per format and database:
+`store.ingest.run.import_households` into a fresh SQLite file (and a fresh PostgreSQL database with
+`--pg-url`: a server URL we may create databases on, or `auto` for a throwaway cluster started here
+with fsync off), then the same file again (the idempotent re-import: every household unchanged).
 
 Prints seconds and households/s for each; RESULTS lines are what bench/RESULTS.md quotes.
 """
@@ -26,14 +25,14 @@ from pathlib import Path
 
 from common import ON, REPO, machine  # type: ignore[import-not-found]
 
-from matcher.population import Population
-from matcher.population_enterprises import Enterprises
 from rules.catalogue import Catalogue, load_catalogue
-from store.demo_files import write_demo_data
-from store.guards import Limits
-from store.ingest import import_households
-from store.sheets import HouseholdSheet
+from sheets.guards import Limits
+from sheets.households import HouseholdSheet
+from store.ingest.run import import_households
 from store.testing import PostgresServer, find_pg_bin, fresh_postgres, fresh_sqlite
+from synth.enterprises import Enterprises
+from synth.files import write_demo_data
+from synth.households import Population
 
 LIMITS = Limits(max_xlsx_uncompressed=1024 * 1024 * 1024)  # as `zhida import` (1 GB)
 

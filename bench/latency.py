@@ -17,12 +17,12 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from matcher.demo import demo_village
-from matcher.event_engine import EventEngine
-from matcher.facts import Facts
-from matcher.interpreter import match
-from matcher.subjects import facts_for
+from matcher.events.runtime import EventEngine
+from matcher.interpreter.match import match
+from matcher.profiles.facts import Facts
+from matcher.profiles.subjects import facts_for
 from rules.catalogue import load_catalogue
+from synth.demo import demo_village
 
 ROOT = Path(__file__).parents[1] / "policies"
 

@@ -2,8 +2,8 @@
 
     uv run python bench/profile_vector.py [--catalogue synthetic] [--households 131072]
 
-Timers are wrapped around the module-level functions of `matcher.vector` (evaluate, region
-scopes, missing-fact masks, excludes) and `matcher.arrays` (every `_apply*` step function,
+Timers are wrapped around the module-level functions of `matcher.vector.engine` (evaluate, region
+scopes, missing-fact masks, excludes) and `matcher.vector.arrays` (every `_apply*` step function,
 keyed by step op and level), then one cProfile pass lists the hottest functions. Timers add
 a little overhead per call; the phase shares are what matters.
 """
@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from common import ON, catalogue, chunks
 
-import matcher.arrays as arrays
-import matcher.vector as vector
-from matcher.chunks import from_chunk
-from matcher.columns import Vocabulary
+import matcher.vector.arrays as arrays
+import matcher.vector.engine as vector
+from matcher.vector.columns import Vocabulary
+from matcher.vector.frames import from_chunk
 
 PHASES = ("evaluate", "_in_region", "_fill_missing", "_apply_excludes")
 

@@ -35,11 +35,11 @@ from typing import Any
 from common import REPO, machine  # type: ignore[import-not-found]
 from sqlalchemy import text
 
-from matcher.population import Population, generate_households
-from matcher.population_enterprises import Enterprises, generate_enterprises
 from store.db import open_engine, read_session
 from store.seeding import copy_database, seed_enterprises, seed_households
 from store.testing import fresh_postgres, fresh_sqlite
+from synth.enterprises import Enterprises, generate_enterprises
+from synth.households import Population, generate_households
 
 DATA = Path(__file__).parent / ".data"
 ON = date(2025, 3, 1)

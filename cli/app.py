@@ -80,7 +80,7 @@ def _main(
     ] = "WARNING",
 ) -> None:
     """直达 zhida：政策规则、匹配、导入与普查（日志中的身份证号一律脱敏）。"""
-    from matcher.logs import configure_logging
+    from matcher.profiles.logs import configure_logging
 
     configure_logging(log_level)
 

@@ -1,6 +1,6 @@
 """`zhida audit`: verify the hash-chained audit log, and print its head for the daily export.
 
-A thin shell over `store.audit` (RELIABILITY D6). The chain catches an altered field, a deleted
+A thin shell over `store.audit.log` (RELIABILITY D6). The chain catches an altered field, a deleted
 record, reordered records and a changed rule version by itself; a removed tail is caught only
 against a head exported earlier, so an operator exports `zhida audit head` daily and checks
 with `zhida audit verify --head HASH`.
@@ -16,7 +16,7 @@ import typer
 from cli.app import app, err, out
 
 if TYPE_CHECKING:
-    from store.audit import VerifyReport
+    from store.audit.log import VerifyReport
 
 audit_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="审计日志 audit：核验哈希链，打印末条"
@@ -31,7 +31,7 @@ Head = Annotated[
 
 def _verify(head: str | None) -> tuple[VerifyReport, float]:
     """The report, and the seconds verifying took (reading and hashing, not migrating)."""
-    from store.audit import verify
+    from store.audit.log import verify
     from store.db import migrate, open_engine, read_session
 
     engine = open_engine()
@@ -67,7 +67,7 @@ def verify_command(head: Head = None) -> None:
 @audit_app.command("head")
 def head_command() -> None:
     """审计日志末条 head：打印最后一条的序号和哈希，每日导出，可发现被删除的末尾。"""
-    from store.audit import current_head
+    from store.audit.log import current_head
     from store.db import migrate, open_engine, read_session
 
     engine = open_engine()

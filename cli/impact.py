@@ -10,9 +10,9 @@ import typer
 from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out
 
 if TYPE_CHECKING:
-    from matcher.impact import ImpactTally, Key
-    from matcher.regions import RegionTable
-    from store.impact import ImpactReport
+    from matcher.explain.impact import ImpactTally, Key
+    from matcher.profiles.regions import RegionTable
+    from store.sweep.impact import ImpactReport
 
 _HEADERS = ("gain 新增", "loss 减少", "raised 提高", "lowered 降低", "Δ amount 金额变化")
 
@@ -32,8 +32,8 @@ def impact(
     from rules.candidate import load_candidate
     from rules.errors import RuleError
     from store.db import migrate, open_engine
-    from store.impact import measure_impact
-    from store.sweep import RegionError, validate_region
+    from store.sweep.impact import measure_impact
+    from store.sweep.run import RegionError, validate_region
 
     current, day = load(root), on_date(on)
     try:
@@ -66,8 +66,8 @@ def impact(
 
 
 def _print(report: ImpactReport) -> None:
-    from matcher.impact import by_township
-    from matcher.regions import load_regions
+    from matcher.explain.impact import by_township
+    from matcher.profiles.regions import load_regions
 
     if not report.villages:
         out.print("no one gains, loses or sees an amount change", highlight=False)

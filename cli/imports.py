@@ -1,6 +1,6 @@
 """`zhida import households FILE` and `zhida import enterprises FILE`: profiles into the database.
 
-A thin shell over `store.ingest`: it opens and migrates the database, shows progress on stderr,
+A thin shell over `store.ingest.run`: it opens and migrates the database, shows progress on stderr,
 prints what was stored and the first refused rows, and writes every refused row to an errors
 CSV (beside the input, or `--errors PATH`). An interrupted import is resumed by running the
 same command again on the same file.
@@ -23,8 +23,8 @@ from cli.app import progress as _bar
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from store.grouping import RowError
-    from store.ingest import ImportReport
+    from sheets.grouping import RowError
+    from store.ingest.run import ImportReport
 
 import_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="导入 import：把户或企业信息表存入数据库"
@@ -60,8 +60,8 @@ def households(
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """导入户信息表 import households：校验通过的行按户编号存入，成员整体替换，变化留痕。"""
-    from store.guards import Limits
-    from store.ingest import import_households
+    from sheets.guards import Limits
+    from store.ingest.run import import_households
 
     catalogue, day = load(root), (on_date(on) if on else None)
     limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
@@ -87,8 +87,8 @@ def enterprises(
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """导入企业信息表 import enterprises：校验通过的行按统一社会信用代码存入，变化留痕。"""
-    from store.guards import Limits
-    from store.ingest import import_enterprises
+    from sheets.guards import Limits
+    from store.ingest.run import import_enterprises
 
     catalogue = load(root)
     limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
@@ -106,10 +106,10 @@ def _import(source: Path, run: Run) -> ImportReport:
     """Run an import on the configured database; a refused file or a conflict exits 2."""
     from rich.markup import escape
 
-    from matcher.identifiers import mask_ids_in_text
+    from matcher.profiles.identifiers import mask_ids_in_text
+    from sheets.guards import SheetError
     from store.db import migrate, open_engine
-    from store.guards import SheetError
-    from store.ingest import ImportConflict
+    from store.ingest.run import ImportConflict
 
     engine = open_engine()
     try:
@@ -127,7 +127,7 @@ def _finish(report: ImportReport, source: Path, errors: Path | None, show: int, 
     """Print the outcome, write the errors CSV, exit 1 when rows were refused."""
     from rich.markup import escape
 
-    from store.ingest import default_errors_path, write_errors
+    from store.ingest.run import default_errors_path, write_errors
 
     c = report.counts
     for said in report.abandoned:
@@ -166,7 +166,7 @@ def _table(errors: list[RowError], warnings: list[RowError], show: int) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from matcher.identifiers import mask_ids_in_text
+    from matcher.profiles.identifiers import mask_ids_in_text
 
     rows = [("错误", e) for e in errors] + [("警告", w) for w in warnings]
     table = Table(show_lines=False)

@@ -12,7 +12,7 @@ import typer
 from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out
 
 if TYPE_CHECKING:
-    from matcher.interpreter import MatchResult, PolicyResult
+    from matcher.interpreter.match import MatchResult, PolicyResult
     from rules.catalogue import Catalogue
 
 STATUS = {
@@ -25,7 +25,7 @@ STATUS = {
 @app.command()
 def lint(path: Annotated[Path, typer.Argument(help="规则文件或文件夹")] = DEFAULT_ROOT) -> None:
     """检查规则文件 lint：格式、表达式、名称、参数、一件事、两侧测试。"""
-    from matcher.cases import threshold_warnings
+    from matcher.explain.cases import threshold_warnings
     from rules.errors import RuleError
     from rules.lint import lint_tree
 
@@ -47,7 +47,7 @@ def lint(path: Annotated[Path, typer.Argument(help="规则文件或文件夹")] 
 @app.command("test")
 def run_tests(path: Annotated[Path, typer.Argument(help="政策目录")] = DEFAULT_ROOT) -> None:
     """运行规则测试 test：每个政策文件 tests: 下的每个用例。"""
-    from matcher.cases import run_all
+    from matcher.explain.cases import run_all
 
     outcomes = run_all(load(path))
     failed = [o for o in outcomes if not o.passed]
@@ -88,11 +88,11 @@ def match_file(
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """匹配一份档案 match：一户家庭或一家企业的 JSON，对照政策目录。"""
-    from matcher.errors import ProfileError
-    from matcher.identifiers import mask_ids_in_text
-    from matcher.interpreter import match
-    from matcher.report import match_dict
-    from matcher.subjects import facts_for
+    from matcher.explain.report import match_dict
+    from matcher.interpreter.match import match
+    from matcher.profiles.errors import ProfileError
+    from matcher.profiles.identifiers import mask_ids_in_text
+    from matcher.profiles.subjects import facts_for
 
     catalogue = load(root)
     day = on_date(on)
@@ -116,7 +116,7 @@ def match_file(
 
 def show_match(result: MatchResult, catalogue: Catalogue, *, explain: bool) -> None:
     """Print a match: each bundle with its members, the other policies, what is missing."""
-    from matcher.report import all_missing, describe_fact
+    from matcher.explain.report import all_missing, describe_fact
 
     in_bundle = {m.policy_id for b in result.bundles for m in b.members}
     for b in result.bundles:
@@ -181,9 +181,9 @@ def demo(
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """示范 demo：读入政策目录，生成一个小示范村，逐户匹配。"""
-    from matcher.demo import demo_village
-    from matcher.interpreter import match
-    from matcher.subjects import facts_for
+    from matcher.interpreter.match import match
+    from matcher.profiles.subjects import facts_for
+    from synth.demo import demo_village
 
     catalogue = load(root)
     day = on_date(on)

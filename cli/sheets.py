@@ -20,9 +20,9 @@ def demo_data(
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """生成演示数据 demo-data：合成人口写成 households.* 与 enterprises.*（xlsx、csv、parquet）。"""
-    from matcher.population import Population
-    from matcher.population_enterprises import Enterprises
-    from store.demo_files import write_demo_data
+    from synth.enterprises import Enterprises
+    from synth.files import write_demo_data
+    from synth.households import Population
 
     day = on_date(as_of, "--as-of")
     catalogue = load(root)
@@ -46,7 +46,7 @@ def template(
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """生成空白模板 template：户（或企业）信息表，附填写说明页 说明。"""
-    from store.template import write_template
+    from sheets.template import write_template
 
     kind = subject or ("enterprise" if "enterprise" in path.name.lower() else "household")
     if kind not in ("household", "enterprise") or path.suffix.lower() != ".xlsx":
@@ -68,8 +68,8 @@ def batch(
     """批量匹配 batch：逐户匹配村里的信息表，写出汇总、各部门、待补充和错误。"""
     from rich.markup import escape
 
-    from store.batch import run_batch
-    from store.guards import Limits, SheetError
+    from sheets.batch import run_batch
+    from sheets.guards import Limits, SheetError
 
     catalogue, day = load(root), on_date(on)
     limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)

@@ -1,4 +1,4 @@
-"""`zhida sweep`: every stored profile against the catalogue, resumable (over store.sweep)."""
+"""`zhida sweep`: every stored profile against the catalogue, resumable (over store.sweep.run)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import typer
 from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out, progress
 
 if TYPE_CHECKING:
-    from store.sweep import SweepReport
+    from store.sweep.run import SweepReport
 
-DEFAULT_CHUNK = 20_000  # profiles per transaction: store.sweep.DEFAULT_CHUNK (a test checks)
+DEFAULT_CHUNK = 20_000  # profiles per transaction: store.sweep.run.DEFAULT_CHUNK (a test checks)
 
 _KINDS = ("newly_eligible", "no_longer_eligible", "amount_changed", "became_undetermined")
 
@@ -31,7 +31,7 @@ def sweep(
     from rich.markup import escape
 
     from store.db import migrate, open_engine
-    from store.sweep import RegionError, SweepConflict, SweepDateError, begin_sweep, run_sweep
+    from store.sweep.run import RegionError, SweepConflict, SweepDateError, begin_sweep, run_sweep
 
     catalogue, day = load(root), on_date(on)
     if chunk_size < 1:

@@ -4,9 +4,9 @@ ZhidaError              base of every error zhida raises on purpose
 ├── RuleError           a rule file, bundle or fact catalogue is wrong (carries file:line:col)
 │   └── ExpressionError an expression cannot be parsed or type-checked (position in the file)
 ├── ProfileError        a household or enterprise profile is invalid (carries JSON paths)
-│                       (matcher.errors)
+│                       (matcher.profiles.errors)
 └── EngineError         an engine could not evaluate (e.g. durable-rules error 303)
-                        (matcher.errors)
+                        (matcher.profiles.errors)
 """
 
 from __future__ import annotations

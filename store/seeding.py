@@ -1,10 +1,10 @@
 """Test and benchmark helpers: a database seeded with the synthetic population, and copied.
 
-`synthetic_households` turns a generator chunk (`matcher.population`) into validated-shape
+`synthetic_households` turns a generator chunk (`synth.households`) into validated-shape
 `Household`s without re-validating them one by one: the generator's ID numbers, regions and
 facts are valid by construction, and `parse_household` costs ≈ 150 µs a household.
 `tests/store/test_sweep.py` checks that the result stores the same documents as
-`parse_household`. The households are then stored by `store.profiles.upsert_households`, the
+`parse_household`. The households are then stored by `store.ingest.profiles.upsert_households`, the
 import path itself.
 
 `copy_database` copies every table of a seeded SQLite file into a freshly migrated PostgreSQL
@@ -24,12 +24,11 @@ from typing import Any
 from sqlalchemy import Engine, Integer, Table
 from sqlmodel import SQLModel
 
-import store.models  # noqa: F401  (registers every table on the metadata)
-from matcher.population import PopulationChunk
-from matcher.profiles import Enterprise, Household, Member
-from matcher.synth import Columns
+import store.tables  # noqa: F401  (registers every table on the metadata)
+from matcher.profiles.parse import Enterprise, Household, Member
+from matcher.vector.frames import Columns, PopulationChunk
 from store.db import is_postgres, write_session
-from store.profiles import upsert_enterprises, upsert_households
+from store.ingest.profiles import upsert_enterprises, upsert_households
 
 __all__ = [
     "copy_database",
@@ -74,7 +73,7 @@ def synthetic_households(chunk: PopulationChunk) -> list[Household]:
 
 
 def synthetic_enterprises(cols: Columns) -> list[Enterprise]:
-    """Generated enterprises (`matcher.population_enterprises`) as profiles (unchecked)."""
+    """Generated enterprises (`synth.enterprises`) as profiles (unchecked)."""
     out = []
     for row in _rows(cols):
         identity = {k: row.pop(k, None) for k in ("credit_code", "name", "region_code")}

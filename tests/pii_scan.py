@@ -1,11 +1,11 @@
 """A session-wide scan for full ID numbers in what tests see (RELIABILITY P1), as a pytest plugin.
 
 A full ID number is anything ID-shaped, by the pattern the masking function uses
-(`matcher.identifiers.ID_SHAPE`): 17 digits then a digit or X, or 15 digits, whatever the check
-digit, province or birth date (a mistyped number is what an import refuses and reports), and
+(`matcher.profiles.identifiers.ID_SHAPE`): 17 digits then a digit or X, or 15 digits, whatever the
+check digit, province or birth date (a mistyped number is what an import refuses and reports), and
 longer runs of digits (an ID inside them, a bank card); full-width digits count. A masked number
-(`520***********0010`), a 16-digit household number, a 12-digit region code and a digest in hex
-are not. For every test of the session the scan reads:
+(`520***********0010`), a 16-digit household number, a 12-digit region code and a digest in hex are
+not. For every test of the session the scan reads:
 
 - the captured stdout, stderr and log sections of each phase's report (absent under `-s`);
 - every log record, through a handler of its own on the root logger (independent of caplog and
@@ -16,10 +16,10 @@ are not. For every test of the session the scan reads:
 
 The file rule. Only files named like exports (.xlsx .csv .json .txt .log .eml .html) are opened.
 A file is an *input*, allowed full IDs, when its layout is one our readers take: a sheet or csv
-whose first row has a `身份证号` cell (the household roster's ID column, `store.template`: what a
+whose first row has a `身份证号` cell (the household roster's ID column, `sheets.template`: what a
 village uploads and what `demo-data` and `template` write), or JSON with an `id_number` key (a
 profile, the `match` input). Every other such file is an *output*, scanned cell by cell, except
-the `户主身份证号` column of a batch result's department sheets (header = `store.workbook`'s
+the `户主身份证号` column of a batch result's department sheets (header = `sheets.workbook`'s
 department header): the one place a full ID is written by design, so the department pays the
 right person. In an enterprise roster (first row has `统一社会信用代码`, an input too) only that
 column is skipped: public credit codes are often all digits, so ID-shaped. Files the upload
@@ -41,9 +41,9 @@ from typing import Any
 
 import pytest
 
-from matcher.identifiers import ID_SHAPE, mask_id
-from store.guards import Limits, check_xlsx
-from store.workbook import _DEPARTMENT
+from matcher.profiles.identifiers import ID_SHAPE, mask_id
+from sheets.guards import Limits, check_xlsx
+from sheets.workbook import _DEPARTMENT
 
 __all__ = ["Finding", "find_ids", "scan_file", "scan_text"]
 
@@ -92,7 +92,7 @@ def _scan_rows(
         if r == 1 and cells[: len(_DEPARTMENT)] == _DEPARTMENT:
             allowed = _DEPARTMENT.index(DEPARTMENT_ID_COLUMN)
         elif r == 1 and CREDIT_CODE_COLUMN in cells:
-            # An enterprise roster (store.template's enterprise sheet) is an input, written by
+            # An enterprise roster (sheets.template's enterprise sheet) is an input, written by
             # `demo-data` and by tests as an upload. Its credit codes are public, and an
             # all-digit one (`915206020000000196`) has an ID's shape; only that column is
             # let through, so an ID number in any other column of the roster is still found.
@@ -272,7 +272,7 @@ class PiiScan:
             terminalreporter.write_line(str(finding))
         terminalreporter.write_line(
             f"{len(self.findings)} full ID number(s) outside the places that need them; mask them "
-            "with matcher.identifiers.mask_id / mask_ids_in_text (rules: tests/pii_scan.py)"
+            "with matcher.profiles.identifiers.mask_id / mask_ids_in_text (tests/pii_scan.py)"
         )
 
 

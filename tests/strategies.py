@@ -13,7 +13,7 @@ interpreter on the same inputs:
 - `facts`: random `Facts` with absent values, empty member lists, values equal to the
   constants expressions use (both sides of every threshold), and Chinese text;
 - `raw_households` / `raw_enterprises`: raw profiles for any real fact catalogue, to run
-  through `parse_household` / `parse_enterprise` and `matcher.derive`.
+  through `parse_household` / `parse_enterprise` and `matcher.profiles.derive`.
 
 Numbers are exact decimals, as zhida reads them: cent values, and rates such as 0.3 and 0.6
 (constants, parameters and three-decimal facts), so that amounts land on a half fen often;
@@ -33,8 +33,7 @@ from typing import Any, Literal
 
 from hypothesis import strategies as st
 
-from matcher.facts import Facts
-from matcher.testing import make_ric, make_uscc
+from matcher.profiles.facts import Facts
 from rules import ir
 from rules.catalogue import Catalogue, CompiledBundle, CompiledCondition, CompiledPolicy
 from rules.errors import Location
@@ -43,6 +42,7 @@ from rules.facts import FactCatalogue, FactDef, FactType, FactValue
 from rules.numbers import read_number
 from rules.schema import BundleFile, PolicyFile
 from rules.yaml_safe import Loaded
+from synth.identifiers import make_ric, make_uscc
 
 __all__ = [
     "DATES",

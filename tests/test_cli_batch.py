@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from cli import app
-from tests.store.domain_sheets import CASES, Case, policies_with_domains, write_case
+from tests.sheets.domain_sheets import CASES, Case, policies_with_domains, write_case
 
 runner = CliRunner()
 

@@ -9,14 +9,13 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
-import store.models  # noqa: F401  (registers the tables)
+import store.tables  # noqa: F401  (registers the tables)
 from cli import app
-from matcher.chunks import raw_households
-from matcher.population import Population, generate_households
-from matcher.profiles import parse_household
+from matcher.profiles.parse import parse_household
 from rules.catalogue import load_catalogue
 from store.db import read_session, write_session
-from store.profiles import upsert_households
+from store.ingest.profiles import upsert_households
+from synth.households import Population, generate_households, raw_households
 
 ALLOWANCE = Path("policies/household/dibao/allowance.yaml")
 

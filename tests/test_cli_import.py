@@ -16,15 +16,15 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
 from cli import app
-from matcher.population import Population
-from matcher.population_enterprises import Enterprises
 from rules.catalogue import Catalogue, load_catalogue
 from rules.numbers import read_number
 from store.db import open_engine, read_session
-from store.demo_files import write_demo_data
-from store.models.runs import ImportRun
+from store.tables.runs import ImportRun
 from store.testing import fresh_postgres, fresh_sqlite
-from tests.store.domain_sheets import CASES, FACT_OF, Case, policies_with_domains, write_case
+from synth.enterprises import Enterprises
+from synth.files import write_demo_data
+from synth.households import Population
+from tests.sheets.domain_sheets import CASES, FACT_OF, Case, policies_with_domains, write_case
 from tests.store.test_import import (
     HEADER,
     ON,

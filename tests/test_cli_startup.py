@@ -24,7 +24,7 @@ HEAVY = (
     "rich",
     "durable",
     "rules.catalogue",
-    "matcher.interpreter",
+    "matcher.interpreter.match",
     "store.db",
 )
 
@@ -61,6 +61,6 @@ def test_lint_loads_neither_database_nor_spreadsheets() -> None:
 
 def test_sweep_default_chunk_is_the_store_default() -> None:
     from cli.sweep import DEFAULT_CHUNK
-    from store.sweep import DEFAULT_CHUNK as STORE_CHUNK
+    from store.sweep.run import DEFAULT_CHUNK as STORE_CHUNK
 
     assert DEFAULT_CHUNK == STORE_CHUNK

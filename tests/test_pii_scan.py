@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from matcher.identifiers import mask_id
-from matcher.testing import make_ric, make_ric15, make_uscc
-from store.workbook import _DEPARTMENT
+from matcher.profiles.identifiers import mask_id
+from sheets.workbook import _DEPARTMENT
+from synth.identifiers import make_ric, make_ric15, make_uscc
 from tests.pii_scan import find_ids, scan_file
 
 ROOT = Path(__file__).parents[1]

@@ -10,18 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher.chunks import from_chunk
-from matcher.columns import from_facts
-from matcher.derive import household_facts
-from matcher.event_engine import EventEngine
-from matcher.interpreter import evaluate_policy
-from matcher.population import PopulationChunk
-from matcher.profiles import parse_household
-from matcher.synth import Columns
-from matcher.testing import make_ric
-from matcher.vector import compile_catalogue, run
+from matcher.events.runtime import EventEngine
+from matcher.interpreter.match import evaluate_policy
+from matcher.profiles.derive import household_facts
+from matcher.profiles.parse import parse_household
+from matcher.vector.columns import from_facts
+from matcher.vector.engine import compile_catalogue, run
+from matcher.vector.frames import Columns, PopulationChunk, from_chunk
 from rules import ir
 from rules.catalogue import Catalogue, load_facts
+from synth.identifiers import make_ric
 from tests.strategies import make_policy
 
 FACTS = load_facts(Path(__file__).parents[2] / "policies")

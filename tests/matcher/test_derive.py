@@ -9,12 +9,12 @@ from fractions import Fraction
 
 import pytest
 
-from matcher.derive import enterprise_facts, household_facts, whole_years
-from matcher.evaluate import Range, evaluate_expr
-from matcher.profiles import Enterprise, Household, Member
-from matcher.testing import make_ric, make_uscc
+from matcher.interpreter.evaluate import Range, evaluate_expr
+from matcher.profiles.derive import enterprise_facts, household_facts, whole_years
+from matcher.profiles.parse import Enterprise, Household, Member
 from rules.facts import FactValue
 from rules.ir import Aggregate, Arith, FactRef
+from synth.identifiers import make_ric, make_uscc
 
 HEAD = make_ric(birth=date(1964, 3, 15), seq=1)
 SPOUSE = make_ric(birth=date(1966, 7, 1), seq=2)

@@ -9,12 +9,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher.derive import enterprise_facts, household_facts
-from matcher.evaluate import evaluate_expr
-from matcher.event_engine import EventEngine
-from matcher.facts import Facts
-from matcher.interpreter import eligible_ids
-from matcher.profiles import parse_enterprise, parse_household
+from matcher.events.runtime import EventEngine
+from matcher.interpreter.evaluate import evaluate_expr
+from matcher.interpreter.match import eligible_ids
+from matcher.profiles.derive import enterprise_facts, household_facts
+from matcher.profiles.facts import Facts
+from matcher.profiles.parse import parse_enterprise, parse_household
 from rules.catalogue import Catalogue, load_catalogue
 from tests.strategies import ON, catalogues, facts, raw_enterprises, raw_households
 

@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from matcher.derive import household_facts
-from matcher.errors import EngineError, ProfileError
-from matcher.event_engine import EventEngine
-from matcher.events import (
+from matcher.events.life import (
     ChildBorn,
     DibaoGranted,
     DibaoLapsed,
@@ -21,12 +18,15 @@ from matcher.events import (
     apply_event,
     react,
 )
-from matcher.facts import Facts
-from matcher.interpreter import eligible_ids
-from matcher.profiles import Household, parse_household
-from matcher.testing import make_ric, make_uscc
+from matcher.events.runtime import EventEngine
+from matcher.interpreter.match import eligible_ids
+from matcher.profiles.derive import household_facts
+from matcher.profiles.errors import EngineError, ProfileError
+from matcher.profiles.facts import Facts
+from matcher.profiles.parse import Household, parse_household
 from rules import ir
 from rules.catalogue import Catalogue, load_catalogue
+from synth.identifiers import make_ric, make_uscc
 from tests.strategies import ON, expr, make_bundle, make_catalogue, make_policy
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
@@ -201,7 +201,7 @@ def test_303_falls_back_to_the_interpreter_and_is_logged(caplog: pytest.LogCaptu
     """70 rules matching one fact in one ruleset (durable error 303): the interpreter answers."""
     cat = _always(70)
     engine = EventEngine(cat, ON, max_rules=100)
-    with caplog.at_level(logging.WARNING, logger="matcher.event_engine"):
+    with caplog.at_level(logging.WARNING, logger="matcher.events.runtime"):
         assert engine.eligible(ZERO, "household") == eligible_ids(cat, ZERO, ON, "household")
     assert engine.fallbacks == 1
     assert "error 303" in caplog.text

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.identifiers import (
+from matcher.profiles.identifiers import (
     PROVINCES,
     USCC_ALPHABET,
     IdentifierError,
@@ -25,8 +25,8 @@ from matcher.identifiers import (
     uscc_check_char,
     uscc_warnings,
 )
-from matcher.testing import make_ric, make_ric15, make_uscc
 from rules.errors import ZhidaError
+from synth.identifiers import make_ric, make_ric15, make_uscc
 
 RIC_EXAMPLES = ["11010519491231002X", "440524188001010014", "360426199101010071"]
 USCC_EXAMPLES = [

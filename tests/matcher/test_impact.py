@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from matcher.chunks import from_chunk, raw_households
-from matcher.derive import household_facts
-from matcher.impact import ImpactTally, by_township, compare
-from matcher.interpreter import match
-from matcher.population import Population, generate_households
-from matcher.profiles import parse_household
-from matcher.vector import compile_catalogue, run
+from matcher.explain.impact import ImpactTally, by_township, compare
+from matcher.interpreter.match import match
+from matcher.profiles.derive import household_facts
+from matcher.profiles.parse import parse_household
+from matcher.vector.engine import compile_catalogue, run
+from matcher.vector.frames import from_chunk
 from rules.candidate import load_candidate
 from rules.catalogue import load_catalogue
 from rules.errors import RuleError
+from synth.households import Population, generate_households, raw_households
 
 ROOT = Path("policies")
 ON = date(2025, 3, 1)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from matcher.evaluate import Range
-from matcher.facts import Facts
-from matcher.interpreter import evaluate_expr, evaluate_policy, match, resolve_excludes
-from matcher.subjects import facts_for
+from matcher.interpreter.evaluate import Range
+from matcher.interpreter.match import evaluate_expr, evaluate_policy, match, resolve_excludes
+from matcher.profiles.facts import Facts
+from matcher.profiles.subjects import facts_for
 from rules.catalogue import load_catalogue
 from rules.errors import Location
 from rules.expr import Scope, parse

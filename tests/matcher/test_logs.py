@@ -9,10 +9,10 @@ from datetime import date
 
 import pytest
 
-import matcher.logs
-from matcher.identifiers import mask_id
-from matcher.logs import MaskIdsFilter, MaskingFormatter, configure_logging
-from matcher.testing import make_ric
+import matcher.profiles.logs
+from matcher.profiles.identifiers import mask_id
+from matcher.profiles.logs import MaskIdsFilter, MaskingFormatter, configure_logging
+from synth.identifiers import make_ric
 
 ID = make_ric(birth=date(1980, 1, 1), seq=1)
 ID_X = make_ric(seq=7)  # ends in X
@@ -95,7 +95,7 @@ def configured() -> Iterator[None]:
     logging.setLogRecordFactory(factory)
     root.setLevel(level)
     root.handlers[:] = handlers
-    matcher.logs._installed.clear()
+    matcher.profiles.logs._installed.clear()
 
 
 def test_configure_logging_masks_for_every_handler_and_is_idempotent(

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from matcher.errors import ProfileError
-from matcher.profiles import (
+from matcher.profiles.errors import ProfileError
+from matcher.profiles.parse import (
     IDENTITY_KEYS_ENTERPRISE,
     IDENTITY_KEYS_HOUSEHOLD,
     IDENTITY_KEYS_MEMBER,
@@ -19,8 +19,8 @@ from matcher.profiles import (
     parse_enterprise,
     parse_household,
 )
-from matcher.testing import make_ric, make_ric15, make_uscc
 from rules.facts import FactCatalogue, FactDef
+from synth.identifiers import make_ric, make_ric15, make_uscc
 
 
 def fact(type_: str, level: str, **extra: Any) -> FactDef:

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from matcher.cases import case_facts
-from matcher.columns import from_facts
-from matcher.demo import demo_village
-from matcher.facts import Facts
-from matcher.interpreter import PolicyResult, evaluate_policy, match
-from matcher.subjects import facts_for
-from matcher.testing import make_ric
-from matcher.vector import compile_catalogue, run
+from matcher.explain.cases import case_facts
+from matcher.interpreter.match import PolicyResult, evaluate_policy, match
+from matcher.profiles.facts import Facts
+from matcher.profiles.subjects import facts_for
+from matcher.vector.columns import from_facts
+from matcher.vector.engine import compile_catalogue, run
 from rules.catalogue import Catalogue, load_catalogue
 from rules.schema import TestCase
+from synth.demo import demo_village
+from synth.identifiers import make_ric
 
 ROOT = Path(__file__).parents[2] / "policies"
 CATALOGUE = load_catalogue(ROOT)

@@ -12,10 +12,10 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher.columns import from_facts
-from matcher.facts import Facts
-from matcher.interpreter import match
-from matcher.vector import compile_catalogue, run
+from matcher.interpreter.match import match
+from matcher.profiles.facts import Facts
+from matcher.vector.columns import from_facts
+from matcher.vector.engine import compile_catalogue, run
 from rules import ir
 from rules.catalogue import Catalogue, CompiledPolicy
 from rules.schema import Benefit

@@ -20,7 +20,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from cli import app
-from store.audit import (
+from store.audit.log import (
     AuditEntry,
     VerifyReport,
     _record_hash,
@@ -30,7 +30,7 @@ from store.audit import (
     verify,
 )
 from store.db import read_session, write_session
-from store.models.audit import AuditRecord
+from store.tables.audit import AuditRecord
 
 RECORDS = 40
 K = 17  # the record tampered with

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from store.audit import AuditEntry, append, verify
+from store.audit.log import AuditEntry, append, verify
 from store.db import open_engine, read_session, write_session
-from store.models.audit import AuditRecord
-from store.models.runs import ImportRun
+from store.tables.audit import AuditRecord
+from store.tables.runs import ImportRun
 from store.testing import fresh_sqlite
 
 THREADS, PROCESSES, TIMES = 8, 4, 200

@@ -12,15 +12,15 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import SQLModel
 
-import store.models  # noqa: F401  (registers the tables)
-from matcher.profiles import parse_household
-from matcher.testing import make_ric
+import store.tables  # noqa: F401  (registers the tables)
+from matcher.profiles.parse import parse_household
 from rules.catalogue import load_catalogue
-from store.audit import AuditEntry, append
+from store.audit.log import AuditEntry, append
 from store.db import is_postgres, read_session, write_session
-from store.models.profiles import HouseholdRow, MemberRow
-from store.profiles import upsert_households
+from store.ingest.profiles import upsert_households
+from store.tables.profiles import HouseholdRow, MemberRow
 from store.testing import fresh_sqlite
+from synth.identifiers import make_ric
 
 ROOT = Path(__file__).parents[2] / "policies"
 

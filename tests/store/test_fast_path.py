@@ -8,7 +8,7 @@
 - `BatchMatcher` (the vectorised engine) gives the interpreter's non-ineligible results.
 
 The catalogue is the real one with domains on its number and date facts
-(`tests/store/domain_sheets.py`), so out-of-domain and absurd numbers are refused alike.
+(`tests/sheets/domain_sheets.py`), so out-of-domain and absurd numbers are refused alike.
 """
 
 from __future__ import annotations
@@ -23,20 +23,20 @@ from typing import Any
 
 import pytest
 
-from matcher.batch import BatchMatcher
-from matcher.derive import household_facts
-from matcher.interpreter import PolicyResult, match
-from matcher.population import Population
-from matcher.population_enterprises import Enterprises
+from matcher.interpreter.match import PolicyResult, match
+from matcher.profiles.derive import household_facts
+from matcher.vector.batch import BatchMatcher
 from rules.catalogue import Catalogue
-from store.cells import CellError, convert, fast_converter
-from store.demo_files import write_demo_data
-from store.grouping import Group, RowPlan, slow_validate, validate_group
-from store.guards import Limits
-from store.sheets import HouseholdSheet, read_header
-from store.sources import open_rows
-from store.template import columns_for
-from tests.store.domain_sheets import domain_catalogue
+from sheets.cells import CellError, convert, fast_converter
+from sheets.grouping import Group, RowPlan, slow_validate, validate_group
+from sheets.guards import Limits
+from sheets.households import HouseholdSheet, read_header
+from sheets.sources import open_rows
+from sheets.template import columns_for
+from synth.enterprises import Enterprises
+from synth.files import write_demo_data
+from synth.households import Population
+from tests.sheets.domain_sheets import domain_catalogue
 
 ON = date(2025, 3, 1)
 LIMITS = Limits(max_cell_chars=40)

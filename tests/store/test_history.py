@@ -15,16 +15,16 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from cli import app
-from matcher.columns import from_facts
-from matcher.derive import household_facts
-from matcher.profiles import parse_household
-from matcher.testing import make_ric
-from matcher.vector import compile_catalogue, run
+from matcher.profiles.derive import household_facts
+from matcher.profiles.parse import parse_household
+from matcher.vector.columns import from_facts
+from matcher.vector.engine import compile_catalogue, run
 from rules.catalogue import Catalogue, load_catalogue
 from store.db import read_session
-from store.history import entitlement_history, entitlements_on, rule_hash
-from store.models.entitlements import EntitlementPublic
-from store.sweep import SweepConflict, SweepDateError, begin_sweep, run_sweep
+from store.sweep.history import entitlement_history, entitlements_on, rule_hash
+from store.sweep.run import SweepConflict, SweepDateError, begin_sweep, run_sweep
+from store.tables.entitlements import EntitlementPublic
+from synth.identifiers import make_ric
 from tests.store.test_sweep import (
     CHUNK,
     ON,

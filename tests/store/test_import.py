@@ -11,24 +11,24 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, update
 
-from matcher.identifiers import mask_id, ric_check_digit
-from matcher.population import Population
-from matcher.population_enterprises import Enterprises
-from matcher.testing import make_ric, make_uscc
+from matcher.profiles.identifiers import mask_id, ric_check_digit
 from rules.catalogue import Catalogue, load_catalogue
-from store.audit import verify
+from store.audit.log import verify
 from store.db import read_session, write_session
-from store.demo_files import write_demo_data
-from store.ingest import (
+from store.ingest.run import (
     ImportConflict,
     ImportReport,
     file_sha256,
     import_enterprises,
     import_households,
 )
-from store.models.audit import AuditRecord
-from store.models.profiles import EnterpriseRow, HouseholdRow, MemberRow, ProfileChange
-from store.models.runs import ImportRun
+from store.tables.audit import AuditRecord
+from store.tables.profiles import EnterpriseRow, HouseholdRow, MemberRow, ProfileChange
+from store.tables.runs import ImportRun
+from synth.enterprises import Enterprises
+from synth.files import write_demo_data
+from synth.households import Population
+from synth.identifiers import make_ric, make_uscc
 
 ROOT = Path(__file__).parents[2]
 ON = date(2025, 3, 1)

@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from store.catalogues import catalogue_files
+from store.audit.catalogues import catalogue_files
 from store.db import migrate, open_engine, read_session, write_session
-from store.history import entitlement_history, rule_hash
-from store.models.types import JSONType, UTCDateTime
+from store.sweep.history import entitlement_history, rule_hash
+from store.tables.types import JSONType, UTCDateTime
 
 ROOT = Path(__file__).parents[2] / "policies"
 LONGEVITY = "household/elderly/longevity.yaml"

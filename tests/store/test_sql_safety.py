@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from matcher.identifiers import normalise_name
-from matcher.profiles import Household, Member
-from matcher.testing import make_ric
+from matcher.profiles.identifiers import normalise_name
+from matcher.profiles.parse import Household, Member
 from store.db import read_session, write_session
-from store.models.profiles import HouseholdRow, MemberRow
-from store.profiles import upsert_households
+from store.ingest.profiles import upsert_households
+from store.tables.profiles import HouseholdRow, MemberRow
+from synth.identifiers import make_ric
 
 ROOT = Path(__file__).parents[2]
 PACKAGES = ("store", "cli", "api", "jobs")

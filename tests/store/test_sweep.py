@@ -16,22 +16,21 @@ from sqlalchemy import Engine, select, text, update
 from typer.testing import CliRunner
 
 from cli import app
-from matcher.chunks import raw_households
-from matcher.columns import from_facts
-from matcher.derive import enterprise_facts, household_facts
-from matcher.interpreter import PolicyResult, match
-from matcher.population import Population, generate_households
-from matcher.population_enterprises import Enterprises, generate_enterprises
-from matcher.profiles import parse_enterprise, parse_household
-from matcher.vector import compile_catalogue, run
+from matcher.interpreter.match import PolicyResult, match
+from matcher.profiles.derive import enterprise_facts, household_facts
+from matcher.profiles.parse import parse_enterprise, parse_household
+from matcher.vector.columns import from_facts
+from matcher.vector.engine import compile_catalogue, run
 from rules.catalogue import Catalogue, load_catalogue
-from store.audit import verify
+from store.audit.log import verify
 from store.db import read_session, write_session
-from store.diff import INELIGIBLE, State, change_kind
-from store.models.entitlements import Entitlement
-from store.models.runs import SweepRun
-from store.profiles import upsert_enterprises, upsert_households
-from store.sweep import RegionError, SweepConflict, begin_sweep, run_sweep
+from store.ingest.profiles import upsert_enterprises, upsert_households
+from store.sweep.diff import INELIGIBLE, State, change_kind
+from store.sweep.run import RegionError, SweepConflict, begin_sweep, run_sweep
+from store.tables.entitlements import Entitlement
+from store.tables.runs import SweepRun
+from synth.enterprises import Enterprises, generate_enterprises
+from synth.households import Population, generate_households, raw_households
 
 ROOT = Path(__file__).parents[2] / "policies"
 ON = date(2025, 3, 1)

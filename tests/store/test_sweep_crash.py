@@ -26,14 +26,11 @@ import orjson
 import pytest
 from sqlalchemy import Engine, text
 
-from matcher.chunks import raw_households
-from matcher.population import Population, generate_households
-from matcher.population_enterprises import Enterprises, generate_enterprises
-from matcher.profiles import parse_enterprise, parse_household
+from matcher.profiles.parse import parse_enterprise, parse_household
 from rules.catalogue import load_catalogue
-from store.audit import verify
+from store.audit.log import verify
 from store.db import open_engine, read_session
-from store.profile_docs import document, enterprise_document
+from store.ingest.documents import document, enterprise_document
 from store.seeding import (
     copy_database,
     seed_enterprises,
@@ -42,6 +39,8 @@ from store.seeding import (
     synthetic_households,
 )
 from store.testing import fresh_postgres, fresh_sqlite
+from synth.enterprises import Enterprises, generate_enterprises
+from synth.households import Population, generate_households, raw_households
 
 HOUSEHOLDS, ENTERPRISES, CHUNK = 80_000, 2_000, 4_000  # 20 chunks: kills land mid-run
 ON = date(2025, 3, 1)

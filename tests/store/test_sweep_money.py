@@ -12,17 +12,17 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from matcher.derive import enterprise_facts, household_facts
-from matcher.evaluate import evaluate_expr
-from matcher.interpreter import match
-from matcher.profiles import parse_enterprise, parse_household
-from matcher.testing import make_ric, make_uscc
+from matcher.interpreter.evaluate import evaluate_expr
+from matcher.interpreter.match import match
+from matcher.profiles.derive import enterprise_facts, household_facts
+from matcher.profiles.parse import parse_enterprise, parse_household
 from rules.catalogue import Catalogue, load_catalogue
 from store.db import read_session, write_session
-from store.models.entitlements import Entitlement
-from store.models.profiles import EnterpriseRow, HouseholdRow
-from store.profiles import upsert_enterprises, upsert_households
-from store.sweep import begin_sweep, run_sweep
+from store.ingest.profiles import upsert_enterprises, upsert_households
+from store.sweep.run import begin_sweep, run_sweep
+from store.tables.entitlements import Entitlement
+from store.tables.profiles import EnterpriseRow, HouseholdRow
+from synth.identifiers import make_ric, make_uscc
 
 ROOT = Path(__file__).parents[2] / "policies"
 ON = date(2025, 3, 1)

@@ -18,7 +18,7 @@ Create Date: 2026-11-28 10:00:00
 - `sweep_run.reason`, `import_run.reason` (a run can be `abandoned`) and `import_run.on_date`
   (NULL for runs before this revision: not recorded).
 
-The rule hash is computed here as `store.history.rule_hash` does (a test checks they agree): a
+The rule hash is computed here as `store.sweep.history.rule_hash` does (a test checks they agree): a
 migration keeps its own copy so that later changes to the application cannot change it.
 """
 

@@ -1,0 +1,1 @@
+"""The event engine on durable-rules: policies compiled to rulesets (compiler), run (runtime)."""

@@ -1,0 +1,113 @@
+"""The `tests:` cases of policy files: run them (for `zhida test` and pytest), and check that
+every threshold is tested on both sides (a lint warning)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from matcher.interpreter.match import PolicyResult, evaluate_policy, explain_condition
+from matcher.profiles.facts import Facts
+from matcher.profiles.subjects import facts_for
+from rules import ir
+from rules.catalogue import Catalogue, CompiledPolicy
+from rules.errors import Location, ZhidaError
+from rules.lint import Diagnostic
+from rules.schema import TestCase
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """One case run: passed, or what differed."""
+
+    policy_id: str
+    name: str
+    location: Location
+    problems: tuple[str, ...]
+
+    @property
+    def passed(self) -> bool:
+        """Whether the policy said what the case expects."""
+        return not self.problems
+
+
+def case_location(policy: CompiledPolicy, index: int) -> Location:
+    """Where case `index` of `policy` is written."""
+    return policy.loaded.where(("tests", index))
+
+
+def case_facts(policy: CompiledPolicy, case: TestCase, index: int, catalogue: Catalogue) -> Facts:
+    """The case's profile, validated and derived at the case's date."""
+    raw = case.household if case.household is not None else case.enterprise
+    assert raw is not None
+    where = case_location(policy, index)
+    return facts_for(raw, policy.spec.subject, catalogue.facts, case.on, source=str(where))
+
+
+def run_case(policy: CompiledPolicy, index: int, catalogue: Catalogue) -> CaseOutcome:
+    """Run case `index` of `policy` with the interpreter and compare with its `expect`."""
+    case = policy.spec.tests[index]
+    where = case_location(policy, index)
+    try:
+        facts = case_facts(policy, case, index, catalogue)
+    except ZhidaError as exc:
+        return CaseOutcome(policy.id, case.name, where, (f"profile refused: {exc}",))
+    if (case.household is None) != (policy.spec.subject == "enterprise"):
+        problem = f"a {policy.spec.subject} policy needs a `{policy.spec.subject}:` profile"
+        return CaseOutcome(policy.id, case.name, where, (problem,))
+    result = evaluate_policy(policy, facts, case.on)
+    return CaseOutcome(policy.id, case.name, where, tuple(compare(case, result)))
+
+
+def compare(case: TestCase, result: PolicyResult) -> Iterator[str]:
+    """Each way `result` differs from what `case` expects."""
+    expect = case.expect
+    if result.status != expect.expected_status:
+        why = result.note or "; ".join(
+            f"{c.says}: {'未知' if c.verdict is None else '是' if c.verdict else '否'}"
+            for c in result.conditions
+        )
+        yield f"expected {expect.expected_status}, got {result.status} ({why})"
+    if expect.amount is not None and result.amount != expect.amount:
+        # exact, to the fen: an expected 12.345 never matches (amounts are rounded to the fen)
+        yield f"expected amount {expect.amount}, got {result.amount}"
+    if expect.missing is not None and sorted(expect.missing) != list(result.missing):
+        yield f"expected missing {sorted(expect.missing)}, got {list(result.missing)}"
+
+
+def run_all(catalogue: Catalogue) -> list[CaseOutcome]:
+    """Every case of every policy, in policy-id order."""
+    return [
+        run_case(policy, i, catalogue)
+        for policy in catalogue.for_subject("household") + catalogue.for_subject("enterprise")
+        for i in range(len(policy.spec.tests))
+    ]
+
+
+def threshold_warnings(catalogue: Catalogue) -> list[Diagnostic]:
+    """Conditions with a threshold that no case sees both true and false."""
+    found: list[Diagnostic] = []
+    for policy in catalogue.policies.values():
+        seen: dict[int, set[bool | None]] = {}
+        for i, case in enumerate(policy.spec.tests):
+            bound = policy.bind(case.on)
+            try:
+                facts = case_facts(policy, case, i, catalogue)
+            except ZhidaError:
+                continue
+            if bound is None:
+                continue
+            for k, cond in enumerate(bound.conditions):
+                seen.setdefault(k, set()).add(explain_condition(cond, facts).verdict)
+        for k, cond in enumerate(policy.conditions):
+            if ir.threshold(cond.expr) is None or {True, False} <= seen.get(k, set()):
+                continue
+            found.append(
+                Diagnostic(
+                    "warning",
+                    cond.location,
+                    f"threshold `{cond.text}` is not tested on both sides",
+                    "add a case where it holds and one where it does not",
+                )
+            )
+    return found

@@ -1,0 +1,1 @@
+"""Profiles and identifiers: raw profile → validated shape → the flat facts every engine reads."""

@@ -1,0 +1,409 @@
+"""The vectorised engine: every policy over a whole population chunk at once.
+
+Same semantics as the interpreter (docs/rule-language.md): three-valued per condition, missing
+facts, exact amounts to the fen, region scope and dates, `excludes` and bundle gates. It is the
+engine of every batch; `results(row)` turns one row back into the interpreter's
+`PolicyResult`s.
+
+It computes in float64 and proves the result exact (`matcher.vector.exactness`); the rows it cannot
+prove, and the outputs that ranges might decide where Kleene logic left them unknown, are evaluated
+exactly by the interpreter's evaluator (`matcher.vector.exact_rows`). Amounts are whole fen (`fen`,
+NaN where none), so the store, the sheets and the JSON give the same fen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+from matcher.interpreter.evaluate import Value
+from matcher.interpreter.excludes import drop
+from matcher.interpreter.match import (
+    REGION_UNKNOWN_NOTE,
+    ConditionResult,
+    PolicyResult,
+    amount_of,
+    base_result,
+    scope_result,
+    with_amount,
+)
+from matcher.interpreter.match import Status as StatusName
+from matcher.vector.arrays import Array, F, Masks, T, U, evaluate
+from matcher.vector.columns import Population
+from matcher.vector.exact_rows import ExactRows, needs_ranges
+from matcher.vector.exactness import Bound, amount_fen
+from matcher.vector.excludes import apply_excludes
+from matcher.vector.missing import fill_missing, mask_of
+from matcher.vector.program import Program
+from matcher.vector.ranges import evaluate_ranges
+from rules import ir
+from rules.catalogue import BoundPolicy, Catalogue, CompiledPolicy
+from rules.numbers import from_fen
+
+__all__ = ["STATUS_NAMES", "VectorCatalogue", "VectorResult", "compile_catalogue", "run"]
+
+Status = npt.NDArray[np.uint8]
+Bounds = tuple[Decimal | None, Decimal | None]
+STATUS_NAMES: dict[int, StatusName] = {
+    int(F): "ineligible",
+    int(U): "undetermined",
+    int(T): "eligible",
+}
+
+
+@dataclass
+class VectorCatalogue:
+    """The catalogue's policies of one subject kind, bound at one date, as one program."""
+
+    catalogue: Catalogue
+    on: date
+    subject: str
+    policies: list[CompiledPolicy]
+    program: Program = field(default_factory=Program)
+    conditions: list[list[int]] = field(default_factory=list)
+    amounts: list[int | None] = field(default_factory=list)
+    gates: dict[str, int] = field(default_factory=dict)
+    bound: list[BoundPolicy | None] = field(default_factory=list)
+    exprs: dict[int, ir.Expr] = field(default_factory=dict)  # output step → its IR
+    ranged: set[int] = field(default_factory=set)  # outputs that ranges may decide
+
+    @property
+    def active(self) -> list[bool]:
+        """Whether each policy is in force with every parameter valued on the date."""
+        return [b is not None for b in self.bound]
+
+    @property
+    def ids(self) -> list[str]:
+        """Policy ids, in column order."""
+        return [p.id for p in self.policies]
+
+    def output(self, expr: ir.Expr, *, amount: bool = False) -> int:
+        """Compile one output (a condition, an amount, a gate) and remember its IR. An unknown
+        amount always goes through the exact path, which gives its bounds."""
+        slot = self.program.compile(expr)
+        self.exprs.setdefault(slot, expr)
+        if amount or needs_ranges(expr):
+            self.ranged.add(slot)
+        return slot
+
+
+def compile_catalogue(catalogue: Catalogue, on: date, subject: str) -> VectorCatalogue:
+    """Compile every policy (and bundle gate) of `subject` kind, bound at `on`."""
+    vc = VectorCatalogue(catalogue, on, subject, catalogue.for_subject(subject))
+    for policy in vc.policies:
+        bound = policy.bind(on) if policy.in_force(on) else None
+        vc.bound.append(bound)
+        conds = bound.conditions if bound is not None else ()
+        vc.conditions.append([vc.output(c.expr) for c in conds])
+        amount = bound.amount if bound is not None else None
+        vc.amounts.append(vc.output(amount, amount=True) if amount is not None else None)
+    vc.program.bit("region_code")
+    for bundle_id, bundle in sorted(catalogue.bundles.items()):
+        if bundle.spec.subject == subject:
+            vc.gates[bundle_id] = vc.output(bundle.gate.expr)
+    return vc
+
+
+@dataclass
+class VectorResult:
+    """Every policy's result for every row of one chunk."""
+
+    engine: VectorCatalogue
+    population: Population
+    status: Status  # rows × policies, after excludes: 0 ineligible, 1 undetermined, 2 eligible
+    raw_status: Status  # the same before excludes
+    fen: npt.NDArray[np.float64]  # rows × policies: the amount in whole fen, NaN where none
+    verdicts: dict[int, Status]  # condition step → its Kleene value per row
+    gates: dict[str, Status]
+    region: Status  # rows × policies: is the row in the policy's region (Kleene)
+    dropped_for: npt.NDArray[np.int32]  # rows × policies: the column kept instead, or -1
+    exact_missing: dict[int, dict[int, tuple[str, ...]]] = field(default_factory=dict)
+    bounds: dict[tuple[int, int], Bounds] = field(default_factory=dict)  # (row, j) → range
+    settled: dict[tuple[int, int], PolicyResult] = field(default_factory=dict)  # by excludes
+    exact_outputs: int = 0  # (output, row) pairs the exact path evaluated (for benchmarks)
+    fragile_rows: int = 0  # rows whose float64 results were not proved exact
+    _masks: dict[int, tuple[npt.NDArray[np.int64], Masks]] | None = None
+
+    @property
+    def missing_masks(self) -> dict[int, tuple[npt.NDArray[np.int64], Masks]]:
+        """Per policy column: the rows that lack facts and their masks (computed on first use,
+        in one pass over every row that needs one)."""
+        if self._masks is None:
+            self._masks = fill_missing(self)
+        return self._masks
+
+    def missing(self, row: int, j: int) -> tuple[str, ...]:
+        """The facts row `row` still needs for policy column `j` (sorted)."""
+        settled = self.settled.get((row, j))
+        if settled is not None:
+            return settled.missing
+        return self._masked(row, j)
+
+    def amount_at(self, row: int, j: int) -> Decimal | None:
+        """Row `row`'s amount for policy column `j`, to the fen (None when none or unknown)."""
+        fen = self.fen[row, j]
+        return None if np.isnan(fen) else from_fen(int(fen))
+
+    def counts(self) -> dict[str, tuple[int, int, int]]:
+        """Per policy: (eligible, undetermined, ineligible) row counts."""
+        return {
+            pid: (
+                int((self.status[:, j] == T).sum()),
+                int((self.status[:, j] == U).sum()),
+                int((self.status[:, j] == F).sum()),
+            )
+            for j, pid in enumerate(self.engine.ids)
+        }
+
+    def results(self, row: int) -> list[PolicyResult]:
+        """Row `row` as the interpreter's results (status, amount, reasons, missing facts)."""
+        return [self.result(row, j) for j in range(len(self.engine.policies))]
+
+    def result(self, row: int, j: int) -> PolicyResult:
+        """One row's result for policy column `j` (after `excludes`)."""
+        settled = self.settled.get((row, j))
+        if settled is not None:
+            return settled
+        winner = int(self.dropped_for[row, j])
+        if winner >= 0:
+            kept = self.engine.policies[winner]
+            return drop(self.own(row, j), kept.id, kept.spec.title)
+        return self.own(row, j)
+
+    def own(self, row: int, j: int) -> PolicyResult:
+        """One row's result for policy column `j` before `excludes`."""
+        policy = self.engine.policies[j]
+        region = self.population.regions[row] or None
+        early = scope_result(policy, region, self.engine.on)
+        if early is not None:
+            return early
+        bound = self.engine.bound[j]
+        assert bound is not None
+        slots = self.engine.conditions[j]
+        conds = tuple(
+            ConditionResult(c.says, c.text, _verdict(int(self.verdicts[s][row])), (), None, ())
+            for c, s in zip(bound.conditions, slots, strict=True)
+        )
+        status = STATUS_NAMES[int(self.raw_status[row, j])]
+        unknown_region = status == "undetermined" and self.region[row, j] == U
+        missing = self._masked(row, j) if status != "ineligible" else ()
+        base = replace(
+            base_result(policy),
+            status=status,
+            conditions=conds,
+            note=REGION_UNKNOWN_NOTE if unknown_region else None,
+            missing=missing,
+        )
+        if status != "eligible" or self.engine.amounts[j] is None:
+            return base
+        amount = self.amount_at(row, j)
+        bounds = self.bounds.get((row, j), (None, None)) if amount is None else None
+        return with_amount(base, policy, amount, missing, bounds)
+
+    def _masked(self, row: int, j: int) -> tuple[str, ...]:
+        """The missing facts of row `row`, policy column `j`, from the masks."""
+        entry = self.missing_masks.get(j)
+        if entry is None:
+            return ()
+        rows, masks = entry
+        k = int(np.searchsorted(rows, row))
+        if k == rows.shape[0] or rows[k] != row:
+            return ()
+        return mask_of(self.engine.program, masks[k])
+
+
+def _verdict(v: int) -> bool | None:
+    return None if v == int(U) else v == int(T)
+
+
+def run(engine: VectorCatalogue, pop: Population) -> VectorResult:
+    """Evaluate every policy of `engine` over the chunk `pop`.
+
+    Three passes, each on fewer rows: the float64 program over every row (Kleene logic, an
+    unknown being anything); the range pass over the rows where an output that ranges may
+    decide was left unknown (`matcher.vector.ranges`); the exact path over the rows neither could
+    prove (`matcher.vector.exact_rows`). Arrays are built policy-major and exposed rows × policies.
+    """
+    outputs = [s for conds in engine.conditions for s in conds]
+    outputs += [a for a in engine.amounts if a is not None] + list(engine.gates.values())
+    ev = evaluate(engine.program, pop, outputs)
+    values = dict(ev.values)
+    doubts: dict[int, set[int]] = {o: set(rows.tolist()) for o, rows in ev.fragile.items()}
+    fen: dict[int, Array] = {}
+    for slot in {a for a in engine.amounts if a is not None}:
+        fen[slot], unsure = amount_fen(np.asarray(values[slot], np.float64), ev.bounds[slot])
+        doubts.setdefault(slot, set()).update(np.flatnonzero(unsure).tolist())
+    exact = _Exact(engine, pop, values, fen)
+    exact.refine(doubts)
+    exact.settle(doubts)
+    result = _assemble(engine, pop, values, fen, exact)
+    result.exact_outputs = exact.count
+    result.fragile_rows = len(set().union(*doubts.values())) if doubts else 0
+    return result
+
+
+@dataclass
+class _Exact:
+    """What the range pass and the exact path overrode: verdicts, amounts, bounds, missing."""
+
+    engine: VectorCatalogue
+    pop: Population
+    values: dict[int, Array]
+    fen: dict[int, Array]
+    missing: dict[int, dict[int, tuple[str, ...]]] = field(default_factory=dict)
+    ranges: dict[tuple[int, int], Bounds] = field(default_factory=dict)  # (slot, row)
+    _owned: set[int] = field(default_factory=set)
+    count: int = 0
+
+    def refine(self, doubts: dict[int, set[int]]) -> None:
+        """The range pass over the rows where an output ranges may decide is unknown; the
+        (output, row) pairs it cannot prove join `doubts`."""
+        ranged = sorted(self.engine.ranged)
+        todo = np.zeros(self.pop.size, dtype=bool)
+        for slot in ranged:
+            todo |= self._unknown(slot)
+        rows = np.flatnonzero(todo)
+        if rows.size == 0:
+            return
+        found = evaluate_ranges(self.engine.program, self.pop.take(rows), ranged)
+        for slot in ranged:
+            if slot in self.fen:
+                unsure = self._amounts(
+                    slot, rows, found.lo[slot], found.hi[slot], found.bounds[slot]
+                )
+                doubts.setdefault(slot, set()).update(rows[unsure].tolist())
+            else:
+                self._own(slot)[rows] = found.kleene[slot]
+        for slot, local in found.fragile.items():
+            doubts.setdefault(slot, set()).update(rows[local].tolist())
+
+    def _amounts(
+        self, slot: int, rows: npt.NDArray[np.int64], lo: Array, hi: Array, bound: Bound
+    ) -> npt.NDArray[np.bool_]:
+        """Amounts the ranges pinned to one value, the fen bounds of the others, and the rows
+        where an end lies within its error of a half fen."""
+        low, unsure_lo = amount_fen(np.where(np.isfinite(lo), lo, np.nan), bound)
+        high, unsure_hi = amount_fen(np.where(np.isfinite(hi), hi, np.nan), bound)
+        point = lo == hi
+        self.fen[slot][rows] = np.where(point, low, np.nan)
+        for k in np.flatnonzero(~point).tolist():
+            ends = (low[k], high[k])
+            self.ranges[(slot, int(rows[k]))] = tuple(  # type: ignore[assignment]
+                None if np.isnan(x) else from_fen(int(x)) for x in ends
+            )
+        unsure: npt.NDArray[np.bool_] = unsure_lo | unsure_hi
+        return unsure
+
+    def settle(self, doubts: dict[int, set[int]]) -> None:
+        """Every (output, row) pair not proved, evaluated exactly by the interpreter's
+        evaluator."""
+        rows = ExactRows(self.pop, self.engine.catalogue.facts)
+        for slot, todo in doubts.items():
+            expr = self.engine.exprs.get(slot)
+            if expr is None:
+                continue
+            for row in sorted(todo):
+                self._put(slot, row, *rows.evaluate(expr, row))
+            self.count += len(todo)
+
+    def _unknown(self, slot: int) -> npt.NDArray[np.bool_]:
+        if slot in self.fen:
+            return np.isnan(np.asarray(self.values[slot], np.float64))
+        unknown: npt.NDArray[np.bool_] = np.asarray(self.values[slot]) == U
+        return unknown
+
+    def _own(self, slot: int) -> Array:
+        if slot not in self._owned:  # outputs may share arrays: write to a copy, once
+            self.values[slot] = np.array(self.values[slot], dtype=np.uint8, copy=True)
+            self._owned.add(slot)
+        return self.values[slot]
+
+    def _put(self, slot: int, row: int, value: Value, missing: frozenset[str]) -> None:
+        if slot in self.fen:
+            amount, bounds = amount_of(value)
+            self.fen[slot][row] = np.nan if amount is None else float(amount * 100)
+            self.ranges.pop((slot, row), None)
+            if bounds is not None:
+                self.ranges[(slot, row)] = bounds
+        else:
+            self._own(slot)[row] = U if value is None else (T if value else F)
+        self.missing.setdefault(slot, {})[row] = tuple(sorted(missing)) if missing else ()
+
+
+def _assemble(
+    engine: VectorCatalogue,
+    pop: Population,
+    values: dict[int, Array],
+    fen_by_slot: dict[int, Array],
+    exact: _Exact,
+) -> VectorResult:
+    n, p = pop.size, len(engine.policies)
+    status = np.zeros((p, n), np.uint8)
+    fen = np.full((p, n), np.nan)
+    region = np.zeros((p, n), np.uint8)
+    scopes = _Regions(pop.regions)
+    bounds: dict[tuple[int, int], Bounds] = {}
+    for j, policy in enumerate(engine.policies):
+        region[j] = scopes.of(policy.spec.regions)
+        if engine.bound[j] is None:
+            continue
+        own = _all_of([values[s] for s in engine.conditions[j]], n)
+        np.minimum(own, region[j], out=status[j])  # Kleene and: F ∧ U = F
+        slot = engine.amounts[j]
+        if slot is not None:
+            fen[j] = np.where(status[j] == T, fen_by_slot[slot], np.nan)
+            for (s, row), r in exact.ranges.items():
+                if s == slot and status[j, row] == T:
+                    bounds[(row, j)] = r
+    gates = {b: np.asarray(values[s]).astype(np.uint8) for b, s in engine.gates.items()}
+    verdicts = {s: values[s] for conds in engine.conditions for s in conds}
+    result = VectorResult(
+        engine,
+        pop,
+        status.T,
+        status.copy().T,
+        fen.T,
+        verdicts,
+        gates,
+        region.T,
+        np.full((p, n), -1, np.int32).T,
+        exact_missing=exact.missing,
+        bounds=bounds,
+    )
+    apply_excludes(result)
+    return result
+
+
+def _all_of(conditions: list[Array], n: int) -> Status:
+    """Kleene `and` of a policy's conditions, in place on a fresh array."""
+    out = np.full(n, T, np.uint8)
+    for c in conditions:
+        np.minimum(out, c, out=out)
+    return out
+
+
+class _Regions:
+    """Each distinct set of region prefixes tested once per chunk."""
+
+    def __init__(self, regions: npt.NDArray[np.str_]) -> None:
+        self.regions = regions
+        self.unknown = regions == ""
+        self.cache: dict[tuple[str, ...], Status] = {}
+
+    def of(self, prefixes: list[str] | None) -> Status:
+        key = tuple(prefixes or ())
+        if key not in self.cache:
+            self.cache[key] = self._test(key)
+        return self.cache[key]
+
+    def _test(self, prefixes: tuple[str, ...]) -> Status:
+        if not prefixes:
+            return np.full(self.regions.shape[0], T, np.uint8)
+        inside = np.zeros(self.regions.shape[0], bool)
+        for prefix in prefixes:
+            inside |= np.char.startswith(self.regions, prefix)
+        return np.where(self.unknown, U, np.where(inside, T, F)).astype(np.uint8)

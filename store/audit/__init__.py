@@ -1,0 +1,1 @@
+"""The audit log (hash-chained) and the publishing of catalogues it records."""

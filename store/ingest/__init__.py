@@ -1,0 +1,1 @@
+"""Ingest: a checked sheet into the database, chunk by chunk, resumable, audited."""

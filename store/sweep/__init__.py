@@ -1,0 +1,1 @@
+"""The sweep: stored profiles through the vectorised engine into entitlement intervals."""

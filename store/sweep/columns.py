@@ -1,0 +1,259 @@
+"""Stored profiles as engine columns: DB rows of a chunk → `Columns` → `Population`.
+
+A chunk is read by keyset (`id > :after ORDER BY id LIMIT :limit`), optionally limited to a region
+prefix (a bound `LIKE 'prefix%'` parameter, escaped; callers validate it as digits). Only the facts
+a compiled program reads become columns, plus the inputs of the derived ones it reads
+(`per_capita_monthly_income` needs every member's `monthly_income`); a fact absent from a profile's
+JSON is an unknown cell. `matcher.vector.frames.from_chunk` then derives age, sex, household size
+and per-capita income over whole columns, exactly as the profile path does.
+
+    only = program_facts(compile_catalogue(catalogue, on, "household"))
+    for chunk in iter_households(session, on=on, region="5206", after_id=0, limit=20_000,
+                                 facts=catalogue.facts, only=only):
+        result = run(engine, chunk.population)      # row i is household chunk.ids[i]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import ColumnElement, Select, Table, select
+from sqlmodel import Session
+
+from matcher.vector.columns import Population, Vocabulary
+from matcher.vector.engine import VectorCatalogue
+from matcher.vector.frames import Columns, PopulationChunk, from_chunk, from_enterprises
+from rules.facts import FactCatalogue
+from store.tables.profiles import EnterpriseRow, HouseholdRow, MemberRow
+
+__all__ = [
+    "SubjectChunk",
+    "iter_enterprises",
+    "iter_households",
+    "load_enterprises",
+    "load_households",
+    "program_facts",
+]
+
+# Placeholders under an unknown mask: never read, but they must convert to the column's type.
+_PLACEHOLDER = {"number": 0, "bool": False, "date": "1970-01-01", "string": ""}
+_HOUSEHOLD: Table = HouseholdRow.__table__  # type: ignore[attr-defined]
+_MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]
+_ENTERPRISE: Table = EnterpriseRow.__table__  # type: ignore[attr-defined]
+_DTYPE = {"number": np.float64, "bool": np.float64, "date": "datetime64[D]", "string": np.str_}
+
+
+@dataclass(frozen=True)
+class SubjectChunk:
+    """Consecutive stored subjects as engine input: row `i` of `population` is `ids[i]`.
+
+    `first_id`…`last_id` is the keyset range read; households in it left without members (every
+    member moved to another household) are not profiles any more and are listed in `empty`
+    (id → profile hash) instead of being rows.
+    """
+
+    kind: str  # household | enterprise
+    ids: npt.NDArray[np.int64]
+    hashes: list[str]  # profile_hash per row: what a decision was computed from
+    regions: list[str | None]
+    population: Population
+    first_id: int
+    last_id: int  # the keyset position after this chunk
+    empty: dict[int, str] = field(default_factory=dict)
+
+
+def program_facts(engine: VectorCatalogue) -> frozenset[str]:
+    """The fact names a compiled program reads (the only columns worth building)."""
+    return frozenset(s.data[0] for s in engine.program.steps if s.op == "fact")  # type: ignore[index]
+
+
+def _stored_names(facts: FactCatalogue, only: Collection[str] | None, level: str) -> list[str]:
+    """Supplied facts of `level` to read from the JSON: those wanted, and inputs of derived ones."""
+    wanted = set(facts.facts) if only is None else set(only)
+    for name in list(wanted):
+        fact = facts.facts.get(name)
+        if fact is not None and fact.derived:
+            wanted.update(fact.inputs)
+    return sorted(
+        n
+        for n in wanted
+        if n in facts.facts and facts.facts[n].level == level and not facts.facts[n].derived
+    )
+
+
+def _array(values: list[Any], unknown: npt.NDArray[np.bool_], kind: str, name: str) -> Any:
+    filled = [_PLACEHOLDER[kind] if u else v for v, u in zip(values, unknown.tolist(), strict=True)]
+    try:
+        return np.array(filled, dtype=_DTYPE[kind])
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"stored fact {name!r} holds a value that is not a {kind} ({exc}); the profile was "
+            "stored under another catalogue: re-import it"
+        ) from None
+
+
+def _columns(
+    docs: Sequence[dict[str, Any]], names: Sequence[str], facts: FactCatalogue, into: Columns
+) -> Columns:
+    """The named facts of JSON documents added as columns, absent or null values unknown."""
+    for name in names:
+        values = [d.get(name) for d in docs]
+        unknown = np.fromiter((v is None for v in values), bool, len(values))
+        into.put(name, _array(values, unknown, facts.facts[name].type, name), unknown)
+    return into
+
+
+def _region_filter(column: Any, region: str | None) -> list[ColumnElement[bool]]:
+    # A bound, escaped LIKE parameter: the prefix is never part of the SQL text.
+    return [] if not region else [column.startswith(region, autoescape=True)]
+
+
+def _keyset(table: Table, after_id: int, limit: int, region: str | None) -> Select[Any]:
+    c = table.c
+    query = select(c.id, c.region_code, c.profile_hash, c.facts)
+    query = query.where(c.id > after_id, *_region_filter(c.region_code, region))
+    return query.order_by(c.id).limit(limit)
+
+
+def _members(session: Session, first: int, last: int, region: str | None) -> list[Any]:
+    """Members of the households with ids in [first, last] (and in the region), in order."""
+    m, h = _MEMBER.c, _HOUSEHOLD.c
+    query = select(m.household_id, m.id_number, m.relation, m.facts)
+    query = query.where(m.household_id >= first, m.household_id <= last)
+    if region:
+        query = query.join(_HOUSEHOLD, h.id == m.household_id).where(
+            *_region_filter(h.region_code, region)
+        )
+    # Core on the session's connection: the ORM's row processing would double the read time.
+    return list(session.connection().execute(query.order_by(m.household_id, m.position)))
+
+
+def _identity(rows: Sequence[Any], id_column: str) -> Columns:
+    """Subject ids (linking members) and region codes (unknown when not stored)."""
+    regions = [r.region_code for r in rows]
+    cols = Columns()
+    cols.put(id_column, np.array([r.id for r in rows], dtype=np.int64))
+    unknown = np.array([r is None for r in regions], dtype=bool)
+    cols.put("region_code", np.array([r or "" for r in regions], dtype=np.str_), unknown)
+    return cols
+
+
+def _chunk(
+    kind: str, rows: Sequence[Any], population: Population, bounds: tuple[int, int]
+) -> SubjectChunk:
+    ids = np.array([r.id for r in rows], dtype=np.int64)
+    hashes, regions = [r.profile_hash for r in rows], [r.region_code for r in rows]
+    return SubjectChunk(kind, ids, hashes, regions, population, *bounds)
+
+
+def load_households(
+    session: Session,
+    *,
+    on: date,
+    region: str | None,
+    after_id: int,
+    limit: int,
+    facts: FactCatalogue,
+    only: Collection[str] | None = None,
+) -> SubjectChunk | None:
+    """The next `limit` stored households after `after_id` as engine columns, or None at the end.
+
+    Args:
+        session: a (read) session.
+        on: the evaluation date of the derived facts.
+        region: a validated region prefix (digits), or None for every region.
+        after_id: the keyset position (0 to start).
+        limit: households per chunk.
+        facts: the fact catalogue.
+        only: the facts to build (`program_facts`); None: every fact.
+
+    Raises:
+        ValueError: a stored fact of the wrong type.
+    """
+    read = list(session.connection().execute(_keyset(_HOUSEHOLD, after_id, limit, region)))
+    if not read:
+        return None
+    members = _members(session, read[0].id, read[-1].id, region)
+    housed = {m.household_id for m in members}
+    rows = [r for r in read if r.id in housed]
+    households = _identity(rows, "household_id")
+    _columns([r.facts for r in rows], _stored_names(facts, only, "household"), facts, households)
+    mm = _columns(
+        [m.facts for m in members], _stored_names(facts, only, "member"), facts, Columns()
+    )
+    mm.put("household_id", np.array([m.household_id for m in members], dtype=np.int64))
+    mm.put("id_number", np.array([m.id_number for m in members], dtype=np.str_))
+    mm.put("relation", np.array([m.relation for m in members], dtype=np.str_))
+    population = from_chunk(PopulationChunk(households, mm), facts, on, Vocabulary(), only=only)
+    chunk = _chunk("household", rows, population, (read[0].id, read[-1].id))
+    chunk.empty.update((r.id, r.profile_hash) for r in read if r.id not in housed)
+    return chunk
+
+
+def load_enterprises(
+    session: Session,
+    *,
+    on: date,
+    region: str | None,
+    after_id: int,
+    limit: int,
+    facts: FactCatalogue,
+    only: Collection[str] | None = None,
+) -> SubjectChunk | None:
+    """The next `limit` stored enterprises after `after_id` as engine columns (as households)."""
+    rows = list(session.connection().execute(_keyset(_ENTERPRISE, after_id, limit, region)))
+    if not rows:
+        return None
+    cols = _identity(rows, "enterprise_id")
+    _columns([r.facts for r in rows], _stored_names(facts, only, "enterprise"), facts, cols)
+    population = from_enterprises(cols, facts, on, Vocabulary(), only=only)
+    return _chunk("enterprise", rows, population, (rows[0].id, rows[-1].id))
+
+
+def iter_households(
+    session: Session,
+    *,
+    on: date,
+    region: str | None,
+    after_id: int,
+    limit: int,
+    facts: FactCatalogue,
+    only: Collection[str] | None = None,
+) -> Iterator[SubjectChunk]:
+    """Every stored household after `after_id`, `limit` at a time (see `load_households`).
+
+    The chunks are read in the caller's session: on SQLite a long read transaction holds the WAL
+    back, so a writer between chunks (the sweep) reads each chunk in a session of its own.
+    """
+    while (
+        chunk := load_households(
+            session, on=on, region=region, after_id=after_id, limit=limit, facts=facts, only=only
+        )
+    ) is not None:
+        yield chunk
+        after_id = chunk.last_id
+
+
+def iter_enterprises(
+    session: Session,
+    *,
+    on: date,
+    region: str | None,
+    after_id: int,
+    limit: int,
+    facts: FactCatalogue,
+    only: Collection[str] | None = None,
+) -> Iterator[SubjectChunk]:
+    """Every stored enterprise after `after_id`, `limit` at a time (see `load_enterprises`)."""
+    while (
+        chunk := load_enterprises(
+            session, on=on, region=region, after_id=after_id, limit=limit, facts=facts, only=only
+        )
+    ) is not None:
+        yield chunk
+        after_id = chunk.last_id

@@ -1,0 +1,276 @@
+"""The entitlement sweep: every stored profile through the vectorised engine, chunk by chunk.
+
+    start = begin_sweep(engine=db, catalogue=catalogue, root=root, on=day, region="5206")
+    report = run_sweep(engine=db, start=start, catalogue=catalogue, chunk_size=20_000)
+
+`begin_sweep` (`store.sweep.runs`) publishes the catalogue, then resumes the unfinished run with
+the same (catalogue version, on-date, region prefix) or starts one. `run_sweep` reads
+households, then enterprises, by keyset after the run's checkpoints (`store.sweep.columns`),
+evaluates each chunk, diffs it with the open entitlement intervals (`store.sweep.diff`) and writes
+the chunk's closed and opened intervals, changes, outbox rows, audit records and advanced
+checkpoint in one transaction (`store.sweep.writes`). A SIGKILL at any point loses at most the
+chunk in flight, which the next start redoes (RELIABILITY J3). The last transaction marks the
+run done. An open interval of a policy the catalogue no longer has ends `no_longer_eligible`.
+
+The next chunk is read and evaluated in a thread while this one is written (the reads touch no
+state the writes change). The current state is read inside the write transaction, after
+`lock_sweeps` (an advisory lock on PostgreSQL; `BEGIN IMMEDIATE` on SQLite), so two sweeps
+never diff against the same stale state. Each chunk is read in one read session (a snapshot:
+REPEATABLE READ on PostgreSQL), so an import committing meanwhile never pairs a household's
+old facts with its new members.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from matcher.vector.engine import VectorCatalogue, VectorResult, compile_catalogue, run
+from rules.catalogue import Catalogue
+from store.db import read_session, write_session
+from store.sweep.columns import SubjectChunk, load_enterprises, load_households, program_facts
+from store.sweep.decisions import ended_decisions, revised_decisions, stored_decisions
+from store.sweep.diff import Current, Decision, Key, Plan, plan
+from store.sweep.reads import read_ahead
+from store.sweep.runs import (
+    RegionError,
+    SweepConflict,
+    SweepDateError,
+    SweepStart,
+    advance_checkpoint,
+    begin_sweep,
+    finish_run,
+    lock_sweeps,
+    validate_region,
+)
+from store.sweep.writes import ChunkContext, read_current, write_plan
+from store.tables.profiles import EnterpriseRow, HouseholdRow
+
+__all__ = [
+    "DEFAULT_CHUNK",
+    "RegionError",
+    "SweepConflict",
+    "SweepDateError",
+    "SweepReport",
+    "SweepStart",
+    "begin_sweep",
+    "run_sweep",
+    "validate_region",
+]
+
+DEFAULT_CHUNK = 20_000
+_LOADERS = {"household": load_households, "enterprise": load_enterprises}
+_TABLES = {"household": HouseholdRow, "enterprise": EnterpriseRow}
+Progress = Callable[[int, int], None]
+Evaluated = tuple[SubjectChunk, VectorResult, list[Decision]]
+
+
+@dataclass
+class SweepReport:
+    """A finished run: its counts (the whole run, resumed parts too) and this process's pace."""
+
+    run_id: int
+    counts: dict[str, Any]
+    swept_here: dict[str, int] = field(default_factory=dict)  # by kind, by this process
+    seconds_here: dict[str, float] = field(default_factory=dict)  # by kind, by this process
+
+    def per_second(self, kind: str = "household") -> float:
+        """Subjects of `kind` per second swept by this process (0 when it swept none)."""
+        seconds = self.seconds_here.get(kind, 0.0)
+        return self.swept_here.get(kind, 0) / seconds if seconds > 0 else 0.0
+
+
+@dataclass
+class _Sweeper:
+    """One process sweeping one run: the checkpoints and counts it has committed."""
+
+    engine: Engine
+    start: SweepStart
+    catalogue: Catalogue
+    chunk_size: int
+    progress: Progress | None
+    counts: dict[str, Any] = field(default_factory=dict)
+    last: dict[str, int] = field(default_factory=dict)
+    swept: dict[str, int] = field(default_factory=dict)
+    total: int = 0
+
+    def phase(self, kind: str) -> None:
+        """Sweep every subject of `kind` after the checkpoint."""
+        program = compile_catalogue(self.catalogue, self.start.on, kind)
+        for chunk, result, stored in read_ahead(self.evaluated(kind, program)):
+            self.store(chunk, result, stored)
+
+    def evaluated(self, kind: str, program: VectorCatalogue) -> Iterator[Evaluated]:
+        """Chunks after the checkpoint, each with its result and its stored decisions."""
+        after, only = self.last[kind], program_facts(program)
+        while True:
+            with read_session(self.engine) as session:
+                chunk = _LOADERS[kind](
+                    session,
+                    on=self.start.on,
+                    region=self.start.region,
+                    after_id=after,
+                    limit=self.chunk_size,
+                    facts=self.catalogue.facts,
+                    only=only,
+                )
+            if chunk is None:
+                return
+            result = run(program, chunk.population)
+            yield chunk, result, stored_decisions(result, chunk)
+            after = chunk.last_id
+
+    def store(self, chunk: SubjectChunk, result: VectorResult, stored: list[Decision]) -> None:
+        """Diff and write one chunk, advancing the checkpoint in the same transaction."""
+        kind, start = chunk.kind, self.start
+        with write_session(self.engine) as session:
+            lock_sweeps(session)
+            current = _of_chunk(
+                read_current(session, kind=kind, first_id=chunk.first_id, last_id=chunk.last_id),
+                chunk,
+                start,
+            )
+            keep = [k for k, c in current.items() if c.state.status != "ineligible"]
+            removed = {p for _, p in keep} - set(result.engine.ids)
+            revised = (
+                revised_decisions(result, chunk, keep)
+                + ended_decisions(chunk, keep)
+                + _withdrawn(chunk, keep, removed)
+            )
+            decided = _merged(stored, revised, result)
+            ctx = self.context(kind)
+            chunk_plan = plan(decided, current, rule_hashes=ctx.rule_hashes, removed=removed)
+            write_plan(session=session, ctx=ctx, plan=chunk_plan)
+            counts = _added(self.counts, kind, len(chunk.ids) + len(chunk.empty), chunk_plan)
+            advance_checkpoint(
+                session=session,
+                run_id=start.run_id,
+                kind=kind,
+                expected=self.last[kind],
+                to=chunk.last_id,
+                counts=counts,
+            )
+        self.counts, self.last[kind] = counts, chunk.last_id
+        self.swept[kind] = self.swept.get(kind, 0) + len(chunk.ids) + len(chunk.empty)
+        if self.progress is not None:
+            self.progress(sum(self.swept.values()), self.total)
+
+    def context(self, kind: str) -> ChunkContext:
+        """What the rows of a `kind` chunk share."""
+        s = self.start
+        return ChunkContext(
+            kind=kind,
+            version_id=s.version_id,
+            catalogue_hash=s.catalogue_hash,
+            rule_hashes=s.rule_hashes,
+            on_date=s.on,
+            run_id=s.run_id,
+            actor=s.actor,
+        )
+
+
+def _of_chunk(
+    current: dict[Key, Current], chunk: SubjectChunk, start: SweepStart
+) -> dict[Key, Current]:
+    """The open intervals of the chunk's own subjects (the id range also holds subjects of other
+    regions), after checking none starts after the sweep's date (history moves forward)."""
+    subjects = set(chunk.ids.tolist()) | set(chunk.empty)
+    mine = {k: c for k, c in current.items() if k[0] in subjects}
+    late = [c.valid_from for c in mine.values() if c.valid_from > start.on]
+    if late:
+        raise SweepDateError(
+            f"{chunk.kind} entitlements of this chunk hold intervals from {max(late)}, after the "
+            f"sweep's date {start.on}: the history only moves forward"
+        )
+    return mine
+
+
+def _withdrawn(chunk: SubjectChunk, keys: list[Key], removed: set[str]) -> list[Decision]:
+    """Ineligible decisions ending the open intervals of policies the catalogue no longer has
+    (households left without members end through `ended_decisions` already)."""
+    if not removed:
+        return []
+    hashes = dict(zip(chunk.ids.tolist(), chunk.hashes, strict=True))
+    return [
+        Decision(s, p, "ineligible", None, "", (), None, hashes[s])
+        for s, p in sorted(keys)
+        if p in removed and s in hashes
+    ]
+
+
+def _merged(
+    stored: list[Decision], revised: list[Decision], result: VectorResult
+) -> list[Decision]:
+    """Both lists in one order (subject, then policy column), so audit records come in order."""
+    if not revised:
+        return stored
+    column = {pid: j for j, pid in enumerate(result.engine.ids)}
+    last = len(column)  # removed policies after the catalogue's, by id
+    return sorted(
+        stored + revised,
+        key=lambda d: (d.subject_id, column.get(d.policy_id, last), d.policy_id),
+    )
+
+
+def _added(counts: dict[str, Any], kind: str, subjects: int, chunk_plan: Plan) -> dict[str, Any]:
+    """The run's counts with one chunk's added (a new dict, committed with the checkpoint)."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in counts.items()}
+    out[f"{kind}s"] = out.get(f"{kind}s", 0) + subjects
+    statuses = out.setdefault("entitlements", {})  # intervals opened, by status
+    for d in chunk_plan.opened:
+        statuses[d.status] = statuses.get(d.status, 0) + 1
+    changes = out.setdefault("changes", {})
+    for ch in chunk_plan.changes:
+        changes[ch.kind] = changes.get(ch.kind, 0) + 1
+    return out
+
+
+def _remaining(engine: Engine, start: SweepStart) -> int:
+    """Subjects left to sweep after the checkpoints (for progress)."""
+    total = 0
+    with read_session(engine) as session:
+        for kind, table in _TABLES.items():
+            after = start.after_household_id if kind == "household" else start.after_enterprise_id
+            query = select(func.count()).select_from(table).where(table.id > after)  # type: ignore[operator]
+            if start.region:
+                query = query.where(table.region_code.startswith(start.region, autoescape=True))  # type: ignore[union-attr]
+            total += int(session.execute(query).scalar_one())
+    return total
+
+
+def run_sweep(
+    *,
+    engine: Engine,
+    start: SweepStart,
+    catalogue: Catalogue,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: Progress | None = None,
+) -> SweepReport:
+    """Sweep the run from its checkpoints to the end, then mark it done.
+
+    Args:
+        engine: the database.
+        start: the run (`begin_sweep`).
+        catalogue: the catalogue `start` published (the same content hash).
+        chunk_size: subjects per chunk (and per transaction).
+        progress: called with (swept by this process, to sweep) after each chunk.
+
+    Raises:
+        SweepConflict: another process advanced or finished the run.
+    """
+    if catalogue.version != start.catalogue_hash:
+        raise ValueError("run_sweep needs the catalogue begin_sweep published")
+    sweeper = _Sweeper(engine, start, catalogue, chunk_size, progress, counts=dict(start.counts))
+    sweeper.last = {"household": start.after_household_id, "enterprise": start.after_enterprise_id}
+    sweeper.total = _remaining(engine, start) if progress is not None else 0
+    seconds = {}
+    for kind in ("household", "enterprise"):
+        began = time.perf_counter()
+        sweeper.phase(kind)
+        seconds[kind] = time.perf_counter() - began
+    finish_run(engine=engine, start=start, counts=sweeper.counts)
+    return SweepReport(start.run_id, sweeper.counts, sweeper.swept, seconds)

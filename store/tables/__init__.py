@@ -1,0 +1,33 @@
+"""The tables, one module per concept; importing this package registers them all on
+`SQLModel.metadata` (what Alembic compares the migrations against)."""
+
+from store.tables.audit import AuditRecord
+from store.tables.catalogue import CatalogueVersion
+from store.tables.entitlements import (
+    Entitlement,
+    EntitlementChange,
+    EntitlementPublic,
+    OutboxMessage,
+)
+from store.tables.profiles import (
+    EnterpriseRow,
+    HouseholdRow,
+    MemberRow,
+    ProfileChange,
+)
+from store.tables.runs import ImportRun, SweepRun
+
+__all__ = [
+    "AuditRecord",
+    "CatalogueVersion",
+    "EnterpriseRow",
+    "Entitlement",
+    "EntitlementChange",
+    "EntitlementPublic",
+    "HouseholdRow",
+    "ImportRun",
+    "MemberRow",
+    "OutboxMessage",
+    "ProfileChange",
+    "SweepRun",
+]
