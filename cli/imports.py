@@ -72,7 +72,7 @@ def households(
             chunk=chunk, actor=actor, progress=progress,
         ),
     )  # fmt: skip
-    _finish(report, source, errors, show, "户")
+    _finish(report, source, errors, show, "household")
 
 
 @import_app.command("enterprises")
@@ -99,7 +99,7 @@ def enterprises(
             actor=actor, progress=progress,
         ),
     )  # fmt: skip
-    _finish(report, source, errors, show, "家")
+    _finish(report, source, errors, show, "enterprise")
 
 
 def _import(source: Path, run: Run) -> ImportReport:
@@ -123,12 +123,14 @@ def _import(source: Path, run: Run) -> ImportReport:
         engine.dispose()
 
 
-def _finish(report: ImportReport, source: Path, errors: Path | None, show: int, unit: str) -> None:
+def _finish(report: ImportReport, source: Path, errors: Path | None, show: int, kind: str) -> None:
     """Print the outcome, write the errors CSV, exit 1 when rows were refused."""
     from rich.markup import escape
 
+    from matcher.profiles.subjects import KINDS
     from store.ingest.run import default_errors_path, write_errors
 
+    unit = KINDS[kind].unit
     c = report.counts
     for said in report.abandoned:
         out.print(f"放弃 abandoned unfinished import {escape(said)}", highlight=False)

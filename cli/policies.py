@@ -92,7 +92,7 @@ def match_file(
     from matcher.interpreter.match import match
     from matcher.profiles.errors import ProfileError
     from matcher.profiles.identifiers import mask_ids_in_text
-    from matcher.profiles.subjects import facts_for
+    from matcher.profiles.subjects import facts_for, kind_of_profile
 
     catalogue = load(root)
     day = on_date(on)
@@ -101,7 +101,7 @@ def match_file(
     except (OSError, json.JSONDecodeError) as exc:
         err.print(f"[red]{mask_ids_in_text(f'{file}: cannot read JSON: {exc}')}[/]")
         raise typer.Exit(2) from None
-    subject = "enterprise" if isinstance(raw, dict) and "credit_code" in raw else "household"
+    subject = kind_of_profile(raw).name
     try:
         facts = facts_for(raw, subject, catalogue.facts, day, source=str(file))
     except ProfileError as exc:
