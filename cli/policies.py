@@ -12,8 +12,10 @@ import typer
 from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out
 
 if TYPE_CHECKING:
+    from matcher.cases import Checked
     from matcher.interpreter import MatchResult, PolicyResult
     from rules.catalogue import Catalogue
+    from rules.lint import Diagnostic
 
 STATUS = {
     "eligible": "[green]✔ 符合[/]",
@@ -24,39 +26,69 @@ STATUS = {
 
 @app.command()
 def lint(path: Annotated[Path, typer.Argument(help="规则文件或文件夹")] = DEFAULT_ROOT) -> None:
-    """检查规则文件 lint：格式、表达式、名称、参数、一件事、两侧测试。"""
-    from matcher.cases import threshold_warnings
-    from rules.errors import RuleError
-    from rules.lint import lint_tree
+    """检查规则文件 lint：格式、表达式、名称、参数、一件事、测试用例、两侧测试。
 
-    try:
-        found, catalogue = lint_tree(path)
-    except RuleError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
-    if catalogue is not None and path.is_dir():
-        found += threshold_warnings(catalogue)
-    for d in found:
-        colour = "red" if d.severity == "error" else "yellow"
-        out.print(f"[{colour}]{d}[/]", highlight=False)
-    errors = sum(d.severity == "error" for d in found)
-    out.print(f"{errors} error(s), {len(found) - errors} warning(s)")
+    目录之外的草稿按项目的政策目录检查。
+    """
+    checked = _check(path)
+    for d in checked.diagnostics:
+        _diagnostic(d)
+    errors = len(checked.errors)
+    out.print(f"{errors} error(s), {len(checked.diagnostics) - errors} warning(s)")
     raise typer.Exit(1 if errors else 0)
 
 
 @app.command("test")
-def run_tests(path: Annotated[Path, typer.Argument(help="政策目录")] = DEFAULT_ROOT) -> None:
-    """运行规则测试 test：每个政策文件 tests: 下的每个用例。"""
+def run_tests(
+    path: Annotated[Path, typer.Argument(help="政策文件或文件夹")] = DEFAULT_ROOT,
+) -> None:
+    """运行规则测试 test：一个政策文件、一个文件夹或整个目录 tests: 下的每个用例。
+
+    目录之外的草稿按项目的政策目录运行（同 id 的政策由草稿替换）。
+    """
+    from rich.text import Text
+
     from matcher.cases import run_all
 
-    outcomes = run_all(load(path))
+    checked = _check(path)
+    for d in checked.errors:
+        _diagnostic(d)
+    if checked.blocking:
+        out.print(f"未运行 not run：{len(checked.blocking)} 个错误须先修正（zhida lint 同样报告）")
+        raise typer.Exit(2)
+    outcomes = run_all(checked.catalogue())
     failed = [o for o in outcomes if not o.passed]
     for o in failed:
-        out.print(f"[red]FAIL[/] {o.location} {o.policy_id}: {o.name}", highlight=False)
+        out.print(Text.assemble(("FAIL", "red"), f" {o.location} {o.policy_id}: {o.name}"))
         for problem in o.problems:
-            out.print(f"     {problem}", highlight=False)
+            out.print(Text(f"     {problem}"))
     out.print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
-    raise typer.Exit(1 if failed else 0)
+    raise typer.Exit(1 if failed or checked.errors else 0)
+
+
+def _check(path: Path) -> Checked:
+    """The rule files at `path` checked in their catalogue (or the project's, for a draft)."""
+    from rich.text import Text
+
+    from matcher.cases import check
+    from rules.errors import RuleError
+
+    try:
+        checked = check(path, DEFAULT_ROOT)
+    except RuleError as exc:
+        err.print(Text(str(exc), style="red"))
+        raise typer.Exit(2) from None
+    ws = checked.workspace
+    if ws.draft:
+        out.print(Text(f"草稿 draft {path}：按政策目录 {ws.root} 检查", style="dim"))
+    return checked
+
+
+def _diagnostic(d: Diagnostic) -> None:
+    """One finding, printed as written (rule text is never read as markup)."""
+    from rich.text import Text
+
+    out.print(Text(str(d), style="red" if d.severity == "error" else "yellow"))
 
 
 @app.command()
