@@ -42,7 +42,13 @@ class Entry:
 
 
 def cross_check(entries: Iterable[Entry], broken: frozenset[str] = frozenset()) -> list[RuleError]:
-    """Cross-file problems of the entries that have `loaded` set.
+    """Cross-file problems of the entries that have `loaded` set: duplicates, then references."""
+    every = list(entries)
+    return duplicates(every) + references(every, broken)
+
+
+def references(entries: Iterable[Entry], broken: frozenset[str] = frozenset()) -> list[RuleError]:
+    """Unknown `excludes`, bundle members and `bundle:` of the entries that have `loaded` set.
 
     Args:
         entries: every rule file of the catalogue that loaded.
@@ -51,7 +57,7 @@ def cross_check(entries: Iterable[Entry], broken: frozenset[str] = frozenset()) 
     every = list(entries)
     policies = {e.id: e for e in every if e.kind == "policy"}
     bundles = {e.id: e for e in every if e.kind == "bundle"}
-    problems = _duplicates(every)
+    problems: list[RuleError] = []
     for e in every:
         if e.loaded is None:
             continue
@@ -62,7 +68,8 @@ def cross_check(entries: Iterable[Entry], broken: frozenset[str] = frozenset()) 
     return problems
 
 
-def _duplicates(entries: list[Entry]) -> list[RuleError]:
+def duplicates(entries: Iterable[Entry]) -> list[RuleError]:
+    """An id used by two files of one kind, reported once (at a file that has `loaded` set)."""
     groups: dict[tuple[Kind, str], list[Entry]] = defaultdict(list)
     for e in sorted(entries, key=lambda e: e.path):
         groups[(e.kind, e.id)].append(e)

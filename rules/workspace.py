@@ -27,7 +27,7 @@ from rules.catalogue import (
     load_facts,
     rule_files,
 )
-from rules.crossref import Entry, Kind, cross_check
+from rules.crossref import Entry, Kind, duplicates, references
 from rules.errors import Location, RuleError
 from rules.facts import FactCatalogue
 from rules.yaml_safe import MAX_BYTES
@@ -127,7 +127,9 @@ def open_workspace(path: Path | str, fallback: Path | None = None) -> Workspace:
     replaced = {(e.kind, e.id) for e in mine} if draft else set()
     skip = {f.resolve() for f in files}
     entries, more_broken = _neighbours(root, skip, replaced)
-    links = cross_check([*mine, *entries], frozenset(broken | more_broken))
+    every = [*mine, *entries]
+    problems += duplicates(every)  # a duplicate hides a file's cases: `zhida test` stops
+    links = references(every, frozenset(broken | more_broken))
     return Workspace(target, root, draft, facts, tuple(compiled), tuple(problems), tuple(links))
 
 
