@@ -17,11 +17,13 @@ if TYPE_CHECKING:
     from rules.catalogue import Catalogue
     from rules.lint import Diagnostic
 
+# (text, style) pairs: rule text is printed as rich `Text`, never read as markup or emoji codes
 STATUS = {
-    "eligible": "[green]✔ 符合[/]",
-    "ineligible": "[red]✘ 不符合[/]",
-    "undetermined": "[yellow]? 待补充[/]",
+    "eligible": ("✔ 符合", "green"),
+    "ineligible": ("✘ 不符合", "red"),
+    "undetermined": ("? 待补充", "yellow"),
 }
+MARK = {True: ("✔", "green"), False: ("✘", "red"), None: ("?", "yellow")}
 
 
 @app.command()
@@ -94,7 +96,7 @@ def _diagnostic(d: Diagnostic) -> None:
 @app.command()
 def policies(root: Root = DEFAULT_ROOT) -> None:
     """列出政策目录 policies。"""
-    from rich.markup import escape
+    from rich.text import Text
 
     catalogue = load(root)
     out.print(
@@ -103,12 +105,9 @@ def policies(root: Root = DEFAULT_ROOT) -> None:
     for pid, p in sorted(catalogue.policies.items()):
         s = p.spec
         bundle = f" · 一件事 {s.bundle}" if s.bundle else ""
-        out.print(f"[bold]{pid}[/] {escape(s.title)}", highlight=False)
-        out.print(
-            f"    {s.department} · {s.subject} · {s.delivery}{bundle} · 依据 {escape(s.basis)}",
-            highlight=False,
-            style="dim",
-        )
+        out.print(Text.assemble((pid, "bold"), f" {s.title}"))
+        line = f"    {s.department} · {s.subject} · {s.delivery}{bundle} · 依据 {s.basis}"
+        out.print(Text(line, style="dim"))
 
 
 @app.command("match")
@@ -120,6 +119,8 @@ def match_file(
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """匹配一份档案 match：一户家庭或一家企业的 JSON，对照政策目录。"""
+    from rich.text import Text
+
     from matcher.errors import ProfileError
     from matcher.identifiers import mask_ids_in_text
     from matcher.interpreter import match
@@ -131,13 +132,13 @@ def match_file(
     try:
         raw = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        err.print(f"[red]{mask_ids_in_text(f'{file}: cannot read JSON: {exc}')}[/]")
+        err.print(Text(mask_ids_in_text(f"{file}: cannot read JSON: {exc}"), style="red"))
         raise typer.Exit(2) from None
     subject = "enterprise" if isinstance(raw, dict) and "credit_code" in raw else "household"
     try:
         facts = facts_for(raw, subject, catalogue.facts, day, source=str(file))
     except ProfileError as exc:
-        err.print(f"[red]{exc}[/]", highlight=False)
+        err.print(Text(str(exc), style="red"))
         raise typer.Exit(2) from None
     result = match(catalogue, facts, day, subject)
     if as_json:
@@ -148,13 +149,15 @@ def match_file(
 
 def show_match(result: MatchResult, catalogue: Catalogue, *, explain: bool) -> None:
     """Print a match: each bundle with its members, the other policies, what is missing."""
+    from rich.text import Text
+
     from matcher.report import all_missing, describe_fact
 
     in_bundle = {m.policy_id for b in result.bundles for m in b.members}
     for b in result.bundles:
-        gate = {True: "[green]已开启[/]", False: "[red]未开启[/]", None: "[yellow]待确认[/]"}
-        out.print(f"\n[bold]一件事：{b.title}[/] [dim]{b.bundle_id}[/]", highlight=False)
-        out.print(f"  {b.gate.says}：{gate[b.gate.verdict]}", highlight=False)
+        gate = {True: ("已开启", "green"), False: ("未开启", "red"), None: ("待确认", "yellow")}
+        out.print(Text.assemble("\n", (f"一件事：{b.title}", "bold"), " ", (b.bundle_id, "dim")))
+        out.print(Text.assemble(f"  {b.gate.says}：", gate[b.gate.verdict]))
         for member in b.members:
             _show_policy(member, explain, indent="  ")
     out.print("\n[bold]其他政策[/]")
@@ -168,32 +171,29 @@ def show_match(result: MatchResult, catalogue: Catalogue, *, explain: bool) -> N
     if missing:
         out.print("\n[bold yellow]一次性告知：请一次补齐以下信息[/]")
         for name in missing:
-            out.print(f"  • {describe_fact(name, catalogue.facts)}", highlight=False)
+            out.print(Text(f"  • {describe_fact(name, catalogue.facts)}"))
     out.print(f"\n评估日期 {result.on} · 规则版本 {result.catalogue_version}", style="dim")
 
 
 def _show_policy(r: PolicyResult, explain: bool, indent: str) -> None:
-    from rich.markup import escape
+    from rich.text import Text
 
-    amount = f" [cyan]{_amount(r)}[/]" if r.amount is not None else ""
-    out.print(
-        f"{indent}  {STATUS[r.status]} {r.title}{amount} [dim]{r.department} · {r.policy_id}[/]",
-        highlight=False,
-    )
+    amount = (f" {_amount(r)}", "cyan") if r.amount is not None else ""
+    where = (f" {r.department} · {r.policy_id}", "dim")
+    out.print(Text.assemble(f"{indent}  ", STATUS[r.status], f" {r.title}", amount, where))
     if r.note:
-        out.print(f"{indent}      {r.note}", highlight=False)
+        out.print(Text(f"{indent}      {r.note}"))
     for c in r.conditions:
         if not explain and (c.verdict is True) != (r.status == "eligible"):
             continue
-        mark = {True: "[green]✔[/]", False: "[red]✘[/]", None: "[yellow]?[/]"}[c.verdict]
-        out.print(f"{indent}      {mark} {c.says}", highlight=False)
+        out.print(Text.assemble(f"{indent}      ", MARK[c.verdict], f" {c.says}"))
         if explain:
             seen = "，".join(f"{k} = {v}" for k, v in c.seen)
             threshold = f"；阈值 {c.threshold}" if c.threshold else ""
-            detail = escape(f"{c.text}；所见 {seen}{threshold}")
-            out.print(f"{indent}        [dim]{detail}[/]", highlight=False)
+            detail = f"{c.text}；所见 {seen}{threshold}"
+            out.print(Text(f"{indent}        {detail}", style="dim"))
     if r.missing:
-        out.print(f"{indent}      [yellow]待补充：{'，'.join(r.missing)}[/]", highlight=False)
+        out.print(Text(f"{indent}      待补充：{'，'.join(r.missing)}", style="yellow"))
 
 
 def _amount(r: PolicyResult) -> str:
@@ -230,20 +230,20 @@ def demo(
 
 
 def _demo_household(label: str, size: int, result: MatchResult) -> None:
+    from rich.text import Text
+
     got = [r for r in result.results if r.status == "eligible"]
     monthly = sum(r.amount or 0 for r in got if r.period == "month")
     total = f" · 每月合计 {monthly:.2f} 元" if monthly else ""
     out.print(f"[bold]{label}[/] · {size} 人{total}", highlight=False)
     for r in got:
-        amount = f" [cyan]{_amount(r)}[/]" if r.amount is not None else ""
+        amount = (f" {_amount(r)}", "cyan") if r.amount is not None else ""
         says = "；".join(c.says for c in r.conditions)
-        out.print(f"  [green]✔[/] {r.title}{amount} [dim]— {says}[/]", highlight=False)
+        out.print(Text.assemble("  ", MARK[True], f" {r.title}", amount, (f" — {says}", "dim")))
     for r in result.results:
         if r.status == "undetermined":
-            out.print(
-                f"  [yellow]?[/] {r.title} [yellow]— 待补充: {', '.join(r.missing)}[/]",
-                highlight=False,
-            )
+            missing = (f" — 待补充: {', '.join(r.missing)}", "yellow")
+            out.print(Text.assemble("  ", MARK[None], f" {r.title}", missing))
     if not got and not any(r.status == "undetermined" for r in result.results):
         out.print("  [dim]— 暂无符合的政策[/]")
     out.print()

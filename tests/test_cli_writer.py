@@ -162,3 +162,30 @@ def test_single_file_lint_warns_like_the_folder_lint(root: Path) -> None:
     for target in (dibao, root):
         code, text = run("lint", str(target))
         assert code == 0 and warning in text, target
+
+
+MARKUP = "经认定为[bold]特困[/bold]人员 :x: [a-z]"
+
+
+def test_rule_text_prints_as_written(root: Path, tmp_path: Path) -> None:
+    """Markup, emoji codes and patterns in rule text come out character for character."""
+    tekun = root / "household/demo/tekun.yaml"
+    edit(tekun, "says: 经认定为特困人员", f'says: "{MARKUP}"')
+    edit(tekun, "title: 特困供养", "title: 特困供养 [red]:x:[/red]")
+    edit(tekun, "name: An active 特困 household gets support", "name: 案例 [b]:x:[/b]")
+    edit(tekun, "expect: {eligible: true, amount: 900}", "expect: {eligible: false}")
+    code, text = run("test", str(tekun))
+    assert code == 1 and "案例 [b]:x:[/b]" in text and f"{MARKUP}: 是" in text
+    code, text = run("policies", "--policies", str(root))
+    assert code == 0 and "household.demo.tekun 特困供养 [red]:x:[/red]\n" in text
+    profile = tmp_path / "tekun.json"
+    profile.write_text(
+        '{"region_code": "520602001201", "tekun_status": "active", '
+        '"members": [{"id_number": "520602198003010022", "relation": "head"}]}'
+    )
+    args = ("match", str(profile), "--explain", "--on", "2024-03-01", "--policies", str(root))
+    code, text = run(*args)
+    assert code == 0 and f"✔ {MARKUP}\n" in text and "特困供养 [red]:x:[/red] 900.00" in text
+    edit(tekun, 'when: tekun_status == "active"', 'when: tekun_status == "[a-z] :x:"')
+    code, text = run("lint", str(tekun))
+    assert code == 1 and '`tekun_status` is never "[a-z] :x:"' in text
