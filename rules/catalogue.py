@@ -21,6 +21,7 @@ from rules.crossref import cross_check as check_entries
 from rules.errors import ExpressionError, Location, RuleError
 from rules.expr import Scope, formula_of, parse
 from rules.facts import FactCatalogue, FactType, FactValue
+from rules.messages import pydantic_problem
 from rules.schema import BundleFile, Parameter, PolicyFile
 from rules.yaml_safe import Loaded, load_file
 
@@ -182,7 +183,6 @@ def validation_error(
     err = (extra or errors)[0]
     path = (*prefix, *err["loc"])
     keys = ".".join(str(p) for p in path) or "(top level)"
-    message = err["msg"]
     if err["type"] == "extra_forbidden":
         message = f"unexpected key `{path[-1]}`"
         missing = [
@@ -200,12 +200,8 @@ def validation_error(
         return RuleError(loaded.key_where(path), message, hint)
     if err["type"] == "missing":
         return RuleError(loaded.where(path), f"missing key `{path[-1]}`")
-    return RuleError(loaded.where(path), message, f"at {keys}; found {_short(err.get('input'))}")
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    text, why = pydantic_problem(err, keys)
+    return RuleError(loaded.where(path), text, why)
 
 
 def compile_file(

@@ -84,15 +84,14 @@ def _no_catalogue(path: Path) -> RuleError:
 
 
 def _root_above(path: Path) -> Path | None:
-    here = path.resolve() if path.is_dir() else path.resolve().parent
-    found = next((f for f in (here, *here.parents) if (f / FACTS_FILE).is_file()), None)
-    return None if found is None else _shown(found)
+    here = path.absolute() if path.is_dir() else path.absolute().parent
+    return next((f for f in (here, *here.parents) if (f / FACTS_FILE).is_file()), None)
 
 
 def _shown(path: Path) -> Path:
     """`path` relative to the working folder when it lies inside it (shorter messages)."""
     try:
-        return path.relative_to(Path.cwd())
+        return path.relative_to(Path.cwd().absolute())
     except ValueError:
         return path
 
@@ -111,6 +110,7 @@ def open_workspace(path: Path | str, fallback: Path | None = None) -> Workspace:
     if not target.exists():
         raise RuleError(Location(str(target)), "no such file or folder", "check the path")
     root = _root_above(target)
+    root = None if root is None else _shown(root)
     draft = root is None
     if root is None:
         if fallback is None or not (fallback / FACTS_FILE).is_file():
