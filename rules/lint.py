@@ -69,7 +69,27 @@ def lint_workspace(workspace: Workspace) -> list[Diagnostic]:
         found += fact_warnings(workspace.facts, workspace.root)
     for item in workspace.compiled:
         if isinstance(item, CompiledPolicy):
+            found += material_problems(item, workspace.facts)
             found += policy_warnings(item)
+    return found
+
+
+def material_problems(policy: CompiledPolicy, facts: FactCatalogue) -> list[Diagnostic]:
+    """A material whose `from` names no declared fact (the document could never be filled)."""
+    found = []
+    for i, material in enumerate(policy.spec.materials):
+        name = material.source
+        if name is None or name in facts.facts:
+            continue
+        guess = facts.suggest(name)
+        found.append(
+            Diagnostic(
+                "error",
+                policy.loaded.where(("materials", i, "from")),
+                f"material `{material.name}` comes from `{name}`, which is not a declared fact",
+                f"did you mean `{guess}`?" if guess else "declare it in facts.yaml or drop `from`",
+            )
+        )
     return found
 
 

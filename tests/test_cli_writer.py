@@ -189,3 +189,23 @@ def test_rule_text_prints_as_written(root: Path, tmp_path: Path) -> None:
     edit(tekun, 'when: tekun_status == "active"', 'when: tekun_status == "[a-z] :x:"')
     code, text = run("lint", str(tekun))
     assert code == 1 and '`tekun_status` is never "[a-z] :x:"' in text
+
+
+def test_lint_warns_on_a_fact_without_a_label(root: Path) -> None:
+    """The whole-catalogue lint names a fact without `label:` at its key in facts.yaml."""
+    assert run("lint", str(root)) == (0, "0 error(s), 0 warning(s)\n")
+    edit(root / "facts.yaml", "tekun_status: {label: 特困状态, ", "tekun_status: {")
+    code, text = run("lint", str(root))
+    where = line_col(root / "facts.yaml", "tekun_status:")
+    assert code == 0 and f"{where}: warning: fact `tekun_status` has no `label:`" in text
+    assert "1 warning(s)" in text
+
+
+def test_lint_checks_that_a_material_comes_from_a_fact(root: Path) -> None:
+    """A material's `from` naming no fact is an error at that key, with a did-you-mean."""
+    tekun = root / "household/demo/tekun.yaml"
+    edit(tekun, "basis: 测试", "materials:\n  - {name: 特困证, from: tekun_statu}\nbasis: 测试")
+    code, text = run("lint", str(tekun))
+    where = line_col(tekun, "tekun_statu}")
+    assert code == 1 and f"{where}: error: material `特困证` comes from `tekun_statu`" in text
+    assert "did you mean `tekun_status`?" in text
