@@ -238,6 +238,13 @@ def _plain(problem: str) -> str:
         ("<scalar>", "一个值"),
         ("<block sequence start>", "新的列表"),
         ("mapping values are not allowed here", "这里不能出现 `键:`"),
+        ("found unexpected end of stream", "文件在引号或括号闭合之前就结束了"),
+        ("could not find expected ':'", "缺少冒号 `:`"),
+        ("found unknown escape character", "双引号里有未知的转义字符（\\ 要写成 \\\\）"),
+        ("the node content", "一个值"),
+        ("<stream end>", "文件结尾"),
+        ("<flow sequence end>", "]"),
+        ("<flow mapping end>", "}"),
     ):
         problem = problem.replace(token, plain)
     return problem

@@ -37,6 +37,7 @@ CASES = {
     "full_width": (9, 27, "全角符号 `“`", '请改为半角 `"`'),
     "empty": (1, 1, "文件是空的", "id、title、department"),
     "indent_key": (10, 11, "第 10 行的缩进不对：`says:` 前有 6 个空格", "缩进 4 个空格"),
+    "bracket_value": (10, 15, "第 10 行的值以 `[` 开头", "给整个值加引号"),
     "bad_id": (1, 5, '`id` 的写法不对，实际为 "Household-Test"', "如 household.dibao.water"),
 }
 INTERNALS = re.compile(
