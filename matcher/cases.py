@@ -84,32 +84,43 @@ def check(path: Path, fallback: Path | None = None) -> Checked:
 
 def case_diagnostics(catalogue: Catalogue) -> list[Diagnostic]:
     """Each problem of each case's profile, at the field's own place in the rule file."""
-    found: list[Diagnostic] = []
-    for policy in catalogue.policies.values():
-        for i, case in enumerate(policy.spec.tests):
-            key = "household" if case.household is not None else "enterprise"
-            if key != policy.spec.subject:
-                found.append(
-                    Diagnostic(
-                        "error",
-                        policy.loaded.key_where(("tests", i, key)),
-                        f"a {policy.spec.subject} policy's case needs a "
-                        f"`{policy.spec.subject}:` profile, not `{key}:`",
-                    )
-                )
-                continue
-            try:
-                case_facts(policy, case, i, catalogue)
-            except ProfileError as exc:
-                found += [
-                    Diagnostic(
-                        "error",
-                        policy.loaded.key_where(("tests", i, key, *json_path(issue.path))),
-                        mask_ids_in_text(f"test case profile: {issue.message}"),
-                        f"in case `{case.name}`",
-                    )
-                    for issue in exc.issues
-                ]
+    return [
+        problem
+        for policy in catalogue.policies.values()
+        for i in range(len(policy.spec.tests))
+        for problem in _case_problems(policy, i, catalogue)
+    ]
+
+
+def _case_problems(policy: CompiledPolicy, i: int, catalogue: Catalogue) -> list[Diagnostic]:
+    case, subject, loaded = policy.spec.tests[i], policy.spec.subject, policy.loaded
+    key = "household" if case.household is not None else "enterprise"
+    named = f"用例「{case.name}」"
+    if key != subject:
+        where = loaded.key_where(("tests", i, key))
+        return [Diagnostic("error", where, f"{subject} 政策的用例要写 `{subject}:`，不是 `{key}:`")]
+    found = [
+        Diagnostic(
+            "error",
+            loaded.where(("tests", i, "expect", "missing", k)),
+            f"`expect.missing` 里的 `{name}` 不是已声明的事实",
+            f"did you mean `{guess}`?" if (guess := catalogue.facts.suggest(name)) else named,
+        )
+        for k, name in enumerate(case.expect.missing or [])
+        if name not in catalogue.facts.facts
+    ]
+    try:
+        case_facts(policy, case, i, catalogue)
+    except ProfileError as exc:
+        found += [
+            Diagnostic(
+                "error",
+                loaded.key_where(("tests", i, key, *json_path(issue.path))),
+                mask_ids_in_text(f"用例档案 test case profile：{issue.message}"),
+                named,
+            )
+            for issue in exc.issues
+        ]
     return found
 
 

@@ -130,10 +130,22 @@ def test_lint_reports_a_case_profile_at_the_field(
     tekun.write_text(head + CASE.format(**(GOOD | change)), encoding="utf-8")
     where = line_col(tekun, at, last=True)
     code, lint_out = run("lint", str(tekun))
-    assert code == 1 and f"{where}: error: test case profile: " in lint_out
+    assert code == 1 and f"{where}: error: 用例档案 test case profile：" in lint_out
     assert message in lint_out and "1 error(s)" in lint_out
     code, test_out = run("test", str(tekun))
     assert code == 2 and "not run" in test_out and f"{where}: error:" in test_out
+
+
+def test_lint_checks_the_facts_a_case_expects_missing(root: Path) -> None:
+    """`expect.missing` naming no fact is an error at the name, with a did-you-mean."""
+    disabled = root / "household/demo/disabled.yaml"
+    text = disabled.read_text(encoding="utf-8")
+    assert "missing: [disability_grade]" in text
+    edit(disabled, "missing: [disability_grade]", "missing: [disability_grad]")
+    code, out = run("lint", str(disabled))
+    where = line_col(disabled, "disability_grad]")
+    assert code == 1 and f"{where}: error: `expect.missing` 里的 `disability_grad`" in out
+    assert "did you mean `disability_grade`?" in out
 
 
 def test_a_misspelt_fact_in_a_bundle_gate_is_one_error(root: Path) -> None:
