@@ -59,8 +59,10 @@ class Workspace:
 
     @property
     def whole(self) -> bool:
-        """Whether the whole catalogue, facts.yaml included, was asked about."""
-        return not self.draft and self.target.resolve() == self.root.resolve()
+        """Whether facts.yaml is among the files asked about (the whole catalogue, or itself)."""
+        asked = self.target.resolve()
+        root = self.root.resolve()
+        return not self.draft and asked in (root, root / FACTS_FILE)
 
 
 def find_root(path: Path) -> Path:

@@ -207,10 +207,11 @@ def test_lint_warns_on_a_fact_without_a_label(root: Path) -> None:
     """The whole-catalogue lint names a fact without `label:` at its key in facts.yaml."""
     assert run("lint", str(root)) == (0, "0 error(s), 0 warning(s)\n")
     edit(root / "facts.yaml", "tekun_status: {label: 特困状态, ", "tekun_status: {")
-    code, text = run("lint", str(root))
     where = line_col(root / "facts.yaml", "tekun_status:")
-    assert code == 0 and f"{where}: warning: fact `tekun_status` has no `label:`" in text
-    assert "1 warning(s)" in text
+    for target in (root, root / "facts.yaml"):
+        code, text = run("lint", str(target))
+        assert code == 0 and f"{where}: warning: fact `tekun_status` has no `label:`" in text
+        assert "1 warning(s)" in text
 
 
 def test_lint_checks_that_a_material_comes_from_a_fact(root: Path) -> None:
