@@ -120,7 +120,7 @@ def _bundle_refs(e: Entry, policies: dict[str, Entry], broken: frozenset[str]) -
         policy = policies.get(member)
         if policy is None and member not in broken:
             problems.append(_unknown(e, ("members", i), "bundle member", member, set(policies)))
-        elif policy is not None and policy.subject != e.subject:
+        elif policy is not None and policy.subject not in (e.subject, None):
             problems.append(
                 RuleError(
                     e.where(("members", i)),

@@ -131,7 +131,7 @@ def open_workspace(path: Path | str, fallback: Path | None = None) -> Workspace:
     entries, more_broken = _neighbours(root, skip, replaced)
     every = [*mine, *entries]
     problems += duplicates(every)  # a duplicate hides a file's cases: `zhida test` stops
-    links = references(every, frozenset(broken | more_broken))
+    links = references(every, frozenset(broken | more_broken) - {""})
     return Workspace(target, root, draft, facts, tuple(compiled), tuple(problems), tuple(links))
 
 
