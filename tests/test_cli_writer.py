@@ -222,3 +222,19 @@ def test_lint_checks_that_a_material_comes_from_a_fact(root: Path) -> None:
     where = line_col(tekun, "tekun_statu}")
     assert code == 1 and f"{where}: error: material `特困证` comes from `tekun_statu`" in text
     assert "did you mean `tekun_status`?" in text
+
+
+HOSTILE = ROOT / "tests" / "data" / "hostile" / "rules"
+
+
+@pytest.mark.parametrize(
+    "name", sorted(p.stem for p in HOSTILE.glob("*.yaml") if p.stem != "facts")
+)
+def test_whatever_test_refuses_lint_reported(name: str) -> None:
+    """On every hostile file `zhida test` refuses to run, and each error it names, lint names."""
+    path = str(HOSTILE / f"{name}.yaml")
+    code, tested = run("test", path)
+    assert code == 2 and "not run" in tested and "Traceback" not in tested
+    _, linted = run("lint", path)
+    refused = [line for line in tested.splitlines() if ": error:" in line]
+    assert refused and all(line in linted.splitlines() for line in refused)
