@@ -87,7 +87,7 @@ def _main(
 
 def load(root: Path) -> Catalogue:
     """The catalogue at `root`, or one clear message and exit 2."""
-    from rich.markup import escape
+    from rich.text import Text
 
     from rules.catalogue import load_catalogue
     from rules.errors import RuleError
@@ -95,8 +95,8 @@ def load(root: Path) -> Catalogue:
     try:
         return load_catalogue(root)
     except RuleError as exc:
-        err.print(f"[red]{escape(str(exc))}[/]", highlight=False)
-        err.print(f"(运行 zhida lint {escape(str(root))} 查看全部问题)", highlight=False)
+        err.print(Text(str(exc), style="red"))  # as written: no markup, no :emoji: codes
+        err.print(Text(f"(运行 zhida lint {root} 查看全部问题)"))
         raise typer.Exit(2) from None
 
 

@@ -12,57 +12,91 @@ import typer
 from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out
 
 if TYPE_CHECKING:
+    from matcher.explain.cases import Checked
     from matcher.interpreter.match import MatchResult, PolicyResult
     from rules.catalogue import Catalogue
+    from rules.lint import Diagnostic
 
+# (text, style) pairs: rule text is printed as rich `Text`, never read as markup or emoji codes
 STATUS = {
-    "eligible": "[green]✔ 符合[/]",
-    "ineligible": "[red]✘ 不符合[/]",
-    "undetermined": "[yellow]? 待补充[/]",
+    "eligible": ("✔ 符合", "green"),
+    "ineligible": ("✘ 不符合", "red"),
+    "undetermined": ("? 待补充", "yellow"),
 }
+MARK = {True: ("✔", "green"), False: ("✘", "red"), None: ("?", "yellow")}
 
 
 @app.command()
 def lint(path: Annotated[Path, typer.Argument(help="规则文件或文件夹")] = DEFAULT_ROOT) -> None:
-    """检查规则文件 lint：格式、表达式、名称、参数、一件事、两侧测试。"""
-    from matcher.explain.cases import threshold_warnings
-    from rules.errors import RuleError
-    from rules.lint import lint_tree
+    """检查规则文件 lint：格式、表达式、名称、参数、一件事、测试用例、两侧测试。
 
-    try:
-        found, catalogue = lint_tree(path)
-    except RuleError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
-    if catalogue is not None and path.is_dir():
-        found += threshold_warnings(catalogue)
-    for d in found:
-        colour = "red" if d.severity == "error" else "yellow"
-        out.print(f"[{colour}]{d}[/]", highlight=False)
-    errors = sum(d.severity == "error" for d in found)
-    out.print(f"{errors} error(s), {len(found) - errors} warning(s)")
+    目录之外的草稿按项目的政策目录检查。
+    """
+    checked = _check(path)
+    for d in checked.diagnostics:
+        _diagnostic(d)
+    errors = len(checked.errors)
+    out.print(f"{errors} error(s), {len(checked.diagnostics) - errors} warning(s)")
     raise typer.Exit(1 if errors else 0)
 
 
 @app.command("test")
-def run_tests(path: Annotated[Path, typer.Argument(help="政策目录")] = DEFAULT_ROOT) -> None:
-    """运行规则测试 test：每个政策文件 tests: 下的每个用例。"""
+def run_tests(
+    path: Annotated[Path, typer.Argument(help="政策文件或文件夹")] = DEFAULT_ROOT,
+) -> None:
+    """运行规则测试 test：一个政策文件、一个文件夹或整个目录 tests: 下的每个用例。
+
+    目录之外的草稿按项目的政策目录运行（同 id 的政策由草稿替换）。
+    """
+    from rich.text import Text
+
     from matcher.explain.cases import run_all
 
-    outcomes = run_all(load(path))
+    checked = _check(path)
+    for d in checked.errors:
+        _diagnostic(d)
+    if checked.blocking:
+        out.print(f"未运行 not run：{len(checked.blocking)} 个错误须先修正（zhida lint 同样报告）")
+        raise typer.Exit(2)
+    outcomes = run_all(checked.catalogue())
     failed = [o for o in outcomes if not o.passed]
     for o in failed:
-        out.print(f"[red]FAIL[/] {o.location} {o.policy_id}: {o.name}", highlight=False)
+        out.print(Text.assemble(("FAIL", "red"), f" {o.location} {o.policy_id}: {o.name}"))
         for problem in o.problems:
-            out.print(f"     {problem}", highlight=False)
+            out.print(Text(f"     {problem}"))
     out.print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
-    raise typer.Exit(1 if failed else 0)
+    raise typer.Exit(1 if failed or checked.errors else 0)
+
+
+def _check(path: Path) -> Checked:
+    """The rule files at `path` checked in their catalogue (or the project's, for a draft)."""
+    from rich.text import Text
+
+    from matcher.explain.cases import check
+    from rules.errors import RuleError
+
+    try:
+        checked = check(path, DEFAULT_ROOT)
+    except RuleError as exc:
+        err.print(Text(str(exc), style="red"))
+        raise typer.Exit(2) from None
+    ws = checked.workspace
+    if ws.draft:
+        out.print(Text(f"草稿 draft {path}：按政策目录 {ws.root} 检查", style="dim"))
+    return checked
+
+
+def _diagnostic(d: Diagnostic) -> None:
+    """One finding, printed as written (rule text is never read as markup)."""
+    from rich.text import Text
+
+    out.print(Text(str(d), style="red" if d.severity == "error" else "yellow"))
 
 
 @app.command()
 def policies(root: Root = DEFAULT_ROOT) -> None:
     """列出政策目录 policies。"""
-    from rich.markup import escape
+    from rich.text import Text
 
     catalogue = load(root)
     out.print(
@@ -71,12 +105,9 @@ def policies(root: Root = DEFAULT_ROOT) -> None:
     for pid, p in sorted(catalogue.policies.items()):
         s = p.spec
         bundle = f" · 一件事 {s.bundle}" if s.bundle else ""
-        out.print(f"[bold]{pid}[/] {escape(s.title)}", highlight=False)
-        out.print(
-            f"    {s.department} · {s.subject} · {s.delivery}{bundle} · 依据 {escape(s.basis)}",
-            highlight=False,
-            style="dim",
-        )
+        out.print(Text.assemble((pid, "bold"), f" {s.title}"))
+        line = f"    {s.department} · {s.subject} · {s.delivery}{bundle} · 依据 {s.basis}"
+        out.print(Text(line, style="dim"))
 
 
 @app.command("match")
@@ -88,6 +119,8 @@ def match_file(
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """匹配一份档案 match：一户家庭或一家企业的 JSON，对照政策目录。"""
+    from rich.text import Text
+
     from matcher.explain.report import match_dict
     from matcher.interpreter.match import match
     from matcher.profiles.errors import ProfileError
@@ -99,13 +132,13 @@ def match_file(
     try:
         raw = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        err.print(f"[red]{mask_ids_in_text(f'{file}: cannot read JSON: {exc}')}[/]")
+        err.print(Text(mask_ids_in_text(f"{file}: cannot read JSON: {exc}"), style="red"))
         raise typer.Exit(2) from None
     subject = kind_of_profile(raw).name
     try:
         facts = facts_for(raw, subject, catalogue.facts, day, source=str(file))
     except ProfileError as exc:
-        err.print(f"[red]{exc}[/]", highlight=False)
+        err.print(Text(str(exc), style="red"))
         raise typer.Exit(2) from None
     result = match(catalogue, facts, day, subject)
     if as_json:
@@ -116,13 +149,15 @@ def match_file(
 
 def show_match(result: MatchResult, catalogue: Catalogue, *, explain: bool) -> None:
     """Print a match: each bundle with its members, the other policies, what is missing."""
+    from rich.text import Text
+
     from matcher.explain.report import all_missing, describe_fact
 
     in_bundle = {m.policy_id for b in result.bundles for m in b.members}
     for b in result.bundles:
-        gate = {True: "[green]已开启[/]", False: "[red]未开启[/]", None: "[yellow]待确认[/]"}
-        out.print(f"\n[bold]一件事：{b.title}[/] [dim]{b.bundle_id}[/]", highlight=False)
-        out.print(f"  {b.gate.says}：{gate[b.gate.verdict]}", highlight=False)
+        gate = {True: ("已开启", "green"), False: ("未开启", "red"), None: ("待确认", "yellow")}
+        out.print(Text.assemble("\n", (f"一件事：{b.title}", "bold"), " ", (b.bundle_id, "dim")))
+        out.print(Text.assemble(f"  {b.gate.says}：", gate[b.gate.verdict]))
         for member in b.members:
             _show_policy(member, explain, indent="  ")
     out.print("\n[bold]其他政策[/]")
@@ -136,32 +171,29 @@ def show_match(result: MatchResult, catalogue: Catalogue, *, explain: bool) -> N
     if missing:
         out.print("\n[bold yellow]一次性告知：请一次补齐以下信息[/]")
         for name in missing:
-            out.print(f"  • {describe_fact(name, catalogue.facts)}", highlight=False)
+            out.print(Text(f"  • {describe_fact(name, catalogue.facts)}"))
     out.print(f"\n评估日期 {result.on} · 规则版本 {result.catalogue_version}", style="dim")
 
 
 def _show_policy(r: PolicyResult, explain: bool, indent: str) -> None:
-    from rich.markup import escape
+    from rich.text import Text
 
-    amount = f" [cyan]{_amount(r)}[/]" if r.amount is not None else ""
-    out.print(
-        f"{indent}  {STATUS[r.status]} {r.title}{amount} [dim]{r.department} · {r.policy_id}[/]",
-        highlight=False,
-    )
+    amount = (f" {_amount(r)}", "cyan") if r.amount is not None else ""
+    where = (f" {r.department} · {r.policy_id}", "dim")
+    out.print(Text.assemble(f"{indent}  ", STATUS[r.status], f" {r.title}", amount, where))
     if r.note:
-        out.print(f"{indent}      {r.note}", highlight=False)
+        out.print(Text(f"{indent}      {r.note}"))
     for c in r.conditions:
         if not explain and (c.verdict is True) != (r.status == "eligible"):
             continue
-        mark = {True: "[green]✔[/]", False: "[red]✘[/]", None: "[yellow]?[/]"}[c.verdict]
-        out.print(f"{indent}      {mark} {c.says}", highlight=False)
+        out.print(Text.assemble(f"{indent}      ", MARK[c.verdict], f" {c.says}"))
         if explain:
             seen = "，".join(f"{k} = {v}" for k, v in c.seen)
             threshold = f"；阈值 {c.threshold}" if c.threshold else ""
-            detail = escape(f"{c.text}；所见 {seen}{threshold}")
-            out.print(f"{indent}        [dim]{detail}[/]", highlight=False)
+            detail = f"{c.text}；所见 {seen}{threshold}"
+            out.print(Text(f"{indent}        {detail}", style="dim"))
     if r.missing:
-        out.print(f"{indent}      [yellow]待补充：{'，'.join(r.missing)}[/]", highlight=False)
+        out.print(Text(f"{indent}      待补充：{'，'.join(r.missing)}", style="yellow"))
 
 
 def _amount(r: PolicyResult) -> str:
@@ -198,20 +230,20 @@ def demo(
 
 
 def _demo_household(label: str, size: int, result: MatchResult) -> None:
+    from rich.text import Text
+
     got = [r for r in result.results if r.status == "eligible"]
     monthly = sum(r.amount or 0 for r in got if r.period == "month")
     total = f" · 每月合计 {monthly:.2f} 元" if monthly else ""
     out.print(f"[bold]{label}[/] · {size} 人{total}", highlight=False)
     for r in got:
-        amount = f" [cyan]{_amount(r)}[/]" if r.amount is not None else ""
+        amount = (f" {_amount(r)}", "cyan") if r.amount is not None else ""
         says = "；".join(c.says for c in r.conditions)
-        out.print(f"  [green]✔[/] {r.title}{amount} [dim]— {says}[/]", highlight=False)
+        out.print(Text.assemble("  ", MARK[True], f" {r.title}", amount, (f" — {says}", "dim")))
     for r in result.results:
         if r.status == "undetermined":
-            out.print(
-                f"  [yellow]?[/] {r.title} [yellow]— 待补充: {', '.join(r.missing)}[/]",
-                highlight=False,
-            )
+            missing = (f" — 待补充: {', '.join(r.missing)}", "yellow")
+            out.print(Text.assemble("  ", MARK[None], f" {r.title}", missing))
     if not got and not any(r.status == "undetermined" for r in result.results):
         out.print("  [dim]— 暂无符合的政策[/]")
     out.print()

@@ -11,14 +11,17 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import ValidationError
 
 from rules import ir
+from rules.crossref import Entry, Kind
+from rules.crossref import cross_check as check_entries
 from rules.errors import ExpressionError, Location, RuleError
 from rules.expr import Scope, formula_of, parse
 from rules.facts import FactCatalogue, FactType, FactValue
+from rules.messages import pydantic_problem
 from rules.schema import BundleFile, Parameter, PolicyFile
 from rules.yaml_safe import Loaded, load_file
 
@@ -180,7 +183,6 @@ def validation_error(
     err = (extra or errors)[0]
     path = (*prefix, *err["loc"])
     keys = ".".join(str(p) for p in path) or "(top level)"
-    message = err["msg"]
     if err["type"] == "extra_forbidden":
         message = f"unexpected key `{path[-1]}`"
         missing = [
@@ -198,22 +200,26 @@ def validation_error(
         return RuleError(loaded.key_where(path), message, hint)
     if err["type"] == "missing":
         return RuleError(loaded.where(path), f"missing key `{path[-1]}`")
-    return RuleError(loaded.where(path), message, f"at {keys}; found {_short(err.get('input'))}")
+    text, why = pydantic_problem(err, keys)
+    return RuleError(loaded.where(path), text, why)
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def compile_file(path: Path, facts: FactCatalogue, display: str) -> CompiledPolicy | CompiledBundle:
+def compile_file(
+    path: Path, facts: FactCatalogue, display: str, *, kind: Kind | None = None
+) -> CompiledPolicy | CompiledBundle:
     """Load, validate and compile one policy or bundle file.
+
+    Args:
+        path: the file.
+        facts: the fact catalogue its expressions name.
+        display: how the file is named in messages.
+        kind: policy or bundle; by default a bundle is a file in a `bundles/` folder.
 
     Raises:
         RuleError: the first problem, at its `file:line:col`.
     """
     loaded = load_file(path, display=display)
-    kind = "bundle" if path.parent.name == BUNDLES_DIR else "policy"
+    kind = kind or ("bundle" if path.parent.name == BUNDLES_DIR else "policy")
     model = BundleFile if kind == "bundle" else PolicyFile
     try:
         spec = model.model_validate(loaded.data)
@@ -298,48 +304,27 @@ def load_catalogue(root: Path | str) -> Catalogue:
     return catalogue
 
 
-Severity = Literal["error", "warning"]
+def entry_of(item: CompiledPolicy | CompiledBundle) -> Entry:
+    """What cross-file checks need of a compiled file (its problems are reported)."""
+    if isinstance(item, CompiledBundle):
+        s = item.spec
+        return Entry(
+            "bundle", s.id, item.path, s.subject, members=tuple(s.members), loaded=item.loaded
+        )
+    p = item.spec
+    return Entry(
+        "policy",
+        p.id,
+        item.path,
+        p.subject,
+        p.bundle,
+        excludes=tuple(p.excludes),
+        loaded=item.loaded,
+    )
 
 
 def cross_check(catalogue: Catalogue) -> list[RuleError]:
     """Problems that span files: unknown `excludes`, bundle members and bundle references."""
-    problems: list[RuleError] = []
-    ids = set(catalogue.policies)
-    for policy in catalogue.policies.values():
-        for i, other in enumerate(policy.spec.excludes):
-            if other not in ids:
-                problems.append(_unknown(policy.loaded, ("excludes", i), "excludes", other, ids))
-        bundle = policy.spec.bundle
-        if bundle is not None and bundle not in catalogue.bundles:
-            problems.append(
-                _unknown(policy.loaded, ("bundle",), "bundle", bundle, set(catalogue.bundles))
-            )
-        elif bundle is not None and policy.id not in catalogue.bundles[bundle].spec.members:
-            problems.append(
-                RuleError(
-                    policy.loaded.where(("bundle",)),
-                    f"policy says it belongs to `{bundle}`, which does not list it",
-                    f"add `{policy.id}` to its `members`",
-                )
-            )
-    for b in catalogue.bundles.values():
-        for i, member in enumerate(b.spec.members):
-            if member not in ids:
-                problems.append(_unknown(b.loaded, ("members", i), "bundle member", member, ids))
-            elif catalogue.policies[member].spec.subject != b.spec.subject:
-                problems.append(
-                    RuleError(
-                        b.loaded.where(("members", i)),
-                        f"bundle member `{member}` is about another subject",
-                        f"a {b.spec.subject} bundle holds {b.spec.subject} policies only",
-                    )
-                )
-    return problems
-
-
-def _unknown(
-    loaded: Loaded, path: tuple[Any, ...], what: str, name: str, known: set[str]
-) -> RuleError:
-    close = difflib.get_close_matches(name, sorted(known), n=1)
-    hint = f"did you mean `{close[0]}`?" if close else "no policy has that id"
-    return RuleError(loaded.where(path), f"{what} `{name}` does not exist", hint)
+    items: list[CompiledPolicy | CompiledBundle] = [*catalogue.policies.values()]
+    items += catalogue.bundles.values()
+    return check_entries(entry_of(item) for item in items)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import warnings
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -15,6 +16,7 @@ from typing import Literal, cast
 from rules import ir
 from rules.errors import ExpressionError, Location
 from rules.facts import FactCatalogue, FactType, FactValue
+from rules.messages import ALLOWED, node_problem, operator_problem, syntax_problem
 from rules.numbers import SIGNIFICANT, Number, NumberError, read_number
 
 MAX_LENGTH = 2000
@@ -106,16 +108,15 @@ def _hint_for(expected: FactType) -> str:
 
 
 def _parse_ast(text: str, where: Location) -> ast.Expression:
+    source = text.strip()
     try:
-        return ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Python's SyntaxWarnings would go to stderr
+            return ast.parse(source, mode="eval")
     except SyntaxError as exc:
-        col = (exc.offset or 1) - 1
-        raise ExpressionError(
-            _shift(where, col),
-            f"cannot parse expression: {exc.msg}",
-            "expressions use comparisons, and/or/not, arithmetic, "
-            "params.X and any/all/count/sum(members, …)",
-        ) from None
+        col, message, hint = syntax_problem(source, exc.offset or 0, exc.msg)
+        lead = len(text) - len(text.lstrip())
+        raise ExpressionError(_shift(where, col + lead), message, hint) from None
     except (MemoryError, RecursionError):
         raise ExpressionError(
             where,
@@ -148,12 +149,7 @@ class _Checker:
             )
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
-            raise self.fail(
-                node,
-                f"`{type(node).__name__}` is not allowed in an expression",
-                "allowed: facts, params.X, literals, comparisons, in, and/or/not, "
-                "+ - * / **, any/all/count/sum(members, …)",
-            )
+            raise self.fail(node, node_problem(type(node).__name__), ALLOWED)
         return cast(ir.Expr, method(node, depth + 1, in_agg))
 
     # literals and names --------------------------------------------------------------------
@@ -283,6 +279,8 @@ class _Checker:
         if len(node.ops) != 1:
             raise self.fail(node, "chained comparisons are not allowed", "write `a <= x and x < b`")
         op, right_node = node.ops[0], node.comparators[0]
+        if isinstance(op, ast.Is | ast.IsNot):
+            raise self.fail(node, *operator_problem(type(op).__name__))
         left = self.check(node.left, depth, in_agg)
         if isinstance(op, ast.In | ast.NotIn):
             return self._in(left, right_node, isinstance(op, ast.NotIn), node, depth, in_agg)
@@ -342,11 +340,7 @@ class _Checker:
     def _BinOp(self, node: ast.BinOp, depth: int, in_agg: bool) -> ir.Expr:
         symbol = _ARITH_OPS.get(type(node.op))
         if symbol is None:
-            raise self.fail(
-                node,
-                f"operator `{type(node.op).__name__}` is not allowed",
-                "use + - * / or ** with a small constant exponent",
-            )
+            raise self.fail(node, *operator_problem(type(node.op).__name__))
         left = self._number(node.left, depth, in_agg)
         right = self._number(node.right, depth, in_agg)
         if symbol == "**" and not (
@@ -379,6 +373,12 @@ class _Checker:
     # calls ----------------------------------------------------------------------------------
     def _Call(self, node: ast.Call, depth: int, in_agg: bool) -> ir.Expr:
         name = node.func.id if isinstance(node.func, ast.Name) else None
+        if node.keywords and node.keywords[0].arg is not None:
+            raise self.fail(
+                node.keywords[0],
+                "`=` 是赋值，不是比较",
+                f"比较是否相等请写 `{node.keywords[0].arg} == …`（两个等号）",
+            )
         if node.keywords or name is None:
             raise self.fail(
                 node, "only any/all/count/sum(members, …), min, max and date(…) may be called"

@@ -1,8 +1,8 @@
 """Static checks of rule files: everything the loader refuses, plus what it only warns about.
 
 `lint_tree` reports every problem it can find (one per file for a file that does not load),
-where `load_catalogue` stops at the first. Checks that need evaluating the tests (thresholds
-covered on both sides) live in `matcher.coverage`.
+where `load_catalogue` stops at the first. Checks that need the matcher (each test case's
+profile, thresholds covered on both sides) live in `matcher.explain.cases`.
 """
 
 from __future__ import annotations
@@ -12,18 +12,13 @@ from pathlib import Path
 from typing import Literal
 
 from rules import ir
-from rules.catalogue import (
-    FACTS_FILE,
-    Catalogue,
-    CompiledBundle,
-    CompiledPolicy,
-    compile_file,
-    cross_check,
-    load_facts,
-    param_value,
-    rule_files,
-)
+from rules.catalogue import FACTS_FILE, Catalogue, CompiledPolicy, param_value
 from rules.errors import Location, RuleError
+from rules.facts import FactCatalogue
+from rules.workspace import Workspace, find_root, open_workspace
+from rules.yaml_safe import load_file
+
+__all__ = ["Diagnostic", "find_root", "lint_tree", "lint_workspace", "policy_warnings"]
 
 Severity = Literal["error", "warning"]
 
@@ -47,47 +42,70 @@ class Diagnostic:
         return f"{self.location}: {self.severity}: {self.message}{hint}"
 
 
-def find_root(path: Path) -> Path:
-    """The policies folder for `path`: the nearest folder (itself or above) with facts.yaml."""
-    here = path if path.is_dir() else path.parent
-    for folder in (here, *here.parents):
-        if (folder / FACTS_FILE).exists():
-            return folder
-    raise RuleError(
-        Location(str(path)),
-        f"no {FACTS_FILE} found in {here} or above",
-        "run lint on a policies folder or a file inside one",
-    )
+def lint_tree(
+    path: Path | str, fallback: Path | None = None
+) -> tuple[list[Diagnostic], Catalogue | None]:
+    """Lint every rule file under `path` (or just that file); the catalogue if all loaded.
 
+    Args:
+        path: a rule file or folder, inside a catalogue or (with `fallback`) a draft outside.
+        fallback: the catalogue a draft outside any catalogue is checked against.
 
-def lint_tree(path: Path | str) -> tuple[list[Diagnostic], Catalogue | None]:
-    """Lint every rule file under `path` (or just that file); the catalogue if all loaded."""
-    target = Path(path)
-    root = find_root(target)
-    try:
-        facts = load_facts(root)
-    except RuleError as exc:
-        return [Diagnostic.of(exc)], None
-    files = [target] if target.is_file() else rule_files(target)
-    found: list[Diagnostic] = []
-    policies: dict[str, CompiledPolicy] = {}
-    bundles: dict[str, CompiledBundle] = {}
-    for file in files:
-        try:
-            item = compile_file(file, facts, str(file))
-        except RuleError as exc:
-            found.append(Diagnostic.of(exc))
-            continue
-        if isinstance(item, CompiledBundle):
-            bundles[item.id] = item
-        else:
-            policies[item.id] = item
-            found.extend(policy_warnings(item))
-    catalogue = Catalogue(facts, policies, bundles, "lint")
-    if target.is_dir():
-        found.extend(Diagnostic.of(e) for e in cross_check(catalogue))
+    Raises:
+        RuleError: `path` does not exist, or no catalogue applies.
+    """
+    workspace = open_workspace(path, fallback)
+    found = lint_workspace(workspace)
     complete = not any(d.severity == "error" for d in found)
-    return found, catalogue if complete else None
+    return found, workspace.catalogue() if complete else None
+
+
+def lint_workspace(workspace: Workspace) -> list[Diagnostic]:
+    """Every problem of the files of `workspace`, and the warnings that need no test run."""
+    found = [Diagnostic.of(e) for e in (*workspace.problems, *workspace.links)]
+    if workspace.facts is None:
+        return found
+    if workspace.whole:
+        found += fact_warnings(workspace.facts, workspace.root)
+    for item in workspace.compiled:
+        if isinstance(item, CompiledPolicy):
+            found += material_problems(item, workspace.facts)
+            found += policy_warnings(item)
+    return found
+
+
+def material_problems(policy: CompiledPolicy, facts: FactCatalogue) -> list[Diagnostic]:
+    """A material whose `from` names no declared fact (the document could never be filled)."""
+    found = []
+    for i, material in enumerate(policy.spec.materials):
+        name = material.source
+        if name is None or name in facts.facts:
+            continue
+        guess = facts.suggest(name)
+        found.append(
+            Diagnostic(
+                "error",
+                policy.loaded.where(("materials", i, "from")),
+                f"material `{material.name}` comes from `{name}`, which is not a declared fact",
+                f"did you mean `{guess}`?" if guess else "declare it in facts.yaml or drop `from`",
+            )
+        )
+    return found
+
+
+def fact_warnings(facts: FactCatalogue, root: Path) -> list[Diagnostic]:
+    """Facts without a `label:` (the name a person reads on a sheet and in a notice)."""
+    loaded = load_file(root / FACTS_FILE)
+    return [
+        Diagnostic(
+            "warning",
+            loaded.key_where(("facts", name)),
+            f"fact `{name}` has no `label:`",
+            "add a short Chinese name, e.g. label: 月收入 (shown on sheets and to people)",
+        )
+        for name, fact in facts.facts.items()
+        if not fact.label
+    ]
 
 
 def policy_warnings(policy: CompiledPolicy) -> list[Diagnostic]:

@@ -20,6 +20,7 @@ from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from rules.errors import Location, RuleError
+from rules.messages import yaml_problem
 from rules.numbers import SIGNIFICANT, NumberError, read_number
 
 MAX_BYTES = 256 * 1024
@@ -149,11 +150,9 @@ def load_text(text: str, name: str) -> Loaded:
         raise RuleError(_loc(name, exc.mark), exc.message, exc.hint) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise RuleError(
-            _loc(name, mark),
-            f"invalid YAML: {exc.problem or exc.context}",
-            "check indentation, colons and quotes",
-        ) from None
+        line = mark.line if mark is not None else -1
+        message, hint = yaml_problem(text.splitlines(), line, str(exc.problem or exc.context))
+        raise RuleError(_loc(name, mark), message, hint) from None
     except yaml.YAMLError as exc:
         raise RuleError(Location(name, 1, 1), f"invalid YAML: {exc}") from None
     finally:

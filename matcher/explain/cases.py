@@ -1,19 +1,30 @@
-"""The `tests:` cases of policy files: run them (for `zhida test` and pytest), and check that
-every threshold is tested on both sides (a lint warning)."""
+"""The `tests:` cases of policy files: run them (for `zhida test` and pytest), check that each
+case's profile is valid (a lint error at the field itself) and that every threshold is tested on
+both sides (a lint warning).
+
+`check(path)` is what `zhida lint` and `zhida test` share: the rule files at `path` in their
+catalogue, with every problem `zhida test` would refuse to run on.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from matcher.interpreter.match import PolicyResult, evaluate_policy, explain_condition
+from matcher.profiles.errors import ProfileError
 from matcher.profiles.facts import Facts
+from matcher.profiles.identifiers import mask_ids_in_text
 from matcher.profiles.subjects import facts_for
 from rules import ir
 from rules.catalogue import Catalogue, CompiledPolicy
 from rules.errors import Location, ZhidaError
-from rules.lint import Diagnostic
+from rules.lint import Diagnostic, lint_workspace
 from rules.schema import TestCase
+from rules.workspace import Workspace, open_workspace
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,100 @@ class CaseOutcome:
     def passed(self) -> bool:
         """Whether the policy said what the case expects."""
         return not self.problems
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Rule files checked in their catalogue: every finding, and the files as a catalogue."""
+
+    workspace: Workspace
+    diagnostics: list[Diagnostic]
+    blocking: list[Diagnostic]  # what stops `zhida test`: a file or a case's profile refused
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        """Every error (what makes `zhida lint` fail); `blocking` is a part of them."""
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    def catalogue(self) -> Catalogue:
+        """The checked files as a catalogue (for running their cases)."""
+        return self.workspace.catalogue("test")
+
+
+def check(path: Path, fallback: Path | None = None) -> Checked:
+    """Lint the rule files at `path`, their test cases' profiles, and their thresholds.
+
+    Args:
+        path: a rule file or folder (see `rules.workspace.open_workspace`).
+        fallback: the catalogue a draft outside any catalogue is checked against.
+
+    Raises:
+        RuleError: `path` does not exist, or no catalogue applies.
+    """
+    workspace = open_workspace(path, fallback)
+    found = lint_workspace(workspace)
+    refused: list[Diagnostic] = []
+    if workspace.facts is not None:
+        catalogue = workspace.catalogue()
+        refused = case_diagnostics(catalogue)
+        found += refused
+        bad = {d.location.file for d in refused}
+        found += [w for w in threshold_warnings(catalogue) if w.location.file not in bad]
+    return Checked(workspace, found, [Diagnostic.of(e) for e in workspace.problems] + refused)
+
+
+def case_diagnostics(catalogue: Catalogue) -> list[Diagnostic]:
+    """Each problem of each case's profile, at the field's own place in the rule file."""
+    return [
+        problem
+        for policy in catalogue.policies.values()
+        for i in range(len(policy.spec.tests))
+        for problem in _case_problems(policy, i, catalogue)
+    ]
+
+
+def _case_problems(policy: CompiledPolicy, i: int, catalogue: Catalogue) -> list[Diagnostic]:
+    case, subject, loaded = policy.spec.tests[i], policy.spec.subject, policy.loaded
+    key = "household" if case.household is not None else "enterprise"
+    named = f"用例「{case.name}」"
+    if key != subject:
+        where = loaded.key_where(("tests", i, key))
+        return [Diagnostic("error", where, f"{subject} 政策的用例要写 `{subject}:`，不是 `{key}:`")]
+    found = [
+        Diagnostic(
+            "error",
+            loaded.where(("tests", i, "expect", "missing", k)),
+            f"`expect.missing` 里的 `{name}` 不是已声明的事实",
+            f"did you mean `{guess}`?" if (guess := catalogue.facts.suggest(name)) else named,
+        )
+        for k, name in enumerate(case.expect.missing or [])
+        if name not in catalogue.facts.facts
+    ]
+    try:
+        case_facts(policy, case, i, catalogue)
+    except ProfileError as exc:
+        found += [
+            Diagnostic(
+                "error",
+                loaded.key_where(("tests", i, key, *json_path(issue.path))),
+                mask_ids_in_text(f"用例档案 test case profile：{issue.message}"),
+                named,
+            )
+            for issue in exc.issues
+        ]
+    return found
+
+
+def json_path(text: str) -> tuple[Any, ...]:
+    """`members[1].id_number` as keys and indices: ("members", 1, "id_number"); `$` is ()."""
+    if text in ("", "$"):
+        return ()
+    parts: list[Any] = []
+    for part in text.split("."):
+        name, *indices = re.split(r"\[(\d+)\]", part)
+        parts += [name] if name else []
+        parts += [int(i) for i in indices if i]
+    return tuple(parts)
 
 
 def case_location(policy: CompiledPolicy, index: int) -> Location:

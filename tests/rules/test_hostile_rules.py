@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,21 @@ CASES = {
     "missing_says": (9, 5, "missing key `says`", None),
     "python_tag": (9, 11, "YAML tag", "no tags"),
     "alias_bomb": (1, 4, "YAML anchors (&name) are not allowed", None),
+    # the writer's language: what was written and what to write, never a Python internal
+    "assign_equals": (9, 18, "`=` 是赋值，不是比较", "比较是否相等请写 `==`"),
+    "fstring": (9, 11, "表达式里不能用 f-string", "可以用："),
+    "walrus": (9, 12, "表达式里不能用 `:=` 赋值", "可以用："),
+    "is_compare": (9, 11, "`is` 不能用于比较", "相等请写 `==`"),
+    "full_width": (9, 27, "全角符号 `“`", '请改为半角 `"`'),
+    "empty": (1, 1, "文件是空的", "id、title、department"),
+    "indent_key": (10, 11, "第 10 行的缩进不对：`says:` 前有 6 个空格", "缩进 4 个空格"),
+    "bracket_value": (10, 15, "第 10 行的值以 `[` 开头", "给整个值加引号"),
+    "bad_id": (1, 5, '`id` 的写法不对，实际为 "Household-Test"', "如 household.dibao.water"),
 }
+INTERNALS = re.compile(
+    r"JoinedStr|NamedExpr|Compare|Input should|instance of|PolicyFile|<block|<scalar>|"
+    r"invalid syntax|\[a-z\]"
+)
 
 
 def test_every_fixture_has_an_expectation() -> None:
@@ -51,6 +66,7 @@ def test_hostile_rule_file_gives_one_precise_error(name: str) -> None:
     assert message in error.message
     if hint is not None:
         assert error.hint is not None and hint in error.hint
+    assert not INTERNALS.search(str(error)), str(error)
 
 
 def test_unary_minus_flood_is_refused_quickly(tmp_path: Path) -> None:

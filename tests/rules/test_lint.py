@@ -75,3 +75,31 @@ def test_unused_parameter_and_missing_tests_are_warnings(root: Path) -> None:
     assert catalogue is not None
     assert any("parameter `spare` is never used" in w for w in warnings)
     assert any("policy has no tests" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    "neighbour",
+    [
+        "id: household.demo.disabled\ntitle: [unclosed\n",
+        'id: household.demo.disabled\nbomb: &a ["x", "x"]\nmore: [*a, *a]\n',
+        "id: household.demo.disabled\ntitle: x\n",
+    ],
+    ids=["broken_yaml", "anchors", "not_a_policy"],
+)
+def test_one_file_is_checked_against_neighbours_it_only_reads(root: Path, neighbour: str) -> None:
+    """Linting the bundle alone reads the other files for ids only, and never blames it for a
+    neighbour that does not load (the neighbour's own lint reports that)."""
+    (root / "household/demo/disabled.yaml").write_text(neighbour)
+    found, catalogue = lint_tree(root / "bundles/demo.yaml")
+    assert catalogue is not None and not [d for d in found if d.severity == "error"]
+    found, _ = lint_tree(root)
+    assert [d.location.file for d in found if d.severity == "error"] == [
+        str(root / "household/demo/disabled.yaml")
+    ]
+
+
+def test_a_subfolder_is_checked_in_its_catalogue(root: Path) -> None:
+    """A folder inside the catalogue: its files' excludes resolve against files outside it."""
+    edit(root / "household/demo/tekun.yaml", "excludes: [household.demo.dibao]", "excludes: [x.y]")
+    errors = [str(d) for d in lint_tree(root / "household")[0] if d.severity == "error"]
+    assert len(errors) == 1 and "excludes `x.y` does not exist" in errors[0]
