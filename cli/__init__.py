@@ -1,10 +1,10 @@
 """The `zhida` command: a thin shell over the packages below it (no eligibility logic here).
 
-`cli.app` holds the application and what commands share; each module registers its commands
+`cli.base` holds the application and what commands share; each module registers its commands
 when imported, and imports what a command needs only when the command runs.
 """
 
 from cli import audit, impact, imports, policies, sheets, sweep
-from cli.app import app
+from cli.base import app
 
 __all__ = ["app", "audit", "impact", "imports", "policies", "sheets", "sweep"]

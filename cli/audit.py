@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.app import app, err, out
+from cli.base import app, err, out
 
 if TYPE_CHECKING:
     from store.audit.log import VerifyReport

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out
-from cli.app import progress as _bar
+from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, out
+from cli.base import progress as _bar
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out
+from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, out
 
 if TYPE_CHECKING:
     from matcher.explain.cases import Checked

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out, progress
+from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, out, progress
 
 
 @app.command("demo-data")

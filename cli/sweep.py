@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out, progress
+from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, out, progress
 
 if TYPE_CHECKING:
     from store.sweep.run import SweepReport

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from cli.app import DEFAULT_ROOT
+from cli.base import DEFAULT_ROOT
 
 ROOT = Path(__file__).parents[1]
 MIN = ROOT / "tests" / "fixtures" / "policies_min"
