@@ -106,7 +106,7 @@ def _import(source: Path, run: Run) -> ImportReport:
     """Run an import on the configured database; a refused file or a conflict exits 2."""
     from rich.markup import escape
 
-    from matcher.profiles.identifiers import mask_ids_in_text
+    from matcher.profiles.masking import mask_ids_in_text
     from sheets.guards import SheetError
     from store.db import migrate, open_engine
     from store.ingest.run import ImportConflict
@@ -168,7 +168,7 @@ def _table(errors: list[RowError], warnings: list[RowError], show: int) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from matcher.profiles.identifiers import mask_ids_in_text
+    from matcher.profiles.masking import mask_ids_in_text
 
     rows = [("错误", e) for e in errors] + [("警告", w) for w in warnings]
     table = Table(show_lines=False)

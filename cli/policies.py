@@ -124,7 +124,7 @@ def match_file(
     from matcher.explain.report import match_dict
     from matcher.interpreter.match import match
     from matcher.profiles.errors import ProfileError
-    from matcher.profiles.identifiers import mask_ids_in_text
+    from matcher.profiles.masking import mask_ids_in_text
     from matcher.profiles.subjects import facts_for, kind_of_profile
 
     catalogue = load(root)

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 from typing import Any
 
-from matcher.profiles.identifiers import mask_id, mask_ids_in_text
+from matcher.profiles.masking import mask_id, mask_ids_in_text
 from rules.facts import FactValue
 from rules.numbers import LIMIT, Number, NumberError, read_number
 from sheets.template import RELATION_CODES, RELATION_LABELS, Column

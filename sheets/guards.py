@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from matcher.profiles.identifiers import mask_ids_in_text
+from matcher.profiles.masking import mask_ids_in_text
 from rules.errors import ZhidaError
 
 __all__ = ["Limits", "SheetError", "check_xlsx"]

@@ -33,7 +33,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from matcher.interpreter.match import PolicyResult
-from matcher.profiles.identifiers import mask_id, mask_ids_in_text
+from matcher.profiles.masking import mask_id, mask_ids_in_text
 from matcher.profiles.parse import Household, Member
 from matcher.vector.batch import MatchedChunk
 from rules.catalogue import Catalogue

@@ -1,7 +1,7 @@
 """A session-wide scan for full ID numbers in what tests see (RELIABILITY P1), as a pytest plugin.
 
 A full ID number is anything ID-shaped, by the pattern the masking function uses
-(`matcher.profiles.identifiers.ID_SHAPE`): 17 digits then a digit or X, or 15 digits, whatever the
+(`matcher.profiles.masking.ID_SHAPE`): 17 digits then a digit or X, or 15 digits, whatever the
 check digit, province or birth date (a mistyped number is what an import refuses and reports), and
 longer runs of digits (an ID inside them, a bank card); full-width digits count. A masked number
 (`520***********0010`), a 16-digit household number, a 12-digit region code and a digest in hex are
@@ -41,7 +41,7 @@ from typing import Any
 
 import pytest
 
-from matcher.profiles.identifiers import ID_SHAPE, mask_id
+from matcher.profiles.masking import ID_SHAPE, mask_id
 from sheets.guards import Limits, check_xlsx
 from sheets.workbook import _DEPARTMENT
 
@@ -272,7 +272,7 @@ class PiiScan:
             terminalreporter.write_line(str(finding))
         terminalreporter.write_line(
             f"{len(self.findings)} full ID number(s) outside the places that need them; mask them "
-            "with matcher.profiles.identifiers.mask_id / mask_ids_in_text (tests/pii_scan.py)"
+            "with matcher.profiles.masking.mask_id / mask_ids_in_text (tests/pii_scan.py)"
         )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from matcher.profiles.identifiers import mask_id
+from matcher.profiles.masking import mask_id
 from sheets.workbook import _DEPARTMENT
 from synth.identifiers import make_ric, make_ric15, make_uscc
 from tests.pii_scan import find_ids, scan_file

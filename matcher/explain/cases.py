@@ -17,7 +17,7 @@ from typing import Any
 from matcher.interpreter.match import PolicyResult, evaluate_policy, explain_condition
 from matcher.profiles.errors import ProfileError
 from matcher.profiles.facts import Facts
-from matcher.profiles.identifiers import mask_ids_in_text
+from matcher.profiles.masking import mask_ids_in_text
 from matcher.profiles.subjects import facts_for
 from rules import ir
 from rules.catalogue import Catalogue, CompiledPolicy

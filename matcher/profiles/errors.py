@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from matcher.profiles.identifiers import mask_ids_in_text
+from matcher.profiles.masking import mask_ids_in_text
 from rules.errors import ZhidaError
 
 

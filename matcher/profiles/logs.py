@@ -1,8 +1,8 @@
 """Logging that never writes a full ID number (RELIABILITY P1): one filter, one formatter.
 
-Everything ID-shaped (`matcher.profiles.identifiers.ID_SHAPE`: 18 characters or 15 digits, valid or
+Everything ID-shaped (`matcher.profiles.masking.ID_SHAPE`: 18 characters or 15 digits, valid or
 not; longer runs of digits too) is masked with the one masking function,
-`matcher.profiles.identifiers.mask_ids_in_text` (`110***********002X`):
+`matcher.profiles.masking.mask_ids_in_text` (`110***********002X`):
 
 - `MaskIdsFilter` renders a record's message with its args, and its traceback, and masks them,
   so every handler after it sees only masked text (`record.args` is emptied: it may hold IDs);
@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from matcher.profiles.identifiers import mask_ids_in_text
+from matcher.profiles.masking import mask_ids_in_text
 
 __all__ = ["MaskIdsFilter", "MaskingFormatter", "configure_logging", "mask_record"]
 

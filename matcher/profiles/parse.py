@@ -21,13 +21,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from matcher.profiles.errors import Issue, ProfileError
 from matcher.profiles.identifiers import (
     IdentifierError,
-    mask_id,
-    mask_ids_in_text,
     normalise_name,
     parse_region_code,
     parse_ric,
     parse_uscc,
 )
+from matcher.profiles.masking import mask_id, mask_ids_in_text
 from rules.facts import FactCatalogue, FactDef, FactLevel, FactValue
 from rules.numbers import NumberError, read_number
 

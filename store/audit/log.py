@@ -4,7 +4,7 @@ Every record carries who (`actor`), when (`at`, UTC), what (`action`), on what (
 surrogate id such as `household:12`, never an ID number), under which rules (`catalogue_hash`)
 and from what (`inputs_hash`: SHA-256 of the canonical inputs). Its text (actor, action,
 subject, every string and key of `details`) is stored with everything ID-shaped masked
-(`matcher.profiles.identifiers.mask_ids_in_text`, RELIABILITY P1): a file named after a person or a
+(`matcher.profiles.masking.mask_ids_in_text`, RELIABILITY P1): a file named after a person or a
 refused number quoted in a detail never enters the log in full. Its `hash` is
 `SHA256(prev_hash ‖ canonical_json(record))`, the record being every column but `hash`,
 `seq` included, so an altered field, a deleted row and reordered rows all break the chain at
@@ -27,7 +27,7 @@ import orjson
 from sqlalchemy import insert, select
 from sqlmodel import Session
 
-from matcher.profiles.identifiers import mask_ids_in_data, mask_ids_in_text
+from matcher.profiles.masking import mask_ids_in_data, mask_ids_in_text
 from store.tables.audit import AuditRecord
 
 __all__ = [

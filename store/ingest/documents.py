@@ -18,7 +18,7 @@ import orjson
 from sqlalchemy import select
 from sqlmodel import Session
 
-from matcher.profiles.identifiers import mask_id
+from matcher.profiles.masking import mask_id
 from matcher.profiles.parse import Enterprise, Household
 from store.tables.profiles import HouseholdRow, MemberRow
 

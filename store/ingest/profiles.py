@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
-from matcher.profiles.identifiers import mask_id, mask_ids_in_data, mask_ids_in_text
+from matcher.profiles.masking import mask_id, mask_ids_in_data, mask_ids_in_text
 from matcher.profiles.parse import Enterprise, Household
 from store.ingest.documents import (
     document,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from matcher.profiles.identifiers import mask_id, mask_ids_in_text
+from matcher.profiles.masking import mask_id, mask_ids_in_text
 from sheets.grouping import RowError
 from sheets.households import ValidHousehold
 from sheets.workbook import safe_cell

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Engine, update
 
-from matcher.profiles.identifiers import mask_ids_in_text
+from matcher.profiles.masking import mask_ids_in_text
 from matcher.profiles.parse import Enterprise, Household
 from rules.catalogue import Catalogue
 from rules.errors import ZhidaError

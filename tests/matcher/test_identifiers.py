@@ -13,9 +13,6 @@ from matcher.profiles.identifiers import (
     PROVINCES,
     USCC_ALPHABET,
     IdentifierError,
-    mask_id,
-    mask_ids_in_data,
-    mask_ids_in_text,
     normalise_name,
     organisation_check_char,
     parse_region_code,
@@ -25,6 +22,7 @@ from matcher.profiles.identifiers import (
     uscc_check_char,
     uscc_warnings,
 )
+from matcher.profiles.masking import mask_id, mask_ids_in_data, mask_ids_in_text
 from rules.errors import ZhidaError
 from synth.identifiers import make_ric, make_ric15, make_uscc
 

@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 
 import matcher.profiles.logs
-from matcher.profiles.identifiers import mask_id
 from matcher.profiles.logs import MaskIdsFilter, MaskingFormatter, configure_logging
+from matcher.profiles.masking import mask_id
 from synth.identifiers import make_ric
 
 ID = make_ric(birth=date(1980, 1, 1), seq=1)

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, update
 
-from matcher.profiles.identifiers import mask_id, ric_check_digit
+from matcher.profiles.identifiers import ric_check_digit
+from matcher.profiles.masking import mask_id
 from rules.catalogue import Catalogue, load_catalogue
 from store.audit.log import verify
 from store.db import read_session, write_session
