@@ -39,70 +39,31 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal
-from fractions import Fraction
+from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any
 
-from matcher.interpreter.evaluate import Range, Value, evaluate_expr
-from matcher.profiles.errors import EngineError, Issue, ProfileError
+from matcher.events.encoding import (
+    COUNT,
+    MEMBERS,
+    SUBJECT,
+    Formula,
+    Json,
+    Normaliser,
+    all_of,
+    any_of,
+    dumps,
+    encode_const,
+    field,
+)
+from matcher.interpreter.evaluate import evaluate_expr
+from matcher.profiles.errors import EngineError
 from matcher.profiles.facts import Facts
 from matcher.vector.exact_rows import needs_ranges
 from rules import ir
 from rules.catalogue import Catalogue
-from rules.facts import FactCatalogue, FactValue
 
-__all__ = ["Compiler", "Formula", "Json", "Normaliser", "compile_rulesets", "dumps"]
-
-_EXACT_INT = 2**53
-Json = Any
-Formula = bool | dict[str, Any]
-
-
-# --- JSON as durable-rules reads it ----------------------------------------------------------
-
-
-def _number(x: float) -> str:
-    text = repr(x)
-    if "e" in text or "E" in text:  # durable-rules refuses exponent notation (error 204)
-        text = format(Decimal(x), "f")
-    return text if "." in text else text + ".0"
-
-
-def dumps(obj: Json) -> str:
-    """JSON with exact plain decimals and unescaped text (durable-rules decodes no `\\u`)."""
-    if isinstance(obj, bool):
-        return "1" if obj else "0"
-    if isinstance(obj, float):
-        return _number(obj)
-    if isinstance(obj, int):
-        return str(obj)
-    if isinstance(obj, str):
-        return '"' + obj.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(obj, Mapping):
-        return "{" + ",".join(f"{dumps(k)}:{dumps(v)}" for k, v in obj.items()) + "}"
-    return "[" + ",".join(dumps(v) for v in obj) + "]"
-
-
-def _and(parts: Iterable[Formula]) -> Formula:
-    kept: list[dict[str, Any]] = []
-    for p in parts:
-        if p is False:
-            return False
-        if p is not True:
-            kept.extend(p["$and"] if "$and" in p else [p])
-    return True if not kept else kept[0] if len(kept) == 1 else {"$and": kept}
-
-
-def _or(parts: Iterable[Formula]) -> Formula:
-    kept: list[dict[str, Any]] = []
-    for p in parts:
-        if p is True:
-            return True
-        if p is not False:
-            kept.extend(p["$or"] if "$or" in p else [p])
-    return False if not kept else kept[0] if len(kept) == 1 else {"$or": kept}
+__all__ = ["Compiler", "compile_rulesets"]
 
 
 # --- compiling conditions --------------------------------------------------------------------
@@ -115,24 +76,6 @@ _FLIPPED: dict[ir.CompareOp, ir.CompareOp] = {
     "==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="
 }  # fmt: skip
 _NO_FACTS = Facts(subject={})
-MEMBERS, COUNT, SUBJECT = "_z_members", "_z_n", "_z_subject"
-_RESERVED = {"sid", "id", "t", "$s", MEMBERS, COUNT, SUBJECT}
-
-
-def _field(name: str) -> str:
-    """The JSON field of a fact: its own name unless durable-rules or we reserve it."""
-    return f"_z_f_{name}" if name in _RESERVED or name.startswith(("$", "_z_")) else name
-
-
-def _encode_const(value: FactValue) -> Json:
-    if isinstance(value, bool):
-        return 1 if value else 0
-    if isinstance(value, date):
-        return value.toordinal()
-    if isinstance(value, int | Decimal):
-        # decimals of at most 15 significant digits keep their order and equality as doubles
-        return float(value)
-    return value
 
 
 class Compiler:
@@ -157,7 +100,7 @@ class Compiler:
             self.item.add((ref.name, ref.member))
         else:
             self.top.add(ref.name)
-        return ("$i." if item else "") + _field(ref.name)
+        return ("$i." if item else "") + field(ref.name)
 
     def truth(self, e: ir.Expr, want: bool, item: bool = False) -> Formula:
         """T(e) when `want`, else F(e)."""
@@ -172,7 +115,7 @@ class Compiler:
             case ir.Not(operand=a):
                 return self.truth(a, not want, item)
             case ir.And(operands=ops) | ir.Or(operands=ops):
-                join = _and if isinstance(e, ir.And) == want else _or
+                join = all_of if isinstance(e, ir.And) == want else any_of
                 return join(self.truth(o, want, item) for o in ops)
             case ir.Aggregate(func="any" | "all", body=body) if not item:
                 inner = self.truth(body, want, True)
@@ -205,13 +148,13 @@ class Compiler:
             )
         if some:
             return {"$iany": {MEMBERS: inner}}
-        return _or([{COUNT: 0}, {"$iall": {MEMBERS: inner}}])  # `$iall` fails on an empty list
+        return any_of([{COUNT: 0}, {"$iall": {MEMBERS: inner}}])  # `$iall` fails on an empty list
 
     def bool_compare(self, e: ir.Compare, want: bool, item: bool) -> Formula:
         t = [self.truth(side, True, item) for side in (e.left, e.right)]
         f = [self.truth(side, False, item) for side in (e.left, e.right)]
-        same = _or([_and(t), _and(f)])
-        differ = _or([_and([t[0], f[1]]), _and([f[0], t[1]])])
+        same = any_of([all_of(t), all_of(f)])
+        differ = any_of([all_of([t[0], f[1]]), all_of([f[0], t[1]])])
         return same if (e.op == "==") == want else differ
 
     def compare(self, e: ir.Compare, want: bool, item: bool) -> Formula:
@@ -225,21 +168,21 @@ class Compiler:
             left, right, op = right, left, _FLIPPED[op]
         if not (isinstance(left, ir.FactRef) and isinstance(right, ir.Const)):
             return {self.hide(e, item): 1 if want else 0}
-        return _test(op, self.fact(left, item), _encode_const(right.value))
+        return _test(op, self.fact(left, item), encode_const(right.value))
 
     def in_set(self, e: ir.InSet, want: bool, item: bool) -> Formula:
         x = e.operand
         field = self.fact(x, item) if isinstance(x, ir.FactRef) else self.hide(x, item)
-        values = [_encode_const(v) for v in e.values]
+        values = [encode_const(v) for v in e.values]
         if want != e.negated:
-            return _or({field: v} for v in values)
-        return _and([{"$ex": {field: 1}}, *({"$neq": {field: v}} for v in values)])
+            return any_of({field: v} for v in values)
+        return all_of([{"$ex": {field: 1}}, *({"$neq": {field: v}} for v in values)])
 
     def region(self, prefixes: Sequence[str] | None) -> Formula:
         if not prefixes:
             return True
         self.region_lengths.update(len(p) for p in prefixes)
-        return _or({f"_z_r{len(p)}": p} for p in prefixes)
+        return any_of({f"_z_r{len(p)}": p} for p in prefixes)
 
 
 def _has_or(f: Json) -> bool:
@@ -258,82 +201,6 @@ def _constant(e: ir.Expr) -> bool:
 
 def _test(op: ir.CompareOp, field: str, right: Json) -> dict[str, Any]:
     return {field: right} if op == "==" else {_OPS[op]: {field: right}}
-
-
-# --- normalising facts -----------------------------------------------------------------------
-
-
-def _encode_fact(name: str, value: FactValue, kind: str, path: str) -> Json:
-    """A fact value as asserted; refuses a value of the wrong type ("9000" for a number)."""
-    ok = {
-        "number": isinstance(value, int | Decimal) and not isinstance(value, bool),
-        "string": isinstance(value, str),
-        "bool": isinstance(value, bool),
-        "date": isinstance(value, date) and not isinstance(value, datetime),
-    }[kind]
-    if not ok:
-        found = f"{type(value).__name__} {value!r}"
-        raise ProfileError([Issue(path, f"`{name}` must be a {kind}, found {found}")], "facts")
-    return _encode_value(value, path)
-
-
-def _encode_value(value: Value, path: str) -> Json:
-    assert value is not None and not isinstance(value, Range | Fraction)  # see `needs_ranges`
-    if isinstance(value, int | Decimal) and not isinstance(value, bool):
-        if abs(Decimal(value)) > _EXACT_INT:
-            raise EngineError(f"{path}: {value!r} cannot be compared exactly as a double")
-        return float(value)
-    return _encode_const(value)
-
-
-class Normaliser:
-    """Builds the one fact asserted for a profile, as JSON text without `sid` and `id`."""
-
-    def __init__(self, c: Compiler, facts: FactCatalogue, subject: str) -> None:
-        kinds = {n: d.type for n, d in facts.facts.items()}
-        self.top = sorted((n, _field(n), kinds[n]) for n in c.top)
-        self.item = sorted((n, _field(n), kinds[n], member) for n, member in c.item)
-        self.hidden_top = sorted((n, e) for e, n in c.hidden_top.items())
-        self.hidden_item = sorted((n, e) for e, n in c.hidden_item.items())
-        self.regions = sorted(c.region_lengths)
-        self.members = c.members or bool(self.item or self.hidden_item)
-        self.subject = subject
-
-    def body(self, facts: Facts) -> str:
-        out: dict[str, Json] = {SUBJECT: self.subject}
-        for name, field, kind in self.top:
-            value = facts.subject.get(name)
-            if value is not None:
-                out[field] = _encode_fact(name, value, kind, name)
-        _hidden(out, self.hidden_top, facts, None, "")
-        code = facts.region_code
-        out.update({f"_z_r{n}": code[:n] for n in self.regions if code and len(code) >= n})
-        if self.members:
-            out[COUNT] = len(facts.members)
-            out[MEMBERS] = [self._row(facts, row, i) for i, row in enumerate(facts.members)]
-        return dumps(out)[1:]
-
-    def _row(self, facts: Facts, row: Mapping[str, FactValue], i: int) -> dict[str, Json]:
-        out: dict[str, Json] = {}
-        for name, field, kind, member in self.item:
-            value = (row if member else facts.subject).get(name)
-            if value is not None:
-                out[field] = _encode_fact(name, value, kind, f"members[{i}].{name}")
-        _hidden(out, self.hidden_item, facts, row, f"members[{i}].")
-        return out
-
-
-def _hidden(
-    out: dict[str, Json],
-    hidden: list[tuple[str, ir.Expr]],
-    facts: Facts,
-    row: Mapping[str, FactValue] | None,
-    path: str,
-) -> None:
-    for name, expr in hidden:
-        value, _ = evaluate_expr(expr, facts, row)
-        if value is not None:
-            out[name] = _encode_value(value, f"{path}{name} = {ir.to_text(expr)}")
 
 
 def _width(f: Formula) -> int:
@@ -363,7 +230,7 @@ def rule(
     parts = [comp.truth(e, True) for e in exprs]
     native = [True] * len(parts)
     while True:
-        formula = _and([{SUBJECT: subject}, comp.region(regions), *parts])
+        formula = all_of([{SUBJECT: subject}, comp.region(regions), *parts])
         if formula is False or (_width(formula) <= max_width and fits(formula)):
             return formula
         if not any(native):

@@ -23,7 +23,8 @@ from datetime import date
 
 from durable import engine as _durable
 
-from matcher.events.compiler import Formula, Normaliser, compile_rulesets, dumps
+from matcher.events.compiler import compile_rulesets
+from matcher.events.encoding import Formula, Normaliser, dumps
 from matcher.interpreter.evaluate import evaluate_expr
 from matcher.interpreter.match import eligible_ids
 from matcher.profiles.errors import EngineError
