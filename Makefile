@@ -33,7 +33,9 @@ setup: .venv/.synced
 	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 .venv/.synced: uv.lock pyproject.toml | $(UV)
-	$(UV) sync --frozen --all-extras
+	$(UV) sync --frozen --all-extras --compile-bytecode
+	@# bytecode as an installed wheel has it (the environment may set PYTHONDONTWRITEBYTECODE)
+	$(UV) run --frozen --all-extras python -m compileall -q rules matcher sheets synth store cli
 	@touch $@
 
 lint: setup
