@@ -45,7 +45,12 @@ _PLACEHOLDER = {"number": 0, "bool": False, "date": "1970-01-01", "string": ""}
 _HOUSEHOLD: Table = HouseholdRow.__table__  # type: ignore[attr-defined]
 _MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]
 _ENTERPRISE: Table = EnterpriseRow.__table__  # type: ignore[attr-defined]
-_DTYPE = {"number": np.float64, "bool": np.float64, "date": "datetime64[D]", "string": np.str_}
+_DTYPE: dict[str, npt.DTypeLike] = {
+    "number": np.float64,
+    "bool": np.float64,
+    "date": "datetime64[D]",
+    "string": np.str_,
+}
 
 
 @dataclass(frozen=True)
