@@ -44,7 +44,7 @@ def execute_many(
     """
     connection = session.connection()
     dialect = connection.dialect
-    target: Table = stmt.table  # type: ignore[assignment]
+    target: Table = stmt.table  # type: ignore[assignment]  # a TableClause to the stubs; ours are Tables
     by_column = list(zip(*rows, strict=True))  # column-major: one map() per column
     if not by_column:
         return

@@ -43,8 +43,8 @@ __all__ = ["MovedMember", "UpsertCounts", "upsert_enterprises", "upsert_househol
 
 _IN = 1000  # ids per IN list: well under SQLite's and PostgreSQL's bound-parameter limits
 # Bulk inserts go to the Core tables: the ORM's bulk path costs ≈ 10 µs of bookkeeping a row.
-_HOUSEHOLD, _MEMBER = HouseholdRow.__table__, MemberRow.__table__  # type: ignore[attr-defined]
-_ENTERPRISE, _CHANGE = EnterpriseRow.__table__, ProfileChange.__table__  # type: ignore[attr-defined]
+_HOUSEHOLD, _MEMBER = HouseholdRow.__table__, MemberRow.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_ENTERPRISE, _CHANGE = EnterpriseRow.__table__, ProfileChange.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 Record = tuple[int, str, list[dict[str, Any]], str]  # subject id, kind, changes, source
 
 

@@ -61,7 +61,7 @@ class SweepConflict(RuntimeError):
 
 def lock_sweeps(session: Session) -> None:
     """Serialise sweep transactions on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
-    if is_postgres(session.get_bind()):  # type: ignore[arg-type]
+    if is_postgres(session.get_bind()):
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
 
 
@@ -201,7 +201,7 @@ def advance_checkpoint(
         .where(col(SweepRun.id) == run_id, col(SweepRun.state) == "running", column == expected)
         .values({column: to, "counts": counts})
     )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    if moved.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's Result is a CursorResult
         raise _conflict(
             session,
             run_id,
@@ -231,7 +231,7 @@ def finish_run(*, engine: Engine, start: SweepStart, counts: dict[str, Any]) -> 
             .where(col(SweepRun.id) == start.run_id, col(SweepRun.state) == "running")
             .values(state="done", finished_at=utcnow(), counts=counts)
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if done.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's Result is a CursorResult
             raise _conflict(session, start.run_id, "was finished by another process")
         entry = AuditEntry(
             actor=start.actor,
