@@ -358,8 +358,8 @@ def _inside(column: Column, on: date) -> Callable[[Any], bool]:
     fact = column.fact
     if fact is None:
         return lambda value: True
-    low = on if fact.minimum == "today" else fact.minimum
-    high = on if fact.maximum == "today" else fact.maximum
+    low: int | date | Decimal | None = on if fact.minimum == "today" else fact.minimum
+    high: int | date | Decimal | None = on if fact.maximum == "today" else fact.maximum
     # Whole bounds as ints: an int compares with an int faster than with a Decimal.
     low = int(low) if isinstance(low, Decimal) and low == int(low) else low
     high = int(high) if isinstance(high, Decimal) and high == int(high) else high

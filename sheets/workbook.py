@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from matcher.interpreter.match import PolicyResult
@@ -132,9 +132,9 @@ class _Sheets:
             sink.writerow([fen_text(c) if isinstance(c, Decimal) else c for c in cells])
 
     @staticmethod
-    def _money(sheet: Any, amount: Decimal) -> WriteOnlyCell:
+    def _money(sheet: Any, amount: Decimal) -> Cell:
         """An amount as a number cell shown with two places (the fen)."""
-        cell = WriteOnlyCell(sheet, value=amount)
+        cell = WriteOnlyCell(sheet, value=amount)  # type: ignore[arg-type]  # stub omits Decimal
         cell.number_format = "0.00"
         return cell
 
@@ -144,7 +144,7 @@ class _Sheets:
             for sheet in self.book.worksheets:
                 with contextlib.suppress(Exception):
                     sheet.close()
-                    os.remove(sheet._writer.out)  # openpyxl's temporary file for the sheet
+                    os.remove(sheet._writer.out)  # type: ignore[attr-defined]  # openpyxl's temp file, unstubbed
         for handle in self.handles:
             handle.close()
         for path in self.paths:

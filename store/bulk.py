@@ -17,11 +17,14 @@ would store them), and then:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, Table, column, select, table
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = ["execute_many"]
 
@@ -41,7 +44,7 @@ def execute_many(
     """
     connection = session.connection()
     dialect = connection.dialect
-    target: Table = stmt.table  # type: ignore[assignment]
+    target: Table = stmt.table  # type: ignore[assignment]  # a TableClause to the stubs; ours are Tables
     by_column = list(zip(*rows, strict=True))  # column-major: one map() per column
     if not by_column:
         return
@@ -66,7 +69,8 @@ def _copy_and_insert(
 ) -> None:
     staging = f"bulk_{target.name}"
     listed = ", ".join(f'"{c}"' for c in columns)  # names from our own metadata
-    raw = connection.connection.dbapi_connection
+    # SQLAlchemy types the driver's connection as any PEP 249 one; on PostgreSQL it is psycopg's.
+    raw = cast("psycopg.Connection[Any] | None", connection.connection.dbapi_connection)
     assert raw is not None
     with raw.cursor() as cursor:
         cursor.execute(f'DROP TABLE IF EXISTS pg_temp."{staging}"')

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -71,7 +71,7 @@ def _json_text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def is_postgres(engine: Engine) -> bool:
+def is_postgres(engine: Engine | Connection) -> bool:
     """True on PostgreSQL, False on SQLite."""
     return engine.dialect.name == "postgresql"
 
@@ -159,7 +159,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         raw = connection.connection.dbapi_connection
         sqlite = not is_postgres(engine)
         if sqlite:  # outside a transaction: inside one SQLite ignores this pragma
-            raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]  # sqlite3's connection
         try:
             with connection.begin():
                 config.attributes["connection"] = connection
@@ -171,4 +171,4 @@ def migrate(engine: Engine, revision: str = "head") -> None:
                     )
         finally:
             if sqlite:
-                raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+                raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]  # sqlite3's connection

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Engine, Integer, Table
 from sqlmodel import SQLModel
@@ -29,6 +29,9 @@ from matcher.profiles.parse import Enterprise, Household, Member
 from matcher.vector.frames import Columns, PopulationChunk
 from store.db import is_postgres, write_session
 from store.ingest.profiles import upsert_enterprises, upsert_households
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = [
     "copy_database",
@@ -123,7 +126,8 @@ def copy_database(*, source: Engine, target: Engine) -> dict[str, int]:
     assert path is not None
     copied: dict[str, int] = {}
     with sqlite3.connect(path) as lite, target.begin() as conn:
-        raw = conn.connection.dbapi_connection
+        # Typed as any PEP 249 connection; the target is PostgreSQL, so it is psycopg's.
+        raw = cast("psycopg.Connection[Any] | None", conn.connection.dbapi_connection)
         assert raw is not None
         with raw.cursor() as cursor:
             cursor.execute("SET TIME ZONE 'UTC'")

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from store.db import migrate, open_engine
 
@@ -116,12 +116,12 @@ def fresh_postgres(server_url: str, name: str) -> str:
     return _with_database(server_url, name)
 
 
-def _create_from_template(conn: object, name: str) -> None:
+def _create_from_template(conn: Connection, name: str) -> None:
     # Another session may still be leaving the template: retry briefly.
     for attempt in range(50):
         try:
             # sql-safe: `name` was checked by fresh_postgres (letters, digits, underscores)
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{_TEMPLATE}"')  # type: ignore[attr-defined]
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{_TEMPLATE}"')
             return
         except Exception:
             if attempt == 49:

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import insert, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from matcher.profiles.masking import mask_ids_in_data, mask_ids_in_text
 from store.tables.audit import AuditRecord
@@ -86,7 +86,9 @@ def _record_hash(row: Mapping[str, Any]) -> str:
 def current_head(*, session: Session) -> tuple[int, str]:
     """The last record's (seq, hash), or (0, GENESIS) for an empty log (what is exported daily)."""
     last = session.execute(
-        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)  # type: ignore[union-attr]
+        select(col(AuditRecord.seq), col(AuditRecord.hash))
+        .order_by(col(AuditRecord.seq).desc())
+        .limit(1)
     ).first()
     return (0, GENESIS) if last is None else (int(last[0]), str(last[1]))
 
@@ -154,7 +156,7 @@ class VerifyReport:
 def _rows(session: Session, batch: int) -> Iterable[Mapping[str, Any]]:
     """Every record in seq order, as dicts (Core rows: through the ORM, verify is ~25% slower)."""
     names = (*_FIELDS, "hash")
-    query = select(*[getattr(AuditRecord, name) for name in names]).order_by(AuditRecord.seq)
+    query = select(*[getattr(AuditRecord, name) for name in names]).order_by(col(AuditRecord.seq))
     result = session.connection().execute(query.execution_options(yield_per=batch))
     for row in result:
         yield dict(zip(names, row, strict=True))

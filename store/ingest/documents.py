@@ -15,8 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy import RowMapping, select
+from sqlmodel import Session, col
 
 from matcher.profiles.masking import mask_id
 from matcher.profiles.parse import Enterprise, Household
@@ -78,9 +78,7 @@ def profile_hash(doc: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def stored_households(
-    session: Session, rows: Collection[Mapping[str, Any]]
-) -> dict[int, dict[str, Any]]:
+def stored_households(session: Session, rows: Collection[RowMapping]) -> dict[int, dict[str, Any]]:
     """The stored documents of some households, by household id, members in their order.
 
     Args:
@@ -103,14 +101,14 @@ def stored_households(
     for start in range(0, len(ids), 1000):  # bounded IN lists on both databases
         members = session.execute(
             select(
-                MemberRow.household_id,
-                MemberRow.id_number,
-                MemberRow.name,
-                MemberRow.relation,
-                MemberRow.facts,
+                col(MemberRow.household_id),
+                col(MemberRow.id_number),
+                col(MemberRow.name),
+                col(MemberRow.relation),
+                col(MemberRow.facts),
             )
-            .where(MemberRow.household_id.in_(ids[start : start + 1000]))  # type: ignore[attr-defined]
-            .order_by(MemberRow.household_id, MemberRow.position)  # type: ignore[arg-type]
+            .where(col(MemberRow.household_id).in_(ids[start : start + 1000]))
+            .order_by(col(MemberRow.household_id), col(MemberRow.position))
         )
         for m in members:
             docs[m.household_id]["members"].append(
@@ -119,16 +117,16 @@ def stored_households(
     return docs
 
 
-def household_rows(session: Session, ids: Collection[int]) -> list[Mapping[str, Any]]:
+def household_rows(session: Session, ids: Collection[int]) -> list[RowMapping]:
     """The household rows (id, household_no, region_code, facts) of some ids."""
     return list(
         session.execute(
             select(
-                HouseholdRow.id,
-                HouseholdRow.household_no,
-                HouseholdRow.region_code,
-                HouseholdRow.facts,
-            ).where(HouseholdRow.id.in_(list(ids)))  # type: ignore[union-attr]
+                col(HouseholdRow.id),
+                col(HouseholdRow.household_no),
+                col(HouseholdRow.region_code),
+                col(HouseholdRow.facts),
+            ).where(col(HouseholdRow.id).in_(list(ids)))
         ).mappings()
     )
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlmodel import Session
+from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlmodel import Session, col
 
 from matcher.profiles.masking import mask_id, mask_ids_in_data, mask_ids_in_text
 from matcher.profiles.parse import Enterprise, Household
@@ -43,8 +43,8 @@ __all__ = ["MovedMember", "UpsertCounts", "upsert_enterprises", "upsert_househol
 
 _IN = 1000  # ids per IN list: well under SQLite's and PostgreSQL's bound-parameter limits
 # Bulk inserts go to the Core tables: the ORM's bulk path costs ≈ 10 µs of bookkeeping a row.
-_HOUSEHOLD, _MEMBER = HouseholdRow.__table__, MemberRow.__table__  # type: ignore[attr-defined]
-_ENTERPRISE, _CHANGE = EnterpriseRow.__table__, ProfileChange.__table__  # type: ignore[attr-defined]
+_HOUSEHOLD, _MEMBER = HouseholdRow.__table__, MemberRow.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_ENTERPRISE, _CHANGE = EnterpriseRow.__table__, ProfileChange.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 Record = tuple[int, str, list[dict[str, Any]], str]  # subject id, kind, changes, source
 
 
@@ -76,8 +76,8 @@ class UpsertCounts:
         self.moved += other.moved
 
 
-def _by_key(session: Session, column: Any, keys: list[str], *columns: Any) -> dict[str, Any]:
-    found: dict[str, Any] = {}
+def _by_key(session: Session, column: Any, keys: list[str], *columns: Any) -> dict[str, RowMapping]:
+    found: dict[str, RowMapping] = {}
     for start in range(0, len(keys), _IN):
         rows = session.execute(select(*columns).where(column.in_(keys[start : start + _IN])))
         found.update({r[column.key]: r for r in rows.mappings()})
@@ -102,8 +102,9 @@ def upsert_households(
     Returns:
         How many were inserted, updated and unchanged, and the people who moved here.
     """
-    docs = {h.household_id: (document(h), source) for h, source in households}
-    if None in docs or len(docs) != len(households):
+    keyed = {h.household_id: (document(h), source) for h, source in households}
+    docs = {number: d for number, d in keyed.items() if number is not None}
+    if None in keyed or len(keyed) != len(households):
         raise ValueError("every household needs a distinct household_id (户编号)")
     h = HouseholdRow
     stored = _by_key(
@@ -155,7 +156,7 @@ def _insert_households(
 def _update_households(
     session: Session,
     changed: Mapping[str, tuple[dict[str, Any], str]],
-    stored: Mapping[str, Mapping[str, Any]],
+    stored: Mapping[str, RowMapping],
     run: int | None,
     now: datetime,
 ) -> dict[str, int]:
@@ -174,7 +175,7 @@ def _update_households(
     )  # fmt: skip
     for start in range(0, len(ids), _IN):
         part = list(ids.values())[start : start + _IN]
-        session.execute(delete(MemberRow).where(MemberRow.household_id.in_(part)))  # type: ignore[attr-defined]
+        session.execute(delete(MemberRow).where(col(MemberRow.household_id).in_(part)))
     records = [
         (ids[n], "updated", profile_diff(before[ids[n]], d), s) for n, (d, s) in changed.items()
     ]
@@ -184,15 +185,15 @@ def _update_households(
 
 def _members_elsewhere(
     session: Session, numbers: list[str], chunk: Collection[str]
-) -> list[Mapping[str, Any]]:
+) -> list[RowMapping]:
     """Stored members with one of these ID numbers in a household outside the chunk."""
-    found: list[Mapping[str, Any]] = []
+    found: list[RowMapping] = []
     for start in range(0, len(numbers), _IN):
         m = MemberRow
         rows = session.execute(
-            select(m.id, m.id_number, m.household_id, HouseholdRow.household_no)
-            .join(HouseholdRow, HouseholdRow.id == m.household_id)  # type: ignore[arg-type]
-            .where(m.id_number.in_(numbers[start : start + _IN]))  # type: ignore[attr-defined]
+            select(col(m.id), col(m.id_number), col(m.household_id), col(HouseholdRow.household_no))
+            .join(HouseholdRow, col(HouseholdRow.id) == col(m.household_id))
+            .where(col(m.id_number).in_(numbers[start : start + _IN]))
         )
         found += [r for r in rows.mappings() if r["household_no"] not in chunk]
     return found
@@ -214,7 +215,7 @@ def _move_members(
     found = _members_elsewhere(session, list(where), chunk)
     if not found:
         return []
-    session.execute(delete(MemberRow).where(MemberRow.id.in_([f["id"] for f in found])))  # type: ignore[union-attr]
+    session.execute(delete(MemberRow).where(col(MemberRow.id).in_([f["id"] for f in found])))
     left = stored_households(session, household_rows(session, {f["household_id"] for f in found}))
     session.execute(
         update(HouseholdRow),

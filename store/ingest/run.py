@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, update
+from sqlmodel import col
 
 from matcher.profiles.masking import mask_ids_in_text
 from matcher.profiles.parse import Enterprise, Household
@@ -103,8 +104,8 @@ class _Job:
         """Move the checkpoint, or fail if someone else moved it since we last did."""
         moved = session.execute(
             update(ImportRun)
-            .where(ImportRun.id == self.run_id, ImportRun.state == "running")
-            .where(ImportRun.last_row == self.last_row)
+            .where(col(ImportRun.id) == self.run_id, col(ImportRun.state) == "running")
+            .where(col(ImportRun.last_row) == self.last_row)
             .values(last_row=last_row, **values)
             .execution_options(synchronize_session=False)
         ).rowcount
@@ -131,7 +132,7 @@ class _Job:
             counts = _added(self.counts, done)
             session.execute(
                 update(ImportRun)
-                .where(ImportRun.id == self.run_id)
+                .where(col(ImportRun.id) == self.run_id)
                 .values(counts=counts)
                 .execution_options(synchronize_session=False)
             )

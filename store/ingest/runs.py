@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from store.audit.log import AuditEntry, append
 from store.db import is_postgres, read_session, write_session
@@ -45,9 +45,9 @@ class ImportStart:
 def _running(kind: str, sha256: str) -> Any:
     return (
         select(ImportRun)
-        .where(ImportRun.kind == kind, ImportRun.file_sha256 == sha256)
-        .where(ImportRun.state == "running")
-        .order_by(ImportRun.id.desc())  # type: ignore[union-attr]
+        .where(col(ImportRun.kind) == kind, col(ImportRun.file_sha256) == sha256)
+        .where(col(ImportRun.state) == "running")
+        .order_by(col(ImportRun.id).desc())
     )
 
 
@@ -111,9 +111,9 @@ def start_import_run(
             )
         running = session.execute(
             select(ImportRun)
-            .where(ImportRun.kind == kind, ImportRun.state == "running")
-            .where(or_(ImportRun.file_sha256 == sha256, ImportRun.file_name == file_name))
-            .order_by(ImportRun.id.desc())  # type: ignore[union-attr]
+            .where(col(ImportRun.kind) == kind, col(ImportRun.state) == "running")
+            .where(or_(col(ImportRun.file_sha256) == sha256, col(ImportRun.file_name) == file_name))
+            .order_by(col(ImportRun.id).desc())
         ).scalars().all()  # fmt: skip
         run = next(
             (r for r in running if r.file_sha256 == sha256 and r.on_date in (None, on)), None

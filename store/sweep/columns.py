@@ -42,10 +42,15 @@ __all__ = [
 
 # Placeholders under an unknown mask: never read, but they must convert to the column's type.
 _PLACEHOLDER = {"number": 0, "bool": False, "date": "1970-01-01", "string": ""}
-_HOUSEHOLD: Table = HouseholdRow.__table__  # type: ignore[attr-defined]
-_MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]
-_ENTERPRISE: Table = EnterpriseRow.__table__  # type: ignore[attr-defined]
-_DTYPE = {"number": np.float64, "bool": np.float64, "date": "datetime64[D]", "string": np.str_}
+_HOUSEHOLD: Table = HouseholdRow.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_ENTERPRISE: Table = EnterpriseRow.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_DTYPE: dict[str, npt.DTypeLike] = {
+    "number": np.float64,
+    "bool": np.float64,
+    "date": "datetime64[D]",
+    "string": np.str_,
+}
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,7 @@ class SubjectChunk:
 
 def program_facts(engine: VectorCatalogue) -> frozenset[str]:
     """The fact names a compiled program reads (the only columns worth building)."""
-    return frozenset(s.data[0] for s in engine.program.steps if s.op == "fact")  # type: ignore[index]
+    return frozenset(s.data[0] for s in engine.program.steps if s.op == "fact")  # type: ignore[index]  # a fact step's data: (name, …)
 
 
 def _stored_names(facts: FactCatalogue, only: Collection[str] | None, level: str) -> list[str]:

@@ -31,8 +31,8 @@ from store.tables.entitlements import Entitlement, EntitlementPublic
 
 __all__ = ["entitlement_history", "entitlements_on", "rule_hash"]
 
-_ENTITLEMENT: Table = Entitlement.__table__  # type: ignore[attr-defined]
-_VERSION: Table = CatalogueVersion.__table__  # type: ignore[attr-defined]
+_ENTITLEMENT: Table = Entitlement.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_VERSION: Table = CatalogueVersion.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 
 
 def rule_hash(text: str) -> str:

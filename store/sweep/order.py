@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from store.audit.log import AuditEntry, append
 from store.tables.runs import SweepRun
@@ -38,7 +38,9 @@ def refuse_the_past(*, session: Session, on: date, prefix: str) -> None:
     its date, so abandoned and unfinished runs count too.
     """
     latest = session.execute(
-        select(SweepRun.region_prefix, func.max(SweepRun.on_date)).group_by(SweepRun.region_prefix)
+        select(col(SweepRun.region_prefix), func.max(col(SweepRun.on_date))).group_by(
+            col(SweepRun.region_prefix)
+        )
     )
     later = [(day, region) for region, day in latest if _overlaps(region, prefix) and day > on]
     if later:
@@ -73,7 +75,9 @@ def abandon_others(
     """Mark every other unfinished run abandoned, with its reason (audited); what it stored
     stays, and a process still sweeping it stops at its next checkpoint (`SweepConflict`)."""
     others = (
-        session.execute(select(SweepRun).where(SweepRun.state == "running", SweepRun.id != keep.id))
+        session.execute(
+            select(SweepRun).where(col(SweepRun.state) == "running", col(SweepRun.id) != keep.id)
+        )
         .scalars()
         .all()
     )

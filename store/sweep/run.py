@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+from sqlmodel import col
 
 from matcher.vector.engine import VectorCatalogue, VectorResult, compile_catalogue, run
 from rules.catalogue import Catalogue
@@ -64,7 +65,10 @@ __all__ = [
 
 DEFAULT_CHUNK = 20_000
 _LOADERS = {"household": load_households, "enterprise": load_enterprises}
-_TABLES = {"household": HouseholdRow, "enterprise": EnterpriseRow}
+_TABLES: dict[str, type[HouseholdRow] | type[EnterpriseRow]] = {
+    "household": HouseholdRow,
+    "enterprise": EnterpriseRow,
+}
 Progress = Callable[[int, int], None]
 Evaluated = tuple[SubjectChunk, VectorResult, list[Decision]]
 
@@ -218,7 +222,7 @@ def _merged(
 
 def _added(counts: dict[str, Any], kind: str, subjects: int, chunk_plan: Plan) -> dict[str, Any]:
     """The run's counts with one chunk's added (a new dict, committed with the checkpoint)."""
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in counts.items()}
+    out: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in counts.items()}
     out[f"{kind}s"] = out.get(f"{kind}s", 0) + subjects
     statuses = out.setdefault("entitlements", {})  # intervals opened, by status
     for d in chunk_plan.opened:
@@ -235,9 +239,10 @@ def _remaining(engine: Engine, start: SweepStart) -> int:
     with read_session(engine) as session:
         for kind, table in _TABLES.items():
             after = start.after_household_id if kind == "household" else start.after_enterprise_id
-            query = select(func.count()).select_from(table).where(table.id > after)  # type: ignore[operator]
+            query = select(func.count()).select_from(table).where(col(table.id) > after)
             if start.region:
-                query = query.where(table.region_code.startswith(start.region, autoescape=True))  # type: ignore[union-attr]
+                region = col(table.region_code)
+                query = query.where(region.startswith(start.region, autoescape=True))
             total += int(session.execute(query).scalar_one())
     return total
 

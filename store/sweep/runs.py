@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select, text, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from rules.catalogue import Catalogue
 from store.audit.catalogues import publish_catalogue
@@ -61,7 +61,7 @@ class SweepConflict(RuntimeError):
 
 def lock_sweeps(session: Session) -> None:
     """Serialise sweep transactions on PostgreSQL (SQLite's BEGIN IMMEDIATE already does)."""
-    if is_postgres(session.get_bind()):  # type: ignore[arg-type]
+    if is_postgres(session.get_bind()):
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
 
 
@@ -158,12 +158,12 @@ def _unfinished(session: Session, version_id: int, on: date, prefix: str) -> Swe
     query = (
         select(SweepRun)
         .where(
-            SweepRun.catalogue_version_id == version_id,
-            SweepRun.on_date == on,
-            SweepRun.region_prefix == prefix,
-            SweepRun.state == "running",
+            col(SweepRun.catalogue_version_id) == version_id,
+            col(SweepRun.on_date) == on,
+            col(SweepRun.region_prefix) == prefix,
+            col(SweepRun.state) == "running",
         )
-        .order_by(SweepRun.id.desc())  # type: ignore[union-attr]
+        .order_by(col(SweepRun.id).desc())
     )
     return session.execute(query).scalars().first()
 
@@ -198,10 +198,10 @@ def advance_checkpoint(
     column = getattr(SweepRun, f"last_{kind}_id")
     moved = session.execute(
         update(SweepRun)
-        .where(SweepRun.id == run_id, SweepRun.state == "running", column == expected)
+        .where(col(SweepRun.id) == run_id, col(SweepRun.state) == "running", column == expected)
         .values({column: to, "counts": counts})
     )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    if moved.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's Result is a CursorResult
         raise _conflict(
             session,
             run_id,
@@ -228,10 +228,10 @@ def finish_run(*, engine: Engine, start: SweepStart, counts: dict[str, Any]) -> 
         lock_sweeps(session)
         done = session.execute(
             update(SweepRun)
-            .where(SweepRun.id == start.run_id, SweepRun.state == "running")  # type: ignore[arg-type]
+            .where(col(SweepRun.id) == start.run_id, col(SweepRun.state) == "running")
             .values(state="done", finished_at=utcnow(), counts=counts)
         )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
+        if done.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's Result is a CursorResult
             raise _conflict(session, start.run_id, "was finished by another process")
         entry = AuditEntry(
             actor=start.actor,

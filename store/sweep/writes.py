@@ -36,9 +36,9 @@ from store.tables.types import utcnow
 
 __all__ = ["ChunkContext", "dedup_key", "money", "read_current", "write_plan"]
 
-_ENTITLEMENT: Table = Entitlement.__table__  # type: ignore[attr-defined]
-_CHANGE: Table = EntitlementChange.__table__  # type: ignore[attr-defined]
-_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+_ENTITLEMENT: Table = Entitlement.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_CHANGE: Table = EntitlementChange.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _INTERVAL = ("subject_kind", "subject_id", "policy_id", "valid_from", "valid_to",
              "catalogue_version_id", "rule_hash", "status", "amount", "conditions", "missing",
              "dropped_for", "inputs_hash", "sweep_run_id")  # fmt: skip
