@@ -89,20 +89,16 @@ def match_file(
 ) -> None:
     """匹配一份档案 match：一户家庭或一家企业的 JSON，对照政策目录。"""
     from matcher.errors import ProfileError
-    from matcher.identifiers import mask_ids_in_text
     from matcher.interpreter import match
+    from matcher.profile_json import read_profile_json
     from matcher.report import match_dict
     from matcher.subjects import facts_for
 
     catalogue = load(root)
     day = on_date(on)
     try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        err.print(f"[red]{mask_ids_in_text(f'{file}: cannot read JSON: {exc}')}[/]")
-        raise typer.Exit(2) from None
-    subject = "enterprise" if isinstance(raw, dict) and "credit_code" in raw else "household"
-    try:
+        raw = read_profile_json(file)
+        subject = "enterprise" if isinstance(raw, dict) and "credit_code" in raw else "household"
         facts = facts_for(raw, subject, catalogue.facts, day, source=str(file))
     except ProfileError as exc:
         err.print(f"[red]{exc}[/]", highlight=False)
