@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out
+from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, open_db, out
 from cli.app import progress as _bar
 
 if TYPE_CHECKING:
@@ -107,11 +107,11 @@ def _import(source: Path, run: Run) -> ImportReport:
     from rich.markup import escape
 
     from matcher.identifiers import mask_ids_in_text
-    from store.db import migrate, open_engine
+    from store.db import migrate
     from store.guards import SheetError
     from store.ingest import ImportConflict
 
-    engine = open_engine()
+    engine = open_db()
     try:
         migrate(engine)
         with _bar(f"导入 {source.name}") as advance:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out
+from cli.app import DEFAULT_ROOT, Root, app, count, err, load, on_date, out
 
 if TYPE_CHECKING:
     from matcher.interpreter import MatchResult, PolicyResult
@@ -181,7 +181,7 @@ def demo(
     from matcher.interpreter import match
     from matcher.subjects import facts_for
 
-    catalogue = load(root)
+    catalogue, households = load(root), count(households, "--households")
     day = on_date(on)
     out.print(
         f"政策目录 {len(catalogue.policies)} 项，{len(catalogue.bundles)} 个一件事 "
