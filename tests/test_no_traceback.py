@@ -249,8 +249,8 @@ for kind in DB_PARTS:
         CASES[f"{kind}-{name}"] = _db_case(kind, i)
 CASES["not_a_database_url-sweep"] = Case(
     args=lambda c: ["sweep", *MINI],
-    parts=lambda c: ["DATABASE_URL", str(CORPUS / "not_a_database.db"), "file is not a database"],
-    env=lambda c: {"DATABASE_URL": f"sqlite:///{CORPUS / 'not_a_database.db'}"},
+    parts=lambda c: ["DATABASE_URL", str(c.tmp / "wrong" / "zhida.db"), "file is not a database"],
+    env=lambda c: {"DATABASE_URL": f"sqlite:///{c.tmp / 'wrong' / 'zhida.db'}"},
 )
 
 
@@ -305,7 +305,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     (tmp / "deep.json").write_text('{"members": [' + "[" * 100_000 + "]" * 100_000 + "]}")
     (tmp / "empty").mkdir()
     (tmp / "wrong").mkdir()
-    shutil.copyfile(CORPUS / "not_a_database.db", tmp / "wrong" / "zhida.db")
+    shutil.copyfile(CORPUS / "not_a_database.txt", tmp / "wrong" / "zhida.db")  # *.db is ignored
     result = runner.invoke(
         app,
         [
