@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.base import app, err, out
+from cli.base import app, err, open_db, out
 
 if TYPE_CHECKING:
     from store.audit.log import VerifyReport
@@ -32,9 +32,9 @@ Head = Annotated[
 def _verify(head: str | None) -> tuple[VerifyReport, float]:
     """The report, and the seconds verifying took (reading and hashing, not migrating)."""
     from store.audit.log import verify
-    from store.db import migrate, open_engine, read_session
+    from store.db import migrate, read_session
 
-    engine = open_engine()
+    engine = open_db()
     try:
         migrate(engine)
         with read_session(engine) as session:
@@ -68,9 +68,9 @@ def verify_command(head: Head = None) -> None:
 def head_command() -> None:
     """审计日志末条 head：打印最后一条的序号和哈希，每日导出，可发现被删除的末尾。"""
     from store.audit.log import current_head
-    from store.db import migrate, open_engine, read_session
+    from store.db import migrate, read_session
 
-    engine = open_engine()
+    engine = open_db()
     try:
         migrate(engine)
         with read_session(engine) as session:

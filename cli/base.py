@@ -12,16 +12,18 @@ The catalogue is found, in order: `--policies` (alias `--root`), `ZHIDA_POLICIES
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 
 import typer
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from sqlalchemy import Engine
 
     from rules.catalogue import Catalogue
 
@@ -109,6 +111,54 @@ def on_date(text: str | None, option: str = "--on") -> date:
         raise typer.Exit(2) from None
 
 
+def fail(message: str) -> NoReturn:
+    """Print one message in red on stderr, as written (no markup), and exit 2."""
+    from rich.text import Text
+
+    err.print(Text(message, style="red"), highlight=False)
+    raise typer.Exit(2)
+
+
+def count(value: int, option: str, *, least: int = 0) -> int:
+    """An option that counts something, or one clear message and exit 2 when below `least`."""
+    if value < least:
+        fail(f"{option} {value}：应为不小于 {least} 的整数 (expected a whole number ≥ {least})")
+    return value
+
+
+def in_folder(path: Path, option: str) -> Path:
+    """A path to write, or one clear message and exit 2 when its folder does not exist."""
+    folder = path.parent
+    if not folder.is_dir():
+        found = "是一个文件，不是文件夹" if folder.exists() else "不存在"
+        fail(
+            f"{option} {path}：文件夹 {folder} {found} (no such folder)；"
+            "应为已有文件夹中的文件：先建好文件夹，或改正路径"
+        )
+    if path.is_dir():
+        fail(f"{option} {path}：这是一个文件夹 (a folder)；应为要写出的文件名")
+    return path
+
+
+def folder_to_make(path: Path, option: str) -> Path:
+    """A folder to write into (made when missing), or one clear message and exit 2."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"{option} {path}：无法作为文件夹（{exc.strerror}）(not a folder)；应为可写的文件夹")
+    return path
+
+
+def open_db() -> Engine:
+    """The configured database (DATABASE_URL, or SQLite in ZHIDA_DATA_DIR), or exit 2."""
+    from store.db import DatabaseUnavailable, open_engine
+
+    try:
+        return open_engine()
+    except DatabaseUnavailable as exc:
+        fail(str(exc))
+
+
 @contextmanager
 def progress(label: str) -> Iterator[Callable[[int, int | None], None] | None]:
     """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
@@ -121,3 +171,32 @@ def progress(label: str) -> Iterator[Callable[[int, int | None], None] | None]:
     with Progress(console=err, transient=True) as bar:
         task = bar.add_task(escape(label), total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def main(command: typer.Typer | None = None) -> None:
+    """The `zhida` entry: the application, with a last line of defence against the unforeseen.
+
+    Every input we know can be wrong is refused where it is read, with its own message. Should
+    anything else still escape, the user sees one line naming the command, and the traceback
+    goes to a log file (IDs masked) for whoever maintains the service; exit code 3.
+    """
+    try:
+        (command or app)(prog_name="zhida")
+    except Exception:  # the second line of defence: anything the commands did not foresee
+        sys.exit(_internal_error())
+
+
+def _internal_error() -> int:
+    import tempfile
+    import traceback
+
+    from matcher.profiles.masking import mask_ids_in_text
+
+    words = [a for a in sys.argv[1:3] if not a.startswith("-")]
+    groups = {g.name for g in app.registered_groups}
+    name = " ".join(words[:2] if words and words[0] in groups else words[:1])
+    fd, log = tempfile.mkstemp(prefix="zhida-error-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(mask_ids_in_text(traceback.format_exc()))
+    print(f"zhida {name}：内部错误 (internal error)，详情见 {log}", file=sys.stderr)
+    return 3

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, out
+from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, open_db, out
 
 if TYPE_CHECKING:
     from matcher.explain.impact import ImpactTally, Key
@@ -31,7 +31,7 @@ def impact(
 
     from rules.candidate import load_candidate
     from rules.errors import RuleError
-    from store.db import migrate, open_engine
+    from store.db import migrate
     from store.sweep.impact import measure_impact
     from store.sweep.run import RegionError, validate_region
 
@@ -43,7 +43,7 @@ def impact(
         err.print(f"[red]{escape(str(exc))}[/]", highlight=False)
         raise typer.Exit(2) from None
     subject = candidate.catalogue.policies[candidate.policy_id].spec.subject
-    engine = open_engine()
+    engine = open_db()
     try:
         migrate(engine)
         report = measure_impact(

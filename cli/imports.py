@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, out
+from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, open_db, out
 from cli.base import progress as _bar
 
 if TYPE_CHECKING:
@@ -108,10 +108,10 @@ def _import(source: Path, run: Run) -> ImportReport:
 
     from matcher.profiles.masking import mask_ids_in_text
     from sheets.guards import SheetError
-    from store.db import migrate, open_engine
+    from store.db import migrate
     from store.ingest.run import ImportConflict
 
-    engine = open_engine()
+    engine = open_db()
     try:
         migrate(engine)
         with _bar(f"导入 {source.name}") as advance:

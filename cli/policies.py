@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, out
+from cli.base import DEFAULT_ROOT, Root, app, count, err, load, on_date, out
 
 if TYPE_CHECKING:
     from matcher.explain.cases import Checked
@@ -124,18 +124,14 @@ def match_file(
     from matcher.explain.report import match_dict
     from matcher.interpreter.match import match
     from matcher.profiles.errors import ProfileError
-    from matcher.profiles.masking import mask_ids_in_text
+    from matcher.profiles.raw_json import read_profile_json
     from matcher.profiles.subjects import facts_for, kind_of_profile
 
     catalogue = load(root)
     day = on_date(on)
     try:
-        raw = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        err.print(Text(mask_ids_in_text(f"{file}: cannot read JSON: {exc}"), style="red"))
-        raise typer.Exit(2) from None
-    subject = kind_of_profile(raw).name
-    try:
+        raw = read_profile_json(file)
+        subject = kind_of_profile(raw).name
         facts = facts_for(raw, subject, catalogue.facts, day, source=str(file))
     except ProfileError as exc:
         err.print(Text(str(exc), style="red"))
@@ -217,7 +213,7 @@ def demo(
     from matcher.profiles.subjects import facts_for
     from synth.demo import demo_village
 
-    catalogue = load(root)
+    catalogue, households = load(root), count(households, "--households")
     day = on_date(on)
     out.print(
         f"政策目录 {len(catalogue.policies)} 项，{len(catalogue.bundles)} 个一件事 "

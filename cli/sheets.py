@@ -7,7 +7,19 @@ from typing import Annotated
 
 import typer
 
-from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, out, progress
+from cli.base import (
+    DEFAULT_ROOT,
+    Root,
+    app,
+    count,
+    err,
+    folder_to_make,
+    in_folder,
+    load,
+    on_date,
+    out,
+    progress,
+)
 
 
 @app.command("demo-data")
@@ -25,7 +37,8 @@ def demo_data(
     from synth.households import Population
 
     day = on_date(as_of, "--as-of")
-    catalogue = load(root)
+    households, enterprises = count(households, "--households"), count(enterprises, "--enterprises")
+    catalogue, out_dir = load(root), folder_to_make(out_dir, "--out")
     pop = Population(households=households, seed=seed, as_of=day)
     files = write_demo_data(
         out_dir, catalogue.facts, pop, Enterprises(enterprises, seed=seed, as_of=day)
@@ -52,6 +65,7 @@ def template(
     if kind not in ("household", "enterprise") or path.suffix.lower() != ".xlsx":
         err.print("[red]expected an .xlsx path and --subject household|enterprise[/]")
         raise typer.Exit(2)
+    path = in_folder(path, "模板路径 PATH")
     write_template(path, load(root).facts, "enterprise" if kind == "enterprise" else "household")
     out.print(f"wrote {path} ({kind} template with a 说明 sheet)", highlight=False)
 
@@ -71,7 +85,8 @@ def batch(
     from sheets.batch import run_batch
     from sheets.guards import Limits, SheetError
 
-    catalogue, day = load(root), on_date(on)
+    catalogue, day, result = load(root), on_date(on), in_folder(result, "--out")
+    count(max_rows, "--max-rows", least=1), count(max_xlsx_mb, "--max-xlsx-mb", least=1)
     limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
     try:
         with progress("读取并匹配") as advance:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, out, progress
+from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, open_db, out, progress
 
 if TYPE_CHECKING:
     from store.sweep.run import SweepReport
@@ -30,14 +30,14 @@ def sweep(
     """普查 sweep：全部已存档案对照政策目录，存入享受资格、变化与通知；中断后可续跑。"""
     from rich.markup import escape
 
-    from store.db import migrate, open_engine
+    from store.db import migrate
     from store.sweep.run import RegionError, SweepConflict, SweepDateError, begin_sweep, run_sweep
 
     catalogue, day = load(root), on_date(on)
     if chunk_size < 1:
         err.print("[red]--chunk-size: expected a positive number of profiles[/]")
         raise typer.Exit(2)
-    engine = open_engine()
+    engine = open_db()
     try:
         migrate(engine)
         start = begin_sweep(engine=engine, catalogue=catalogue, root=root, on=day, region=region)

@@ -152,7 +152,18 @@ class Catalogue:
 
 
 def load_facts(root: Path) -> FactCatalogue:
-    """Load and validate `facts.yaml` under `root`."""
+    """Load and validate `facts.yaml` under `root`.
+
+    Raises:
+        RuleError: `root` holds no facts.yaml (it is not a policies folder), or the file is wrong.
+    """
+    if not (root / FACTS_FILE).is_file():
+        raise RuleError(
+            Location(str(root)),
+            f"不是政策目录：{root} 中没有 {FACTS_FILE} (no {FACTS_FILE})",
+            f"应为含 {FACTS_FILE} 的政策目录（如 policies/）：检查 --policies、--root 或 "
+            "ZHIDA_POLICIES",
+        )
     loaded = load_file(root / FACTS_FILE)
     data = loaded.data if isinstance(loaded.data, dict) else {}
     try:

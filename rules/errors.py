@@ -5,8 +5,12 @@ ZhidaError              base of every error zhida raises on purpose
 │   └── ExpressionError an expression cannot be parsed or type-checked (position in the file)
 ├── ProfileError        a household or enterprise profile is invalid (carries JSON paths)
 │                       (matcher.profiles.errors)
-└── EngineError         an engine could not evaluate (e.g. durable-rules error 303)
-                        (matcher.profiles.errors)
+├── EngineError         an engine could not evaluate (e.g. durable-rules error 303)
+│                       (matcher.profiles.errors)
+├── SheetError          a whole spreadsheet is refused: too big, damaged, not a sheet
+│                       (sheets.guards)
+└── DatabaseUnavailable the database cannot be opened: unsupported URL, server down, a file
+                        that is not SQLite (store.db)
 """
 
 from __future__ import annotations

@@ -3,11 +3,14 @@
 Refused, each with `file:line:col`: object tags (`!!python/…`) and every non-core tag, aliases and
 anchors (billion laughs), duplicate keys (PyYAML silently keeps the last), files over `MAX_BYTES`,
 and identifier-like values (`regions`, `region_code`, `credit_code`, `id_number`) that YAML would
-turn into numbers (`[5206]`, `010`).
+turn into numbers (`[5206]`, `010`). So are a file that is not UTF-8 (a policy saved as GBK on
+Chinese Windows), dates that do not exist (`2025-13-01`, `2025-02-30`), and nesting deeper than
+`MAX_DEPTH` (PyYAML composes recursively: 600 `[` would end in a RecursionError).
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from rules.messages import yaml_problem
 from rules.numbers import SIGNIFICANT, NumberError, read_number
 
 MAX_BYTES = 256 * 1024
+MAX_DEPTH = 64  # a policy's deepest part (tests → household → members → one member) is 6
 CODE_KEYS = frozenset({"region_code", "credit_code", "id_number", "household_id"})
 CODE_LIST_KEYS = frozenset({"regions"})
 _CORE = "tag:yaml.org,2002:"
@@ -62,10 +66,27 @@ class Loaded:
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases and anchors as the events arrive."""
+    """SafeLoader that refuses aliases, anchors and deep nesting as the events arrive."""
+
+    depth = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
+        if not isinstance(event, CollectionStartEvent):
+            return self._compose(parent, index, event)
+        if self.depth >= MAX_DEPTH:
+            raise _refusal(
+                event.start_mark,
+                f"嵌套超过 {MAX_DEPTH} 层 (nested too deeply)",
+                f"规则文件的列表与映射最多嵌套 {MAX_DEPTH} 层；检查是否多写了 `[` 或 `{{`",
+            )
+        self.depth += 1
+        try:
+            return self._compose(parent, index, event)
+        finally:
+            self.depth -= 1
+
+    def _compose(self, parent: Node | None, index: Any, event: Any) -> Node | None:
         if isinstance(event, AliasEvent):
             raise _refusal(
                 event.start_mark,
@@ -107,6 +128,36 @@ def _construct_decimal(loader: yaml.SafeLoader, node: ScalarNode) -> Any:
 
 _Loader.add_constructor(f"{_CORE}float", _construct_decimal)
 
+_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def _construct_timestamp(loader: yaml.SafeLoader, node: ScalarNode) -> Any:
+    """A YAML date, or a refusal naming what does not exist (`2025-13-01`, `2025-02-30`)."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        raise _refusal(
+            node.start_mark,
+            f"日期 {node.value} 不存在（{_why_no_date(str(node.value))}）(no such date)",
+            "应为真实存在的日期 YYYY-MM-DD，如 2025-12-01",
+        ) from None
+
+
+def _why_no_date(text: str) -> str:
+    found = _DATE.match(text)
+    if found is None:  # pragma: no cover - the resolver only sends dates here
+        return "无法读作日期"
+    year, month, day = (int(g) for g in found.groups())
+    if not 1 <= month <= 12:
+        return f"月份 {month} 不在 1–12 之间"
+    days = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= days:
+        return f"{year} 年 {month} 月只有 {days} 天，没有 {day} 日"
+    return "时刻不存在"
+
+
+_Loader.add_constructor(f"{_CORE}timestamp", _construct_timestamp)
+
 
 class _Refusal(Exception):
     def __init__(self, mark: Any, message: str, hint: str | None) -> None:
@@ -124,14 +175,53 @@ def load_file(path: Path | str, *, display: str | None = None) -> Loaded:
         RuleError: at `file:line:col` for anything refused or malformed.
     """
     name = display or str(path)
-    raw = Path(path).read_bytes()
+    raw = _read(Path(path), name)
     if len(raw) > MAX_BYTES:
         raise RuleError(
             Location(name, 1, 1),
             f"file is {len(raw)} bytes",
             f"rule files are limited to {MAX_BYTES} bytes",
         )
-    return load_text(raw.decode("utf-8"), name)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(raw, exc.start, name) from None
+    return load_text(text, name)
+
+
+def _read(path: Path, name: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise RuleError(
+            Location(name), "文件不存在 (no such file)", "应为一个已有的 .yaml 规则文件；检查路径"
+        ) from None
+    except IsADirectoryError:
+        raise RuleError(
+            Location(name), "这是一个文件夹，不是文件 (a folder)", "应为一个 .yaml 规则文件"
+        ) from None
+    except OSError as exc:
+        raise RuleError(
+            Location(name), f"无法读取 (cannot read): {exc.strerror}", "检查文件的读取权限"
+        ) from None
+
+
+def _not_utf8(raw: bytes, start: int, name: str) -> RuleError:
+    """Where the first byte that is not UTF-8 is, and how to re-save the file as UTF-8."""
+    before = raw[:start]
+    line_start = before.rfind(b"\n") + 1
+    col = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+    try:
+        raw.decode("gb18030")
+        guess = "，像是 GBK/GB18030 编码"
+    except UnicodeDecodeError:
+        guess = ""
+    return RuleError(
+        Location(name, before.count(b"\n") + 1, col),
+        f"文件不是 UTF-8 编码（字节 0x{raw[start]:02x}{guess}）(not UTF-8)",
+        "请另存为 UTF-8：记事本“另存为”选编码 UTF-8；VS Code 右下角编码→“通过编码保存”→ UTF-8；"
+        "或 iconv -f GB18030 -t UTF-8 旧文件 > 新文件",
+    )
 
 
 def load_text(text: str, name: str) -> Loaded:

@@ -4,12 +4,14 @@ An xlsx file is a zip of XML parts. Before python-calamine sees it, the zip dire
 a declared uncompressed total over the cap or a compression ratio over the limit is refused.
 Declared sizes can lie, so every part is then decompressed in a stream, counting real bytes and
 stopping at the cap; XML parts that declare a DOCTYPE or an ENTITY (the billion-laughs attack)
-are refused too — spreadsheets never need them.
+are refused too — spreadsheets never need them. A damaged part (a flipped byte, a CRC or a size
+that does not match what it holds) is refused as a damaged file, naming the part.
 """
 
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +56,24 @@ def _declared(info: zipfile.ZipInfo, limits: Limits, name: str) -> None:
 
 
 def _stream(book: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, name: str) -> int:
+    """Decompress one part, counting real bytes; a damaged part is refused as such."""
+    try:
+        seen = _inflate(book, info, budget, name)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
+        raise _damaged(name, info, f"无法解压：{exc}") from None
+    if seen != info.file_size:
+        raise _damaged(name, info, f"声明 {info.file_size:,} 字节，实际解压出 {seen:,} 字节")
+    return seen
+
+
+def _damaged(name: str, info: zipfile.ZipInfo, found: str) -> SheetError:
+    return SheetError(
+        f"{name}：文件已损坏 (corrupt xlsx)，其中的 {info.filename} {found}；应为完整的 .xlsx："
+        "请用 Excel 或 WPS 打开后另存为 .xlsx，或重新复制、下载原文件"
+    )
+
+
+def _inflate(book: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, name: str) -> int:
     """Decompress one part, counting real bytes; refuse entity declarations in XML."""
     seen = 0
     with book.open(info) as part:
@@ -92,7 +112,8 @@ def check_xlsx(path: Path, limits: Limits) -> None:
         book = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
         raise SheetError(
-            f"{name}: not an xlsx file (not a zip archive); save it as .xlsx"
+            f"{name}：不是 xlsx 文件，不是 zip 压缩包 (not an xlsx file)；应为 .xlsx："
+            "请用 Excel 或 WPS 另存为 .xlsx"
         ) from None
     with book:
         infos = book.infolist()

@@ -3,6 +3,10 @@
 SQLite is a file under the data directory (`ZHIDA_DATA_DIR`, default `./data`); PostgreSQL is
 chosen by `DATABASE_URL` (`postgresql://…` or `postgresql+psycopg://…`).
 
+`open_engine` connects once before it returns: an unsupported URL, a server that does not answer
+and a file that is not a SQLite database are each one `DatabaseUnavailable` naming the setting
+(`DATABASE_URL` or `ZHIDA_DATA_DIR`), what was found and what is expected, never the password.
+
 SQLite connections run in WAL mode with a 5 s busy timeout and foreign keys on, and a write
 transaction begins with `BEGIN IMMEDIATE` (RELIABILITY S1): pysqlite's own BEGIN comes only
 before the first write, so two read-modify-write transactions can both read, and one update is
@@ -28,11 +32,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlmodel import Session
 
+from rules.errors import ZhidaError
+
 __all__ = [
+    "DatabaseUnavailable",
     "data_dir",
     "database_url",
     "is_postgres",
@@ -44,6 +52,12 @@ __all__ = [
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _READ_ONLY = "zhida_read_only"
+_EXPECTED = "应为 sqlite:///文件路径 或 postgresql://用户@主机:端口/库名"
+
+
+class DatabaseUnavailable(ZhidaError):
+    """Raised when the database cannot be opened: an unsupported URL, a server that does not
+    answer, a file that is not a SQLite database. The message never holds the password."""
 
 
 def data_dir() -> Path:
@@ -86,17 +100,78 @@ def open_engine(url: str | None = None, **kwargs: Any) -> Engine:
     Returns:
         The engine; on SQLite the file's folder is created.
     """
+    setting = _setting(url)
     url = _normalise(url or database_url())
     kwargs.setdefault("json_serializer", _json_text)
     kwargs.setdefault("json_deserializer", orjson.loads)
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, **kwargs)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, **kwargs)
-    _sqlite_events(engine)
+    parsed = _parse(url, setting)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        try:
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                f"{setting}：无法建立数据库所在的文件夹 {Path(parsed.database).parent}"
+                f"（{exc.strerror}）；应为可写的文件夹"
+            ) from None
+    try:
+        engine = create_engine(url, **kwargs)
+    except ArgumentError as exc:  # a driver that is not installed
+        raise DatabaseUnavailable(
+            f"{setting}：{_shown(parsed)} 无法使用（{exc}）；{_EXPECTED}"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        _sqlite_events(engine)
+    _probe(engine, parsed, setting)
     return engine
+
+
+def _setting(url: str | None) -> str:
+    """The setting a message should name: who chose this database."""
+    if url is not None:
+        return "数据库地址 (database URL)"
+    return "DATABASE_URL" if os.environ.get("DATABASE_URL", "").strip() else "ZHIDA_DATA_DIR"
+
+
+def _shown(parsed: URL) -> str:
+    return parsed.render_as_string(hide_password=True)
+
+
+def _parse(url: str, setting: str) -> URL:
+    """The URL of a supported database, or `DatabaseUnavailable` (the text is not echoed)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable(
+            f"{setting}：不是数据库地址 (not a database URL)；{_EXPECTED}"
+        ) from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseUnavailable(
+            f"{setting}：不支持的数据库 {parsed.get_backend_name()!r} "
+            f"(unsupported database: {_shown(parsed)})；{_EXPECTED}"
+        )
+    return parsed
+
+
+def _probe(engine: Engine, parsed: URL, setting: str) -> None:
+    """Connect once, so that a database that cannot be used is said at once, in one line."""
+    try:
+        with engine.connect():
+            pass
+    except DBAPIError as exc:
+        engine.dispose()
+        said = next(iter(str(exc.orig).strip().splitlines()), type(exc.orig).__name__)
+        if parsed.password:
+            said = said.replace(str(parsed.password), "***")
+        if parsed.get_backend_name() == "sqlite":
+            raise DatabaseUnavailable(
+                f"{setting}：{parsed.database} 无法作为 SQLite 数据库打开（{said}）；应为 zhida 的"
+                "数据库文件，或一个尚不存在的文件（将新建）"
+            ) from None
+        where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
+        raise DatabaseUnavailable(
+            f"{setting}：无法连接 PostgreSQL {where}（{said}）；应为正在运行、接受连接的服务器："
+            "检查服务是否启动、主机与端口"
+        ) from None
 
 
 def _sqlite_events(engine: Engine) -> None:

@@ -94,7 +94,7 @@ def test_error_messages_mask_what_is_id_shaped(tmp_path: Path) -> None:
     ]
     named.write_text("{", encoding="utf-8")
     code, text = run("match", str(named))
-    assert code == 2 and text.startswith(f"{masked}: cannot read JSON")
+    assert code == 2 and f"{masked} → 第 1 行第 2 列: 不是有效的 JSON" in text
     code, text = run("batch", str(tmp_path / f"{wrong}.csv"), "--out", str(tmp_path / "r.csv"))
     assert code == 2 and text.strip() == f"{tmp_path / '522***********0017.csv'}: no such file"
 

@@ -1,0 +1,437 @@
+"""Every command over every kind of bad input: one clear message, exit code 2, no traceback.
+
+The corpus is tests/data/corpus/ (one small file per kind); what would be large or deep (600
+nested `[`, JSON nested 100k deep, damaged spreadsheets made from a fresh demo sheet) is made
+here at run time. Each row names the command, the input and the parts its message must hold:
+the place (file:line:col, JSON path, option or setting), what was found and what was expected.
+A message saying 内部错误 (the last line of defence in `cli.main`) fails the row: each input must
+be refused where it is read.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from cli import app, main
+from rules.yaml_safe import MAX_DEPTH
+from store.db import open_engine, read_session
+from store.tables.profiles import HouseholdRow, MemberRow
+
+TESTS = Path(__file__).parent
+CORPUS = TESTS / "data" / "corpus"
+FACTS = TESTS / "data" / "hostile" / "rules" / "facts.yaml"
+EXAMPLE = TESTS.parent / "examples" / "dibao_household.json"
+MINI = ["--root", str(TESTS / "fixtures" / "policies_min")]  # loads in 0.03 s, not 0.6 s
+PASSWORD = "Tr0ub4dor-corpus"
+runner = CliRunner()
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The corpus materialised under one temporary folder."""
+
+    tmp: Path
+    pg_port: int
+
+    def catalogue(self, kind: str) -> Path:
+        """A policies folder holding the corpus's facts and the one rule file of `kind`."""
+        return self.tmp / "catalogues" / kind
+
+    def rule(self, kind: str) -> Path:
+        return self.catalogue(kind) / f"{kind}.yaml"
+
+    def sheet(self, kind: str) -> Path:
+        return self.tmp / "sheets" / f"{kind}.xlsx"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A command line over the corpus and the message parts it must print."""
+
+    args: Callable[[Inputs], list[str]]
+    parts: Callable[[Inputs], list[str]]
+    env: Callable[[Inputs], dict[str, str]] = field(default=lambda _: {})
+    code: int = 2
+
+
+RULE_KINDS = {  # kind → (line, col, what was found, what is expected)
+    "effective_date": (
+        6,
+        19,
+        "日期 2025-13-01 不存在（月份 13 不在 1–12 之间）",
+        "应为真实存在的日期",
+    ),
+    "parameter_date": (11, 14, "日期 2022-13-01 不存在", "应为真实存在的日期 YYYY-MM-DD"),
+    "test_date": (14, 9, "2025 年 2 月只有 28 天，没有 30 日", "应为真实存在的日期"),
+    "gbk": (3, 8, "文件不是 UTF-8 编码（字节 0xb2，像是 GBK/GB18030 编码）", "请另存为 UTF-8"),
+    "nested_600": (3, 3 + MAX_DEPTH, f"嵌套超过 {MAX_DEPTH} 层", f"最多嵌套 {MAX_DEPTH} 层"),
+}
+
+# Every command that loads a catalogue does it through `cli.app.load`; these five cover the
+# writer's commands, a caseworker's and the one that takes a single file (the rest have rows below).
+RULE_COMMANDS: dict[str, Callable[[Inputs, str], list[str]]] = {
+    "lint": lambda c, k: ["lint", str(c.catalogue(k))],
+    "test": lambda c, k: ["test", str(c.catalogue(k))],
+    "policies": lambda c, k: ["policies", "--policies", str(c.catalogue(k))],
+    "match": lambda c, k: ["match", str(EXAMPLE), "--root", str(c.catalogue(k))],
+    "impact": lambda c, k: ["impact", str(c.rule(k))],
+}
+
+
+def _rule_case(kind: str, command: str) -> Case:
+    line, col, found, expected = RULE_KINDS[kind]
+    return Case(
+        args=lambda c: RULE_COMMANDS[command](c, kind),
+        parts=lambda c: [f"{c.rule(kind)}:{line}:{col}", found, expected],
+        code=1 if command == "lint" else 2,  # lint's own contract: 1 when it finds errors
+    )
+
+
+def _db_commands(c: Inputs) -> list[list[str]]:
+    return [
+        ["import", "households", str(c.sheet("good")), *MINI],
+        ["import", "enterprises", str(c.tmp / "sheets" / "enterprises.xlsx"), *MINI],
+        ["sweep", *MINI],
+        [
+            "impact",
+            str(TESTS / "fixtures" / "policies_min" / "household" / "demo" / "dibao.yaml"),
+            *MINI,
+        ],
+        ["audit", "verify"],
+        ["audit", "head"],
+    ]
+
+
+def _pg_url(c: Inputs) -> str:
+    return f"postgresql://zhida:{PASSWORD}@127.0.0.1:{c.pg_port}/zhida"
+
+
+CASES: dict[str, Case] = {
+    f"{kind}-{command}": _rule_case(kind, command)
+    for kind in RULE_KINDS
+    for command in RULE_COMMANDS
+}
+CASES |= {
+    "deep_json-match": Case(
+        args=lambda c: ["match", str(c.tmp / "deep.json"), *MINI],
+        parts=lambda c: [f"{c.tmp / 'deep.json'} → members[0][0][0]", "嵌套超过 16 层", "档案应为"],
+    ),
+    "long_integer-match": Case(
+        args=lambda c: ["match", str(CORPUS / "profiles" / "long_integer.json"), *MINI],
+        parts=lambda c: [
+            "long_integer.json → members[0].monthly_income",
+            "5000 位数字的整数",
+            "应为至多 15 位",
+        ],
+    ),
+    "no_facts-policies": Case(
+        args=lambda c: ["policies", "--root", str(c.tmp / "empty")],
+        parts=lambda c: [str(c.tmp / "empty"), "没有 facts.yaml", "应为含 facts.yaml 的政策目录"],
+    ),
+    "no_facts-test": Case(
+        args=lambda c: ["test", str(c.tmp / "empty")],
+        parts=lambda c: [str(c.tmp / "empty"), "没有 facts.yaml", "--policies"],
+    ),
+    "no_facts-batch": Case(
+        args=lambda c: [
+            "batch",
+            str(c.sheet("good")),
+            "--out",
+            str(c.tmp / "r.xlsx"),
+            "--policies",
+            str(c.tmp / "empty"),
+        ],
+        parts=lambda c: [str(c.tmp / "empty"), "没有 facts.yaml", "应为含 facts.yaml 的政策目录"],
+    ),
+    "missing_policy_file-impact": Case(
+        args=lambda c: ["impact", str(c.tmp / "nope.yaml"), *MINI],
+        parts=lambda c: [str(c.tmp / "nope.yaml"), "文件不存在", "应为一个已有的 .yaml 规则文件"],
+    ),
+    "out_in_missing_folder-batch": Case(
+        args=lambda c: [
+            "batch",
+            str(c.sheet("good")),
+            "--out",
+            str(c.tmp / "no" / "r.xlsx"),
+            *MINI,
+        ],
+        parts=lambda c: ["--out", f"文件夹 {c.tmp / 'no'} 不存在", "应为已有文件夹中的文件"],
+    ),
+    "template_in_missing_folder-template": Case(
+        args=lambda c: ["template", str(c.tmp / "no" / "households.xlsx")],
+        parts=lambda c: ["模板路径", f"文件夹 {c.tmp / 'no'} 不存在", "应为已有文件夹中的文件"],
+    ),
+    "out_under_a_file-demo-data": Case(
+        args=lambda c: ["demo-data", "--out", str(c.sheet("good") / "demo"), *MINI],
+        parts=lambda c: [f"--out {c.sheet('good') / 'demo'}", "无法作为文件夹", "应为可写的文件夹"],
+    ),
+    "negative_households-demo-data": Case(
+        args=lambda c: ["demo-data", "--out", str(c.tmp / "demo"), "--households", "-1"],
+        parts=lambda c: ["--households -1", "应为不小于 0 的整数"],
+    ),
+    "negative_households-demo": Case(
+        args=lambda c: ["demo", "--households", "-1", *MINI],
+        parts=lambda c: ["--households -1", "应为不小于 0 的整数"],
+    ),
+}
+
+
+def _sheet_case(kind: str, command: str) -> Case:
+    def args(c: Inputs) -> list[str]:
+        out = ["--out", str(c.tmp / "r.xlsx")] if command == "batch" else []
+        return [*command.split(), str(c.sheet(kind)), *out, *MINI]
+
+    return Case(
+        args=args,
+        parts=lambda c: [
+            f"{kind}.xlsx",
+            "文件已损坏",
+            "xl/worksheets/sheet1.xml",
+            "应为完整的 .xlsx",
+        ],
+    )
+
+
+DB_PARTS: dict[str, Callable[[Inputs], list[str]]] = {
+    "unsupported_url": lambda c: [
+        "DATABASE_URL",
+        "不支持的数据库 'foo'",
+        "应为 sqlite:///文件路径 或 postgresql://",
+    ],
+    "postgres_down": lambda c: [
+        "DATABASE_URL",
+        f"PostgreSQL 127.0.0.1:{c.pg_port}/zhida",
+        "Connection refused",
+        "应为正在运行、接受连接的服务器",
+    ],
+    "not_a_database": lambda c: [
+        "ZHIDA_DATA_DIR",
+        str(c.tmp / "wrong" / "zhida.db"),
+        "file is not a database",
+        "应为 zhida 的数据库文件",
+    ],
+}
+DB_ENV: dict[str, Callable[[Inputs], dict[str, str]]] = {
+    "unsupported_url": lambda c: {"DATABASE_URL": "foo://bar"},
+    "postgres_down": lambda c: {"DATABASE_URL": _pg_url(c)},
+    "not_a_database": lambda c: {"ZHIDA_DATA_DIR": str(c.tmp / "wrong")},
+}
+DB_COMMANDS = (
+    "import_households", "import_enterprises", "sweep", "impact", "audit_verify", "audit_head"
+)  # fmt: skip
+
+
+def _db_case(kind: str, command: int) -> Case:
+    return Case(args=lambda c: _db_commands(c)[command], parts=DB_PARTS[kind], env=DB_ENV[kind])
+
+
+for kind in ("flipped_byte", "crc_lies", "size_lies"):
+    for command in ("batch", "import households", "import enterprises"):
+        CASES[f"{kind}-{command.replace(' ', '_')}"] = _sheet_case(kind, command)
+for kind in DB_PARTS:
+    for i, name in enumerate(DB_COMMANDS):
+        CASES[f"{kind}-{name}"] = _db_case(kind, i)
+CASES["not_a_database_url-sweep"] = Case(
+    args=lambda c: ["sweep", *MINI],
+    parts=lambda c: ["DATABASE_URL", str(c.tmp / "wrong" / "zhida.db"), "file is not a database"],
+    env=lambda c: {"DATABASE_URL": f"sqlite:///{c.tmp / 'wrong' / 'zhida.db'}"},
+)
+
+
+def _free_port() -> int:
+    """A loopback port nobody listens on: bound, then released (the kernel does not reuse it
+    at once)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _damaged(good: bytes, kind: str) -> bytes:
+    """The good sheet with its worksheet part damaged: one byte flipped, or a CRC or size lying."""
+    info = zipfile.ZipFile(io.BytesIO(good)).getinfo("xl/worksheets/sheet1.xml")
+    local, central = info.header_offset, _central_entry(good, info.filename)
+    data = bytearray(good)
+    if kind == "flipped_byte":
+        data[local + 30 + len(info.filename) + len(info.extra) + info.compress_size // 2] ^= 0x10
+    else:
+        field_at, value = (14, info.CRC ^ 0x5A5A5A5A) if kind == "crc_lies" else (22, 100)
+        packed = struct.pack("<I", value)
+        data[local + field_at : local + field_at + 4] = packed
+        data[central + field_at + 2 : central + field_at + 6] = packed
+    return bytes(data)
+
+
+def _central_entry(data: bytes, name: str) -> int:
+    """Where the zip's central directory describes `name` (its fields sit 2 bytes later than in
+    the local header)."""
+    at = data.index(b"PK\x01\x02")
+    while (
+        data[at + 46 : at + 46 + struct.unpack("<H", data[at + 28 : at + 30])[0]] != name.encode()
+    ):
+        at = data.index(b"PK\x01\x02", at + 4)
+    return at
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
+    """Every input of the corpus, written once for the module."""
+    tmp = tmp_path_factory.mktemp("corpus")
+    c = Inputs(tmp, _free_port())
+    for source in sorted((CORPUS / "rules").glob("*.yaml")):
+        c.catalogue(source.stem).mkdir(parents=True)
+        shutil.copyfile(FACTS, c.catalogue(source.stem) / "facts.yaml")
+        shutil.copyfile(source, c.rule(source.stem))
+    c.catalogue("nested_600").mkdir(parents=True)
+    shutil.copyfile(FACTS, c.catalogue("nested_600") / "facts.yaml")
+    c.rule("nested_600").write_text(  # made here: 1.2 KB of brackets says nothing in a diff
+        "# 600 nested lists\nid: household.corpus.sample\nx: " + "[" * 600 + "]" * 600 + "\n"
+    )
+    (tmp / "deep.json").write_text('{"members": [' + "[" * 100_000 + "]" * 100_000 + "]}")
+    (tmp / "empty").mkdir()
+    (tmp / "wrong").mkdir()
+    shutil.copyfile(CORPUS / "not_a_database.txt", tmp / "wrong" / "zhida.db")  # *.db is ignored
+    result = runner.invoke(
+        app,
+        [
+            "demo-data",
+            "--out",
+            str(tmp / "sheets"),
+            "--households",
+            "3",
+            "--enterprises",
+            "2",
+            *MINI,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    good = (tmp / "sheets" / "households.xlsx").read_bytes()
+    shutil.copyfile(tmp / "sheets" / "households.xlsx", c.sheet("good"))
+    for kind in ("flipped_byte", "crc_lies", "size_lies"):
+        c.sheet(kind).write_bytes(_damaged(good, kind))
+    return c
+
+
+def _env(c: Inputs, case: Case) -> dict[str, str | None]:
+    """No database setting but the case's own: SQLite under the corpus folder by default."""
+    return {"DATABASE_URL": None, "ZHIDA_DATA_DIR": str(c.tmp / "data"), **case.env(c)}
+
+
+def test_every_command_meets_the_corpus() -> None:
+    """Each command of the CLI has rows in the table (a new command must add its own)."""
+    commands: set[str] = set()
+    for name, command in getattr(typer.main.get_command(app), "commands", {}).items():
+        subcommands = getattr(command, "commands", None) or {"": None}  # a group's, or itself
+        commands |= {f"{name} {sub}".strip() for sub in subcommands}
+    assert len(commands) >= 14
+    covered = {name.split("-", 1)[1].replace("_", " ") for name in CASES}
+    assert commands <= covered, commands - covered
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_gives_one_clear_message(name: str, inputs: Inputs) -> None:
+    """The command exits with its code and a message naming place, finding and expectation."""
+    case = CASES[name]
+    result = runner.invoke(app, case.args(inputs), env=_env(inputs, case))
+    text = result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), text
+    assert "Traceback" not in text and "内部错误" not in text
+    assert result.exit_code == case.code, text
+    for part in case.parts(inputs):
+        assert part in text, (part, text)
+    assert PASSWORD not in text
+
+
+def test_postgres_down_is_one_line_without_the_password(inputs: Inputs) -> None:
+    """A refused connection is one line on stderr, naming host and port but never the password."""
+    case = CASES["postgres_down-sweep"]
+    result = runner.invoke(app, case.args(inputs), env=_env(inputs, case))
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, lines
+    assert PASSWORD not in result.output and "***" not in result.output
+
+
+def _zhida() -> list[str]:
+    script = Path(sys.executable).with_name("zhida")
+    return [str(script)] if script.exists() else [sys.executable, "-c", "import cli; cli.main()"]
+
+
+@pytest.mark.parametrize(
+    "args", [["match", "deep.json", *MINI], ["lint", "catalogues/nested_600"]], ids=["json", "yaml"]
+)
+def test_deep_nesting_through_the_installed_command(args: list[str], inputs: Inputs) -> None:
+    """Run as a user runs it (a fresh process, the real entry): no RecursionError escapes."""
+    run = subprocess.run(
+        [*_zhida(), *args], cwd=inputs.tmp, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "ZHIDA_DATA_DIR": str(inputs.tmp / "data")},
+    )  # fmt: skip
+    text = run.stdout + run.stderr
+    assert "Traceback" not in text and "RecursionError" not in text and "内部错误" not in text
+    assert run.returncode == (2 if args[0] == "match" else 1), text
+    assert "嵌套超过" in text
+
+
+def _stored(url: str) -> tuple[int, int]:
+    engine = open_engine(url)
+    try:
+        with read_session(engine) as session:
+            households = session.scalar(select(func.count()).select_from(HouseholdRow))
+            members = session.scalar(select(func.count()).select_from(MemberRow))
+            return int(households or 0), int(members or 0)
+    finally:
+        engine.dispose()
+
+
+def test_a_refused_import_loses_nothing_stored(inputs: Inputs, tmp_path: Path) -> None:
+    """Import a good sheet, then each damaged one: every stored household and member remains."""
+    env = {"DATABASE_URL": None, "ZHIDA_DATA_DIR": str(tmp_path)}
+    url = f"sqlite:///{tmp_path / 'zhida.db'}"
+    good = runner.invoke(app, ["import", "households", str(inputs.sheet("good")), *MINI], env=env)
+    assert good.exit_code == 0, good.output
+    before = _stored(url)
+    assert before[0] == 3 and before[1] > 3
+    for kind in ("flipped_byte", "crc_lies", "size_lies"):
+        bad = runner.invoke(app, ["import", "households", str(inputs.sheet(kind)), *MINI], env=env)
+        assert bad.exit_code == 2 and "文件已损坏" in bad.output
+        assert _stored(url) == before
+
+
+def test_the_last_line_of_defence_is_one_line_and_a_log(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An error no command foresaw prints one line naming the command; the traceback is logged."""
+    broken = typer.Typer(pretty_exceptions_enable=False)
+
+    @broken.command()
+    def divide() -> None:
+        print(1 / 0)
+
+    @broken.command()
+    def other() -> None:  # two commands, so that `divide` is a subcommand as in zhida
+        pass
+
+    monkeypatch.setattr(sys, "argv", ["zhida", "divide"])
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with pytest.raises(SystemExit) as exit_:
+        main(broken)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 3
+    assert err.count("\n") == 1 and err.startswith("zhida divide：内部错误"), err
+    (log,) = tmp_path.glob("zhida-error-*.log")
+    assert str(log) in err and "ZeroDivisionError" in log.read_text()
+    assert "Traceback" not in err
