@@ -124,6 +124,12 @@ def open_workspace(path: Path | str, fallback: Path | None = None) -> Workspace:
         return Workspace(target, root, draft, None, (), (exc,))
     files = [target] if target.is_file() else rule_files(target)
     files = [f for f in files if f.name != FACTS_FILE]
+    if draft and not files:  # nothing to check: a folder mistaken for a catalogue
+        raise RuleError(
+            Location(str(target)),
+            f"没有 {FACTS_FILE}，也没有政策文件（*.yaml）",
+            "应为政策文件、政策文件夹，或用 --policies 指定含 facts.yaml 的政策目录",
+        )
     compiled, problems, broken = _compile(files, facts, draft)
     mine = [entry_of(c) for c in compiled]
     replaced = {(e.kind, e.id) for e in mine} if draft else set()

@@ -83,7 +83,7 @@ RULE_KINDS = {  # kind → (line, col, what was found, what is expected)
     "nested_600": (3, 3 + MAX_DEPTH, f"嵌套超过 {MAX_DEPTH} 层", f"最多嵌套 {MAX_DEPTH} 层"),
 }
 
-# Every command that loads a catalogue does it through `cli.app.load`; these five cover the
+# Every command that loads a catalogue does it through `cli.base.load`; these five cover the
 # writer's commands, a caseworker's and the one that takes a single file (the rest have rows below).
 RULE_COMMANDS: dict[str, Callable[[Inputs, str], list[str]]] = {
     "lint": lambda c, k: ["lint", str(c.catalogue(k))],
