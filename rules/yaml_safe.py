@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from rules.errors import Location, RuleError
@@ -158,6 +158,15 @@ def _why_no_date(text: str) -> str:
 
 _Loader.add_constructor(f"{_CORE}timestamp", _construct_timestamp)
 
+_CLoader: Any = None
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CLoader(yaml.CSafeLoader):  # type: ignore[no-redef]
+        """The same resolvers and constructors over libyaml (for files `_fast_node` passes)."""
+
+    _CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+    _CLoader.yaml_constructors = _Loader.yaml_constructors
+
 
 class _Refusal(Exception):
     def __init__(self, mark: Any, message: str, hint: str | None) -> None:
@@ -230,9 +239,10 @@ def load_text(text: str, name: str) -> Loaded:
         raise RuleError(
             Location(name, 1, 1), "text too large", f"rule files are limited to {MAX_BYTES} bytes"
         )
-    loader = _Loader(text)
+    fast = _fast_node(text)
+    loader: Any = fast[0] if fast else _Loader(text)
     try:
-        node = loader.get_single_node()
+        node = fast[1] if fast else loader.get_single_node()
         loaded = Loaded(name, None)
         loaded.data = _build(loader, node, (), loaded) if node is not None else None
         return loaded
@@ -247,6 +257,35 @@ def load_text(text: str, name: str) -> Loaded:
         raise RuleError(Location(name, 1, 1), f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
+
+
+def _fast_node(text: str) -> tuple[Any, Node | None] | None:
+    """The file composed by libyaml when it is plainly clean, else None.
+
+    libyaml composes ten times faster than the pure-Python loader (a catalogue loads in a
+    fraction of the time), but composes aliases and deep nesting without asking. So its events
+    are screened first; a file with an alias, an anchor, nesting over `MAX_DEPTH` or any YAML
+    error goes to `_Loader`, which refuses it exactly as it always has (same place, same words).
+    """
+    if _CLoader is None:
+        return None
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_CLoader):
+            if isinstance(event, AliasEvent):
+                return None
+            if isinstance(event, ScalarEvent | CollectionStartEvent) and event.anchor is not None:
+                return None
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return None
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+        loader = _CLoader(text)
+        return loader, loader.get_single_node()
+    except yaml.YAMLError:
+        return None
 
 
 def _loc(name: str, mark: Any) -> Location:
