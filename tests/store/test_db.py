@@ -16,7 +16,7 @@ import store.tables  # noqa: F401  (registers the tables)
 from matcher.profiles.parse import parse_household
 from rules.catalogue import load_catalogue
 from store.audit.log import AuditEntry, append
-from store.db import is_postgres, read_session, write_session
+from store.db import BUSY_TIMEOUT_MS, is_postgres, read_session, write_session
 from store.ingest.profiles import upsert_households
 from store.tables.profiles import HouseholdRow, MemberRow
 from store.testing import fresh_sqlite
@@ -39,7 +39,7 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path: Path
         pragma = lambda name: session.execute(text(f"PRAGMA {name}")).scalar()  # noqa: E731
         assert (pragma("journal_mode"), pragma("busy_timeout"), pragma("foreign_keys")) == (
             "wal",
-            5000,
+            BUSY_TIMEOUT_MS,
             1,
         )
 
