@@ -9,6 +9,37 @@ from matcher.interpreter import MatchResult, PolicyResult
 from rules.facts import FactCatalogue
 from rules.numbers import fen_text
 
+UNIT_LABELS = {"CNY": "元"}
+PERIOD_LABELS = {"month": "月", "year": "年", "once": "一次性"}
+DELIVERY_LABELS = {"auto": "自动发放", "confirm": "确认申领"}
+STATUS_LABELS = {"eligible": "符合", "undetermined": "待补充", "ineligible": "不符合"}
+AMOUNT_PENDING = "金额待核定"  # eligible, but a fact the amount needs is missing
+
+
+def unit_label(unit: str | None) -> str:
+    """A benefit's unit as an operator reads it (`CNY` → 元); "" when there is none."""
+    return UNIT_LABELS.get(unit, unit) if unit else ""
+
+
+def period_label(period: str | None) -> str:
+    """A benefit's period in Chinese (`month` → 月); "" when there is none."""
+    return PERIOD_LABELS.get(period, period) if period else ""
+
+
+def delivery_label(delivery: str) -> str:
+    """How a benefit is delivered, in Chinese (`confirm` → 确认申领)."""
+    return DELIVERY_LABELS.get(delivery, delivery)
+
+
+def amount_text(result: PolicyResult) -> str:
+    """An eligible result's amount as the console shows it: `300.02 元/月`, or 金额待核定."""
+    if result.status != "eligible" or (result.unit is None and result.amount is None):
+        return ""
+    if result.amount is None:
+        return AMOUNT_PENDING
+    per = {"month": "/月", "year": "/年"}.get(result.period or "", "")
+    return f"{fen_text(result.amount)} {unit_label(result.unit) or '元'}{per}"
+
 
 def policy_dict(result: PolicyResult) -> dict[str, Any]:
     """One policy result as JSON-ready data; amounts as strings to the fen (`"300.02"`)."""

@@ -66,6 +66,7 @@ class EnterpriseSheet:
         limits: Limits | None = None,
         chunk: int = 2000,
         progress: Callable[[int], None] | None = None,
+        rows: RowSource | None = None,
     ) -> None:
         self.path = path
         self.catalogue = catalogue
@@ -74,9 +75,10 @@ class EnterpriseSheet:
         self.chunk = chunk
         self.progress = progress
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []  # what refused nothing: an ignored column
         self.stats = EnterpriseStats()
         self.total_rows: int | None = None
-        self._source: RowSource | None = None
+        self._source: RowSource | None = rows  # already opened by the caller, or None
         self._index: list[tuple[int, Column]] = []
         self._codes = SeenKeys()
 
@@ -86,12 +88,13 @@ class EnterpriseSheet:
         Raises:
             SheetError: when the whole sheet is refused.
         """
-        if self._source is None:
-            self._source = open_rows(self.path, self.limits)
+        if not self._index:  # the header is read once (a valid one names at least one column)
+            if self._source is None:
+                self._source = open_rows(self.path, self.limits)
             self.total_rows = self._source.total
             columns = columns_for(self.catalogue, "enterprise")
             self._index, notes = read_header(self._source.header, columns, "enterprise")
-            self.errors.extend(notes)
+            self.warnings.extend(notes)
 
     def __iter__(self) -> Iterator[list[ValidEnterprise]]:
         self.open()

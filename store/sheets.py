@@ -29,7 +29,10 @@ from store.seen import SeenKeys, first_of_each, id_key, text_key
 from store.sources import RowSource, open_rows
 from store.template import REQUIRED, Column, Subject, columns_for, find_column
 
+UNKNOWN_HEADER = "未知的表头，该列已忽略（可用的表头见模板的 说明 页）"
+
 __all__ = [
+    "UNKNOWN_HEADER",
     "HouseholdSheet",
     "ReadStats",
     "RowError",
@@ -61,7 +64,7 @@ class ReadStats:
 def read_header(
     cells: list[Any], columns: tuple[Column, ...], subject: Subject
 ) -> tuple[list[tuple[int, Column]], list[RowError]]:
-    """The columns of a header row by position, and a note for each header we do not know.
+    """The columns of a header row by position, and a warning for each header we do not know.
 
     Raises:
         SheetError: a column headed twice, or a column `subject` requires is missing.
@@ -73,7 +76,7 @@ def read_header(
             continue
         column = find_column(cell, columns)
         if column is None:
-            notes.append(RowError(1, str(cell), "", "unknown column header; the column is ignored"))
+            notes.append(RowError(1, str(cell), "", UNKNOWN_HEADER))
         elif any(c.key == column.key for _, c in index):
             raise SheetError(f"two columns are headed {column.header} ({column.key}); keep one")
         else:
@@ -100,6 +103,7 @@ class HouseholdSheet:
         limits: Limits | None = None,
         chunk: int = 2000,
         progress: Callable[[int], None] | None = None,
+        rows: RowSource | None = None,
     ) -> None:
         self.path = path
         self.catalogue = catalogue
@@ -108,9 +112,10 @@ class HouseholdSheet:
         self.chunk = chunk
         self.progress = progress
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []  # what refused nothing: an ignored column
         self.stats = ReadStats()
         self.total_rows: int | None = None
-        self._source: RowSource | None = None
+        self._source: RowSource | None = rows  # already opened by the caller, or None
         self._index: list[tuple[int, Column]] = []
         self._plan: RowPlan | None = None
         self._households = SeenKeys()
@@ -122,12 +127,13 @@ class HouseholdSheet:
         Raises:
             SheetError: when the whole sheet is refused.
         """
-        if self._source is None:
-            self._source = open_rows(self.path, self.limits)
+        if not self._index:  # the header is read once (a valid one names at least one column)
+            if self._source is None:
+                self._source = open_rows(self.path, self.limits)
             self.total_rows = self._source.total
             columns = columns_for(self.catalogue, "household")
             self._index, notes = read_header(self._source.header, columns, "household")
-            self.errors.extend(notes)
+            self.warnings.extend(notes)
             self._plan = RowPlan(self._index, self.catalogue, self.on, self.limits)
 
     def __iter__(self) -> Iterator[list[ValidHousehold]]:

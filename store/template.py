@@ -30,6 +30,7 @@ __all__ = [
     "columns_for",
     "domain_text",
     "find_column",
+    "identity_columns",
     "write_template",
 ]
 
@@ -136,6 +137,11 @@ def _fact_column(fact: FactDef) -> Column:
             if p
         ),
     )
+
+
+def identity_columns(subject: Subject) -> tuple[Column, ...]:
+    """The identity columns of a sheet of `subject` (户编号, 身份证号 … or 统一社会信用代码 …)."""
+    return _HOUSEHOLD_IDENTITY if subject == "household" else _ENTERPRISE_IDENTITY
 
 
 def columns_for(catalogue: FactCatalogue, subject: Subject) -> tuple[Column, ...]:

@@ -35,7 +35,7 @@ def test_demo_data_then_batch_writes_every_sheet(tmp_path: Path) -> None:
     assert "250 户已匹配" in text and str(result) in text
     assert "读取与校验" in text and "匹配" in text and "写出" in text  # the time of each stage
     book = load_workbook(result, read_only=True)
-    assert book.sheetnames[0] == "汇总" and book.sheetnames[-2:] == ["待补充", "errors"]
+    assert book.sheetnames[0] == "汇总" and book.sheetnames[-2:] == ["待补充", "错误"]
     assert "县民政局" in book.sheetnames and "县供电公司" in book.sheetnames
     summary = list(book["汇总"].iter_rows(min_row=2, values_only=True))
     policies = [r for r in summary if r and isinstance(r[0], str) and r[0].startswith("household.")]
@@ -53,7 +53,7 @@ def test_batch_of_a_bad_upload_still_matches_the_good_rows(tmp_path: Path) -> No
         writer.writerow(["H2", "520602100201", "李强", "520602198001010011", "户主", "active"])
     code, text = run("batch", str(upload), "--on", "2025-03-01", "--out", str(tmp_path / "r.csv"))
     assert code == 0, text
-    with (tmp_path / "r-errors.csv").open(encoding="utf-8-sig") as handle:
+    with (tmp_path / "r-错误.csv").open(encoding="utf-8-sig") as handle:
         errors = list(csv.reader(handle))
     assert errors[1][:2] == ["3", "身份证号"] and "check digit" in errors[1][3]
     with (tmp_path / "r-县供电公司.csv").open(encoding="utf-8-sig") as handle:
@@ -93,11 +93,11 @@ def test_one_absurd_number_refuses_its_household_and_every_other_is_batched(
                      "--root", str(domain_root))  # fmt: skip
     assert code == 0 and "Traceback" not in text, text
     book = load_workbook(result, read_only=True)
-    errors = list(book["errors"].iter_rows(min_row=2, values_only=True))
+    errors = list(book["错误"].iter_rows(min_row=2, values_only=True))
     matched = {
         row[0]
         for name in book.sheetnames
-        if name not in ("汇总", "errors")
+        if name not in ("汇总", "错误")
         for row in book[name].iter_rows(min_row=2, values_only=True)
     }
     every, holding = case.keys

@@ -197,11 +197,13 @@ def test_row_cap_stops_reading_but_keeps_earlier_rows(tmp_path: Path, catalogue:
 def test_unknown_header_is_reported_and_missing_required_column_refused(
     tmp_path: Path, catalogue: Catalogue
 ) -> None:
-    """An unknown column is ignored with a note; a sheet without 身份证号 is refused whole."""
+    """An unknown column is ignored with a warning (not an error); a sheet without 身份证号 is
+    refused whole."""
     path = _write_csv(tmp_path / "u.csv", [["H", VILLAGE, "甲", _id(1), "户主", 1]],
                       [*HEADER[:5], "收入啊"])  # fmt: skip
     good, sheet = _read(path, catalogue)
-    assert len(good) == 1 and sheet.errors[0].column == "收入啊"
+    assert len(good) == 1 and sheet.errors == []
+    assert [(w.row, w.column) for w in sheet.warnings] == [(1, "收入啊")]
     with pytest.raises(SheetError, match="身份证号"):
         _read(_write_csv(tmp_path / "n.csv", [["H", "户主"]], ["户编号", "与户主关系"]), catalogue)
 
