@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from cli import app
+from matcher.testing import make_ric
 from tests.store.domain_sheets import CASES, Case, policies_with_domains, write_case
 
 runner = CliRunner()
@@ -109,3 +111,61 @@ def test_one_absurd_number_refuses_its_household_and_every_other_is_batched(
     assert [(r[0], r[1]) for r in errors] == [(case.row, case.column)]
     assert case.fragment in errors[0][3], errors[0][3]
     assert matched == every - {holding}
+
+
+def _summary(book: object) -> tuple[list[tuple[object, ...]], dict[object, object]]:
+    rows = list(book["汇总"].iter_rows(min_row=2, values_only=True))  # type: ignore[index]
+    policies = [r for r in rows if r and isinstance(r[0], str) and "." in r[0]]
+    counts = {r[0]: r[1] for r in rows if r and r[0] and r not in policies}
+    return policies, counts
+
+
+def test_batch_reads_an_enterprise_sheet_by_its_header(tmp_path: Path) -> None:
+    """An enterprise roster goes through batch (told by its header, or --subject) into an
+    enterprise workbook whose counts the console repeats."""
+    code, text = run("demo-data", "--households", "5", "--enterprises", "30", "--seed", "2",
+                     "--out", str(tmp_path))  # fmt: skip
+    assert code == 0, text
+    result = tmp_path / "er.xlsx"
+    code, text = run("batch", str(tmp_path / "enterprises.csv"), "--on", "2025-03-01",
+                     "--out", str(result))  # fmt: skip
+    assert code == 0, text
+    book = load_workbook(result, read_only=True)
+    header = next(book[book.sheetnames[1]].iter_rows(values_only=True))
+    assert header[:3] == ("统一社会信用代码", "企业名称", "所在地区代码")
+    policies, counts = _summary(book)
+    assert policies and all(r[0].startswith("enterprise.") for r in policies)
+    assert all(r[4] + r[5] + r[6] == 30 for r in policies)
+    assert counts["已匹配企业数"] == 30 and "30 家企业已匹配" in text
+    assert f"{sum(r[4] for r in policies)} 项符合" in text
+    code, text = run("batch", str(tmp_path / "enterprises.csv"), "--subject", "household",
+                     "--out", str(tmp_path / "x.xlsx"))  # fmt: skip
+    assert code == 2 and "身份证号" in text and "Traceback" not in text
+
+
+def test_console_and_summary_count_the_same_rows(tmp_path: Path) -> None:
+    """Matched and refused households and rows, errors and warnings: the console says what
+    the summary sheet says, and an ignored extra column is a warning that refuses nothing."""
+    upload = tmp_path / "up.csv"
+    with upload.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["户编号", "村（居）代码", "姓名", "身份证号", "与户主关系", "备注"])
+        writer.writerow(["H1", "520602100201", "王芳", make_ric(seq=1), "户主", "x"])
+        child = make_ric(birth=date(2010, 1, 1), seq=3)
+        writer.writerow(["H1", "520602100201", "王明", child, "子女", ""])
+        writer.writerow(["H2", "520602100201", "李强", "520602198001010011", "户主", ""])
+        writer.writerow(["H2", "520602100201", "李丽", make_ric(seq=5), "配偶", ""])
+    result = tmp_path / "r.xlsx"
+    code, text = run("batch", str(upload), "--on", "2025-03-01", "--out", str(result))
+    assert code == 0, text
+    book = load_workbook(result, read_only=True)
+    policies, counts = _summary(book)
+    assert (counts["已匹配户数"], counts["已匹配行数"]) == (1, 2)
+    assert (counts["被拒户数"], counts["被拒行数"]) == (1, 2)
+    assert (counts["错误（条）"], counts["警告（条）"]) == (1, 1)
+    assert "1 户已匹配（2 行）" in text and "1 户、2 行被拒" in text
+    assert "1 条错误、1 条警告" in text
+    assert f"{sum(r[4] for r in policies)} 项符合" in text
+    assert f"{sum(r[5] for r in policies)} 项待补充" in text
+    levels = [(r[0], r[4]) for r in book["错误"].iter_rows(min_row=2, values_only=True)]
+    assert levels == [(1, "警告"), (4, "错误")]
