@@ -12,7 +12,11 @@ import typer
 from cli.app import DEFAULT_ROOT, Root, app, err, load, on_date, out
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matcher.asks import Ask
     from matcher.interpreter import MatchResult, PolicyResult
+    from matcher.report import Person
     from rules.catalogue import Catalogue
 
 STATUS = {
@@ -88,6 +92,7 @@ def match_file(
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """匹配一份档案 match：一户家庭或一家企业的 JSON，对照政策目录。"""
+    from matcher.asks import asks_for
     from matcher.errors import ProfileError
     from matcher.identifiers import mask_ids_in_text
     from matcher.interpreter import match
@@ -108,15 +113,33 @@ def match_file(
         err.print(f"[red]{exc}[/]", highlight=False)
         raise typer.Exit(2) from None
     result = match(catalogue, facts, day, subject)
+    asks = asks_for(catalogue, facts, day, result.results)
     if as_json:
-        sys.stdout.write(json.dumps(match_dict(result), ensure_ascii=False, indent=2) + "\n")
+        data = match_dict(result, asks, catalogue)
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         return
-    show_match(result, catalogue, explain=explain)
+    members = raw.get("members") if subject == "household" else None
+    people = [
+        (m.get("name"), m.get("relation"), m.get("id_number"))
+        for m in (members if isinstance(members, list) else [])
+        if isinstance(m, dict)
+    ]
+    show_match(result, catalogue, explain=explain, asks=asks, people=people)
 
 
-def show_match(result: MatchResult, catalogue: Catalogue, *, explain: bool) -> None:
-    """Print a match: each bundle with its members, the other policies, what is missing."""
-    from matcher.report import all_missing, describe_fact
+def show_match(
+    result: MatchResult,
+    catalogue: Catalogue,
+    *,
+    explain: bool,
+    asks: Sequence[Ask] = (),
+    people: Sequence[Person] = (),
+) -> None:
+    """Print a match: each bundle with its members, the other policies, and 一次性告知 — every
+    fact still needed, by its Chinese label, grouped by the member (or household) asked."""
+    from rich.markup import escape
+
+    from matcher.report import ask_groups
 
     in_bundle = {m.policy_id for b in result.bundles for m in b.members}
     for b in result.bundles:
@@ -124,26 +147,30 @@ def show_match(result: MatchResult, catalogue: Catalogue, *, explain: bool) -> N
         out.print(f"\n[bold]一件事：{b.title}[/] [dim]{b.bundle_id}[/]", highlight=False)
         out.print(f"  {b.gate.says}：{gate[b.gate.verdict]}", highlight=False)
         for member in b.members:
-            _show_policy(member, explain, indent="  ")
+            _show_policy(member, explain, indent="  ", catalogue=catalogue)
     out.print("\n[bold]其他政策[/]")
     for r in result.results:
         if r.policy_id not in in_bundle and (explain or r.status != "ineligible"):
-            _show_policy(r, explain, indent="")
+            _show_policy(r, explain, indent="", catalogue=catalogue)
     hidden = sum(r.status == "ineligible" and r.policy_id not in in_bundle for r in result.results)
     if hidden and not explain:
         out.print(f"  [dim]另有 {hidden} 项不符合（--explain 查看理由）[/]")
-    missing = all_missing(result)
-    if missing:
+    groups = ask_groups(asks, catalogue, people)
+    if groups:
         out.print("\n[bold yellow]一次性告知：请一次补齐以下信息[/]")
-        for name in missing:
-            out.print(f"  • {describe_fact(name, catalogue.facts)}", highlight=False)
+        for whose, lines in groups:
+            out.print(f"  [bold]{escape(whose)}[/]", highlight=False)
+            for line in lines:
+                out.print(f"    • {escape(line)}", highlight=False)
     out.print(f"\n评估日期 {result.on} · 规则版本 {result.catalogue_version}", style="dim")
 
 
-def _show_policy(r: PolicyResult, explain: bool, indent: str) -> None:
+def _show_policy(r: PolicyResult, explain: bool, indent: str, catalogue: Catalogue) -> None:
     from rich.markup import escape
 
-    amount = f" [cyan]{_amount(r)}[/]" if r.amount is not None else ""
+    from matcher.report import amount_text, fact_labels
+
+    amount = f" [cyan]{amount_text(r)}[/]" if amount_text(r) else ""
     out.print(
         f"{indent}  {STATUS[r.status]} {r.title}{amount} [dim]{r.department} · {r.policy_id}[/]",
         highlight=False,
@@ -161,17 +188,8 @@ def _show_policy(r: PolicyResult, explain: bool, indent: str) -> None:
             detail = escape(f"{c.text}；所见 {seen}{threshold}")
             out.print(f"{indent}        [dim]{detail}[/]", highlight=False)
     if r.missing:
-        out.print(f"{indent}      [yellow]待补充：{'，'.join(r.missing)}[/]", highlight=False)
-
-
-def _amount(r: PolicyResult) -> str:
-    from rules.numbers import fen_text
-
-    if r.amount is None:
-        return ""
-    per = {"month": "/月", "year": "/年", "once": ""}.get(r.period or "", "")
-    unit = "元" if r.unit in (None, "CNY") else r.unit
-    return f"{fen_text(r.amount)} {unit}{per}"
+        labels = escape(fact_labels(r.missing, catalogue))
+        out.print(f"{indent}      [yellow]待补充：{labels}[/]", highlight=False)
 
 
 @app.command()
@@ -194,24 +212,25 @@ def demo(
     out.print(f"示范村 {households} 户 · 评估日期 {day}\n")
     for label, raw in demo_village(households, day):
         facts = facts_for(raw, "household", catalogue.facts, day, source=label)
-        _demo_household(label, len(raw["members"]), match(catalogue, facts, day, "household"))
+        result = match(catalogue, facts, day, "household")
+        _demo_household(label, len(raw["members"]), result, catalogue)
 
 
-def _demo_household(label: str, size: int, result: MatchResult) -> None:
+def _demo_household(label: str, size: int, result: MatchResult, catalogue: Catalogue) -> None:
+    from matcher.report import amount_text, fact_labels
+
     got = [r for r in result.results if r.status == "eligible"]
     monthly = sum(r.amount or 0 for r in got if r.period == "month")
     total = f" · 每月合计 {monthly:.2f} 元" if monthly else ""
     out.print(f"[bold]{label}[/] · {size} 人{total}", highlight=False)
     for r in got:
-        amount = f" [cyan]{_amount(r)}[/]" if r.amount is not None else ""
+        amount = f" [cyan]{amount_text(r)}[/]" if amount_text(r) else ""
         says = "；".join(c.says for c in r.conditions)
         out.print(f"  [green]✔[/] {r.title}{amount} [dim]— {says}[/]", highlight=False)
     for r in result.results:
         if r.status == "undetermined":
-            out.print(
-                f"  [yellow]?[/] {r.title} [yellow]— 待补充: {', '.join(r.missing)}[/]",
-                highlight=False,
-            )
+            labels = fact_labels(r.missing, catalogue)
+            out.print(f"  [yellow]?[/] {r.title} [yellow]— 待补充：{labels}[/]", highlight=False)
     if not got and not any(r.status == "undetermined" for r in result.results):
         out.print("  [dim]— 暂无符合的政策[/]")
     out.print()

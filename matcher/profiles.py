@@ -49,6 +49,16 @@ Relation = Literal[
     "head", "spouse", "child", "parent", "grandparent", "grandchild", "sibling", "other"
 ]
 RELATIONS: tuple[str, ...] = get_args(Relation)
+RELATION_LABELS: dict[str, str] = {
+    "head": "户主",
+    "spouse": "配偶",
+    "child": "子女",
+    "parent": "父母",
+    "grandparent": "祖父母",
+    "grandchild": "孙子女",
+    "sibling": "兄弟姐妹",
+    "other": "其他",
+}  # how a sheet and the console name each relation
 IDENTITY_KEYS_HOUSEHOLD: tuple[str, ...] = ("household_id", "region_code", "members")
 IDENTITY_KEYS_MEMBER: tuple[str, ...] = ("id_number", "name", "relation")
 IDENTITY_KEYS_ENTERPRISE: tuple[str, ...] = ("credit_code", "name", "region_code")

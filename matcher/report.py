@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from matcher.asks import Ask, fact_label
+from matcher.identifiers import mask_id
 from matcher.interpreter import MatchResult, PolicyResult
+from matcher.profiles import RELATION_LABELS
+from rules.catalogue import Catalogue
 from rules.facts import FactCatalogue
 from rules.numbers import fen_text
+
+Person = tuple[str | None, str | None, str | None]  # a member's name, relation, ID number
 
 UNIT_LABELS = {"CNY": "元"}
 PERIOD_LABELS = {"month": "月", "year": "年", "once": "一次性"}
@@ -54,8 +61,10 @@ def policy_dict(result: PolicyResult) -> dict[str, Any]:
     return data
 
 
-def match_dict(result: MatchResult) -> dict[str, Any]:
-    """A whole match as JSON-ready data."""
+def match_dict(
+    result: MatchResult, asks: Sequence[Ask] = (), catalogue: Catalogue | None = None
+) -> dict[str, Any]:
+    """A whole match as JSON-ready data (with `asks`: who must bring which fact, labelled)."""
     return {
         "on": result.on.isoformat(),
         "catalogue_version": result.catalogue_version,
@@ -70,6 +79,15 @@ def match_dict(result: MatchResult) -> dict[str, Any]:
             for b in result.bundles
         ],
         "missing_facts": all_missing(result),
+        "asks": [
+            {
+                "fact": a.fact,
+                "label": fact_label(a.fact, catalogue) if catalogue else a.fact,
+                "member": a.member,
+                "policies": list(a.policies),
+            }
+            for a in asks
+        ],
     }
 
 
@@ -84,3 +102,33 @@ def describe_fact(name: str, facts: FactCatalogue) -> str:
     if fact is None:
         return name
     return f"{name}（{fact.meaning}，{fact.source}）"
+
+
+def fact_labels(names: Sequence[str], catalogue: Catalogue) -> str:
+    """Facts by their Chinese labels, joined for a line of text (`在校学生，学段`)."""
+    return "，".join(dict.fromkeys(fact_label(n, catalogue) for n in names))
+
+
+def person_text(index: int, person: Person) -> str:
+    """A member as a notice names them: `王小（孙子女，522***********0016）`, ID masked."""
+    name, relation, number = person
+    who = name or f"第 {index + 1} 位成员"
+    details = [RELATION_LABELS.get(relation or "", relation or ""), mask_id(number or "")]
+    shown = "，".join(d for d in details if d)
+    return f"{who}（{shown}）" if shown else who
+
+
+def ask_groups(
+    asks: Sequence[Ask], catalogue: Catalogue, people: Sequence[Person]
+) -> list[tuple[str, list[str]]]:
+    """一次性告知 as text: (whose: 全户 or a member, [label（含义，来源）：涉及 …]) in order."""
+    groups: dict[int | None, list[str]] = {}
+    for a in asks:
+        fact = catalogue.facts.get(a.fact)
+        about = f"（{fact.meaning}，{fact.source}）" if fact is not None else ""
+        line = f"{fact_label(a.fact, catalogue)}{about}；涉及：{'、'.join(a.policies)}"
+        groups.setdefault(a.member, []).append(line)
+    return [
+        ("全户" if m is None or m >= len(people) else person_text(m, people[m]), lines)
+        for m, lines in groups.items()
+    ]

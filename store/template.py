@@ -20,6 +20,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from matcher.profiles import RELATION_LABELS
 from rules.facts import FactCatalogue, FactDef
 
 __all__ = [
@@ -36,16 +37,6 @@ __all__ = [
 
 Subject = Literal["household", "enterprise"]
 Kind = Literal["identity", "household", "member", "enterprise"]
-RELATION_LABELS: dict[str, str] = {
-    "head": "户主",
-    "spouse": "配偶",
-    "child": "子女",
-    "parent": "父母",
-    "grandparent": "祖父母",
-    "grandchild": "孙子女",
-    "sibling": "兄弟姐妹",
-    "other": "其他",
-}
 RELATION_CODES: dict[str, str] = {
     **{label: code for code, label in RELATION_LABELS.items()},
     "外祖父母": "grandparent",
