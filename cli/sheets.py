@@ -30,14 +30,14 @@ def demo_data(
     day = on_date(as_of, "--as-of")
     catalogue = load(root)
     pop = Population(households=households, seed=seed, as_of=day)
-    files = write_demo_data(
-        out_dir, catalogue.facts, pop, Enterprises(enterprises, seed=seed, as_of=day)
-    )
+    firms = Enterprises(enterprises, seed=seed, as_of=day)
+    with progress("生成演示数据") as advance:
+        files = write_demo_data(out_dir, catalogue.facts, pop, firms, progress=advance)
     out.print(f"{files.households:,} 户 / {files.members:,} 人 · {files.enterprises:,} 家企业")
     for path in files.written:
-        out.print(f"  wrote {path}", highlight=False)
+        out.print(f"  已写出 {path}", highlight=False)
     for note in files.skipped:
-        out.print(f"  [yellow]skipped {note}[/]", highlight=False)
+        out.print(f"  未写出 {note}", style="yellow", highlight=False)
 
 
 @app.command("template")
@@ -48,15 +48,16 @@ def template(
     ] = None,
     root: Root = DEFAULT_ROOT,
 ) -> None:
-    """生成空白模板 template：户（或企业）信息表，附填写说明页 说明。"""
+    """生成空白模板 template：户（或企业）信息表，附填写说明页 说明，枚举列有下拉列表。"""
     from store.template import write_template
 
     kind = subject or ("enterprise" if "enterprise" in path.name.lower() else "household")
     if kind not in ("household", "enterprise") or path.suffix.lower() != ".xlsx":
-        err.print("[red]expected an .xlsx path and --subject household|enterprise[/]")
+        err.print("应给出 .xlsx 文件路径，--subject 为 household 或 enterprise", style="red")
         raise typer.Exit(2)
     write_template(path, load(root).facts, "enterprise" if kind == "enterprise" else "household")
-    out.print(f"wrote {path} ({kind} template with a 说明 sheet)", highlight=False)
+    what = "企业" if kind == "enterprise" else "户"
+    out.print(f"已写出 {path}（{what}信息表模板，含填写说明页 说明、下拉选项）", highlight=False)
 
 
 @app.command("batch")

@@ -21,11 +21,19 @@ from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 from typing import Any
 
 from matcher.identifiers import mask_id, mask_ids_in_text
-from rules.facts import FactValue
+from rules.facts import FactDef, FactValue
 from rules.numbers import LIMIT, Number, NumberError, read_number
-from store.template import RELATION_CODES, RELATION_LABELS, Column
+from store.template import RELATION_CODES, RELATION_LABELS, Column, choices_text
 
-__all__ = ["CellError", "Converter", "convert", "fast_converter", "is_blank", "shown"]
+__all__ = [
+    "CellError",
+    "Converter",
+    "convert",
+    "enum_codes",
+    "fast_converter",
+    "is_blank",
+    "shown",
+]
 
 Converter = Callable[[Any], Any]
 
@@ -222,11 +230,26 @@ def _string(column: Column, value: object) -> str:
     if not isinstance(value, str):
         if allowed is None and isinstance(value, int | float) and not isinstance(value, bool):
             raise _number_as_id(column, value)
-        raise CellError(f"expected text, got {shown(value)!r}")
+        raise CellError(f"应为文本，实际为 {shown(value)!r}")
     text = unicodedata.normalize("NFKC", value).strip()
-    if allowed is not None and text not in allowed:
-        raise CellError(f"expected one of {', '.join(allowed)}, got {shown(value)!r}")
-    return text
+    if allowed is None or fact is None or text in allowed:
+        return text
+    code = enum_codes(fact).get(text.lower())
+    if code is None:
+        raise CellError(f"{column.header}应为 {choices_text(fact)} 之一，实际为 {shown(value)!r}")
+    return code
+
+
+def enum_codes(fact: FactDef) -> dict[str, str]:
+    """Every way a sheet may write an allowed value — its code or its Chinese label, in any
+    case (NFKC) — to the code (`在册` → active, `C` and `c` → C, `制造业` → C)."""
+    labels = fact.value_labels or {}
+    found: dict[str, str] = {}
+    for code in fact.values or ():
+        for said in (code, labels.get(code)):
+            if said is not None:
+                found.setdefault(unicodedata.normalize("NFKC", said).strip().lower(), code)
+    return found
 
 
 def convert(column: Column, value: Any, max_chars: int = 2000, on: date | None = None) -> Any:
@@ -296,7 +319,10 @@ def fast_converter(column: Column, max_chars: int = 2000, on: date | None = None
     if column.type == "date":
         return _date_fast(slow, _inside(column, on))
     fact = column.fact
-    return _string_fast(slow, max_chars, fact.values if fact is not None else None)
+    if fact is None:
+        return _string_fast(slow, max_chars, None, {})
+    labels = {said: code for said, code in enum_codes(fact).items() if not said.isascii()}
+    return _string_fast(slow, max_chars, fact.values, labels)
 
 
 def _relation_fast(slow: Converter, max_chars: int) -> Converter:
@@ -402,7 +428,10 @@ def _date_fast(slow: Converter, inside: Callable[[Any], bool]) -> Converter:
     return day
 
 
-def _string_fast(slow: Converter, max_chars: int, allowed: tuple[str, ...] | None) -> Converter:
+def _string_fast(
+    slow: Converter, max_chars: int, allowed: tuple[str, ...] | None, labels: dict[str, str]
+) -> Converter:
+    """Allowed ASCII codes and exact Chinese labels (`在册`, already NFKC) answered directly."""
     codes = frozenset(allowed) if allowed is not None else None
 
     def string(value: Any) -> Any:
@@ -415,6 +444,7 @@ def _string_fast(slow: Converter, max_chars: int, allowed: tuple[str, ...] | Non
             text = value.strip()  # NFKC leaves ASCII as it is
             if codes is None or text in codes:
                 return text
-        return slow(value)
+        code = labels.get(value) if value.__class__ is str else None
+        return code if code is not None else slow(value)
 
     return string

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import column_index_from_string, get_column_letter
 from typer.testing import CliRunner
 
 from cli import app
@@ -67,11 +68,39 @@ def test_template_and_refused_input(tmp_path: Path) -> None:
     assert run("template", str(tmp_path / "households.xlsx"))[0] == 0
     assert run("template", str(tmp_path / "enterprises.xlsx"))[0] == 0
     book = load_workbook(tmp_path / "enterprises.xlsx", read_only=True)
-    assert book.sheetnames == ["企业", "说明"]
+    assert book.sheetnames == ["企业", "说明", "选项"]
     fake = tmp_path / "fake.xlsx"
     fake.write_text("not a zip")
     code, text = run("batch", str(fake), "--out", str(tmp_path / "r.xlsx"))
     assert code == 2 and "not an xlsx" in text
+
+
+def test_template_offers_drop_downs_and_formats_dates(tmp_path: Path) -> None:
+    """Every enum, 是/否 and relation column has a drop-down of its Chinese choices (from the
+    hidden 选项 sheet); date columns are formatted as dates; the header row is frozen."""
+    code, text = run("template", str(tmp_path / "enterprises.xlsx"))
+    assert code == 0 and "已写出" in text
+    book = load_workbook(tmp_path / "enterprises.xlsx")
+    sheet, options = book["企业"], book["选项"]
+    assert options.sheet_state == "hidden" and sheet.freeze_panes == "A2"
+    headers = [c.value for c in sheet[1]]
+    offered: dict[str, list[str]] = {}
+    for rule in sheet.data_validations.dataValidation:
+        assert rule.type == "list"
+        [cells] = str(rule.sqref).split()
+        column = headers[column_index_from_string(cells.split(":")[0].rstrip("0123456789")) - 1]
+        assert cells.endswith("1048576")
+        source = options[rule.formula1.split("!")[1].replace("$", "")]
+        offered[column] = [c.value for (c,) in source]
+    assert offered["企业规模"] == ["大型", "中型", "小型", "微型"]
+    assert "制造业" in offered["行业门类"] and offered["首次创业"] == ["是", "否"]
+    assert "统一社会信用代码" not in offered and "在职职工人数" not in offered
+    at = headers.index("成立日期") + 1
+    assert sheet.column_dimensions[get_column_letter(at)].number_format == "yyyy-mm-dd"
+    code, _ = run("template", str(tmp_path / "households.xlsx"))
+    household = load_workbook(tmp_path / "households.xlsx")["户成员"]
+    rules = {str(r.sqref).split(":")[0] for r in household.data_validations.dataValidation}
+    assert "E2" in rules  # 与户主关系
 
 
 @pytest.fixture(scope="module")

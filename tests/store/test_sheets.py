@@ -16,9 +16,10 @@ from matcher.batch import match_chunk
 from matcher.identifiers import ric_check_digit
 from matcher.population import Population, generate_households
 from matcher.population_enterprises import Enterprises
-from matcher.testing import make_ric
+from matcher.testing import make_ric, make_uscc
 from rules.catalogue import Catalogue, load_catalogue
 from store.demo_files import write_demo_data
+from store.enterprise_sheet import EnterpriseSheet
 from store.guards import Limits, SheetError, check_xlsx
 from store.sheets import HouseholdSheet, ValidHousehold
 from store.template import columns_for, write_template
@@ -242,7 +243,7 @@ def test_template_has_every_column_and_a_guide(tmp_path: Path, catalogue: Catalo
     path = tmp_path / "households.xlsx"
     write_template(path, catalogue.facts, "household")
     book = CalamineWorkbook.from_path(str(path))
-    assert book.sheet_names == ["户成员", "说明"]
+    assert book.sheet_names == ["户成员", "说明", "选项"]
     header = book.get_sheet_by_index(0).to_python()[0]
     columns = columns_for(catalogue.facts, "household")
     assert header == [c.header for c in columns]
@@ -268,3 +269,43 @@ def test_demo_files_round_trip(suffix: str, tmp_path: Path, catalogue: Catalogue
     expected = [None if unknown is not None and unknown[i] else int(x)
                 for i, x in enumerate(chunk.members.data["monthly_income"])]  # fmt: skip
     assert incomes == expected
+
+
+def test_enum_columns_take_chinese_labels_and_codes_in_any_case(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """在册, Active and ACTIVE are all active; 在校学生's 是 is true; a wrong value is refused
+    with the Chinese choices named."""
+    rows = [["H1", VILLAGE, "甲", _id(1), "户主", "在册", 100, "否"],
+            ["H2", VILLAGE, "乙", _id(3), "户主", "Active", 100, "否"],
+            ["H3", VILLAGE, "丙", _id(5), "户主", " ACTIVE ", 100, "否"],
+            ["H4", VILLAGE, "丁", _id(7), "户主", "非低保", 100, "是"],
+            ["H5", VILLAGE, "戊", _id(9), "户主", "在保", 100, "否"]]  # fmt: skip
+    good, sheet = _read(_write_csv(tmp_path / "labels.csv", rows), catalogue)
+    status = {v.household_id: v.household.facts["dibao_status"] for v in good}
+    assert status == {"H1": "active", "H2": "active", "H3": "active", "H4": "none"}
+    [error] = sheet.errors
+    assert (error.row, error.column) == (6, "低保状态")
+    assert "在册（active）、已退出（lapsed）、非低保（none）" in error.reason
+
+
+def test_enterprise_enum_columns_take_chinese_labels(tmp_path: Path, catalogue: Catalogue) -> None:
+    """小型 is small and 制造业 (or c) is industry C on an enterprise roster."""
+    header = ["统一社会信用代码", "企业名称", "所在地区代码", "企业规模", "行业门类"]
+    rows = [[make_uscc(seq=1), "甲厂", "520602", "小型", "制造业"],
+            [make_uscc(seq=2), "乙厂", "520602", "MICRO", "c"]]  # fmt: skip
+    sheet = EnterpriseSheet(_write_xlsx(tmp_path / "e.xlsx", rows, header), catalogue.facts)
+    found = [(v.enterprise.facts["enterprise_size"], v.enterprise.facts["industry"])
+             for chunk in sheet for v in chunk]  # fmt: skip
+    assert sheet.errors == [] and found == [("small", "C"), ("micro", "C")]
+
+
+def test_demo_data_reports_its_progress(tmp_path: Path, catalogue: Catalogue) -> None:
+    """write_demo_data calls back with growing counts that end at households + enterprises."""
+    seen: list[tuple[int, int | None]] = []
+    pop = Population(households=300, seed=3, as_of=ON, chunk_size=100)
+    files = write_demo_data(tmp_path, catalogue.facts, pop, Enterprises(20, seed=3, as_of=ON),
+                            progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert files.households == 300 and len(seen) >= 3
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[-1] == (320, 320) and all(t == 320 for _, t in seen)
