@@ -84,18 +84,18 @@ def shown(value: object, *, secret: bool = False) -> str:
 
 def _number_as_id(column: Column, value: object) -> CellError:
     return CellError(
-        f"the {column.header} arrived as a number ({shown(value)}) — format the column as text; "
-        "spreadsheets lose digits in numbers"
+        f"{column.header}是以数字形式上传的（{shown(value)}）：请把该列设为文本格式后重新填写，"
+        "数字格式会丢失位数"
     )
 
 
 def _identity(column: Column, value: object) -> str:
     if isinstance(value, bool):
-        raise CellError(f"expected text in {column.header}, got a true/false cell")
+        raise CellError(f"{column.header}应为文本，实际为是/否（true/false）单元格")
     if isinstance(value, int | float) and column.id_like:
         raise _number_as_id(column, value)
     if isinstance(value, int) and abs(value) >= _HUGE:
-        raise CellError(f"expected text in {column.header}, got the number {shown(value)}")
+        raise CellError(f"{column.header}应为文本，实际为数字 {shown(value)}")
     text = str(value) if not isinstance(value, str) else value
     if column.id_like and _SCIENTIFIC.fullmatch(text.strip()):
         raise _number_as_id(column, text.strip())
@@ -114,7 +114,7 @@ def _relation(text: str) -> str:
     code = RELATION_CODES.get(key) or RELATION_CODES.get(key.lower())
     if code is None:
         chinese = "/".join(dict.fromkeys([*RELATION_LABELS.values(), "外祖父母", "外孙子女"]))
-        raise CellError(f"unknown relation {shown(text)!r}; expected one of {chinese}")
+        raise CellError(f"与户主关系 {shown(text)!r} 无法识别：应为 {chinese} 之一")
     return code
 
 
@@ -127,11 +127,11 @@ def _bool(value: object) -> bool:
     if isinstance(value, int | float | Decimal):
         if not (isinstance(value, Decimal) and value.is_nan()) and value in (0, 1):
             return bool(value)  # (a signalling NaN cannot even be compared)
-        raise CellError(f"expected 是 or 否 (true/false, 1/0), got {shown(value)!r}")
+        raise CellError(f"应为 是 或 否（true/false、1/0），实际为 {shown(value)!r}")
     key = unicodedata.normalize("NFKC", str(value)).strip().lower()
     if key in _TRUE or key in _FALSE:
         return key in _TRUE
-    raise CellError(f"expected 是 or 否 (true/false, 1/0), got {shown(value)!r}")
+    raise CellError(f"应为 是 或 否（true/false、1/0），实际为 {shown(value)!r}")
 
 
 def _allowed(column: Column, on: date | None) -> str:
@@ -271,7 +271,7 @@ def convert(column: Column, value: Any, max_chars: int = 2000, on: date | None =
             fix the sheet.
     """
     if isinstance(value, str) and len(value) > max_chars:
-        raise CellError(f"{len(value)} characters is over the {max_chars}-character cap")
+        raise CellError(f"单元格有 {len(value)} 个字符，超过上限 {max_chars} 个")
     if isinstance(value, str) and "\x00" in value:  # PostgreSQL stores no NUL in text or JSON
         raise CellError("单元格含空字符（U+0000），无法保存：请删去该字符后重新上传")
     if column.kind == "identity":

@@ -105,7 +105,7 @@ class EnterpriseSheet:
                 continue
             if self.stats.rows >= self.limits.max_rows:
                 cap = f"{self.limits.max_rows:,}"
-                reason = f"the row cap ({cap} rows) is reached: this row and the rest were not read"
+                reason = f"已达行数上限（{cap} 行）：本行及以后各行未读取"
                 self.errors.append(RowError(number, "", "", reason))
                 break
             self.stats.rows += 1
@@ -161,10 +161,7 @@ class EnterpriseSheet:
         kept = []
         for valid, repeated in zip(pending, again, strict=True):
             if repeated:
-                reason = (
-                    "this credit code is already listed on an earlier row of this upload; "
-                    "an enterprise is listed once — keep one row"
-                )
+                reason = "这个统一社会信用代码已出现在本表前面的行中：一家企业只列一行，请保留一行"
                 self.errors.append(
                     RowError(valid.row, "统一社会信用代码", valid.credit_code, reason)
                 )

@@ -78,15 +78,15 @@ def read_header(
         if column is None:
             notes.append(RowError(1, str(cell), "", UNKNOWN_HEADER))
         elif any(c.key == column.key for _, c in index):
-            raise SheetError(f"two columns are headed {column.header} ({column.key}); keep one")
+            raise SheetError(f"有两列的表头都是 {column.header}（{column.key}）：请只保留一列")
         else:
             index.append((i, column))
     missing = [c.header for c in columns if c.key in REQUIRED[subject]]
     missing = [h for h in missing if all(c.header != h for _, c in index)]
     if missing:
         raise SheetError(
-            f"the header row (row 1) has no {', '.join(missing)} column; "
-            f"start from `zhida template {subject}s.xlsx`"
+            f"表头（第 1 行）缺少 {'、'.join(missing)} 列：请从模板开始填写"
+            f"（zhida template {subject}s.xlsx）"
         )
     return index, notes
 
@@ -162,7 +162,7 @@ class HouseholdSheet:
                 continue
             if self.stats.rows >= self.limits.max_rows:
                 cap = f"{self.limits.max_rows:,}"
-                reason = f"the row cap ({cap} rows) is reached: this row and the rest were not read"
+                reason = f"已达行数上限（{cap} 行）：本行及以后各行未读取"
                 self.errors.append(RowError(number, "", "", reason))
                 break
             self.stats.rows += 1
@@ -186,7 +186,7 @@ class HouseholdSheet:
     ) -> str | None:
         if is_blank(raw):
             head = column.header
-            reason = f"a row without {head}: every member row needs its household's {head}"
+            reason = f"本行没有{head}：每个成员行都要填所在户的{head}"
             self.errors.append(RowError(number, column.header, "", reason))
             self.stats.refused_rows += 1
             return None
@@ -236,7 +236,7 @@ class HouseholdSheet:
             if again:
                 group, valid = kept[i]
                 row = valid.rows[[m.id_number for m in valid.household.members].index(number)]
-                reason = "this ID number is already listed in an earlier household of this upload"
+                reason = "这个身份证号已出现在本表前面的另一户中：一人只能列在一户"
                 bad.setdefault(i, []).append(RowError(row, "身份证号", shown(number), reason))
         for i, problems in bad.items():
             self._refuse(kept[i][0], problems)
@@ -248,7 +248,7 @@ class HouseholdSheet:
 
 def _split(group: Group) -> RowError:
     reason = (
-        f"household {group.household_id} appears again here after other households: a household's "
-        "rows must be together — sort the sheet by 户编号; these rows were not read"
+        f"户 {group.household_id} 在其他户之后再次出现：同一户的各行须连续排列——"
+        "请按户编号排序；这些行未读取"
     )
     return RowError(group.first_row, "户编号", shown(group.household_id), reason)

@@ -104,11 +104,11 @@ def _bad_xlsx(path: Path) -> Path:
 
 
 def test_bad_upload_prints_some_rows_and_writes_all(db: str, tmp_path: Path) -> None:
-    """Refused rows: a table of the first --show, '…and K more', every row in the CSV, exit 1."""
+    """Refused rows: a table of the first --show, '……另有 K 条', every row in the CSV, exit 1."""
     upload = _bad_xlsx(tmp_path / "up.xlsx")
     code, text = run("import", "households", str(upload), "--on", "2025-03-01", "--show", "2")
     assert code == 1, text
-    assert "新增 2" in text and "…and 3 more" in text and "5 条错误" in text
+    assert "新增 2" in text and "……另有 3 条" in text and "5 条错误" in text
     assert "身份证号" in text and "check digit" in text
     assert not full_ids(text)
     with (tmp_path / "up-errors.csv").open(encoding="utf-8-sig") as handle:
@@ -227,8 +227,8 @@ def test_a_killed_import_resumes_to_the_same_result_as_a_clean_one(
     resume = [a for a in command if a not in ("--on", "2025-03-01")]  # the run's own date
     again = subprocess.run(resume, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
-    assert f"resumed import run 1 after row {killed_at:,}" in again.stdout
-    assert "(rows checked as on 2025-03-01)" in again.stdout
+    assert f"续传导入 1：从第 {killed_at:,} 行之后继续" in again.stdout
+    assert "（按 2025-03-01 校验各行）" in again.stdout
     clean_url = _another_database(database_kind, request, tmp_path)
     monkeypatch.setenv("DATABASE_URL", clean_url)
     assert run(*args)[0] == 0

@@ -129,7 +129,7 @@ def test_bad_rows_give_exact_errors_and_good_rows_are_matched(
     assert len(sheet.errors) == len(EXPECTED)
     assert [v.household_id for v in good] == ["H1", "H3", "H8"]
     float_error = next(e for e in sheet.errors if e.row == 6)
-    assert "arrived as a number" in float_error.reason and "text" in float_error.reason
+    assert "以数字形式上传" in float_error.reason and "文本格式" in float_error.reason
     assert "not a real date" in next(e for e in sheet.errors if e.row == 7).reason
     assert all("198001010" not in e.value + e.reason for e in sheet.errors)  # masked
     outcomes = match_chunk(catalogue, [v.household for v in good], ON)
@@ -151,16 +151,16 @@ def test_full_width_ids_are_normalised(tmp_path: Path, catalogue: Catalogue) -> 
         (
             [["A", VILLAGE, "甲", _id(1), "户主"], ["B", VILLAGE, "乙", _id(3), "户主"],
              ["A", VILLAGE, "丙", _id(5), "配偶"]],
-            4, "户编号", "sort the sheet",
+            4, "户编号", "请按户编号排序",
         ),
         (
             [["A", VILLAGE, "甲", _id(1), "户主"], ["B", VILLAGE, "乙", _id(1), "户主"]],
-            3, "身份证号", "already listed",
+            3, "身份证号", "已出现在本表前面的另一户中",
         ),
         (
             [["A", VILLAGE, "甲", _id(1), "户主", "active"],
              ["A", VILLAGE, "乙", _id(3), "配偶", "none"]],
-            3, "低保状态", "two different values",
+            3, "低保状态", "两个不同的值",
         ),
         (
             [["A", VILLAGE, "甲", _id(1), "户主"], ["A", VILLAGE, "乙", _id(3), "户主"]],
@@ -192,7 +192,7 @@ def test_row_cap_stops_reading_but_keeps_earlier_rows(tmp_path: Path, catalogue:
     good, sheet = _read(_write_csv(tmp_path / "cap.csv", rows, HEADER[:5]), catalogue,
                         limits=Limits(max_rows=4))  # fmt: skip
     assert len(good) == 4
-    assert sheet.errors[-1].row == 6 and "row cap" in sheet.errors[-1].reason
+    assert sheet.errors[-1].row == 6 and "行数上限" in sheet.errors[-1].reason
 
 
 def test_unknown_header_is_reported_and_missing_required_column_refused(
