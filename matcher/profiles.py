@@ -143,15 +143,15 @@ def _member_rules(relations: Sequence[str | None], ids: Sequence[str | None]) ->
     issues: list[Issue] = []
     heads = [f"members[{i}]" for i, r in enumerate(relations) if r == "head"]
     if len(heads) > 1:
-        many = f"{len(heads)} members have relation 'head' ({', '.join(heads)})"
-        issues.append(Issue("members", f"{many}; exactly one is allowed"))
+        many = f"有 {len(heads)} 位成员的与户主关系为户主（head：{', '.join(heads)}）"
+        issues.append(Issue("members", f"{many}；每户只能有一位户主"))
     elif not heads and relations and None not in relations:
-        issues.append(Issue("members", "no member has relation 'head'; exactly one is needed"))
+        issues.append(Issue("members", "没有成员的与户主关系为户主（head）：每户须有一位户主"))
     first: dict[str, int] = {}
     for i, number in enumerate(ids):
         if number is not None and number in first:
-            again = f"{mask_id(number)} is already members[{first[number]}]"
-            issues.append(Issue(f"members[{i}].id_number", f"{again}; a person is listed once"))
+            again = f"{mask_id(number)} 已是 members[{first[number]}]"
+            issues.append(Issue(f"members[{i}].id_number", f"{again}：一人只能列一次"))
         elif number is not None:
             first[number] = i
     return issues

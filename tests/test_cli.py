@@ -105,7 +105,7 @@ def test_match_refuses_a_bad_profile_naming_the_field(tmp_path: Path) -> None:
     bad.write_text(json.dumps(raw, ensure_ascii=False))
     code, text = run("match", str(bad))
     assert code == 2
-    assert "members[1].id_number" in text and "check digit" in text
+    assert "members[1].id_number" in text and "校验码" in text
     assert number[:-1] not in text  # the ID number is never echoed in full
 
 

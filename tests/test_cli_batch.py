@@ -58,7 +58,7 @@ def test_batch_of_a_bad_upload_still_matches_the_good_rows(tmp_path: Path) -> No
     assert code == 0, text
     with (tmp_path / "r-错误.csv").open(encoding="utf-8-sig") as handle:
         errors = list(csv.reader(handle))
-    assert errors[1][:2] == ["3", "身份证号"] and "check digit" in errors[1][3]
+    assert errors[1][:2] == ["3", "身份证号"] and "校验码" in errors[1][3]
     with (tmp_path / "r-县供电公司.csv").open(encoding="utf-8-sig") as handle:
         assert [row[0] for row in csv.reader(handle)][1:] == ["H1"]
 

@@ -109,7 +109,7 @@ def test_bad_upload_prints_some_rows_and_writes_all(db: str, tmp_path: Path) -> 
     code, text = run("import", "households", str(upload), "--on", "2025-03-01", "--show", "2")
     assert code == 1, text
     assert "新增 2" in text and "……另有 3 条" in text and "5 条错误" in text
-    assert "身份证号" in text and "check digit" in text
+    assert "身份证号" in text and "校验码" in text
     assert not full_ids(text)
     with (tmp_path / "up-errors.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))

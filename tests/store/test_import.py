@@ -201,9 +201,9 @@ def test_bad_rows_are_refused_the_good_stored_and_the_stored_untouched(
     report = run_households(engine, upload, catalogue)
     found = {(e.row, e.column): e.reason for e in report.errors}
     assert set(found) == {(4, "身份证号"), (6, "身份证号"), (7, "身份证号"), (9, "与户主关系")}
-    assert "check digit" in found[(4, "身份证号")]
+    assert "校验码" in found[(4, "身份证号")]
     assert "以数字形式上传" in found[(6, "身份证号")]
-    assert "not a real date" in found[(7, "身份证号")]
+    assert "不是真实存在的日期" in found[(7, "身份证号")]
     assert "无法识别" in found[(9, "与户主关系")]
     assert not full_ids(" ".join(f"{e.value} {e.reason}" for e in report.errors))
     after = content(engine)["households"]
@@ -371,7 +371,7 @@ def test_a_resumed_import_checks_its_rows_with_its_own_date(
         crashed, 2, date(2025, 2, 15)
     )  # fmt: skip
     assert [(e.row, e.column) for e in report.errors] == [(5, "身份证号")]
-    assert "after 2025-02-15" in report.errors[0].reason
+    assert "晚于 2025-02-15" in report.errors[0].reason
     assert sorted(content(engine)["households"]) == ["H2"]
 
 
@@ -466,7 +466,7 @@ def test_enterprise_bad_rows_are_refused_and_the_stored_untouched(
         (3, "统一社会信用代码"), (4, "统一社会信用代码"), (5, "企业规模"), (6, "成立日期"),
         (7, "统一社会信用代码"), (8, "统一社会信用代码"),
     }  # fmt: skip
-    assert "check character" in found[(3, "统一社会信用代码")]
+    assert "校验码" in found[(3, "统一社会信用代码")]
     assert "'I'" in found[(4, "统一社会信用代码")] and "huge" in found[(5, "企业规模")]
     assert (
         "不是真实存在的日期" in found[(6, "成立日期")]

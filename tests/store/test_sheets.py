@@ -130,7 +130,7 @@ def test_bad_rows_give_exact_errors_and_good_rows_are_matched(
     assert [v.household_id for v in good] == ["H1", "H3", "H8"]
     float_error = next(e for e in sheet.errors if e.row == 6)
     assert "以数字形式上传" in float_error.reason and "文本格式" in float_error.reason
-    assert "not a real date" in next(e for e in sheet.errors if e.row == 7).reason
+    assert "不是真实存在的日期" in next(e for e in sheet.errors if e.row == 7).reason
     assert all("198001010" not in e.value + e.reason for e in sheet.errors)  # masked
     outcomes = match_chunk(catalogue, [v.household for v in good], ON)
     assert any(r.status == "eligible" for r in outcomes[0][1])  # H1 is on 低保
@@ -164,15 +164,15 @@ def test_full_width_ids_are_normalised(tmp_path: Path, catalogue: Catalogue) -> 
         ),
         (
             [["A", VILLAGE, "甲", _id(1), "户主"], ["A", VILLAGE, "乙", _id(3), "户主"]],
-            2, "与户主关系", "exactly one",
+            2, "与户主关系", "只能有一位户主",
         ),
         (
             [["A", "5206021002", "甲", _id(1), "户主"]],
-            2, "村（居）代码", "12 digits",
+            2, "村（居）代码", "12 位数字",
         ),
         (
             [["A", VILLAGE, "甲", _id(1, date(2030, 1, 1)), "户主"]],
-            2, "身份证号", "after 2025-03-01",
+            2, "身份证号", "晚于 2025-03-01",
         ),
     ],
 )  # fmt: skip
