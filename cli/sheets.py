@@ -112,6 +112,7 @@ def batch_lines(report: BatchReport) -> list[str]:
     lines = [
         f"{matched:,} {unit}已匹配{rows} · {refused}（见 错误 表）· "
         f"{report.eligible:,} 项符合{pending} · {report.undetermined:,} 项待补充",
+        f"待补充表 {report.result.missing_rows:,} 行 · "
         f"{len(report.errors):,} 条错误、{len(report.warnings):,} 条警告",
         f"用时 {t.total:.1f} 秒：读取与校验 {t.read:.1f} 秒 · 匹配 {t.match:.1f} 秒 · "
         f"写出 {t.write:.1f} 秒",

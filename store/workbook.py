@@ -265,6 +265,7 @@ def _write_all(
     sheets.append("summary", ["评估日期", layout.on.isoformat()])
     for label, count in footer() if footer is not None else []:
         sheets.append("summary", [label, count])
+    sheets.append("summary", ["待补充表（行）", summary.missing_rows])
     sheets.append("summary", ["错误（条）", len(errors)])
     sheets.append("summary", ["警告（条）", len(warnings)])
     return summary

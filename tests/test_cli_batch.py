@@ -194,6 +194,8 @@ def test_console_and_summary_count_the_same_rows(tmp_path: Path) -> None:
     assert (counts["错误（条）"], counts["警告（条）"]) == (1, 1)
     assert "1 户已匹配（2 行）" in text and "1 户、2 行被拒" in text
     assert "1 条错误、1 条警告" in text
+    asked = sum(1 for _ in book["待补充"].iter_rows(min_row=2))
+    assert counts["待补充表（行）"] == asked and f"待补充表 {asked} 行" in text
     assert f"{sum(r[4] for r in policies)} 项符合" in text
     assert f"{sum(r[5] for r in policies)} 项待补充" in text
     levels = [(r[0], r[4]) for r in book["错误"].iter_rows(min_row=2, values_only=True)]

@@ -109,6 +109,7 @@ def test_unknown_amount_says_so_and_counts_agree(book: Any) -> None:
         assert line["金额合计"] == pytest.approx(sum(known))
     cells = {r[0]: r[1] for r in summary if r and r[0] and "." not in r[0]}
     assert cells["已匹配户数"] == 2 and cells["错误（条）"] == 2 and cells["警告（条）"] == 1
+    assert cells["待补充表（行）"] == book["待补充"].max_row - 1
 
 
 def test_errors_sheet_is_sorted_by_row_and_warns(book: Any) -> None:
