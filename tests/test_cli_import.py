@@ -81,6 +81,22 @@ def test_import_twice_stores_once(db: str, tmp_path: Path, catalogue: Catalogue)
     assert not full_ids(text)
 
 
+def test_an_ignored_column_is_a_warning_and_the_import_succeeds(db: str, tmp_path: Path) -> None:
+    """An extra column refuses nothing: the household is stored, the errors file lists a 警告
+    on row 1, and the import exits 0."""
+    upload = tmp_path / "extra.csv"
+    with upload.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*HEADER, "备注"])
+        writer.writerow(["H1", VILLAGE, "王芳", ric(1), "户主", "在册", 300, "否", "x"])
+    code, text = run("import", "households", str(upload), "--on", "2025-03-01")
+    assert code == 0, text
+    assert "新增 1" in text and "0 条错误、1 条警告" in text
+    with (tmp_path / "extra-errors.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert [(r[0], r[1], r[4]) for r in rows[1:]] == [("1", "备注", "警告")]
+
+
 def _bad_xlsx(path: Path) -> Path:
     """An upload with five refused rows (a float ID among them) and two good households."""
     book = Workbook()
