@@ -68,7 +68,10 @@ def policies(root: Root = DEFAULT_ROOT) -> None:
     """列出政策目录 policies。"""
     from rich.markup import escape
 
+    from matcher.report import delivery_label
+
     catalogue = load(root)
+    kinds = {"household": "户", "enterprise": "企业"}
     out.print(
         f"政策目录 catalogue {catalogue.version}：{len(catalogue.policies)} 项", highlight=False
     )
@@ -77,7 +80,8 @@ def policies(root: Root = DEFAULT_ROOT) -> None:
         bundle = f" · 一件事 {s.bundle}" if s.bundle else ""
         out.print(f"[bold]{pid}[/] {escape(s.title)}", highlight=False)
         out.print(
-            f"    {s.department} · {s.subject} · {s.delivery}{bundle} · 依据 {escape(s.basis)}",
+            f"    {s.department} · {kinds.get(s.subject, s.subject)} · {delivery_label(s.delivery)}"
+            f"{bundle} · 依据 {escape(s.basis)}",
             highlight=False,
             style="dim",
         )

@@ -170,6 +170,7 @@ def test_policies_and_demo_print_the_catalogue_and_the_village() -> None:
     """`policies` lists every policy; `demo` matches every household of the village."""
     code, text = run("policies")
     assert code == 0 and "household.dibao.electricity" in text
+    assert "确认申领" in text and "自动发放" in text and "confirm" not in text
     code, text = run("demo", "--households", "7", "--on", "2025-03-01")
     assert code == 0
     assert text.count(" 人") >= 7 and "✔ 城乡最低生活保障金" in text
