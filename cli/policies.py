@@ -128,7 +128,8 @@ def match_file(
         for m in (members if isinstance(members, list) else [])
         if isinstance(m, dict)
     ]
-    show_match(result, catalogue, explain=explain, asks=asks, people=people)
+    whole = "本企业" if subject == "enterprise" else "全户"
+    show_match(result, catalogue, explain=explain, asks=asks, people=people, whole=whole)
 
 
 def show_match(
@@ -138,6 +139,7 @@ def show_match(
     explain: bool,
     asks: Sequence[Ask] = (),
     people: Sequence[Person] = (),
+    whole: str = "全户",
 ) -> None:
     """Print a match: each bundle with its members, the other policies, and 一次性告知 — every
     fact still needed, by its Chinese label, grouped by the member (or household) asked."""
@@ -159,7 +161,7 @@ def show_match(
     hidden = sum(r.status == "ineligible" and r.policy_id not in in_bundle for r in result.results)
     if hidden and not explain:
         out.print(f"  [dim]另有 {hidden} 项不符合（--explain 查看理由）[/]")
-    groups = ask_groups(asks, catalogue, people)
+    groups = ask_groups(asks, catalogue, people, whole)
     if groups:
         out.print("\n[bold yellow]一次性告知：请一次补齐以下信息[/]")
         for whose, lines in groups:

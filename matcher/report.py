@@ -119,9 +119,10 @@ def person_text(index: int, person: Person) -> str:
 
 
 def ask_groups(
-    asks: Sequence[Ask], catalogue: Catalogue, people: Sequence[Person]
+    asks: Sequence[Ask], catalogue: Catalogue, people: Sequence[Person], whole: str = "全户"
 ) -> list[tuple[str, list[str]]]:
-    """一次性告知 as text: (whose: 全户 or a member, [label（含义，来源）：涉及 …]) in order."""
+    """一次性告知 as text: (whose: `whole` — 全户, 本企业 — or a member, [label（含义，来源）；
+    涉及 …]) in order."""
     groups: dict[int | None, list[str]] = {}
     for a in asks:
         fact = catalogue.facts.get(a.fact)
@@ -129,6 +130,6 @@ def ask_groups(
         line = f"{fact_label(a.fact, catalogue)}{about}；涉及：{'、'.join(a.policies)}"
         groups.setdefault(a.member, []).append(line)
     return [
-        ("全户" if m is None or m >= len(people) else person_text(m, people[m]), lines)
+        (whole if m is None or m >= len(people) else person_text(m, people[m]), lines)
         for m, lines in groups.items()
     ]

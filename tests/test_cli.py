@@ -83,6 +83,19 @@ def test_match_says_when_an_eligible_amount_is_not_yet_known(tmp_path: Path) -> 
     assert ("无生活来源", 0) in asked and ("无生活来源", 1) not in asked
 
 
+def test_match_asks_an_enterprise_by_labels(tmp_path: Path) -> None:
+    """An enterprise without its graduates' social insurance is asked for 毕业生单位社保费, under
+    本企业, never by the catalogue name."""
+    profile = json.loads((EXAMPLES / "small_enterprise.json").read_text(encoding="utf-8"))
+    profile.pop("graduate_hires_employer_si")
+    path = tmp_path / "firm.json"
+    path.write_text(json.dumps(profile, ensure_ascii=False), encoding="utf-8")
+    code, text = run("match", str(path), "--on", "2025-03-01")
+    assert code == 0, text
+    assert "待补充：毕业生单位社保费" in text and "graduate_hires_employer_si" not in text
+    assert "\n  本企业\n    • 毕业生单位社保费（" in text.split("一次性告知")[1]
+
+
 def test_match_json_is_machine_readable() -> None:
     """--json gives statuses, amounts and the missing facts as data."""
     code, text = run(
