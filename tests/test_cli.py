@@ -87,13 +87,15 @@ def test_match_asks_an_enterprise_by_labels(tmp_path: Path) -> None:
     """An enterprise without its graduates' social insurance is asked for 毕业生单位社保费, under
     本企业, never by the catalogue name."""
     profile = json.loads((EXAMPLES / "small_enterprise.json").read_text(encoding="utf-8"))
-    profile.pop("graduate_hires_employer_si")
+    profile.pop("graduate_hires_employer_si", None)
     path = tmp_path / "firm.json"
     path.write_text(json.dumps(profile, ensure_ascii=False), encoding="utf-8")
     code, text = run("match", str(path), "--on", "2025-03-01")
     assert code == 0, text
     assert "待补充：毕业生单位社保费" in text and "graduate_hires_employer_si" not in text
-    assert "\n  本企业\n    • 毕业生单位社保费（" in text.split("一次性告知")[1]
+    notice = text.split("一次性告知")[1]
+    assert notice.startswith("：请一次补齐以下信息\n  本企业\n")
+    assert "\n    • 毕业生单位社保费（" in notice
 
 
 def test_match_json_is_machine_readable() -> None:
