@@ -31,16 +31,16 @@ import_app = typer.Typer(
 )
 app.add_typer(import_app, name="import")
 
-Source = Annotated[Path, typer.Argument(help="an .xlsx, .csv or .parquet sheet (template layout)")]
+Source = Annotated[Path, typer.Argument(help="信息表 .xlsx、.csv 或 .parquet（模板格式）")]
 Errors = Annotated[
     Path | None,
-    typer.Option("--errors", help="the errors CSV (default: <file>-errors.csv beside the file)"),
+    typer.Option("--errors", help="错误清单 CSV（默认：信息表旁的 <文件名>-errors.csv）"),
 ]
-Show = Annotated[int, typer.Option("--show", help="refused rows printed (all go to the CSV)")]
-Chunk = Annotated[int, typer.Option("--chunk", min=1, help="profiles per transaction")]
-MaxRows = Annotated[int, typer.Option(help="row cap")]
-MaxXlsx = Annotated[int, typer.Option(help="cap on an xlsx's uncompressed size, MB")]
-Actor = Annotated[str, typer.Option("--actor", help="who imports (written to the audit log)")]
+Show = Annotated[int, typer.Option("--show", help="屏幕上列出的被拒行数（全部见错误清单）")]
+Chunk = Annotated[int, typer.Option("--chunk", min=1, help="每个事务的档案数")]
+MaxRows = Annotated[int, typer.Option(help="行数上限")]
+MaxXlsx = Annotated[int, typer.Option(help="xlsx 解压后大小上限 MB")]
+Actor = Annotated[str, typer.Option("--actor", help="导入人（记入审计日志）")]
 Run = Callable[["Engine", Callable[[int, int | None], None] | None], "ImportReport"]
 
 
@@ -49,7 +49,7 @@ def households(
     source: Source,
     on: Annotated[
         str | None,
-        typer.Option(help="evaluation date, YYYY-MM-DD (default: an interrupted run's, or today)"),
+        typer.Option(help="评估日期 YYYY-MM-DD（默认：中断的导入所用日期，或今天）"),
     ] = None,
     errors: Errors = None,
     show: Show = 20,
@@ -133,17 +133,23 @@ def _finish(report: ImportReport, source: Path, errors: Path | None, show: int, 
     unit = KINDS[kind].unit
     c = report.counts
     for said in report.abandoned:
-        out.print(f"放弃 abandoned unfinished import {escape(said)}", highlight=False)
+        out.print(f"已放弃未完成的导入 {escape(said)}", highlight=False)
     if report.resumed_after is not None:
         out.print(
-            f"续传 resumed import run {report.run_id} after row {report.resumed_after:,}: "
-            f"{report.skipped:,} stored before the interruption were not written again"
-            + (f" (rows checked as on {report.on_date})" if report.on_date else ""),
+            f"续传导入 {report.run_id}：从第 {report.resumed_after:,} 行之后继续，"
+            f"中断前已存入的 {report.skipped:,} 条不再重写"
+            + (f"（按 {report.on_date} 校验各行）" if report.on_date else ""),
             highlight=False,
         )
     accepted = c.get("households", c.get("enterprises", 0))
+    refused = (
+        f"{c['refused_households']:,} 户、{c.get('refused_rows', 0):,} 行被拒"
+        if "refused_households" in c
+        else f"{c.get('refused_rows', 0):,} 行被拒"
+    )
+    rows = f"（{c['rows'] - c.get('refused_rows', 0):,} 行）" if unit == "户" else ""
     out.print(
-        f"{escape(report.file_name)}：{accepted:,} {unit}通过校验（{c['rows']:,} 行）· "
+        f"{escape(report.file_name)}：{accepted:,} {unit}通过校验{rows} · {refused} · "
         f"新增 {c['inserted']:,} · 更新 {c['updated']:,} · 未变 {c['unchanged']:,}"
         + (f" · 迁户成员 {c['moved_members']:,}" if c.get("moved_members") else ""),
         highlight=False,
@@ -156,7 +162,7 @@ def _finish(report: ImportReport, source: Path, errors: Path | None, show: int, 
             highlight=False,
         )
     out.print(
-        f"import run {report.run_id} · sha256 {report.file_sha256[:12]}… · 已记入审计日志",
+        f"导入批次 {report.run_id} · sha256 {report.file_sha256[:12]}… · 已记入审计日志",
         style="dim",
         highlight=False,
     )
@@ -180,4 +186,4 @@ def _table(errors: list[RowError], warnings: list[RowError], show: int) -> None:
         table.add_row(*(Text(mask_ids_in_text(x)) for x in cells), Text(level, style=style))
     out.print(table)
     if len(rows) > show:
-        out.print(f"…and {len(rows) - show:,} more", highlight=False)
+        out.print(f"……另有 {len(rows) - show:,} 条，见错误清单", highlight=False)

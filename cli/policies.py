@@ -12,7 +12,11 @@ import typer
 from cli.base import DEFAULT_ROOT, Root, app, count, err, load, on_date, out
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matcher.explain.asks import Ask
     from matcher.explain.cases import Checked
+    from matcher.explain.report import Person
     from matcher.interpreter.match import MatchResult, PolicyResult
     from rules.catalogue import Catalogue
     from rules.lint import Diagnostic
@@ -98,6 +102,9 @@ def policies(root: Root = DEFAULT_ROOT) -> None:
     """列出政策目录 policies。"""
     from rich.text import Text
 
+    from matcher.explain.report import delivery_label
+    from matcher.profiles.subjects import KINDS
+
     catalogue = load(root)
     out.print(
         f"政策目录 catalogue {catalogue.version}：{len(catalogue.policies)} 项", highlight=False
@@ -105,8 +112,11 @@ def policies(root: Root = DEFAULT_ROOT) -> None:
     for pid, p in sorted(catalogue.policies.items()):
         s = p.spec
         bundle = f" · 一件事 {s.bundle}" if s.bundle else ""
+        kind = KINDS[s.subject].label if s.subject in KINDS else s.subject
         out.print(Text.assemble((pid, "bold"), f" {s.title}"))
-        line = f"    {s.department} · {s.subject} · {s.delivery}{bundle} · 依据 {s.basis}"
+        line = (
+            f"    {s.department} · {kind} · {delivery_label(s.delivery)}{bundle} · 依据 {s.basis}"
+        )
         out.print(Text(line, style="dim"))
 
 
@@ -121,6 +131,7 @@ def match_file(
     """匹配一份档案 match：一户家庭或一家企业的 JSON，对照政策目录。"""
     from rich.text import Text
 
+    from matcher.explain.asks import asks_for
     from matcher.explain.report import match_dict
     from matcher.interpreter.match import match
     from matcher.profiles.errors import ProfileError
@@ -137,17 +148,35 @@ def match_file(
         err.print(Text(str(exc), style="red"))
         raise typer.Exit(2) from None
     result = match(catalogue, facts, day, subject)
+    asks = asks_for(catalogue, facts, day, result.results)
     if as_json:
-        sys.stdout.write(json.dumps(match_dict(result), ensure_ascii=False, indent=2) + "\n")
+        data = match_dict(result, asks, catalogue)
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         return
-    show_match(result, catalogue, explain=explain)
+    members = raw.get("members") if subject == "household" else None
+    people = [
+        (m.get("name"), m.get("relation"), m.get("id_number"))
+        for m in (members if isinstance(members, list) else [])
+        if isinstance(m, dict)
+    ]
+    whole = "本企业" if subject == "enterprise" else "全户"
+    show_match(result, catalogue, explain=explain, asks=asks, people=people, whole=whole)
 
 
-def show_match(result: MatchResult, catalogue: Catalogue, *, explain: bool) -> None:
-    """Print a match: each bundle with its members, the other policies, what is missing."""
+def show_match(
+    result: MatchResult,
+    catalogue: Catalogue,
+    *,
+    explain: bool,
+    asks: Sequence[Ask] = (),
+    people: Sequence[Person] = (),
+    whole: str = "全户",
+) -> None:
+    """Print a match: each bundle with its members, the other policies, and 一次性告知 — every
+    fact still needed, by its Chinese label, grouped by the member (or household) asked."""
     from rich.text import Text
 
-    from matcher.explain.report import all_missing, describe_fact
+    from matcher.explain.report import ask_groups
 
     in_bundle = {m.policy_id for b in result.bundles for m in b.members}
     for b in result.bundles:
@@ -155,26 +184,30 @@ def show_match(result: MatchResult, catalogue: Catalogue, *, explain: bool) -> N
         out.print(Text.assemble("\n", (f"一件事：{b.title}", "bold"), " ", (b.bundle_id, "dim")))
         out.print(Text.assemble(f"  {b.gate.says}：", gate[b.gate.verdict]))
         for member in b.members:
-            _show_policy(member, explain, indent="  ")
+            _show_policy(member, explain, indent="  ", catalogue=catalogue)
     out.print("\n[bold]其他政策[/]")
     for r in result.results:
         if r.policy_id not in in_bundle and (explain or r.status != "ineligible"):
-            _show_policy(r, explain, indent="")
+            _show_policy(r, explain, indent="", catalogue=catalogue)
     hidden = sum(r.status == "ineligible" and r.policy_id not in in_bundle for r in result.results)
     if hidden and not explain:
         out.print(f"  [dim]另有 {hidden} 项不符合（--explain 查看理由）[/]")
-    missing = all_missing(result)
-    if missing:
+    groups = ask_groups(asks, catalogue, people, whole)
+    if groups:
         out.print("\n[bold yellow]一次性告知：请一次补齐以下信息[/]")
-        for name in missing:
-            out.print(Text(f"  • {describe_fact(name, catalogue.facts)}"))
+        for whose, lines in groups:
+            out.print(Text(f"  {whose}", style="bold"))
+            for line in lines:
+                out.print(Text(f"    • {line}"))
     out.print(f"\n评估日期 {result.on} · 规则版本 {result.catalogue_version}", style="dim")
 
 
-def _show_policy(r: PolicyResult, explain: bool, indent: str) -> None:
+def _show_policy(r: PolicyResult, explain: bool, indent: str, catalogue: Catalogue) -> None:
     from rich.text import Text
 
-    amount = (f" {_amount(r)}", "cyan") if r.amount is not None else ""
+    from matcher.explain.report import amount_text, fact_labels
+
+    amount = (f" {amount_text(r)}", "cyan") if amount_text(r) else ""
     where = (f" {r.department} · {r.policy_id}", "dim")
     out.print(Text.assemble(f"{indent}  ", STATUS[r.status], f" {r.title}", amount, where))
     if r.note:
@@ -189,17 +222,8 @@ def _show_policy(r: PolicyResult, explain: bool, indent: str) -> None:
             detail = f"{c.text}；所见 {seen}{threshold}"
             out.print(Text(f"{indent}        {detail}", style="dim"))
     if r.missing:
-        out.print(Text(f"{indent}      待补充：{'，'.join(r.missing)}", style="yellow"))
-
-
-def _amount(r: PolicyResult) -> str:
-    from rules.numbers import fen_text
-
-    if r.amount is None:
-        return ""
-    per = {"month": "/月", "year": "/年", "once": ""}.get(r.period or "", "")
-    unit = "元" if r.unit in (None, "CNY") else r.unit
-    return f"{fen_text(r.amount)} {unit}{per}"
+        labels = fact_labels(r.missing, catalogue)
+        out.print(Text(f"{indent}      待补充：{labels}", style="yellow"))
 
 
 @app.command()
@@ -222,23 +246,26 @@ def demo(
     out.print(f"示范村 {households} 户 · 评估日期 {day}\n")
     for label, raw in demo_village(households, day):
         facts = facts_for(raw, "household", catalogue.facts, day, source=label)
-        _demo_household(label, len(raw["members"]), match(catalogue, facts, day, "household"))
+        result = match(catalogue, facts, day, "household")
+        _demo_household(label, len(raw["members"]), result, catalogue)
 
 
-def _demo_household(label: str, size: int, result: MatchResult) -> None:
+def _demo_household(label: str, size: int, result: MatchResult, catalogue: Catalogue) -> None:
     from rich.text import Text
+
+    from matcher.explain.report import amount_text, fact_labels
 
     got = [r for r in result.results if r.status == "eligible"]
     monthly = sum(r.amount or 0 for r in got if r.period == "month")
     total = f" · 每月合计 {monthly:.2f} 元" if monthly else ""
     out.print(f"[bold]{label}[/] · {size} 人{total}", highlight=False)
     for r in got:
-        amount = (f" {_amount(r)}", "cyan") if r.amount is not None else ""
+        amount = (f" {amount_text(r)}", "cyan") if amount_text(r) else ""
         says = "；".join(c.says for c in r.conditions)
         out.print(Text.assemble("  ", MARK[True], f" {r.title}", amount, (f" — {says}", "dim")))
     for r in result.results:
         if r.status == "undetermined":
-            missing = (f" — 待补充: {', '.join(r.missing)}", "yellow")
+            missing = (f" — 待补充：{fact_labels(r.missing, catalogue)}", "yellow")
             out.print(Text.assemble("  ", MARK[None], f" {r.title}", missing))
     if not got and not any(r.status == "undetermined" for r in result.results):
         out.print("  [dim]— 暂无符合的政策[/]")

@@ -18,13 +18,9 @@ _KINDS = ("newly_eligible", "no_longer_eligible", "amount_changed", "became_unde
 
 @app.command("sweep")
 def sweep(
-    on: Annotated[
-        str | None, typer.Option(help="evaluation date, YYYY-MM-DD (default: today)")
-    ] = None,
-    region: Annotated[
-        str | None, typer.Option(help="only regions whose code starts with these digits")
-    ] = None,
-    chunk_size: Annotated[int, typer.Option(help="profiles per transaction")] = DEFAULT_CHUNK,
+    on: Annotated[str | None, typer.Option(help="评估日期 YYYY-MM-DD（默认今天）")] = None,
+    region: Annotated[str | None, typer.Option(help="只普查区划代码以这些数字开头的地区")] = None,
+    chunk_size: Annotated[int, typer.Option(help="每个事务的档案数")] = DEFAULT_CHUNK,
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """普查 sweep：全部已存档案对照政策目录，存入享受资格、变化与通知；中断后可续跑。"""
@@ -35,19 +31,19 @@ def sweep(
 
     catalogue, day = load(root), on_date(on)
     if chunk_size < 1:
-        err.print("[red]--chunk-size: expected a positive number of profiles[/]")
+        err.print("[red]--chunk-size：应为正整数（每个事务的档案数）[/]")
         raise typer.Exit(2)
     engine = open_db()
     try:
         migrate(engine)
         start = begin_sweep(engine=engine, catalogue=catalogue, root=root, on=day, region=region)
         for said in start.abandoned:
-            out.print(f"abandoned unfinished sweep {escape(said)}", highlight=False)
+            out.print(f"已放弃未完成的普查 {escape(said)}", highlight=False)
         if start.resumed:
-            after = f"after household id {start.after_household_id}"
+            after = f"户 id {start.after_household_id} 之后"
             if start.after_enterprise_id:
-                after += f", enterprise id {start.after_enterprise_id}"
-            out.print(f"resuming run {start.run_id} {after}", highlight=False)
+                after += f"、企业 id {start.after_enterprise_id} 之后"
+            out.print(f"续跑普查 {start.run_id}：从{after}继续", highlight=False)
         with progress("普查") as advance:
             report = run_sweep(
                 engine=engine,
@@ -64,24 +60,33 @@ def sweep(
     _summary(report)
 
 
+_KIND_LABELS = {
+    "newly_eligible": "新增符合",
+    "no_longer_eligible": "不再符合",
+    "amount_changed": "金额变化",
+    "became_undetermined": "转为待补充",
+}
+
+
 def _summary(report: SweepReport) -> None:
     counts = report.counts
     statuses = counts.get("entitlements", {})
     changes = counts.get("changes", {})
     out.print(
-        f"sweep run {report.run_id} done: {counts.get('households', 0):,} households, "
-        f"{counts.get('enterprises', 0):,} enterprises · entitlement intervals opened "
-        f"{statuses.get('eligible', 0):,} eligible, {statuses.get('undetermined', 0):,} "
-        f"undetermined, {statuses.get('ineligible', 0):,} ended (unchanged results write nothing)",
+        f"普查 {report.run_id} 完成：{counts.get('households', 0):,} 户、"
+        f"{counts.get('enterprises', 0):,} 家企业 · 新开享受区间：符合 "
+        f"{statuses.get('eligible', 0):,}、待补充 {statuses.get('undetermined', 0):,}、"
+        f"结束 {statuses.get('ineligible', 0):,}（结果未变的不写入）",
         highlight=False,
     )
     out.print(
-        "changes: " + ", ".join(f"{k} {changes.get(k, 0):,}" for k in _KINDS), highlight=False
+        "变化：" + "、".join(f"{_KIND_LABELS[k]} {changes.get(k, 0):,}" for k in _KINDS),
+        highlight=False,
     )
     here = report.swept_here
     out.print(
-        f"this process swept {here.get('household', 0):,} households "
-        f"({report.per_second('household'):,.0f} households/s) and "
-        f"{here.get('enterprise', 0):,} enterprises",
+        f"本进程普查 {here.get('household', 0):,} 户"
+        f"（每秒 {report.per_second('household'):,.0f} 户）、"
+        f"{here.get('enterprise', 0):,} 家企业",
         highlight=False,
     )

@@ -40,6 +40,9 @@ class FactDef(BaseModel):
     unit: str | None = None
     label: str | None = Field(default=None, description="short Chinese column header (表头)")
     values: tuple[str, ...] | None = Field(default=None, description="allowed string values")
+    value_labels: dict[str, str] | None = Field(
+        default=None, description="the Chinese name of allowed values (`active: 在册`): sheets"
+    )
     derived: bool = Field(default=False, description="computed by the matcher, never supplied")
     inputs: tuple[str, ...] = Field(
         default=(), description="for a derived fact: the supplied facts to ask for when unknown"
@@ -67,6 +70,15 @@ class FactDef(BaseModel):
             raise ValueError(f"fact `{self.name}`: min/max must be {self.type}s")
         if self.integer and self.type != "number":
             raise ValueError(f"fact `{self.name}`: `integer` applies to numbers only")
+        if self.value_labels is not None:
+            unknown = sorted(set(self.value_labels) - set(self.values or ()))
+            if unknown:
+                raise ValueError(
+                    f"fact `{self.name}`: value_labels names {', '.join(unknown)}, "
+                    f"not among its values {list(self.values or ())}"
+                )
+            if len(set(self.value_labels.values())) != len(self.value_labels):
+                raise ValueError(f"fact `{self.name}`: two values have the same label")
         if self.formula is not None and (not self.derived or self.level == "member"):
             raise ValueError(
                 f"fact `{self.name}`: a formula defines a derived household or enterprise fact"

@@ -21,11 +21,19 @@ from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 from typing import Any
 
 from matcher.profiles.masking import mask_id, mask_ids_in_text
-from rules.facts import FactValue
+from rules.facts import FactDef, FactValue
 from rules.numbers import LIMIT, Number, NumberError, read_number
-from sheets.template import RELATION_CODES, RELATION_LABELS, Column
+from sheets.template import RELATION_CODES, RELATION_LABELS, Column, choices_text
 
-__all__ = ["CellError", "Converter", "convert", "fast_converter", "is_blank", "shown"]
+__all__ = [
+    "CellError",
+    "Converter",
+    "convert",
+    "enum_codes",
+    "fast_converter",
+    "is_blank",
+    "shown",
+]
 
 Converter = Callable[[Any], Any]
 
@@ -76,18 +84,18 @@ def shown(value: object, *, secret: bool = False) -> str:
 
 def _number_as_id(column: Column, value: object) -> CellError:
     return CellError(
-        f"the {column.header} arrived as a number ({shown(value)}) — format the column as text; "
-        "spreadsheets lose digits in numbers"
+        f"{column.header}是以数字形式上传的（{shown(value)}）：请把该列设为文本格式后重新填写，"
+        "数字格式会丢失位数"
     )
 
 
 def _identity(column: Column, value: object) -> str:
     if isinstance(value, bool):
-        raise CellError(f"expected text in {column.header}, got a true/false cell")
+        raise CellError(f"{column.header}应为文本，实际为是/否（true/false）单元格")
     if isinstance(value, int | float) and column.id_like:
         raise _number_as_id(column, value)
     if isinstance(value, int) and abs(value) >= _HUGE:
-        raise CellError(f"expected text in {column.header}, got the number {shown(value)}")
+        raise CellError(f"{column.header}应为文本，实际为数字 {shown(value)}")
     text = str(value) if not isinstance(value, str) else value
     if column.id_like and _SCIENTIFIC.fullmatch(text.strip()):
         raise _number_as_id(column, text.strip())
@@ -106,7 +114,7 @@ def _relation(text: str) -> str:
     code = RELATION_CODES.get(key) or RELATION_CODES.get(key.lower())
     if code is None:
         chinese = "/".join(dict.fromkeys([*RELATION_LABELS.values(), "外祖父母", "外孙子女"]))
-        raise CellError(f"unknown relation {shown(text)!r}; expected one of {chinese}")
+        raise CellError(f"与户主关系 {shown(text)!r} 无法识别：应为 {chinese} 之一")
     return code
 
 
@@ -119,11 +127,11 @@ def _bool(value: object) -> bool:
     if isinstance(value, int | float | Decimal):
         if not (isinstance(value, Decimal) and value.is_nan()) and value in (0, 1):
             return bool(value)  # (a signalling NaN cannot even be compared)
-        raise CellError(f"expected 是 or 否 (true/false, 1/0), got {shown(value)!r}")
+        raise CellError(f"应为 是 或 否（true/false、1/0），实际为 {shown(value)!r}")
     key = unicodedata.normalize("NFKC", str(value)).strip().lower()
     if key in _TRUE or key in _FALSE:
         return key in _TRUE
-    raise CellError(f"expected 是 or 否 (true/false, 1/0), got {shown(value)!r}")
+    raise CellError(f"应为 是 或 否（true/false、1/0），实际为 {shown(value)!r}")
 
 
 def _allowed(column: Column, on: date | None) -> str:
@@ -222,11 +230,26 @@ def _string(column: Column, value: object) -> str:
     if not isinstance(value, str):
         if allowed is None and isinstance(value, int | float) and not isinstance(value, bool):
             raise _number_as_id(column, value)
-        raise CellError(f"expected text, got {shown(value)!r}")
+        raise CellError(f"应为文本，实际为 {shown(value)!r}")
     text = unicodedata.normalize("NFKC", value).strip()
-    if allowed is not None and text not in allowed:
-        raise CellError(f"expected one of {', '.join(allowed)}, got {shown(value)!r}")
-    return text
+    if allowed is None or fact is None or text in allowed:
+        return text
+    code = enum_codes(fact).get(text.lower())
+    if code is None:
+        raise CellError(f"{column.header}应为 {choices_text(fact)} 之一，实际为 {shown(value)!r}")
+    return code
+
+
+def enum_codes(fact: FactDef) -> dict[str, str]:
+    """Every way a sheet may write an allowed value — its code or its Chinese label, in any
+    case (NFKC) — to the code (`在册` → active, `C` and `c` → C, `制造业` → C)."""
+    labels = fact.value_labels or {}
+    found: dict[str, str] = {}
+    for code in fact.values or ():
+        for said in (code, labels.get(code)):
+            if said is not None:
+                found.setdefault(unicodedata.normalize("NFKC", said).strip().lower(), code)
+    return found
 
 
 def convert(column: Column, value: Any, max_chars: int = 2000, on: date | None = None) -> Any:
@@ -248,7 +271,7 @@ def convert(column: Column, value: Any, max_chars: int = 2000, on: date | None =
             fix the sheet.
     """
     if isinstance(value, str) and len(value) > max_chars:
-        raise CellError(f"{len(value)} characters is over the {max_chars}-character cap")
+        raise CellError(f"单元格有 {len(value)} 个字符，超过上限 {max_chars} 个")
     if isinstance(value, str) and "\x00" in value:  # PostgreSQL stores no NUL in text or JSON
         raise CellError("单元格含空字符（U+0000），无法保存：请删去该字符后重新上传")
     if column.kind == "identity":
@@ -296,7 +319,10 @@ def fast_converter(column: Column, max_chars: int = 2000, on: date | None = None
     if column.type == "date":
         return _date_fast(slow, _inside(column, on))
     fact = column.fact
-    return _string_fast(slow, max_chars, fact.values if fact is not None else None)
+    if fact is None:
+        return _string_fast(slow, max_chars, None, {})
+    labels = {said: code for said, code in enum_codes(fact).items() if not said.isascii()}
+    return _string_fast(slow, max_chars, fact.values, labels)
 
 
 def _relation_fast(slow: Converter, max_chars: int) -> Converter:
@@ -402,7 +428,10 @@ def _date_fast(slow: Converter, inside: Callable[[Any], bool]) -> Converter:
     return day
 
 
-def _string_fast(slow: Converter, max_chars: int, allowed: tuple[str, ...] | None) -> Converter:
+def _string_fast(
+    slow: Converter, max_chars: int, allowed: tuple[str, ...] | None, labels: dict[str, str]
+) -> Converter:
+    """Allowed ASCII codes and exact Chinese labels (`在册`, already NFKC) answered directly."""
     codes = frozenset(allowed) if allowed is not None else None
 
     def string(value: Any) -> Any:
@@ -415,6 +444,7 @@ def _string_fast(slow: Converter, max_chars: int, allowed: tuple[str, ...] | Non
             text = value.strip()  # NFKC leaves ASCII as it is
             if codes is None or text in codes:
                 return text
-        return slow(value)
+        code = labels.get(value) if value.__class__ is str else None
+        return code if code is not None else slow(value)
 
     return string

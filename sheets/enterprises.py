@@ -66,6 +66,7 @@ class EnterpriseSheet:
         limits: Limits | None = None,
         chunk: int = 2000,
         progress: Callable[[int], None] | None = None,
+        rows: RowSource | None = None,
     ) -> None:
         self.path = path
         self.catalogue = catalogue
@@ -74,9 +75,10 @@ class EnterpriseSheet:
         self.chunk = chunk
         self.progress = progress
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []  # what refused nothing: an ignored column
         self.stats = EnterpriseStats()
         self.total_rows: int | None = None
-        self._source: RowSource | None = None
+        self._source: RowSource | None = rows  # already opened by the caller, or None
         self._index: list[tuple[int, Column]] = []
         self._codes = SeenKeys()
 
@@ -86,12 +88,13 @@ class EnterpriseSheet:
         Raises:
             SheetError: when the whole sheet is refused.
         """
-        if self._source is None:
-            self._source = open_rows(self.path, self.limits)
+        if not self._index:  # the header is read once (a valid one names at least one column)
+            if self._source is None:
+                self._source = open_rows(self.path, self.limits)
             self.total_rows = self._source.total
             columns = columns_for(self.catalogue, "enterprise")
             self._index, notes = read_header(self._source.header, columns, "enterprise")
-            self.errors.extend(notes)
+            self.warnings.extend(notes)
 
     def __iter__(self) -> Iterator[list[ValidEnterprise]]:
         self.open()
@@ -102,7 +105,7 @@ class EnterpriseSheet:
                 continue
             if self.stats.rows >= self.limits.max_rows:
                 cap = f"{self.limits.max_rows:,}"
-                reason = f"the row cap ({cap} rows) is reached: this row and the rest were not read"
+                reason = f"已达行数上限（{cap} 行）：本行及以后各行未读取"
                 self.errors.append(RowError(number, "", "", reason))
                 break
             self.stats.rows += 1
@@ -158,10 +161,7 @@ class EnterpriseSheet:
         kept = []
         for valid, repeated in zip(pending, again, strict=True):
             if repeated:
-                reason = (
-                    "this credit code is already listed on an earlier row of this upload; "
-                    "an enterprise is listed once — keep one row"
-                )
+                reason = "这个统一社会信用代码已出现在本表前面的行中：一家企业只列一行，请保留一行"
                 self.errors.append(
                     RowError(valid.row, "统一社会信用代码", valid.credit_code, reason)
                 )

@@ -63,10 +63,10 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        where = f"row {self.row}" if self.row is not None else "sheet"
-        column = f" column {self.column}" if self.column else ""
-        value = f" ({self.value})" if self.value else ""
-        return f"{where}{column}{value}: {self.reason}"
+        where = f"第 {self.row} 行" if self.row is not None else "整表"
+        column = f" {self.column} 列" if self.column else ""
+        value = f"（{self.value}）" if self.value else ""
+        return f"{where}{column}{value}：{self.reason}"
 
 
 @dataclass
@@ -105,8 +105,8 @@ def _household_value(got: _Collected, column: Column, value: Any, row: int) -> N
         got.household[column.key] = (value, row)
     elif before[0] != value:
         first = shown(got.raw[(before[1], column.key)])
-        got.problem(row, column, f"the household has two different values: {first} on row "
-                    f"{before[1]} and another here; a household fact has one value")  # fmt: skip
+        got.problem(row, column, f"同一户填了两个不同的值：第 {before[1]} 行为 {first}，"
+                    "本行为另一个值；户的信息只能有一个值")  # fmt: skip
 
 
 def _row(
@@ -188,8 +188,8 @@ def slow_validate(
     for number, cells in group.rows:
         _row(got, group, number, cells, limits, on)
     if not got.members:
-        reason = (f"household {group.household_id} has no member rows: no row of it fills "
-                  "身份证号, 姓名 or 与户主关系 (an empty household)")  # fmt: skip
+        reason = (f"户 {group.household_id} 没有成员行：它的各行都没有填身份证号、姓名或"
+                  "与户主关系（空户）")  # fmt: skip
         got.problem(group.first_row, got.headers.get("id_number", "身份证号"), reason, "id_number")
         return None, got.problems
     raw: dict[str, Any] = {k: v for k, (v, _) in got.household.items()}

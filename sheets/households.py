@@ -29,7 +29,10 @@ from sheets.seen import SeenKeys, first_of_each, id_key, text_key
 from sheets.sources import RowSource, open_rows
 from sheets.template import REQUIRED, Column, Subject, columns_for, find_column
 
+UNKNOWN_HEADER = "未知的表头，该列已忽略（可用的表头见模板的 说明 页）"
+
 __all__ = [
+    "UNKNOWN_HEADER",
     "HouseholdSheet",
     "ReadStats",
     "RowError",
@@ -61,7 +64,7 @@ class ReadStats:
 def read_header(
     cells: list[Any], columns: tuple[Column, ...], subject: Subject
 ) -> tuple[list[tuple[int, Column]], list[RowError]]:
-    """The columns of a header row by position, and a note for each header we do not know.
+    """The columns of a header row by position, and a warning for each header we do not know.
 
     Raises:
         SheetError: a column headed twice, or a column `subject` requires is missing.
@@ -73,17 +76,17 @@ def read_header(
             continue
         column = find_column(cell, columns)
         if column is None:
-            notes.append(RowError(1, str(cell), "", "unknown column header; the column is ignored"))
+            notes.append(RowError(1, str(cell), "", UNKNOWN_HEADER))
         elif any(c.key == column.key for _, c in index):
-            raise SheetError(f"two columns are headed {column.header} ({column.key}); keep one")
+            raise SheetError(f"有两列的表头都是 {column.header}（{column.key}）：请只保留一列")
         else:
             index.append((i, column))
     missing = [c.header for c in columns if c.key in REQUIRED[subject]]
     missing = [h for h in missing if all(c.header != h for _, c in index)]
     if missing:
         raise SheetError(
-            f"the header row (row 1) has no {', '.join(missing)} column; "
-            f"start from `zhida template {subject}s.xlsx`"
+            f"表头（第 1 行）缺少 {'、'.join(missing)} 列：请从模板开始填写"
+            f"（zhida template {subject}s.xlsx）"
         )
     return index, notes
 
@@ -100,6 +103,7 @@ class HouseholdSheet:
         limits: Limits | None = None,
         chunk: int = 2000,
         progress: Callable[[int], None] | None = None,
+        rows: RowSource | None = None,
     ) -> None:
         self.path = path
         self.catalogue = catalogue
@@ -108,9 +112,10 @@ class HouseholdSheet:
         self.chunk = chunk
         self.progress = progress
         self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []  # what refused nothing: an ignored column
         self.stats = ReadStats()
         self.total_rows: int | None = None
-        self._source: RowSource | None = None
+        self._source: RowSource | None = rows  # already opened by the caller, or None
         self._index: list[tuple[int, Column]] = []
         self._plan: RowPlan | None = None
         self._households = SeenKeys()
@@ -122,12 +127,13 @@ class HouseholdSheet:
         Raises:
             SheetError: when the whole sheet is refused.
         """
-        if self._source is None:
-            self._source = open_rows(self.path, self.limits)
+        if not self._index:  # the header is read once (a valid one names at least one column)
+            if self._source is None:
+                self._source = open_rows(self.path, self.limits)
             self.total_rows = self._source.total
             columns = columns_for(self.catalogue, "household")
             self._index, notes = read_header(self._source.header, columns, "household")
-            self.errors.extend(notes)
+            self.warnings.extend(notes)
             self._plan = RowPlan(self._index, self.catalogue, self.on, self.limits)
 
     def __iter__(self) -> Iterator[list[ValidHousehold]]:
@@ -156,7 +162,7 @@ class HouseholdSheet:
                 continue
             if self.stats.rows >= self.limits.max_rows:
                 cap = f"{self.limits.max_rows:,}"
-                reason = f"the row cap ({cap} rows) is reached: this row and the rest were not read"
+                reason = f"已达行数上限（{cap} 行）：本行及以后各行未读取"
                 self.errors.append(RowError(number, "", "", reason))
                 break
             self.stats.rows += 1
@@ -180,7 +186,7 @@ class HouseholdSheet:
     ) -> str | None:
         if is_blank(raw):
             head = column.header
-            reason = f"a row without {head}: every member row needs its household's {head}"
+            reason = f"本行没有{head}：每个成员行都要填所在户的{head}"
             self.errors.append(RowError(number, column.header, "", reason))
             self.stats.refused_rows += 1
             return None
@@ -230,7 +236,7 @@ class HouseholdSheet:
             if again:
                 group, valid = kept[i]
                 row = valid.rows[[m.id_number for m in valid.household.members].index(number)]
-                reason = "this ID number is already listed in an earlier household of this upload"
+                reason = "这个身份证号已出现在本表前面的另一户中：一人只能列在一户"
                 bad.setdefault(i, []).append(RowError(row, "身份证号", shown(number), reason))
         for i, problems in bad.items():
             self._refuse(kept[i][0], problems)
@@ -242,7 +248,7 @@ class HouseholdSheet:
 
 def _split(group: Group) -> RowError:
     reason = (
-        f"household {group.household_id} appears again here after other households: a household's "
-        "rows must be together — sort the sheet by 户编号; these rows were not read"
+        f"户 {group.household_id} 在其他户之后再次出现：同一户的各行须连续排列——"
+        "请按户编号排序；这些行未读取"
     )
     return RowError(group.first_row, "户编号", shown(group.household_id), reason)

@@ -14,12 +14,14 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
 
+from matcher.profiles.parse import RELATION_LABELS
 from rules.facts import FactCatalogue, FactDef
 
 __all__ = [
@@ -27,24 +29,17 @@ __all__ = [
     "RELATION_LABELS",
     "Column",
     "Subject",
+    "choices",
+    "choices_text",
     "columns_for",
     "domain_text",
     "find_column",
+    "identity_columns",
     "write_template",
 ]
 
 Subject = Literal["household", "enterprise"]
 Kind = Literal["identity", "household", "member", "enterprise"]
-RELATION_LABELS: dict[str, str] = {
-    "head": "户主",
-    "spouse": "配偶",
-    "child": "子女",
-    "parent": "父母",
-    "grandparent": "祖父母",
-    "grandchild": "孙子女",
-    "sibling": "兄弟姐妹",
-    "other": "其他",
-}
 RELATION_CODES: dict[str, str] = {
     **{label: code for code, label in RELATION_LABELS.items()},
     "外祖父母": "grandparent",
@@ -52,6 +47,8 @@ RELATION_CODES: dict[str, str] = {
     **{code: code for code in RELATION_LABELS},
 }
 _TYPES = {"number": "数字", "string": "文本", "bool": "是/否", "date": "日期"}
+OPTIONS_SHEET = "选项"  # the template's hidden sheet of drop-down values
+_MAX_ROW = 1_048_576  # a drop-down covers the whole column
 
 
 @dataclass(frozen=True)
@@ -111,8 +108,27 @@ def domain_text(fact: FactDef) -> str:
     return fact.describe_domain()
 
 
+def choices_text(fact: FactDef) -> str:
+    """The allowed values as the guide and the errors name them: `在册（active）、…`."""
+    labels = fact.value_labels or {}
+    return "、".join(f"{labels[c]}（{c}）" if c in labels else c for c in fact.values or ())
+
+
+def choices(column: Column) -> tuple[str, ...]:
+    """What a template's drop-down offers in a column: Chinese labels where the catalogue
+    names the values (the codes are accepted too), 是/否, relations; () for free columns."""
+    if column.key == "relation":
+        return tuple(RELATION_LABELS.values())
+    if column.kind == "identity" or column.fact is None:
+        return ()
+    if column.type == "bool":
+        return ("是", "否")
+    labels = column.fact.value_labels or {}
+    return tuple(labels.get(v, v) for v in column.fact.values or ())
+
+
 def _fact_column(fact: FactDef) -> Column:
-    allowed = "、".join(fact.values) if fact.values else ""
+    allowed = choices_text(fact)
     unit = f"单位：{fact.unit}" if fact.unit else ""
     level = "户（同户各行填一次即可）" if fact.level == "household" else ""
     domain = domain_text(fact)
@@ -136,6 +152,11 @@ def _fact_column(fact: FactDef) -> Column:
             if p
         ),
     )
+
+
+def identity_columns(subject: Subject) -> tuple[Column, ...]:
+    """The identity columns of a sheet of `subject` (户编号, 身份证号 … or 统一社会信用代码 …)."""
+    return _HOUSEHOLD_IDENTITY if subject == "household" else _ENTERPRISE_IDENTITY
 
 
 def columns_for(catalogue: FactCatalogue, subject: Subject) -> tuple[Column, ...]:
@@ -189,7 +210,10 @@ def _guide(book: Workbook, columns: Sequence[Column]) -> None:
         ["日期填 YYYY-MM-DD 文本或日期单元格；编号类列（户编号、身份证号、代码）请设为文本格式。"]
     )
     sheet.append(
-        ["枚举值填英文代码（如低保状态填 active/lapsed/none）；空白表示未知，结果将列入待补充。"]
+        [
+            "有下拉列表的列可从列表中选（如低保状态选 在册/已退出/非低保），也可填英文代码"
+            "（active/lapsed/none），不分大小写；空白表示未知，结果将列入待补充。"
+        ]
     )
     sheet.append(
         [
@@ -223,4 +247,36 @@ def write_template(path: Path, catalogue: FactCatalogue, subject: Subject) -> No
             sheet.column_dimensions[letter].number_format = "@"
     sheet.freeze_panes = "A2"
     _guide(book, columns)
+    _drop_downs(book, sheet, columns)
     book.save(path)
+
+
+def _drop_downs(book: Workbook, sheet: Any, columns: Sequence[Column]) -> None:
+    """A drop-down list on every column with a fixed set of values (from a hidden sheet 选项:
+    an inline list is limited to 255 characters), and a date format on date columns."""
+    lists = book.create_sheet(OPTIONS_SHEET)
+    lists.sheet_state = "hidden"
+    used = 0
+    for i, column in enumerate(columns, start=1):
+        letter = get_column_letter(i)
+        if column.type == "date" and column.kind != "identity":
+            sheet.column_dimensions[letter].number_format = "yyyy-mm-dd"  # a date cell as typed
+        values = choices(column)
+        if not values:
+            continue
+        used += 1
+        source = get_column_letter(used)
+        lists.cell(row=1, column=used, value=column.header)
+        for row, value in enumerate(values, start=2):
+            lists.cell(row=row, column=used, value=value)
+        rule = DataValidation(
+            type="list",
+            formula1=f"'{OPTIONS_SHEET}'!${source}$2:${source}${len(values) + 1}",
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="warning",  # a code typed by hand (active) is accepted too
+            errorTitle=column.header,
+            error=f"可选：{'、'.join(values)}（也可填英文代码）",
+        )
+        rule.add(f"{letter}2:{letter}{_MAX_ROW}")
+        sheet.add_data_validation(rule)

@@ -1,13 +1,18 @@
 """Writing batch results: a summary, one sheet per department, 待补充 (missing facts) and errors.
 
-`write_results` streams: each household's results are written as they come, so a county's
+`write_results` streams: each subject's results are written as they come, so a county's
 sweep never sits in memory. Sheets (xlsx, openpyxl write-only) or files (csv):
 
-- `汇总` — per policy: eligible / undetermined / ineligible households and the total amount;
+- `汇总` — per policy: eligible / undetermined / ineligible subjects, the total amount, the
+  eligible ones whose amount is 金额待核定; then the counts of the upload;
 - one sheet per department — its eligible entitlements, with the head's FULL ID number (the one
   place a full ID is written: the department must pay the right person);
-- `待补充` — per household, every fact still needed (一次性告知), ID numbers masked;
-- `errors` — every refused row: row, column, value (IDs masked), reason.
+- `待补充` — one row per household or member and fact still needed (一次性告知), with the
+  fact's Chinese label, ID numbers masked (`sheets.result_rows`);
+- `错误` — every refused row and warning, sorted by row: row, column, value (IDs masked),
+  reason, 错误 or 警告.
+
+Every xlsx sheet has its header row frozen and an auto-filter over its rows.
 
 With a `.csv` output path the summary goes to that file and every other sheet to a sibling
 `<stem>-<sheet>.csv` (UTF-8 with BOM). Text cells that a spreadsheet would run as a formula
@@ -21,7 +26,7 @@ import csv
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -31,17 +36,18 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
 
-from matcher.interpreter.match import PolicyResult
-from matcher.profiles.masking import mask_id, mask_ids_in_text
-from matcher.profiles.parse import Household, Member
+from matcher.explain.report import delivery_label, period_label, unit_label
+from matcher.profiles.masking import mask_ids_in_text
 from matcher.vector.batch import MatchedChunk
 from rules.catalogue import Catalogue
 from rules.numbers import fen_text
 from sheets.grouping import RowError
-from sheets.template import columns_for
+from sheets.result_rows import DEPARTMENT_HEADERS, Layout, layout_for
+from sheets.template import Subject
 
-__all__ = ["ResultSummary", "safe_cell", "sheet_name", "write_results"]
+__all__ = ["ERRORS_SHEET", "ResultSummary", "safe_cell", "sheet_name", "write_results"]
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
@@ -56,12 +62,11 @@ _SUMMARY = [
     "金额合计",
     "单位",
     "周期",
+    "金额待核定",
 ]
-_DEPARTMENT = ["户编号", "村（居）代码", "户主姓名", "户主身份证号", "政策编号", "政策名称", "金额",
-               "单位", "周期", "办理方式", "一件事"]  # fmt: skip
-_MISSING = ["户编号", "村（居）代码", "户主姓名", "户主身份证号", "待补充信息", "字段名", "含义",
-            "来源部门", "涉及政策"]  # fmt: skip
-_ERRORS = ["行", "列", "值", "原因"]
+_DEPARTMENT = DEPARTMENT_HEADERS["household"]  # the one sheet with full ID numbers (PII scan)
+_ERRORS = ["行", "列", "值", "原因", "级别"]
+ERRORS_SHEET = "错误"
 
 
 def safe_cell(value: Any) -> Any:
@@ -93,6 +98,7 @@ class ResultSummary:
     undetermined: Counter[str] = field(default_factory=Counter)
     ineligible: Counter[str] = field(default_factory=Counter)
     amounts: defaultdict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    pending: Counter[str] = field(default_factory=Counter)  # eligible, amount not yet known
     missing_rows: int = 0
     paths: list[Path] = field(default_factory=list)
 
@@ -108,11 +114,19 @@ class _Sheets:
         self.handles: list[Any] = []
         self.names: set[str] = set()
         self.paths: list[Path] = []
+        self.rows: Counter[str] = Counter()
+        self.widths: dict[str, int] = {}
 
     def add(self, key: str, title: str, header: list[str]) -> None:
         name = sheet_name(title, self.names)
         if self.book is not None:
-            self.sinks[key] = self.book.create_sheet(name)
+            sheet = self.book.create_sheet(name)
+            sheet.freeze_panes = "A2"  # written with the sheet's top: before the first row
+            for i, text in enumerate(header, start=1):
+                width = max(10, 2 * len(text) + 2)
+                sheet.column_dimensions[get_column_letter(i)].width = width
+            self.sinks[key] = sheet
+            self.widths[key] = len(header)
         else:
             target = (
                 self.path if not self.sinks else self.path.with_name(f"{self.path.stem}-{name}.csv")
@@ -126,6 +140,7 @@ class _Sheets:
     def append(self, key: str, row: Sequence[Any]) -> None:
         cells = [safe_cell(v) for v in row]
         sink = self.sinks[key]
+        self.rows[key] += 1
         if self.book is not None:
             sink.append([self._money(sink, c) if isinstance(c, Decimal) else c for c in cells])
         else:
@@ -152,41 +167,14 @@ class _Sheets:
 
     def close(self) -> list[Path]:
         if self.book is not None:
+            for key, sheet in self.sinks.items():
+                last = get_column_letter(self.widths[key])
+                sheet.auto_filter.ref = f"A1:{last}{max(self.rows[key], 1)}"
             self.book.save(self.path)
             return [self.path]
         for handle in self.handles:
             handle.close()
         return self.paths
-
-
-def _head(household: Household) -> Member:
-    return next(m for m in household.members if m.relation == "head")
-
-
-def _entitlement(household: Household, r: PolicyResult) -> list[Any]:
-    head = _head(household)
-    return [household.household_id, household.region_code, head.name, head.id_number,
-            r.policy_id, r.title, r.amount, r.unit, r.period, r.delivery, r.bundle]  # fmt: skip
-
-
-def _missing_rows(
-    household: Household,
-    results: Sequence[PolicyResult],
-    catalogue: Catalogue,
-    headers: dict[str, str],
-) -> list[list[Any]]:
-    needed: dict[str, list[str]] = {}
-    for r in results:
-        for name in r.missing:
-            needed.setdefault(name, []).append(r.title)
-    head = _head(household)
-    rows = []
-    for name, titles in sorted(needed.items()):
-        fact = catalogue.facts.get(name)
-        meaning, source = (fact.meaning, fact.source) if fact else ("", "")
-        where = [household.household_id, household.region_code, head.name, mask_id(head.id_number)]
-        rows.append([*where, headers.get(name, name), name, meaning, source, "；".join(titles)])
-    return rows
 
 
 def write_results(
@@ -196,33 +184,41 @@ def write_results(
     errors: Sequence[RowError],
     *,
     on: date,
+    warnings: Sequence[RowError] = (),
+    subject: Subject = "household",
+    footer: Callable[[], list[tuple[str, int]]] | None = None,
 ) -> ResultSummary:
     """Write the result workbook (or csv files) of a batch.
 
     Args:
         path: the .xlsx file, or a .csv file (then one sibling csv per other sheet).
         chunks: the matched chunks (`matcher.vector.batch.BatchMatcher.match`): EVERY matched
-            household with its results that are not ineligible, and the chunk's counts per
+            subject with its results that are not ineligible, and the chunk's counts per
             policy (the summary adds them up). Consumed once, in a stream.
-        catalogue: the policy catalogue (policies, departments, fact meanings).
-        errors: the refused rows; read after `outcomes` is exhausted, so the list a reader
-            fills while it is consumed may be passed.
+        catalogue: the policy catalogue (policies, departments, fact labels and meanings).
+        errors: the refused rows; read after `chunks` is exhausted, so the list a reader
+            fills while it is consumed may be passed. Written sorted by row.
         on: the evaluation date (shown in the summary).
+        warnings: notes that refused nothing (an ignored column), on the 错误 sheet as 警告.
+        subject: "household" or "enterprise": which policies and which row layout.
+        footer: called once the chunks are consumed: the counts the summary ends with
+            (matched and refused households and rows), as (label, count).
 
     Returns:
         Counts per policy and the paths written.
     """
-    specs = [p.spec for p in catalogue.policies.values() if p.spec.subject == "household"]
+    specs = [p.spec for p in catalogue.policies.values() if p.spec.subject == subject]
     policies = sorted(specs, key=lambda s: s.id)
     departments = sorted({s.department for s in policies})
+    layout = layout_for(subject, catalogue, on)
     sheets = _Sheets(path)
     sheets.add("summary", "汇总", _SUMMARY)
     for d in departments:
-        sheets.add(d, d, _DEPARTMENT)
-    sheets.add("missing", "待补充", _MISSING)
-    sheets.add("errors", "errors", _ERRORS)
+        sheets.add(d, d, layout.department)
+    sheets.add("missing", "待补充", layout.missing)
+    sheets.add("errors", ERRORS_SHEET, _ERRORS)
     try:
-        summary = _write_all(sheets, chunks, catalogue, errors, policies, on)
+        summary = _write_all(sheets, chunks, layout, (errors, warnings), policies, footer)
     except BaseException:
         sheets.abort()
         raise
@@ -233,40 +229,54 @@ def write_results(
 def _write_all(
     sheets: _Sheets,
     chunks: Iterable[MatchedChunk],
-    catalogue: Catalogue,
-    errors: Sequence[RowError],
+    layout: Layout,
+    notes: tuple[Sequence[RowError], Sequence[RowError]],
     policies: list[Any],
-    on: date,
+    footer: Callable[[], list[tuple[str, int]]] | None,
 ) -> ResultSummary:
     summary = ResultSummary()
-    headers = {c.key: c.header for c in columns_for(catalogue.facts, "household")}
     for chunk in chunks:
         summary.households += len(chunk.outcomes)
         for pid, (yes, maybe, no) in chunk.counts.items():
             summary.eligible[pid] += yes
             summary.undetermined[pid] += maybe
             summary.ineligible[pid] += no
-        for household, results in chunk.outcomes:
+        for subject, results in chunk.outcomes:
             for r in results:
                 if r.status == "eligible":
+                    if r.amount is None and r.unit is not None:
+                        summary.pending[r.policy_id] += 1
                     summary.amounts[r.policy_id] += r.amount or Decimal(0)
-                    sheets.append(r.department, _entitlement(household, r))
-            for row in _missing_rows(household, results, catalogue, headers):
+                    sheets.append(r.department, layout.entitlement(subject, r))
+            for row in layout.asks(subject, results):
                 sheets.append("missing", row)
                 summary.missing_rows += 1
-    for e in errors:
-        sheets.append(
-            "errors", [e.row, e.column, mask_ids_in_text(e.value), mask_ids_in_text(e.reason)]
-        )
+    errors, warnings = notes
+    _write_errors(sheets, errors, warnings)
     for s in policies:
         yes, maybe = summary.eligible[s.id], summary.undetermined[s.id]
         unit, period = (s.benefit.unit, s.benefit.period) if s.benefit else (None, None)
         no = summary.ineligible[s.id]
         total = summary.amounts[s.id]  # a sum of amounts to the fen: exact
-        row = [s.id, s.title, s.department, s.delivery, yes, maybe, no, total, unit, period]
+        row = [s.id, s.title, s.department, delivery_label(s.delivery), yes, maybe, no, total,
+               unit_label(unit), period_label(period), summary.pending[s.id]]  # fmt: skip
         sheets.append("summary", row)
     sheets.append("summary", [])
-    sheets.append(
-        "summary", ["评估日期", on.isoformat(), "户数", summary.households, "错误行", len(errors)]
-    )
+    sheets.append("summary", ["评估日期", layout.on.isoformat()])
+    for label, count in footer() if footer is not None else []:
+        sheets.append("summary", [label, count])
+    sheets.append("summary", ["待补充表（行）", summary.missing_rows])
+    sheets.append("summary", ["错误（条）", len(errors)])
+    sheets.append("summary", ["警告（条）", len(warnings)])
     return summary
+
+
+def _write_errors(
+    sheets: _Sheets, errors: Sequence[RowError], warnings: Sequence[RowError]
+) -> None:
+    """Errors and warnings in one list, sorted by row (sheet-wide notes first)."""
+    found = [(e, "错误") for e in errors] + [(w, "警告") for w in warnings]
+    found.sort(key=lambda pair: pair[0].row or 0)
+    for e, level in found:
+        reason = mask_ids_in_text(e.reason)
+        sheets.append("errors", [e.row, e.column, mask_ids_in_text(e.value), reason, level])

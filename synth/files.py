@@ -9,7 +9,7 @@ sheet (1,048,575 data rows).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,18 +133,22 @@ class _Writers:
             files.written.append(self.base.with_suffix(".xlsx"))
         else:
             files.skipped.append(
-                f"{self.base.with_suffix('.xlsx').name}: {self.rows:,} rows do not fit in one xlsx "
-                f"sheet ({XLSX_MAX_ROWS:,} rows); use the csv or parquet file"
+                f"{self.base.with_suffix('.xlsx').name}：{self.rows:,} 行超出一个 xlsx 工作表的"
+                f"上限（{XLSX_MAX_ROWS:,} 行），请用 csv 或 parquet 文件"
             )
 
 
-def _tables(catalogue: FactCatalogue, pop: Population) -> Iterator[pa.Table]:
+def _tables(catalogue: FactCatalogue, pop: Population) -> Iterator[tuple[pa.Table, int]]:
     for chunk in generate_households(pop):
-        yield chunk_table(catalogue, chunk)
+        yield chunk_table(catalogue, chunk), len(chunk.households)
 
 
 def write_demo_data(
-    out: Path, catalogue: FactCatalogue, pop: Population, enterprises: Enterprises
+    out: Path,
+    catalogue: FactCatalogue,
+    pop: Population,
+    enterprises: Enterprises,
+    progress: Callable[[int, int | None], None] | None = None,
 ) -> DemoFiles:
     """Write households.{xlsx,csv,parquet} and enterprises.{xlsx,csv,parquet} into `out`.
 
@@ -153,6 +157,8 @@ def write_demo_data(
         catalogue: the fact catalogue (column headers).
         pop: the household population to generate.
         enterprises: the enterprises to generate.
+        progress: called with (households and enterprises written, their total) after each
+            chunk.
 
     Returns:
         The files written, the ones skipped with the reason, and the counts.
@@ -161,10 +167,14 @@ def write_demo_data(
     files = DemoFiles()
     fits = pop.households * _MEAN_SIZE <= XLSX_MAX_ROWS * 0.97
     writers: _Writers | None = None
-    for table in _tables(catalogue, pop):
+    total, done = pop.households + enterprises.count, 0
+    for table, households in _tables(catalogue, pop):
         writers = writers or _Writers(out / "households", table, fits)
         writers.write(table)
         files.members += table.num_rows
+        done += households
+        if progress is not None:
+            progress(done, total)
     if writers is not None:
         writers.close(files)
     files.households = pop.households
@@ -174,4 +184,6 @@ def write_demo_data(
         ewriters.write(table)
         ewriters.close(files)
         files.enterprises = table.num_rows
+        if progress is not None:
+            progress(total, total)
     return files

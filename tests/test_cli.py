@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from cli import app
+from synth.identifiers import make_ric
 
 ROOT = Path(__file__).parents[1]
 EXAMPLES = ROOT / "examples"
@@ -44,12 +46,56 @@ def test_match_lists_the_whole_dibao_bundle_with_reasons() -> None:
 
 
 def test_match_names_every_missing_fact_when_undetermined() -> None:
-    """Without disability_grade the care allowance is undetermined, and the fact is asked for."""
+    """Without 残疾等级 the care allowance is undetermined, and the fact is asked for, by its
+    Chinese label, of the member it concerns (the head, masked), not of the others."""
     code, text = run("match", str(EXAMPLES / "missing_disability_grade.json"), "--on", "2025-03-01")
     assert code == 0
     assert "? 待补充 重度残疾人护理补贴" in text
-    assert "待补充：disability_grade" in text
-    assert "一次性告知" in text and "• disability_grade（残疾等级" in text
+    assert "待补充：残疾等级" in text and "disability_grade" not in text
+    notice = text.split("一次性告知")[1].split("评估日期")[0]
+    blocks = re.split(r"\n  (?=\S)", notice)[1:]  # one block per household or member asked
+    head, *others = blocks
+    assert head.startswith("第 1 位成员（户主，522***********0164）")
+    assert "• 残疾等级（残疾等级（1–4 级" in head and "涉及：重度残疾人护理补贴" in head
+    assert not any("残疾等级" in part for part in others)
+
+
+def test_match_says_when_an_eligible_amount_is_not_yet_known(tmp_path: Path) -> None:
+    """特困 care for a grandchild is certain, its amount is not (the old head's 无生活来源 is
+    unknown): the console says 金额待核定 and asks the head — not the child — for it."""
+    old = {"id_number": make_ric(birth=date(1955, 1, 1), seq=1), "name": "王老",
+           "relation": "head", "monthly_income": 300, "no_work_capacity": False}  # fmt: skip
+    kid = {"id_number": make_ric(birth=date(2012, 1, 1), seq=3), "name": "王小",
+           "relation": "grandchild", "monthly_income": 0, "no_livelihood": True,
+           "no_able_supporter": True}  # fmt: skip
+    profile = {"household_id": "H1", "region_code": "520602100201", "tekun_status": "active",
+               "dibao_status": "none", "local_hukou": True, "members": [old, kid]}  # fmt: skip
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(profile, ensure_ascii=False), encoding="utf-8")
+    code, text = run("match", str(path), "--on", "2025-03-01")
+    assert code == 0, text
+    assert "✔ 符合 特困人员救助供养（基本生活费） 金额待核定" in text
+    notice = text.split("一次性告知")[1]
+    assert "无生活来源" in notice.split("王小（")[0].split("王老（户主，")[1]
+    assert "无生活来源" not in notice.split("王小（")[1]
+    data = json.loads(run("match", str(path), "--on", "2025-03-01", "--json")[1])
+    asked = {(a["label"], a["member"]) for a in data["asks"]}
+    assert ("无生活来源", 0) in asked and ("无生活来源", 1) not in asked
+
+
+def test_match_asks_an_enterprise_by_labels(tmp_path: Path) -> None:
+    """An enterprise without its graduates' social insurance is asked for 毕业生单位社保费, under
+    本企业, never by the catalogue name."""
+    profile = json.loads((EXAMPLES / "small_enterprise.json").read_text(encoding="utf-8"))
+    profile.pop("graduate_hires_employer_si", None)
+    path = tmp_path / "firm.json"
+    path.write_text(json.dumps(profile, ensure_ascii=False), encoding="utf-8")
+    code, text = run("match", str(path), "--on", "2025-03-01")
+    assert code == 0, text
+    assert "待补充：毕业生单位社保费" in text and "graduate_hires_employer_si" not in text
+    notice = text.split("一次性告知")[1]
+    assert notice.startswith("：请一次补齐以下信息\n  本企业\n")
+    assert "\n    • 毕业生单位社保费（" in notice
 
 
 def test_match_json_is_machine_readable() -> None:
@@ -74,7 +120,7 @@ def test_match_refuses_a_bad_profile_naming_the_field(tmp_path: Path) -> None:
     bad.write_text(json.dumps(raw, ensure_ascii=False))
     code, text = run("match", str(bad))
     assert code == 2
-    assert "members[1].id_number" in text and "check digit" in text
+    assert "members[1].id_number" in text and "校验码" in text
     assert number[:-1] not in text  # the ID number is never echoed in full
 
 
@@ -139,7 +185,8 @@ def test_policies_and_demo_print_the_catalogue_and_the_village() -> None:
     """`policies` lists every policy; `demo` matches every household of the village."""
     code, text = run("policies")
     assert code == 0 and "household.dibao.electricity" in text
+    assert "确认申领" in text and "自动发放" in text and "confirm" not in text
     code, text = run("demo", "--households", "7", "--on", "2025-03-01")
     assert code == 0
     assert text.count(" 人") >= 7 and "✔ 城乡最低生活保障金" in text
-    assert "待补充: disability_grade" in text
+    assert "待补充：" in text and "disability_grade" not in text

@@ -81,6 +81,22 @@ def test_import_twice_stores_once(db: str, tmp_path: Path, catalogue: Catalogue)
     assert not full_ids(text)
 
 
+def test_an_ignored_column_is_a_warning_and_the_import_succeeds(db: str, tmp_path: Path) -> None:
+    """An extra column refuses nothing: the household is stored, the errors file lists a 警告
+    on row 1, and the import exits 0."""
+    upload = tmp_path / "extra.csv"
+    with upload.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*HEADER, "备注"])
+        writer.writerow(["H1", VILLAGE, "王芳", ric(1), "户主", "在册", 300, "否", "x"])
+    code, text = run("import", "households", str(upload), "--on", "2025-03-01")
+    assert code == 0, text
+    assert "新增 1" in text and "0 条错误、1 条警告" in text
+    with (tmp_path / "extra-errors.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    assert [(r[0], r[1], r[4]) for r in rows[1:]] == [("1", "备注", "警告")]
+
+
 def _bad_xlsx(path: Path) -> Path:
     """An upload with five refused rows (a float ID among them) and two good households."""
     book = Workbook()
@@ -104,12 +120,12 @@ def _bad_xlsx(path: Path) -> Path:
 
 
 def test_bad_upload_prints_some_rows_and_writes_all(db: str, tmp_path: Path) -> None:
-    """Refused rows: a table of the first --show, '…and K more', every row in the CSV, exit 1."""
+    """Refused rows: a table of the first --show, '……另有 K 条', every row in the CSV, exit 1."""
     upload = _bad_xlsx(tmp_path / "up.xlsx")
     code, text = run("import", "households", str(upload), "--on", "2025-03-01", "--show", "2")
     assert code == 1, text
-    assert "新增 2" in text and "…and 3 more" in text and "5 条错误" in text
-    assert "身份证号" in text and "check digit" in text
+    assert "新增 2" in text and "……另有 3 条" in text and "5 条错误" in text
+    assert "身份证号" in text and "校验码" in text
     assert not full_ids(text)
     with (tmp_path / "up-errors.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.reader(handle))
@@ -227,8 +243,8 @@ def test_a_killed_import_resumes_to_the_same_result_as_a_clean_one(
     resume = [a for a in command if a not in ("--on", "2025-03-01")]  # the run's own date
     again = subprocess.run(resume, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
-    assert f"resumed import run 1 after row {killed_at:,}" in again.stdout
-    assert "(rows checked as on 2025-03-01)" in again.stdout
+    assert f"续传导入 1：从第 {killed_at:,} 行之后继续" in again.stdout
+    assert "（按 2025-03-01 校验各行）" in again.stdout
     clean_url = _another_database(database_kind, request, tmp_path)
     monkeypatch.setenv("DATABASE_URL", clean_url)
     assert run(*args)[0] == 0

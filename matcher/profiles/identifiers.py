@@ -79,7 +79,7 @@ def _normalise_code(value: object, what: str) -> str:
     if not isinstance(value, str):
         kind = type(value).__name__
         raise IdentifierError(
-            f"{what} must be text, got {kind}; numbers lose digits, so quote the code", "type"
+            f"{what}应为文本，实际为 {kind}：数字会丢失位数，请按文本填写", "type"
         )
     return unicodedata.normalize("NFKC", value).strip().upper()
 
@@ -105,7 +105,7 @@ def ric_check_digit(body17: str) -> str:
         "0"–"9" or "X".
     """
     if len(body17) != 17 or not body17.isascii() or not body17.isdigit():
-        raise IdentifierError("expected 17 ASCII digits before the check digit", "body")
+        raise IdentifierError("校验码之前应为 17 位数字", "body")
     total = sum(int(d) * w for d, w in zip(body17, _RIC_WEIGHTS, strict=True))
     check = (12 - total % 11) % 11
     return "X" if check == 10 else str(check)
@@ -117,14 +117,14 @@ def _ric_shape(number: str) -> str:
         bad = _first_bad(number, "0123456789")
         if bad:
             raise IdentifierError(
-                f"character {bad[1]!r} at position {bad[0]}: a 15-digit ID has digits only",
+                f"第 {bad[0]} 位的字符 {bad[1]!r}：15 位身份证号只含数字",
                 "characters",
             )
         body = number[:6] + "19" + number[6:]
         return body + ric_check_digit(body)
     if len(number) != 18:
         raise IdentifierError(
-            f"expected 18 characters (or 15 for a first-generation ID), got {len(number)}",
+            f"应为 18 位（第一代身份证为 15 位），实际为 {len(number)} 位",
             "length",
         )
     bad = _first_bad(number[:17], "0123456789") or (
@@ -132,7 +132,7 @@ def _ric_shape(number: str) -> str:
     )
     if bad:
         raise IdentifierError(
-            f"character {bad[1]!r} at position {bad[0]}: expected 17 digits then a digit or X",
+            f"第 {bad[0]} 位的字符 {bad[1]!r}：应为 17 位数字加一位数字或 X",
             "characters",
         )
     return number
@@ -145,11 +145,11 @@ def _ric_birth(number: str, today: date) -> date:
         born = date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError:
         raise IdentifierError(
-            f"birth date (digits 7–14) {text} is not a real date (YYYYMMDD)", "birth_date"
+            f"出生日期（第 7–14 位）{text} 不是真实存在的日期（YYYYMMDD）", "birth_date"
         ) from None
     if born > today:
         raise IdentifierError(
-            f"birth date (digits 7–14) {text} is after {today.isoformat()}", "birth_date"
+            f"出生日期（第 7–14 位）{text} 晚于 {today.isoformat()}", "birth_date"
         )
     return born
 
@@ -157,8 +157,8 @@ def _ric_birth(number: str, today: date) -> date:
 def _check_province(code: str, part: str) -> None:
     if code[:2] not in PROVINCES:
         raise IdentifierError(
-            f"province code (digits 1–2) {code[:2]} is not a GB/T 2260 province "
-            "(11–15, 21–23, 31–37, 41–46, 50–54, 61–65, 71, 81, 82)",
+            f"省级代码（第 1–2 位）{code[:2]} 不是 GB/T 2260 的省份"
+            "（11–15、21–23、31–37、41–46、50–54、61–65、71、81、82）",
             part,
         )
 
@@ -178,12 +178,12 @@ def parse_ric(value: str, *, today: date | None = None) -> ResidentId:
         IdentifierError: naming the part that failed (length, characters, region,
             birth date or check digit).
     """
-    raw = _normalise_code(value, "an ID number")
+    raw = _normalise_code(value, "身份证号")
     number = _ric_shape(raw)
     _check_province(number, "region")
     born = _ric_birth(number, today or date.today())
     if len(raw) == 18 and ric_check_digit(number[:17]) != number[17]:
-        raise IdentifierError("check digit (position 18) does not match (MOD 11-2)", "check")
+        raise IdentifierError("校验码（第 18 位）不符（MOD 11-2）：请核对身份证号是否抄错", "check")
     sex: Literal["male", "female"] = "male" if int(number[16]) % 2 else "female"
     return ResidentId(number=number, birth_date=born, sex=sex, region=number[:6])
 
@@ -201,7 +201,7 @@ def uscc_check_char(body17: str) -> str:
         One character of `USCC_ALPHABET`.
     """
     if len(body17) != 17 or _first_bad(body17, USCC_ALPHABET):
-        raise IdentifierError(f"expected 17 characters from {USCC_ALPHABET}", "body")
+        raise IdentifierError(f"应为 17 个取自 {USCC_ALPHABET} 的字符", "body")
     total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(body17, _USCC_WEIGHTS, strict=True))
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
@@ -216,7 +216,7 @@ def organisation_check_char(body8: str) -> str:
         "0"–"9" or "X".
     """
     if len(body8) != 8 or _first_bad(body8, "".join(_ORG_VALUES)):
-        raise IdentifierError("expected 8 digits or upper-case letters", "organisation")
+        raise IdentifierError("应为 8 位数字或大写字母", "organisation")
     total = sum(_ORG_VALUES[c] * w for c, w in zip(body8, _ORG_WEIGHTS, strict=True))
     check = 11 - total % 11
     return {10: "X", 11: "0"}.get(check, str(check))
@@ -239,24 +239,24 @@ def parse_uscc(value: str) -> str:
         IdentifierError: naming the part that failed (length, a character and its position,
             region or check character).
     """
-    code = _normalise_code(value, "a credit code")
+    code = _normalise_code(value, "统一社会信用代码")
     if len(code) != 18:
-        raise IdentifierError(f"expected 18 characters, got {len(code)}", "length")
+        raise IdentifierError(f"应为 18 位，实际为 {len(code)} 位", "length")
     bad = _first_bad(code, USCC_ALPHABET)
     if bad:
         raise IdentifierError(
-            f"character {bad[1]!r} at position {bad[0]} is not allowed "
-            f"(GB 32100 uses {USCC_ALPHABET}: no I, O, S, V, Z)",
+            f"第 {bad[0]} 位的字符 {bad[1]!r} 不允许"
+            f"（GB 32100 只用 {USCC_ALPHABET}：没有 I、O、S、V、Z）",
             "characters",
         )
     bad = _first_bad(code[2:8], "0123456789")
     if bad:
         raise IdentifierError(
-            f"character {bad[1]!r} at position {bad[0] + 2}: the region (positions 3–8) is digits",
+            f"第 {bad[0] + 2} 位的字符 {bad[1]!r}：地区码（第 3–8 位）只含数字",
             "region",
         )
     if uscc_check_char(code[:17]) != code[17]:
-        raise IdentifierError("check character (position 18) does not match (MOD 31)", "check")
+        raise IdentifierError("校验码（第 18 位）不符（MOD 31）：请核对代码是否抄错", "check")
     return code
 
 
@@ -272,7 +272,7 @@ def uscc_warnings(value: str) -> tuple[str, ...]:
     code = parse_uscc(value)
     org = code[8:17]
     if organisation_check_char(org[:8]) != org[8]:
-        return ("organisation code (positions 9–17) check character does not match (GB 11714)",)
+        return ("组织机构代码（第 9–17 位）的校验码不符（GB 11714）",)
     return ()
 
 
@@ -292,16 +292,16 @@ def parse_region_code(value: str, *, lengths: tuple[int, ...] = (6, 12)) -> str:
     Raises:
         IdentifierError: naming the segment that failed.
     """
-    code = _normalise_code(value, "a region code")
-    allowed = " or ".join(str(n) for n in lengths)
+    code = _normalise_code(value, "区划代码")
+    allowed = " 或 ".join(str(n) for n in lengths)
     if len(code) not in lengths or _first_bad(code, "0123456789"):
         shown = mask_ids_in_text(code)  # an ID number typed in the wrong column stays hidden
-        raise IdentifierError(f"expected {allowed} digits, got {shown!r}", "length")
+        raise IdentifierError(f"应为 {allowed} 位数字，实际为 {shown!r}", "length")
     _check_province(code, "province")
     if len(code) >= 12 and code[6:9] == "000" and code[9:12] != "000":
         raise IdentifierError(
-            f"township segment (digits 7–9) is 000 but the village segment (digits 10–12) is "
-            f"{code[9:12]}: a village code needs its township",
+            f"乡级段（第 7–9 位）为 000，村级段（第 10–12 位）却为 {code[9:12]}："
+            "村级代码须有所属乡镇",
             "township",
         )
     return code
@@ -334,16 +334,16 @@ def normalise_name(value: str) -> str:
             naming the code point and its position; or an empty name.
     """
     if not isinstance(value, str):
-        raise IdentifierError(f"a name must be text, got {type(value).__name__}", "type")
+        raise IdentifierError(f"姓名应为文本，实际为 {type(value).__name__}", "type")
     for i, char in enumerate(value, start=1):
         if _refused(char):
             label = unicodedata.name(char, "control character")
             raise IdentifierError(
-                f"U+{ord(char):04X} ({label}) at position {i} is not allowed in a name",
+                f"姓名第 {i} 位的 U+{ord(char):04X}（{label}）不允许出现在姓名中",
                 "characters",
             )
     name = unicodedata.normalize("NFKC", value.translate(_DOT_TABLE)).translate(_DOT_TABLE)
     name = _ASCII_DOT_IN_NAME.sub("\u00b7", name).strip()
     if not name:
-        raise IdentifierError("a name cannot be empty", "empty")
+        raise IdentifierError("姓名不能为空", "empty")
     return name

@@ -48,6 +48,16 @@ Relation = Literal[
     "head", "spouse", "child", "parent", "grandparent", "grandchild", "sibling", "other"
 ]
 RELATIONS: tuple[str, ...] = get_args(Relation)
+RELATION_LABELS: dict[str, str] = {
+    "head": "户主",
+    "spouse": "配偶",
+    "child": "子女",
+    "parent": "父母",
+    "grandparent": "祖父母",
+    "grandchild": "孙子女",
+    "sibling": "兄弟姐妹",
+    "other": "其他",
+}  # how a sheet and the console name each relation
 IDENTITY_KEYS_HOUSEHOLD: tuple[str, ...] = ("household_id", "region_code", "members")
 IDENTITY_KEYS_MEMBER: tuple[str, ...] = ("id_number", "name", "relation")
 IDENTITY_KEYS_ENTERPRISE: tuple[str, ...] = ("credit_code", "name", "region_code")
@@ -132,15 +142,15 @@ def _member_rules(relations: Sequence[str | None], ids: Sequence[str | None]) ->
     issues: list[Issue] = []
     heads = [f"members[{i}]" for i, r in enumerate(relations) if r == "head"]
     if len(heads) > 1:
-        many = f"{len(heads)} members have relation 'head' ({', '.join(heads)})"
-        issues.append(Issue("members", f"{many}; exactly one is allowed"))
+        many = f"有 {len(heads)} 位成员的与户主关系为户主（head：{', '.join(heads)}）"
+        issues.append(Issue("members", f"{many}；每户只能有一位户主"))
     elif not heads and relations and None not in relations:
-        issues.append(Issue("members", "no member has relation 'head'; exactly one is needed"))
+        issues.append(Issue("members", "没有成员的与户主关系为户主（head）：每户须有一位户主"))
     first: dict[str, int] = {}
     for i, number in enumerate(ids):
         if number is not None and number in first:
-            again = f"{mask_id(number)} is already members[{first[number]}]"
-            issues.append(Issue(f"members[{i}].id_number", f"{again}; a person is listed once"))
+            again = f"{mask_id(number)} 已是 members[{first[number]}]"
+            issues.append(Issue(f"members[{i}].id_number", f"{again}：一人只能列一次"))
         elif number is not None:
             first[number] = i
     return issues

@@ -19,17 +19,17 @@ from datetime import date
 
 import numpy as np
 
-from matcher.interpreter.match import PolicyResult
-from matcher.profiles.derive import household_facts
-from matcher.profiles.parse import Household
+from matcher.interpreter.match import PolicyResult, match
+from matcher.profiles.derive import enterprise_facts, household_facts
+from matcher.profiles.parse import Enterprise, Household
 from matcher.vector.columns import Vocabulary, from_facts
 from matcher.vector.engine import compile_catalogue, run
 from rules.catalogue import Catalogue
 from rules.facts import FactCatalogue
 
-__all__ = ["BatchMatcher", "Counts", "MatchedChunk", "Outcome", "match_chunk"]
+__all__ = ["BatchMatcher", "Counts", "MatchedChunk", "Outcome", "match_chunk", "match_enterprises"]
 
-Outcome = tuple[Household, list[PolicyResult]]
+Outcome = tuple[Household | Enterprise, list[PolicyResult]]
 Counts = dict[str, tuple[int, int, int]]  # policy id → (eligible, undetermined, ineligible)
 
 # A vocabulary is shared by the chunks of a batch; string facts that are free text (account
@@ -96,3 +96,31 @@ def match_chunk(catalogue: Catalogue, households: Sequence[Household], on: date)
         policies (and those dropped by `excludes`), so it may be empty.
     """
     return BatchMatcher(catalogue, on).match(households).outcomes
+
+
+def match_enterprises(
+    catalogue: Catalogue, enterprises: Sequence[Enterprise], on: date
+) -> MatchedChunk:
+    """A chunk of enterprises matched by the explaining interpreter, shaped as a batch chunk.
+
+    An enterprise sheet is a county's firms (thousands, not millions): the interpreter's
+    exact results need no compiled program.
+
+    Args:
+        catalogue: the policy catalogue.
+        enterprises: validated enterprises.
+        on: the evaluation date.
+
+    Returns:
+        One `(enterprise, results)` per enterprise, in order (ineligible results left out),
+        and the per-policy counts.
+    """
+    counts: dict[str, list[int]] = {p.id: [0, 0, 0] for p in catalogue.for_subject("enterprise")}
+    where = {"eligible": 0, "undetermined": 1, "ineligible": 2}
+    outcomes: list[Outcome] = []
+    for e in enterprises:
+        results = match(catalogue, enterprise_facts(e, on), on, "enterprise").results
+        for r in results:
+            counts[r.policy_id][where[r.status]] += 1
+        outcomes.append((e, [r for r in results if r.status != "ineligible"]))
+    return MatchedChunk(outcomes, {pid: (a, b, c) for pid, (a, b, c) in counts.items()})

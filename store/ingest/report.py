@@ -52,12 +52,12 @@ def move_warnings(moved: Iterable[MovedMember], chunk: list[ValidHousehold]) -> 
         valid = by_number[m.to_household]
         number = mask_id(valid.household.members[m.position].id_number)
         if m.left_empty:
-            state = "now has no members; delete it, or import its rows if others still live there"
+            state = "已没有成员：请注销该户，或（若仍有人居住）导入该户的各行"
         else:
-            state = "now has no head (户主); import its rows with its new head"
+            state = "已没有户主：请连同新户主导入该户的各行"
         reason = (
-            f"this person was stored in household {m.from_household} and was moved to "
-            f"{m.to_household}: household {m.from_household} {state}"
+            f"此人原在户 {m.from_household}，现已迁入户 {m.to_household}："
+            f"户 {m.from_household} {state}"
         )
         warnings.append(RowError(valid.rows[m.position], "身份证号", number, reason))
     return warnings

@@ -213,6 +213,7 @@ def import_households(
     s = sheet.stats
     read = {"rows": s.rows, "households": s.households,
             "refused_households": s.refused_households, "refused_rows": s.refused_rows}  # fmt: skip
+    job.warnings += sheet.warnings  # an ignored column refuses nothing
     return job.finish(sheet.errors, read, catalogue.version)
 
 
@@ -254,4 +255,5 @@ def import_enterprises(
             job.commit(todo[-1].row, _enterprises, items)
     s = sheet.stats
     read = {"rows": s.rows, "enterprises": s.enterprises, "refused_rows": s.refused_rows}
+    job.warnings += sheet.warnings  # an ignored column refuses nothing
     return job.finish(sheet.errors, read, catalogue.version)

@@ -105,7 +105,7 @@ def test_full_width_and_lower_case_ids_normalise() -> None:
 def test_impossible_birth_date_is_refused() -> None:
     """An ID born on 30 February (19490230) is refused as a birth-date problem."""
     body = "11010519490230002"
-    with pytest.raises(IdentifierError, match="19490230 is not a real date") as info:
+    with pytest.raises(IdentifierError, match="19490230 不是真实存在的日期") as info:
         parse_ric(body + ric_check_digit(body))
     assert info.value.part == "birth_date"
 
@@ -114,20 +114,20 @@ def test_future_birth_date_is_refused() -> None:
     """A birth date after `today` is refused; on `today` itself it is accepted."""
     number = make_ric(birth=date(2024, 5, 1))
     assert parse_ric(number, today=date(2024, 5, 1)).birth_date == date(2024, 5, 1)
-    with pytest.raises(IdentifierError, match="after 2024-04-30"):
+    with pytest.raises(IdentifierError, match="晚于 2024-04-30"):
         parse_ric(number, today=date(2024, 4, 30))
 
 
 @pytest.mark.parametrize(
     ("value", "part", "text"),
     [
-        ("11010519491231002", "length", "got 17"),
-        ("1101051949123100211", "length", "got 19"),
-        ("1101051949A231002X", "characters", "'A' at position 11"),
-        ("11010519491231002Y", "characters", "'Y' at position 18"),
-        ("110105194912310021", "check", "does not match (MOD 11-2)"),
-        ("99010519491231002X", "region", "99 is not a GB/T 2260 province"),
-        ("11010549123100A", "characters", "'A' at position 15"),
+        ("11010519491231002", "length", "实际为 17 位"),
+        ("1101051949123100211", "length", "实际为 19 位"),
+        ("1101051949A231002X", "characters", "第 11 位的字符 'A'"),
+        ("11010519491231002Y", "characters", "第 18 位的字符 'Y'"),
+        ("110105194912310021", "check", "不符（MOD 11-2）"),
+        ("99010519491231002X", "region", "99 不是 GB/T 2260 的省份"),
+        ("11010549123100A", "characters", "第 15 位的字符 'A'"),
     ],
 )
 def test_bad_resident_ids_name_the_failing_part(value: str, part: str, text: str) -> None:
@@ -145,7 +145,7 @@ def test_id_error_is_a_value_error_and_a_zhida_error() -> None:
 
 def test_number_instead_of_text_is_refused() -> None:
     """An ID number given as a number (a lossy spreadsheet float) is refused and told to quote."""
-    with pytest.raises(IdentifierError, match="must be text"):
+    with pytest.raises(IdentifierError, match="应为文本"):
         parse_ric(110105194912310021)  # type: ignore[arg-type]
 
 
@@ -203,7 +203,7 @@ def test_credit_code_with_i_or_o_names_the_position(char: str, position: int) ->
     """A code containing I or O is refused naming the character and its position."""
     code = "91350100M000100Y43"
     bad = code[: position - 1] + char + code[position:]
-    with pytest.raises(IdentifierError, match=f"'{char}' at position {position}"):
+    with pytest.raises(IdentifierError, match=f"第 {position} 位的字符 '{char}'"):
         parse_uscc(bad)
 
 
@@ -226,7 +226,7 @@ def test_organisation_check_failure_is_only_a_warning() -> None:
     """A code whose embedded organisation code fails GB 11714 is accepted, with a warning."""
     assert uscc_warnings("91350100M000100Y43") == ()
     assert parse_uscc("Y1110000MA01234562") == "Y1110000MA01234562"
-    assert "organisation code" in uscc_warnings("Y1110000MA01234562")[0]
+    assert "组织机构代码" in uscc_warnings("Y1110000MA01234562")[0]
 
 
 @settings(max_examples=150, deadline=None)
@@ -259,12 +259,12 @@ def test_region_examples() -> None:
 @pytest.mark.parametrize(
     ("value", "lengths", "text"),
     [
-        ("350322000201", (6, 12), "township segment (digits 7–9) is 000"),
-        ("990322111201", (6, 12), "province code (digits 1–2) 99"),
-        ("52060", (6, 12), "expected 6 or 12 digits"),
-        ("520602", (12,), "expected 12 digits"),
-        ("5206O2", (6, 12), "expected 6 or 12 digits"),
-        ("11010519491231002X", (6, 12), "got '110***********002X'"),
+        ("350322000201", (6, 12), "乡级段（第 7–9 位）为 000"),
+        ("990322111201", (6, 12), "省级代码（第 1–2 位）99"),
+        ("52060", (6, 12), "应为 6 或 12 位数字"),
+        ("520602", (12,), "应为 12 位数字"),
+        ("5206O2", (6, 12), "应为 6 或 12 位数字"),
+        ("11010519491231002X", (6, 12), "实际为 '110***********002X'"),
     ],
 )
 def test_bad_region_codes_name_the_segment(value: str, lengths: tuple[int, ...], text: str) -> None:
@@ -373,7 +373,7 @@ def test_name_with_invisible_or_control_characters_is_refused(char: str) -> None
 
 def test_empty_name_is_refused() -> None:
     """A name of spaces only is refused."""
-    with pytest.raises(IdentifierError, match="empty"):
+    with pytest.raises(IdentifierError, match="不能为空"):
         normalise_name("  ")
 
 

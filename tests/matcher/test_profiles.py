@@ -96,7 +96,7 @@ def test_every_issue_is_collected_at_once_with_its_path() -> None:
         "members[1].id_number",
     }
     assert found["members[0].disability_grade"] == "expected number, got string '2'"
-    assert "check digit" in found["members[1].id_number"]
+    assert "校验码" in found["members[1].id_number"]
 
 
 def test_profile_error_names_the_source() -> None:
@@ -189,8 +189,8 @@ def test_dates_accept_date_objects_and_iso_strings() -> None:
 @pytest.mark.parametrize(
     ("relations", "text"),
     [
-        (["spouse", "child"], "no member has relation 'head'"),
-        (["head", "head"], "2 members have relation 'head' (members[0], members[1])"),
+        (["spouse", "child"], "没有成员的与户主关系为户主"),
+        (["head", "head"], "有 2 位成员的与户主关系为户主（head：members[0], members[1]）"),
     ],
 )
 def test_a_household_needs_exactly_one_head(relations: list[str], text: str) -> None:
@@ -225,7 +225,7 @@ def test_duplicate_id_numbers_are_refused_without_revealing_them() -> None:
     raw = household()
     raw["members"][1]["id_number"] = HEAD[:6] + HEAD[8:17]
     message = issues_of(raw)["members[1].id_number"]
-    assert "already members[0]" in message
+    assert "已是 members[0]" in message
     assert HEAD not in message and HEAD[:3] in message
 
 
@@ -257,20 +257,20 @@ def test_bad_enterprise_collects_every_issue() -> None:
     """A missing code, a bad region and a misspelt fact are all reported."""
     found = issues_of({"region_code": "5206", "employes": 3}, parse_enterprise)
     assert found["credit_code"] == "missing: 'credit_code' is required"
-    assert "expected 6 or 12 digits" in found["region_code"]
+    assert "应为 6 或 12 位数字" in found["region_code"]
     assert "did you mean 'employees'" in found["employes"]
 
 
 def test_models_validate_when_built_directly() -> None:
     """Building a Household by hand still enforces one head and valid ID numbers."""
-    with pytest.raises(ValidationError, match="exactly one is allowed"):
+    with pytest.raises(ValidationError, match="每户只能有一位户主"):
         Household(
             members=[
                 Member(id_number=HEAD, relation="head"),
                 Member(id_number=CHILD, relation="head"),
             ]
         )
-    with pytest.raises(ValidationError, match="check digit"):
+    with pytest.raises(ValidationError, match="校验码"):
         Member(id_number=HEAD[:17] + ("0" if HEAD[17] != "0" else "1"), relation="head")
 
 

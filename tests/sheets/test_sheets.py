@@ -15,13 +15,14 @@ from python_calamine import CalamineWorkbook
 from matcher.profiles.identifiers import ric_check_digit
 from matcher.vector.batch import match_chunk
 from rules.catalogue import Catalogue, load_catalogue
+from sheets.enterprises import EnterpriseSheet
 from sheets.guards import Limits, SheetError, check_xlsx
 from sheets.households import HouseholdSheet, ValidHousehold
 from sheets.template import columns_for, write_template
 from synth.enterprises import Enterprises
 from synth.files import write_demo_data
 from synth.households import Population, generate_households
-from synth.identifiers import make_ric
+from synth.identifiers import make_ric, make_uscc
 
 ROOT = Path(__file__).parents[2]
 ON = date(2025, 3, 1)
@@ -128,8 +129,8 @@ def test_bad_rows_give_exact_errors_and_good_rows_are_matched(
     assert len(sheet.errors) == len(EXPECTED)
     assert [v.household_id for v in good] == ["H1", "H3", "H8"]
     float_error = next(e for e in sheet.errors if e.row == 6)
-    assert "arrived as a number" in float_error.reason and "text" in float_error.reason
-    assert "not a real date" in next(e for e in sheet.errors if e.row == 7).reason
+    assert "以数字形式上传" in float_error.reason and "文本格式" in float_error.reason
+    assert "不是真实存在的日期" in next(e for e in sheet.errors if e.row == 7).reason
     assert all("198001010" not in e.value + e.reason for e in sheet.errors)  # masked
     outcomes = match_chunk(catalogue, [v.household for v in good], ON)
     assert any(r.status == "eligible" for r in outcomes[0][1])  # H1 is on 低保
@@ -150,28 +151,28 @@ def test_full_width_ids_are_normalised(tmp_path: Path, catalogue: Catalogue) -> 
         (
             [["A", VILLAGE, "甲", _id(1), "户主"], ["B", VILLAGE, "乙", _id(3), "户主"],
              ["A", VILLAGE, "丙", _id(5), "配偶"]],
-            4, "户编号", "sort the sheet",
+            4, "户编号", "请按户编号排序",
         ),
         (
             [["A", VILLAGE, "甲", _id(1), "户主"], ["B", VILLAGE, "乙", _id(1), "户主"]],
-            3, "身份证号", "already listed",
+            3, "身份证号", "已出现在本表前面的另一户中",
         ),
         (
             [["A", VILLAGE, "甲", _id(1), "户主", "active"],
              ["A", VILLAGE, "乙", _id(3), "配偶", "none"]],
-            3, "低保状态", "two different values",
+            3, "低保状态", "两个不同的值",
         ),
         (
             [["A", VILLAGE, "甲", _id(1), "户主"], ["A", VILLAGE, "乙", _id(3), "户主"]],
-            2, "与户主关系", "exactly one",
+            2, "与户主关系", "只能有一位户主",
         ),
         (
             [["A", "5206021002", "甲", _id(1), "户主"]],
-            2, "村（居）代码", "12 digits",
+            2, "村（居）代码", "12 位数字",
         ),
         (
             [["A", VILLAGE, "甲", _id(1, date(2030, 1, 1)), "户主"]],
-            2, "身份证号", "after 2025-03-01",
+            2, "身份证号", "晚于 2025-03-01",
         ),
     ],
 )  # fmt: skip
@@ -191,17 +192,19 @@ def test_row_cap_stops_reading_but_keeps_earlier_rows(tmp_path: Path, catalogue:
     good, sheet = _read(_write_csv(tmp_path / "cap.csv", rows, HEADER[:5]), catalogue,
                         limits=Limits(max_rows=4))  # fmt: skip
     assert len(good) == 4
-    assert sheet.errors[-1].row == 6 and "row cap" in sheet.errors[-1].reason
+    assert sheet.errors[-1].row == 6 and "行数上限" in sheet.errors[-1].reason
 
 
 def test_unknown_header_is_reported_and_missing_required_column_refused(
     tmp_path: Path, catalogue: Catalogue
 ) -> None:
-    """An unknown column is ignored with a note; a sheet without 身份证号 is refused whole."""
+    """An unknown column is ignored with a warning (not an error); a sheet without 身份证号 is
+    refused whole."""
     path = _write_csv(tmp_path / "u.csv", [["H", VILLAGE, "甲", _id(1), "户主", 1]],
                       [*HEADER[:5], "收入啊"])  # fmt: skip
     good, sheet = _read(path, catalogue)
-    assert len(good) == 1 and sheet.errors[0].column == "收入啊"
+    assert len(good) == 1 and sheet.errors == []
+    assert [(w.row, w.column) for w in sheet.warnings] == [(1, "收入啊")]
     with pytest.raises(SheetError, match="身份证号"):
         _read(_write_csv(tmp_path / "n.csv", [["H", "户主"]], ["户编号", "与户主关系"]), catalogue)
 
@@ -240,7 +243,7 @@ def test_template_has_every_column_and_a_guide(tmp_path: Path, catalogue: Catalo
     path = tmp_path / "households.xlsx"
     write_template(path, catalogue.facts, "household")
     book = CalamineWorkbook.from_path(str(path))
-    assert book.sheet_names == ["户成员", "说明"]
+    assert book.sheet_names == ["户成员", "说明", "选项"]
     header = book.get_sheet_by_index(0).to_python()[0]
     columns = columns_for(catalogue.facts, "household")
     assert header == [c.header for c in columns]
@@ -266,3 +269,43 @@ def test_demo_files_round_trip(suffix: str, tmp_path: Path, catalogue: Catalogue
     expected = [None if unknown is not None and unknown[i] else int(x)
                 for i, x in enumerate(chunk.members.data["monthly_income"])]  # fmt: skip
     assert incomes == expected
+
+
+def test_enum_columns_take_chinese_labels_and_codes_in_any_case(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """在册, Active and ACTIVE are all active; 在校学生's 是 is true; a wrong value is refused
+    with the Chinese choices named."""
+    rows = [["H1", VILLAGE, "甲", _id(1), "户主", "在册", 100, "否"],
+            ["H2", VILLAGE, "乙", _id(3), "户主", "Active", 100, "否"],
+            ["H3", VILLAGE, "丙", _id(5), "户主", " ACTIVE ", 100, "否"],
+            ["H4", VILLAGE, "丁", _id(7), "户主", "非低保", 100, "是"],
+            ["H5", VILLAGE, "戊", _id(9), "户主", "在保", 100, "否"]]  # fmt: skip
+    good, sheet = _read(_write_csv(tmp_path / "labels.csv", rows), catalogue)
+    status = {v.household_id: v.household.facts["dibao_status"] for v in good}
+    assert status == {"H1": "active", "H2": "active", "H3": "active", "H4": "none"}
+    [error] = sheet.errors
+    assert (error.row, error.column) == (6, "低保状态")
+    assert "在册（active）、已退出（lapsed）、非低保（none）" in error.reason
+
+
+def test_enterprise_enum_columns_take_chinese_labels(tmp_path: Path, catalogue: Catalogue) -> None:
+    """小型 is small and 制造业 (or c) is industry C on an enterprise roster."""
+    header = ["统一社会信用代码", "企业名称", "所在地区代码", "企业规模", "行业门类"]
+    rows = [[make_uscc(seq=1), "甲厂", "520602", "小型", "制造业"],
+            [make_uscc(seq=2), "乙厂", "520602", "MICRO", "c"]]  # fmt: skip
+    sheet = EnterpriseSheet(_write_xlsx(tmp_path / "e.xlsx", rows, header), catalogue.facts)
+    found = [(v.enterprise.facts["enterprise_size"], v.enterprise.facts["industry"])
+             for chunk in sheet for v in chunk]  # fmt: skip
+    assert sheet.errors == [] and found == [("small", "C"), ("micro", "C")]
+
+
+def test_demo_data_reports_its_progress(tmp_path: Path, catalogue: Catalogue) -> None:
+    """write_demo_data calls back with growing counts that end at households + enterprises."""
+    seen: list[tuple[int, int | None]] = []
+    pop = Population(households=300, seed=3, as_of=ON, chunk_size=100)
+    files = write_demo_data(tmp_path, catalogue.facts, pop, Enterprises(20, seed=3, as_of=ON),
+                            progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert files.households == 300 and len(seen) >= 3
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[-1] == (320, 320) and all(t == 320 for _, t in seen)

@@ -202,10 +202,10 @@ def test_bad_rows_are_refused_the_good_stored_and_the_stored_untouched(
     report = run_households(engine, upload, catalogue)
     found = {(e.row, e.column): e.reason for e in report.errors}
     assert set(found) == {(4, "身份证号"), (6, "身份证号"), (7, "身份证号"), (9, "与户主关系")}
-    assert "check digit" in found[(4, "身份证号")]
-    assert "arrived as a number" in found[(6, "身份证号")]
-    assert "not a real date" in found[(7, "身份证号")]
-    assert "unknown relation" in found[(9, "与户主关系")]
+    assert "校验码" in found[(4, "身份证号")]
+    assert "以数字形式上传" in found[(6, "身份证号")]
+    assert "不是真实存在的日期" in found[(7, "身份证号")]
+    assert "无法识别" in found[(9, "与户主关系")]
     assert not full_ids(" ".join(f"{e.value} {e.reason}" for e in report.errors))
     after = content(engine)["households"]
     assert sorted(after) == ["H1", "H2", "H3", "H5", "H6", "H8"]
@@ -297,8 +297,8 @@ def test_a_person_in_another_household_moves_and_the_old_one_is_reported(
     assert [m[1] for m in homes["HB"]["members"]] == ["丁"] and homes["HE"]["members"] == []
     assert report.counts["moved_members"] == 3 and report.errors == []
     assert [(w.row, w.column) for w in report.warnings] == [(3, "身份证号"), (4, "身份证号")]
-    assert "HB now has no head" in report.warnings[0].reason
-    assert "HE now has no members" in report.warnings[1].reason
+    assert "户 HB 已没有户主" in report.warnings[0].reason
+    assert "户 HE 已没有成员" in report.warnings[1].reason
     moved = [x for x in changes(engine) if x["kind"] == "removed_member"]
     assert [(x["key"], x["changes"][0]["moved_to"], x["source"]) for x in moved] == [
         ("HA", "HC", "b.csv row 2"), ("HB", "HD", "b.csv row 3"), ("HE", "HF", "b.csv row 4"),
@@ -372,7 +372,7 @@ def test_a_resumed_import_checks_its_rows_with_its_own_date(
         crashed, 2, date(2025, 2, 15)
     )  # fmt: skip
     assert [(e.row, e.column) for e in report.errors] == [(5, "身份证号")]
-    assert "after 2025-02-15" in report.errors[0].reason
+    assert "晚于 2025-02-15" in report.errors[0].reason
     assert sorted(content(engine)["households"]) == ["H2"]
 
 
@@ -467,13 +467,13 @@ def test_enterprise_bad_rows_are_refused_and_the_stored_untouched(
         (3, "统一社会信用代码"), (4, "统一社会信用代码"), (5, "企业规模"), (6, "成立日期"),
         (7, "统一社会信用代码"), (8, "统一社会信用代码"),
     }  # fmt: skip
-    assert "check character" in found[(3, "统一社会信用代码")]
+    assert "校验码" in found[(3, "统一社会信用代码")]
     assert "'I'" in found[(4, "统一社会信用代码")] and "huge" in found[(5, "企业规模")]
     assert (
         "不是真实存在的日期" in found[(6, "成立日期")]
-        and "already listed" in found[(7, "统一社会信用代码")]
+        and "已出现在本表前面的行中" in found[(7, "统一社会信用代码")]
     )
-    assert "arrived as a number" in found[(8, "统一社会信用代码")]
+    assert "以数字形式上传" in found[(8, "统一社会信用代码")]
     after = content(engine)["enterprises"]
     assert {k: after[k] for k in stored} == stored and len(after) == 3
     assert (report.counts["inserted"], report.counts["refused_rows"]) == (1, 6)

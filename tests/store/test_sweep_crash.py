@@ -218,7 +218,7 @@ def test_a_sweep_killed_at_random_points_ends_as_a_clean_one(
     assert clean.returncode == 0, clean_said
     assert checkpoints == sorted(checkpoints) and 0 < checkpoints[0] <= checkpoints[-1] < last
     assert _scalar(killed, "SELECT COUNT(*) FROM sweep_run") == 1
-    assert all("resuming run 1 after household id" in s for s in said[1:]), said
+    assert all("续跑普查 1：从户 id " in s for s in said[1:]), said
     reference, after_kills = _snapshot(open_engine(clean_url)), _snapshot(killed)
     for table, rows in reference.items():
         assert after_kills[table] == rows, table
