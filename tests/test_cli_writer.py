@@ -113,7 +113,7 @@ GOOD = {"fact": "tekun_status", "id": "520602198003010022", "grade": 2}
 @pytest.mark.parametrize(
     ("change", "at", "message"),
     [
-        ({"id": "520602198003010023"}, "id_number", "check digit"),
+        ({"id": "520602198003010023"}, "id_number", "校验码（第 18 位）不符"),
         ({"fact": "tekun_statu"}, "tekun_statu", "unknown fact 'tekun_statu'"),
         ({"grade": 9}, "disability_grade", "应为1 至 4 之间的整数，实际为 9"),
     ],
