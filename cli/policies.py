@@ -136,7 +136,7 @@ def match_file(
     from matcher.interpreter.match import match
     from matcher.profiles.errors import ProfileError
     from matcher.profiles.raw_json import read_profile_json
-    from matcher.profiles.subjects import facts_for, kind_of_profile
+    from matcher.profiles.subjects import KINDS, facts_for, kind_of_profile
 
     catalogue = load(root)
     day = on_date(on)
@@ -159,7 +159,7 @@ def match_file(
         for m in (members if isinstance(members, list) else [])
         if isinstance(m, dict)
     ]
-    whole = "本企业" if subject == "enterprise" else "全户"
+    whole = KINDS[subject].whole
     show_match(result, catalogue, explain=explain, asks=asks, people=people, whole=whole)
 
 

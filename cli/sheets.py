@@ -62,6 +62,7 @@ def template(
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """生成空白模板 template：户（或企业）信息表，附填写说明页 说明，枚举列有下拉列表。"""
+    from matcher.profiles.subjects import KINDS
     from sheets.template import write_template
 
     kind = subject or ("enterprise" if "enterprise" in path.name.lower() else "household")
@@ -69,7 +70,7 @@ def template(
         err.print("应给出 .xlsx 文件路径，--subject 为 household 或 enterprise", style="red")
         raise typer.Exit(2)
     path = in_folder(path, "模板路径 PATH")
-    write_template(path, load(root).facts, "enterprise" if kind == "enterprise" else "household")
+    write_template(path, load(root).facts, KINDS[kind].name)
     what = "企业" if kind == "enterprise" else "户"
     out.print(f"已写出 {path}（{what}信息表模板，含填写说明页 说明、下拉选项）", highlight=False)
 
@@ -113,8 +114,10 @@ def batch(
 
 def batch_lines(report: BatchReport) -> list[str]:
     """What `zhida batch` prints: the counts of the summary sheet, the time, the files."""
+    from matcher.profiles.subjects import KINDS
+
     counts = dict(report.counts())
-    unit = "家企业" if report.subject == "enterprise" else "户"
+    unit = KINDS[report.subject].counted
     matched = counts.get("已匹配企业数", counts.get("已匹配户数", 0))
     refused = (
         f"{counts['被拒户数']:,} 户、{counts['被拒行数']:,} 行被拒"

@@ -22,6 +22,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from matcher.profiles.parse import RELATION_LABELS
+from matcher.profiles.subjects import KINDS
 from rules.facts import FactCatalogue, FactDef
 
 __all__ = [
@@ -169,7 +170,7 @@ def columns_for(catalogue: FactCatalogue, subject: Subject) -> tuple[Column, ...
     Returns:
         The columns; derived facts are left out (the matcher computes them).
     """
-    levels = ("household", "member") if subject == "household" else ("enterprise",)
+    levels = KINDS[subject].levels
     identity = _HOUSEHOLD_IDENTITY if subject == "household" else _ENTERPRISE_IDENTITY
     facts = [
         _fact_column(f)
@@ -237,7 +238,7 @@ def write_template(path: Path, catalogue: FactCatalogue, subject: Subject) -> No
     book = Workbook()
     sheet = book.active
     assert sheet is not None  # a new Workbook always has one sheet
-    sheet.title = "户成员" if subject == "household" else "企业"
+    sheet.title = KINDS[subject].sheet_title
     sheet.append([c.header for c in columns])
     for i, column in enumerate(columns, start=1):
         sheet.cell(row=1, column=i).font = Font(bold=True)

@@ -31,6 +31,8 @@ class SubjectKind:
     name: Subject
     label: str  # 家庭 / 企业: what the subject is called
     unit: str  # 户 / 家: the measure word an operator reads in counts
+    counted: str  # 户 / 家企业: what a count of them reads as ("3 户", "3 家企业")
+    whole: str  # 全户 / 本企业: who a notice addresses as a whole
     key: str  # the natural key field of a profile
     key_label: str  # its column header in a sheet
     levels: tuple[str, ...]  # the fact levels a profile of this kind carries
@@ -44,6 +46,8 @@ KINDS: dict[str, SubjectKind] = {
         name="household",
         label="家庭",
         unit="户",
+        counted="户",
+        whole="全户",
         key="household_no",
         key_label="户编号",
         levels=("household", "member"),
@@ -55,6 +59,8 @@ KINDS: dict[str, SubjectKind] = {
         name="enterprise",
         label="企业",
         unit="家",
+        counted="家企业",
+        whole="本企业",
         key="credit_code",
         key_label="统一社会信用代码",
         levels=("enterprise",),
