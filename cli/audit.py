@@ -47,21 +47,23 @@ def _verify(head: str | None) -> tuple[VerifyReport, float]:
 @audit_app.command("verify")
 def verify_command(head: Head = None) -> None:
     """核验审计日志 verify：重算哈希链，完好时打印末条，否则指出第一条被改动的记录。"""
+    from rich.text import Text
+
     report, seconds = _verify(head)
     if not report.ok:
-        err.print(f"[red]seq {report.first_bad}: {report.reason}[/]", highlight=False)
+        err.print(Text(f"审计日志被改动：seq {report.first_bad}：{report.reason}", style="red"))
         err.print(
-            f"{report.checked:,} records before it check out "
-            f"(last good: seq {report.head_seq} hash {report.head_hash})",
+            f"它之前的 {report.checked:,} 条记录核验无误"
+            f"（最后完好的一条：seq {report.head_seq} hash {report.head_hash}）",
             highlight=False,
         )
         raise typer.Exit(1)
-    rate = f" ({report.checked / seconds:,.0f} records/s)" if report.checked else ""
+    rate = f"（每秒 {report.checked / seconds:,.0f} 条）" if report.checked else ""
     out.print(
-        f"[green]audit log intact[/]: {report.checked:,} records checked in {seconds:.2f} s{rate}",
+        f"[green]审计日志完好[/]：核验 {report.checked:,} 条记录，用时 {seconds:.2f} 秒{rate}",
         highlight=False,
     )
-    out.print(f"head seq {report.head_seq} hash {report.head_hash}", highlight=False)
+    out.print(f"末条 head seq {report.head_seq} hash {report.head_hash}", highlight=False)
 
 
 @audit_app.command("head")
@@ -77,4 +79,4 @@ def head_command() -> None:
             seq, digest = current_head(session=session)
     finally:
         engine.dispose()
-    out.print(f"head seq {seq} hash {digest}", highlight=False)
+    out.print(f"末条 head seq {seq} hash {digest}", highlight=False)

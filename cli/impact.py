@@ -14,21 +14,21 @@ if TYPE_CHECKING:
     from matcher.profiles.regions import RegionTable
     from store.sweep.impact import ImpactReport
 
-_HEADERS = ("gain 新增", "loss 减少", "raised 提高", "lowered 降低", "Δ amount 金额变化")
+_HEADERS = ("新增", "减少", "提高", "降低", "金额变化（元）")
 
 
 @app.command("impact")
 def impact(
-    policy_file: Annotated[Path, typer.Argument(help="the edited policy file (not yet published)")],
-    on: Annotated[str | None, typer.Option(help="evaluation date, YYYY-MM-DD")] = None,
-    region: Annotated[
-        str | None, typer.Option(help="only regions whose code starts with these digits")
-    ] = None,
+    policy_file: Annotated[Path, typer.Argument(help="改动后（尚未发布）的政策文件")],
+    on: Annotated[str | None, typer.Option(help="评估日期 YYYY-MM-DD（默认今天）")] = None,
+    region: Annotated[str | None, typer.Option(help="只看区划代码以此开头的地区")] = None,
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """影响评估 impact：把改动的政策文件与现行目录在已存档案上比较，不写入任何数据。"""
     from rich.markup import escape
+    from rich.text import Text
 
+    from matcher.profiles.subjects import KINDS
     from rules.candidate import load_candidate
     from rules.errors import RuleError
     from store.db import migrate
@@ -56,11 +56,13 @@ def impact(
         )
     finally:
         engine.dispose()
-    what = "replaces" if candidate.replaced else "adds"
+    what = "替换" if candidate.replaced else "新增"
+    kind = KINDS[subject]
     out.print(
-        f"{policy_file} {what} {candidate.policy_id} · {report.subjects:,} stored "
-        f"{subject}s on {day} · nothing was written",
-        highlight=False,
+        Text(
+            f"{policy_file} {what}政策 {candidate.policy_id} · 已存档案 {report.subjects:,} "
+            f"{kind.counted}（{day}）· 未写入任何数据"
+        )
     )
     _print(report)
 
@@ -70,17 +72,17 @@ def _print(report: ImpactReport) -> None:
     from matcher.profiles.regions import load_regions
 
     if not report.villages:
-        out.print("no one gains, loses or sees an amount change", highlight=False)
+        out.print("无人新增、减少或金额变化", highlight=False)
         return
     towns, names = by_township(report.villages), load_regions()
     for pid, t in sorted(report.totals().items()):
         out.print(
-            f"\n{pid}: +{t.gain:,} gain, −{t.loss:,} loss, {t.raised:,} raised, "
-            f"{t.lowered:,} lowered, Δ {t.amount_delta:+,.2f} per period",
+            f"\n{pid}：新增 +{t.gain:,}，减少 −{t.loss:,}，提高 {t.raised:,}，"
+            f"降低 {t.lowered:,}，每期金额变化 {t.amount_delta:+,.2f} 元",
             highlight=False,
         )
-        _table(f"{pid} by village 按村（社区）", pid, report.villages, names)
-        _table(f"{pid} by township 按乡镇（街道）", pid, towns, names)
+        _table(f"{pid} 按村（社区）", pid, report.villages, names)
+        _table(f"{pid} 按乡镇（街道）", pid, towns, names)
 
 
 def _table(title: str, policy: str, tallies: dict[Key, ImpactTally], names: RegionTable) -> None:
@@ -90,13 +92,13 @@ def _table(title: str, policy: str, tallies: dict[Key, ImpactTally], names: Regi
 
     wide = Console(soft_wrap=True, width=max(out.width, 132))  # a village row fits on one line
     table = Table(title=title, title_justify="left")
-    for header in ("region 区划", "name 名称", *_HEADERS):
+    for header in ("区划", "名称", *_HEADERS):
         table.add_column(header, justify="right" if header in _HEADERS else "left")
     for (pid, code), t in sorted(tallies.items()):
         if pid != policy:
             continue
         table.add_row(
-            code or "(unknown)",
+            code or "（未知）",
             escape(names.name(code) or ""),
             f"{t.gain:,}",
             f"{t.loss:,}",

@@ -51,12 +51,14 @@ def test_a_raised_threshold_prints_gains_by_village_and_writes_nothing(
     before = _row_counts(engine)
     result = CliRunner().invoke(app, ["impact", str(edited), "--on", "2025-03-01"])
     assert result.exit_code == 0, result.output
-    assert "1,500 stored households" in result.output and "nothing was written" in result.output
-    assert "by village" in result.output and "by township" in result.output
+    assert "已存档案 1,500 户" in result.output and "未写入任何数据" in result.output
+    assert "按村（社区）" in result.output and "按乡镇（街道）" in result.output
     total = next(
-        line for line in result.output.splitlines() if line.startswith("household.dibao.allowance:")
+        line
+        for line in result.output.splitlines()
+        if line.startswith("household.dibao.allowance：")
     )
-    gains = int(total.split("+")[1].split(" ")[0].replace(",", ""))
+    gains = int(total.split("新增 +")[1].split("，")[0].replace(",", ""))
     assert gains > 0
     assert _row_counts(engine) == before
 
@@ -69,7 +71,7 @@ def test_an_unchanged_copy_changes_nothing_and_a_bad_region_is_refused(
     monkeypatch.setenv("DATABASE_URL", database_url)
     same = CliRunner().invoke(app, ["impact", str(ALLOWANCE), "--on", "2025-03-01"])
     assert same.exit_code == 0, same.output
-    assert "no one gains, loses or sees an amount change" in same.output
+    assert "无人新增、减少或金额变化" in same.output
     bad = CliRunner().invoke(app, ["impact", str(ALLOWANCE), "--region", "52' OR '1'='1"])
     assert bad.exit_code == 2
     assert "region prefix is 1–12 digits" in bad.output

@@ -213,7 +213,7 @@ def test_the_cli_names_the_broken_record_and_exits_1(
     intact = runner.invoke(app, ["audit", "verify", "--head", exported])
     assert (head.exit_code, intact.exit_code) == (0, 0)
     assert f"head seq {RECORDS} hash {exported}" in head.output
-    assert f"{RECORDS} records checked" in intact.output and exported in intact.output
+    assert f"核验 {RECORDS} 条记录" in intact.output and exported in intact.output
     with engine.begin() as conn:  # committed this time: the CLI reads through its own engine
         conn.exec_driver_sql(
             "ALTER TABLE audit DISABLE TRIGGER USER"
@@ -223,7 +223,7 @@ def test_the_cli_names_the_broken_record_and_exits_1(
         _set("actor", "mallory")(conn, K)
     broken = runner.invoke(app, ["audit", "verify"])
     assert broken.exit_code == 1
-    assert f"seq {K}: its content does not match its hash" in broken.output
+    assert f"seq {K}：its content does not match its hash" in broken.output
 
 
 @settings(
