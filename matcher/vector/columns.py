@@ -7,6 +7,7 @@ another). Members are sorted by household; `starts` gives each household's first
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,10 +27,18 @@ class Vocabulary:
     """String values ↔ codes, shared by every string column of a population."""
 
     codes: dict[str, int] = field(default_factory=dict)
+    _texts: list[str] = field(default_factory=list, repr=False, compare=False)
 
     def code(self, text: str) -> int:
         """The code of `text`, adding it if new."""
         return self.codes.setdefault(text, len(self.codes))
+
+    def text(self, code: int) -> str:
+        """The string of a code (codes are given in insertion order, so the reverse is a list
+        extended by the strings added since the last call)."""
+        if len(self._texts) < len(self.codes):
+            self._texts.extend(itertools.islice(self.codes, len(self._texts), None))
+        return self._texts[code]
 
     def lookup(self, text: str) -> float:
         """The code of `text`, or -1.0 (matches nothing) when no row has it."""

@@ -12,7 +12,6 @@ evaluator, so both engines agree by construction.
 from __future__ import annotations
 
 from datetime import date
-from functools import cached_property
 
 import numpy as np
 
@@ -35,10 +34,6 @@ class ExactRows:
         self.pop = pop
         self.types = {name: fact.type for name, fact in facts.facts.items()}
         self._facts: dict[int, Facts] = {}
-
-    @cached_property
-    def _texts(self) -> dict[int, str]:
-        return {code: text for text, code in self.pop.vocabulary.codes.items()}
 
     def evaluate(self, expr: ir.Expr, row: int) -> Result:
         """`expr` (bound, unrolled of nothing) on subject row `row`, exactly."""
@@ -70,7 +65,7 @@ class ExactRows:
         if kind == "bool":
             return x == 1.0
         if kind == "string":
-            return self._texts[int(x)]
+            return self.pop.vocabulary.text(int(x))
         if kind == "date":
             return date.fromordinal(int(x))
         if x == int(x) and abs(x) < _WHOLE_LIMIT:
