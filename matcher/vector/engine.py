@@ -48,6 +48,8 @@ __all__ = ["STATUS_NAMES", "VectorCatalogue", "VectorResult", "compile_catalogue
 
 Status = npt.NDArray[np.uint8]
 Bounds = tuple[Decimal | None, Decimal | None]
+# rows (sorted) and their lower and upper amounts in whole fen (NaN: unbounded), per column
+FenBounds = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
 STATUS_NAMES: dict[int, StatusName] = {
     int(F): "ineligible",
     int(U): "undetermined",
@@ -123,6 +125,7 @@ class VectorResult:
     dropped_for: npt.NDArray[np.int32]  # rows × policies: the column kept instead, or -1
     exact_missing: dict[int, dict[int, tuple[str, ...]]] = field(default_factory=dict)
     bounds: dict[tuple[int, int], Bounds] = field(default_factory=dict)  # (row, j) → range
+    fen_bounds: dict[int, FenBounds] = field(default_factory=dict)  # j → the range pass's
     settled: dict[tuple[int, int], PolicyResult] = field(default_factory=dict)  # by excludes
     exact_outputs: int = 0  # (output, row) pairs the exact path evaluated (for benchmarks)
     fragile_rows: int = 0  # rows whose float64 results were not proved exact
@@ -201,8 +204,23 @@ class VectorResult:
         if status != "eligible" or self.engine.amounts[j] is None:
             return base
         amount = self.amount_at(row, j)
-        bounds = self.bounds.get((row, j), (None, None)) if amount is None else None
+        bounds = self.amount_range(row, j) if amount is None else None
         return with_amount(base, policy, amount, missing, bounds)
+
+    def amount_range(self, row: int, j: int) -> Bounds:
+        """The bounds of an eligible amount not yet known (None: unbounded that way)."""
+        exact = self.bounds.get((row, j))
+        if exact is not None:
+            return exact
+        found = self.fen_bounds.get(j)
+        if found is not None:
+            rows, low, high = found
+            k = int(np.searchsorted(rows, row))
+            if k < rows.size and rows[k] == row:
+                ends = (low[k], high[k])
+                lo, hi = (None if np.isnan(x) else from_fen(int(x)) for x in ends)
+                return lo, hi
+        return None, None
 
     def _masked(self, row: int, j: int) -> tuple[str, ...]:
         """The missing facts of row `row`, policy column `j`, from the masks."""
@@ -256,6 +274,8 @@ class _Exact:
     fen: dict[int, Array]
     missing: dict[int, dict[int, tuple[str, ...]]] = field(default_factory=dict)
     ranges: dict[tuple[int, int], Bounds] = field(default_factory=dict)  # (slot, row)
+    fen_ranges: dict[int, FenBounds] = field(default_factory=dict)  # slot → range pass's
+    redone: set[tuple[int, int]] = field(default_factory=set)  # (slot, row) the exact path set
     _owned: set[int] = field(default_factory=set)
     count: int = 0
 
@@ -290,11 +310,8 @@ class _Exact:
         high, unsure_hi = amount_fen(np.where(np.isfinite(hi), hi, np.nan), bound)
         point = lo == hi
         self.fen[slot][rows] = np.where(point, low, np.nan)
-        for k in np.flatnonzero(~point).tolist():
-            ends = (low[k], high[k])
-            self.ranges[(slot, int(rows[k]))] = tuple(  # type: ignore[assignment]
-                None if np.isnan(x) else from_fen(int(x)) for x in ends
-            )
+        ranged = ~point  # kept as fen arrays, made Decimal only when a row's result is read
+        self.fen_ranges[slot] = (rows[ranged], low[ranged], high[ranged])
         unsure: npt.NDArray[np.bool_] = unsure_lo | unsure_hi
         return unsure
 
@@ -326,6 +343,7 @@ class _Exact:
         if slot in self.fen:
             amount, bounds = amount_of(value)
             self.fen[slot][row] = np.nan if amount is None else float(amount * 100)
+            self.redone.add((slot, row))
             self.ranges.pop((slot, row), None)
             if bounds is not None:
                 self.ranges[(slot, row)] = bounds
@@ -347,6 +365,7 @@ def _assemble(
     region = np.zeros((p, n), np.uint8)
     scopes = _Regions(pop.regions)
     bounds: dict[tuple[int, int], Bounds] = {}
+    fen_bounds: dict[int, FenBounds] = {}
     for j, policy in enumerate(engine.policies):
         region[j] = scopes.of(policy.spec.regions)
         if engine.bound[j] is None:
@@ -356,6 +375,14 @@ def _assemble(
         slot = engine.amounts[j]
         if slot is not None:
             fen[j] = np.where(status[j] == T, fen_by_slot[slot], np.nan)
+            found = exact.fen_ranges.get(slot)
+            if found is not None:
+                rows, low, high = found
+                keep = status[j, rows] == T
+                redone = [r for s, r in exact.redone if s == slot]
+                if redone:
+                    keep &= ~np.isin(rows, redone)
+                fen_bounds[j] = (rows[keep], low[keep], high[keep])
             for (s, row), r in exact.ranges.items():
                 if s == slot and status[j, row] == T:
                     bounds[(row, j)] = r
@@ -373,6 +400,7 @@ def _assemble(
         np.full((p, n), -1, np.int32).T,
         exact_missing=exact.missing,
         bounds=bounds,
+        fen_bounds=fen_bounds,
     )
     apply_excludes(result)
     return result
