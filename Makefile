@@ -56,6 +56,9 @@ bench: setup
 	$(RUN) python bench/engines.py
 	$(RUN) python bench/profile_vector.py
 	$(RUN) python bench/batch.py
+	$(RUN) python bench/exact_path.py
+	$(RUN) python bench/cli_startup.py
+	$(RUN) python bench/sqlite_race.py
 
 clean:
 	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache
