@@ -4,6 +4,6 @@ profiles/     a raw profile (JSON, a sheet row, a test case) → validated shape
               engines read; identifiers (ID numbers, credit codes), regions, derived facts, logs
 interpreter/  the explaining engine: one subject, exact numbers, three-valued with ranges
 vector/       the vectorised engine: a population as columns, float64 proved exact or redone
-events/       the durable-rules event engine: rules compiled to rulesets; life events
+events/       the durable-rules event engine: compiler, encoding, runtime; life events
 explain/      what a result says: reports, impact tallies, the `tests:` cases of policy files
 """
