@@ -55,6 +55,7 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 # loaded 2-core machine 8 threads of short transactions were seen to wait past 5 s (one in
 # 1,600 failed), so the wait is generous: a write that would wait half a minute is a fault.
 BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10  # seconds a PostgreSQL connection may take to open
 _READ_ONLY = "zhida_read_only"
 _EXPECTED = "应为 sqlite:///文件路径 或 postgresql://用户@主机:端口/库名"
 
@@ -117,6 +118,9 @@ def open_engine(url: str | None = None, **kwargs: Any) -> Engine:
                 f"{setting}：无法建立数据库所在的文件夹 {Path(parsed.database).parent}"
                 f"（{exc.strerror}）；应为可写的文件夹"
             ) from None
+    if parsed.get_backend_name() == "postgresql" and "connect_args" not in kwargs:
+        # a host that drops packets (rather than refusing) would otherwise hang the command
+        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
     try:
         engine = create_engine(url, **kwargs)
     except ArgumentError as exc:  # a driver that is not installed

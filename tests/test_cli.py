@@ -134,7 +134,7 @@ def test_error_messages_mask_what_is_id_shaped(tmp_path: Path) -> None:
     code, text = run("match", str(named))
     masked = tmp_path / "522***********0017.json"
     assert code == 2 and text.splitlines() == [
-        f"2 problem(s) in {masked}:",
+        f"{masked}：2 处问题：",
         f"  {masked} → dibao_certificate_no: expected string, got number 522***********0017",
         f"  {masked} → electricity_account_no: expected string, got number 622************5678",
     ]

@@ -27,7 +27,7 @@ class ProfileError(ZhidaError):
         self.source = source
         lines = "\n".join(f"  {source} → {i}" for i in issues)
         # the source may be a path named after a person; messages mask what they quote
-        super().__init__(mask_ids_in_text(f"{len(issues)} problem(s) in {source}:\n{lines}"))
+        super().__init__(mask_ids_in_text(f"{source}：{len(issues)} 处问题：\n{lines}"))
 
 
 class EngineError(ZhidaError):

@@ -100,8 +100,8 @@ def test_every_issue_is_collected_at_once_with_its_path() -> None:
 
 
 def test_profile_error_names_the_source() -> None:
-    """The error text starts with the count and names the source given by the caller."""
-    with pytest.raises(ProfileError, match=r"1 problem\(s\) in households.xlsx row 7"):
+    """The error text starts with the source given by the caller and the count."""
+    with pytest.raises(ProfileError, match=r"^households.xlsx row 7：1 处问题："):
         parse_household(household(incme=1), CATALOGUE, source="households.xlsx row 7")
 
 

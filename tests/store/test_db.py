@@ -16,7 +16,13 @@ import store.tables  # noqa: F401  (registers the tables)
 from matcher.profiles.parse import parse_household
 from rules.catalogue import load_catalogue
 from store.audit.log import AuditEntry, append
-from store.db import BUSY_TIMEOUT_MS, is_postgres, read_session, write_session
+from store.db import (
+    BUSY_TIMEOUT_MS,
+    PG_CONNECT_TIMEOUT_S,
+    is_postgres,
+    read_session,
+    write_session,
+)
 from store.ingest.profiles import upsert_households
 from store.tables.profiles import HouseholdRow, MemberRow
 from store.testing import fresh_sqlite
@@ -83,3 +89,16 @@ def test_a_read_session_is_one_snapshot_while_an_import_commits(engine: Engine) 
     with read_session(engine) as later:
         assert later.execute(select(func.count()).select_from(MemberRow)).scalar_one() == 3
         assert later.execute(select(HouseholdRow.facts)).scalar_one()["dibao_status"] == "active"
+
+
+def test_no_connection_waits_forever(engine: Engine) -> None:
+    """A SQLite writer waits at most BUSY_TIMEOUT_MS for the lock; a PostgreSQL connection
+    gives up opening after PG_CONNECT_TIMEOUT_S (a host that drops packets would hang)."""
+    with engine.connect() as conn:
+        if is_postgres(engine):
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            params = raw.info.get_parameters()
+            assert params["connect_timeout"] == str(PG_CONNECT_TIMEOUT_S)
+        else:
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == BUSY_TIMEOUT_MS
