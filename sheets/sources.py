@@ -52,12 +52,29 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             yield from csv.reader(handle)
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         raise SheetError(
-            f"{path.name}: not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'"
+            f"{path.name}：不是 UTF-8 编码的文本{_guess_encoding(path)}；"
+            "应为 UTF-8：在 Excel 中「另存为」→「CSV UTF-8（逗号分隔）」"
         ) from None
     except csv.Error as exc:
         raise SheetError(f"{path.name}: malformed CSV: {exc}") from None
+
+
+def _guess_encoding(path: Path) -> str:
+    """ "（像是 GBK/GB18030 编码）" when the file reads as GB18030 (Excel on Chinese Windows)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return ""
+    for cut in range(4):  # a multi-byte character may be cut at the end of what was read
+        try:
+            head[: len(head) - cut].decode("gb18030")
+        except UnicodeDecodeError:
+            continue
+        return "（像是 GBK/GB18030 编码）"
+    return ""
 
 
 def _csv(path: Path) -> RowSource:

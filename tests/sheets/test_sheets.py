@@ -18,6 +18,7 @@ from rules.catalogue import Catalogue, load_catalogue
 from sheets.enterprises import EnterpriseSheet
 from sheets.guards import Limits, SheetError, check_xlsx
 from sheets.households import HouseholdSheet, ValidHousehold
+from sheets.sources import open_rows
 from sheets.template import columns_for, write_template
 from synth.enterprises import Enterprises
 from synth.files import write_demo_data
@@ -309,3 +310,16 @@ def test_demo_data_reports_its_progress(tmp_path: Path, catalogue: Catalogue) ->
     assert files.households == 300 and len(seen) >= 3
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert seen[-1] == (320, 320) and all(t == 320 for _, t in seen)
+
+
+def test_a_csv_saved_in_gbk_says_how_to_save_it_as_utf8(tmp_path: Path) -> None:
+    """Excel on Chinese Windows saves CSV as GBK: the refusal says so and how to re-save it."""
+    sheet = tmp_path / "村.csv"
+    sheet.write_bytes(
+        "户编号,村（居）代码,姓名\n5206020010010001,520602001001,张三\n".encode("gbk")
+    )
+    with pytest.raises(SheetError) as refused:
+        open_rows(sheet, Limits())
+    message = str(refused.value)
+    assert message.startswith("村.csv：不是 UTF-8 编码的文本（像是 GBK/GB18030 编码）")
+    assert "CSV UTF-8" in message
