@@ -51,8 +51,8 @@ class _LazyConsole:
         return getattr(self._console, name)
 
 
-out = cast("Console", _LazyConsole(soft_wrap=True))
-err = cast("Console", _LazyConsole(stderr=True, soft_wrap=True))
+out = cast("Console", _LazyConsole(soft_wrap=True, emoji=False))  # `:x:` prints as written
+err = cast("Console", _LazyConsole(stderr=True, soft_wrap=True, emoji=False))
 
 
 def default_root() -> Path:
