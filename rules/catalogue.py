@@ -206,6 +206,9 @@ def validation_error(
             return RuleError(loaded.key_where(path), message, f"did you mean `{close[0]}`?")
         if any(ch in str(path[-1]) for ch in "()<>=\"'"):
             hint = "a comma inside {…} splits the value: put the expression in quotes"
+        elif missing:
+            wanted = "、".join(f"`{m}`" for m in missing)
+            hint = f"这里还缺 {wanted}：`{path[-1]}` 是否应写作 `{missing[0]}`？"
         else:
             hint = "allowed keys are listed in docs/rule-language.md"
         return RuleError(loaded.key_where(path), message, hint)

@@ -103,3 +103,11 @@ def test_a_subfolder_is_checked_in_its_catalogue(root: Path) -> None:
     edit(root / "household/demo/tekun.yaml", "excludes: [household.demo.dibao]", "excludes: [x.y]")
     errors = [str(d) for d in lint_tree(root / "household")[0] if d.severity == "error"]
     assert len(errors) == 1 and "excludes `x.y` does not exist" in errors[0]
+
+
+def test_a_key_in_place_of_a_missing_one_is_named_as_its_likely_meaning(root: Path) -> None:
+    """`when:` written where `eligible:` belongs: the hint names the missing key."""
+    edit(root / "household/demo/tekun.yaml", "\neligible:\n", "\nwhen:\n")
+    (error,) = errors(root)
+    assert "unexpected key `when`" in error
+    assert "这里还缺 `eligible`：`when` 是否应写作 `eligible`？" in error
