@@ -115,6 +115,7 @@ def _db_commands(c: Inputs) -> list[list[str]]:
         ],
         ["audit", "verify"],
         ["audit", "head"],
+        ["scheduler", *MINI],
     ]
 
 
@@ -233,7 +234,8 @@ DB_ENV: dict[str, Callable[[Inputs], dict[str, str]]] = {
     "not_a_database": lambda c: {"ZHIDA_DATA_DIR": str(c.tmp / "wrong")},
 }
 DB_COMMANDS = (
-    "import_households", "import_enterprises", "sweep", "impact", "audit_verify", "audit_head"
+    "import_households", "import_enterprises", "sweep", "impact", "audit_verify", "audit_head",
+    "scheduler",
 )  # fmt: skip
 
 

@@ -1,0 +1,102 @@
+"""The scheduler: APScheduler 3.x, its job store in our database, one per store (jobs.lock).
+
+    scheduler = make_scheduler(engine, root=Path("policies"))   # jobs registered, not started
+    scheduler.start()                                           # BlockingScheduler: until SIGTERM
+
+Every job is registered with an explicit id and `replace_existing=True` (a restart updates it,
+never duplicates it), `coalesce=True` (after downtime a missed job runs once, not once per missed
+tick), `max_instances=1` (a run longer than its interval is not overlapped), a long
+`misfire_grace_time` (a sweep missed by minutes still runs), the time zone Asia/Shanghai, and
+plain-data arguments — the values DELIVERY.md measured. The nightly sweep runs at 02:00; the
+outbox drain, the deadline checks and the retries join `JOBS` with the delivery issue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, SchedulerEvent
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import Engine
+
+from jobs.lock import SchedulerLock
+from jobs.tasks import TIMEZONE
+
+__all__ = ["JOBS", "JOB_DEFAULTS", "JOB_TABLE", "JobSpec", "make_scheduler"]
+
+JOB_TABLE = "apscheduler_jobs"
+JOB_DEFAULTS: dict[str, Any] = {
+    "coalesce": True,
+    "max_instances": 1,
+    "misfire_grace_time": 6 * 3600,  # seconds: a nightly job missed by hours still runs
+}
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One scheduled job: a stable id, an importable function, a cron trigger, what it says."""
+
+    id: str
+    func: str  # "module:function"
+    cron: dict[str, str | int]
+    says: str
+    kwargs: Callable[[Path], dict[str, str]] = field(default=lambda root: {})
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec(
+        id="nightly_sweep",
+        func="jobs.tasks:nightly_sweep",
+        cron={"hour": 2, "minute": 0},
+        says="每天 02:00 普查：全部已存档案对照政策目录",
+        kwargs=lambda root: {"root": str(root)},
+    ),
+)
+
+
+def make_scheduler(
+    engine: Engine, *, root: Path, kind: Literal["blocking", "background"] = "blocking"
+) -> BaseScheduler:
+    """A scheduler on `engine`'s job store with every job of `JOBS` registered, holding the lock.
+
+    The lock is taken here, before anything touches the job store, and given back when the
+    scheduler shuts down.
+
+    Raises:
+        SchedulerRunning: another scheduler holds this database's lock.
+    """
+    lock = SchedulerLock(engine)
+    lock.acquire()
+    try:
+        store = SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)
+        factory = BlockingScheduler if kind == "blocking" else BackgroundScheduler
+        scheduler = factory(
+            jobstores={"default": store}, job_defaults=JOB_DEFAULTS, timezone=TIMEZONE
+        )
+
+        def on_shutdown(_: SchedulerEvent) -> None:
+            lock.release()
+
+        scheduler.add_listener(on_shutdown, EVENT_SCHEDULER_SHUTDOWN)
+        for job in JOBS:
+            scheduler.add_job(
+                job.func,
+                trigger="cron",
+                id=job.id,
+                name=job.says,
+                replace_existing=True,
+                kwargs=job.kwargs(root),
+                **job.cron,
+            )
+    except BaseException:
+        lock.release()
+        raise
+    return scheduler

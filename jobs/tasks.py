@@ -1,0 +1,49 @@
+"""What the scheduled jobs run. Each is an importable "module:function" whose arguments are
+plain data (the job store pickles them; unpickling runs code, so never objects)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rules.catalogue import load_catalogue
+from store.db import migrate, open_engine
+from store.sweep.run import SweepConflict, SweepDateError, SweepReport, begin_sweep, run_sweep
+
+__all__ = ["TIMEZONE", "nightly_sweep", "today"]
+
+TIMEZONE = "Asia/Shanghai"
+log = logging.getLogger(__name__)
+
+
+def today() -> date:
+    """Today where the county is (the scheduler's time zone), whatever the machine's."""
+    return datetime.now(ZoneInfo(TIMEZONE)).date()
+
+
+def nightly_sweep(root: str, on: str | None = None) -> SweepReport | None:
+    """Sweep every stored profile against the catalogue at `root`, as of `on` (default today).
+
+    A sweep interrupted earlier is resumed; a date before the latest sweep, or a sweep already
+    running elsewhere, is logged and skipped (the next night tries again), never raised into
+    the scheduler's thread.
+    """
+    day = date.fromisoformat(on) if on else today()
+    catalogue = load_catalogue(Path(root))
+    engine = open_engine()
+    try:
+        migrate(engine)
+        start = begin_sweep(
+            engine=engine, catalogue=catalogue, root=Path(root), on=day, region=None,
+            actor="scheduler",
+        )  # fmt: skip
+        report = run_sweep(engine=engine, start=start, catalogue=catalogue)
+    except (SweepDateError, SweepConflict) as exc:
+        log.warning("nightly sweep of %s skipped: %s", day, exc)
+        return None
+    finally:
+        engine.dispose()
+    log.info("nightly sweep of %s done: run %s, %s", day, report.run_id, report.counts)
+    return report

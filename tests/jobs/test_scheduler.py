@@ -1,0 +1,104 @@
+"""The scheduler: its jobs and their options, one scheduler per job store, a clean stop, and the
+nightly sweep it runs — on SQLite and PostgreSQL, with APScheduler's real job store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from jobs.lock import SchedulerRunning
+from jobs.schedule import JOB_TABLE, make_scheduler
+from jobs.tasks import nightly_sweep
+from store.db import read_session
+from store.seeding import seed_households
+from store.tables.entitlements import Entitlement
+from synth.households import Population, generate_households
+
+ROOT = Path(__file__).resolve().parents[2]
+POLICIES = ROOT / "policies"
+
+
+def _stored_jobs(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {JOB_TABLE}")).scalar_one())
+
+
+def test_jobs_are_registered_once_with_the_measured_options(engine: Engine) -> None:
+    """Stable id, importable function, 02:00 Asia/Shanghai, coalesce, one instance, hours of
+    grace, plain-data arguments; registering again replaces the job rather than adding one."""
+    for _ in range(2):
+        scheduler = make_scheduler(engine, root=POLICIES, kind="background")
+        scheduler.start(paused=True)
+        (job,) = scheduler.get_jobs()
+        assert job.id == "nightly_sweep" and job.func_ref == "jobs.tasks:nightly_sweep"
+        assert (job.coalesce, job.max_instances) == (True, 1)
+        assert job.misfire_grace_time >= 3600
+        assert job.kwargs == {"root": str(POLICIES)} and job.args == ()
+        fields = {f.name: str(f) for f in job.trigger.fields}
+        assert (fields["hour"], fields["minute"]) == ("2", "0")
+        assert job.trigger.timezone == ZoneInfo("Asia/Shanghai")
+        scheduler.shutdown()
+        assert _stored_jobs(engine) == 1
+
+
+def test_a_second_scheduler_on_the_same_store_refuses_until_the_first_stops(
+    engine: Engine,
+) -> None:
+    first = make_scheduler(engine, root=POLICIES, kind="background")
+    with pytest.raises(SchedulerRunning, match="另一个调度器已在运行"):
+        make_scheduler(engine, root=POLICIES, kind="background")
+    first.start(paused=True)
+    first.shutdown()
+    again = make_scheduler(engine, root=POLICIES, kind="background")  # the lock was given back
+    again.start(paused=True)
+    again.shutdown()
+
+
+def test_the_nightly_sweep_job_sweeps_and_skips_a_date_before_the_last(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pop = Population(households=200, chunk_size=200, dibao_share=0.2)
+    seed_households(engine=engine, chunks=generate_households(pop))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    report = nightly_sweep(str(POLICIES), on="2025-03-01")
+    assert report is not None and report.counts["households"] == 200
+    with read_session(engine) as session:
+        stored = session.execute(select(func.count()).select_from(Entitlement)).scalar_one()
+    assert stored > 0
+    assert nightly_sweep(str(POLICIES), on="2025-02-01") is None  # the history only moves forward
+
+
+def _zhida(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return subprocess.Popen(
+        [sys.executable, "-c", "from cli import app; app()", *args],
+        cwd=ROOT,
+        env={**env, "ZHIDA_DATA_DIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_zhida_scheduler_runs_alone_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    first = _zhida(tmp_path, "scheduler")
+    assert first.stdout is not None
+    started = first.stdout.readline() + first.stdout.readline()
+    assert "调度器已启动" in started and "nightly_sweep" in started, started
+    second = _zhida(tmp_path, "scheduler")
+    _, refused = second.communicate(timeout=60)
+    assert second.returncode == 2 and "另一个调度器已在运行" in refused
+    assert "Traceback" not in refused
+    time.sleep(0.5)
+    first.send_signal(signal.SIGTERM)
+    rest, said = first.communicate(timeout=30)
+    assert first.returncode == 0, said
+    assert "调度器已停止" in rest and "SIGTERM" in said
