@@ -1,0 +1,104 @@
+"""The e-mail channel against a real SMTP server on loopback (aiosmtpd): a Chinese subject and
+body arrive intact, in a text and an HTML part; a refused recipient is one clear MailError."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from jobs.mail import MailError, MailSettings, send_mail
+
+
+class Inbox:
+    """Keeps every message; refuses any recipient at refused.example."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[Envelope, EmailMessage]] = []
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if address.endswith("@refused.example"):
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        parsed = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append((envelope, parsed))
+        return "250 Message accepted"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:  # Controller(port=0) does not work: pick one first
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, MailSettings]]:
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, MailSettings(host="127.0.0.1", port=port, sender="notices@zhida.example")
+    finally:
+        controller.stop()
+
+
+def test_a_chinese_notice_arrives_intact_in_two_parts(smtp: tuple[Inbox, MailSettings]) -> None:
+    inbox, settings = smtp
+    subject = "您可享受：城乡最低生活保障金（每月 710.00 元）"
+    text = "贵户已符合城乡最低生活保障金条件，自2025年3月起每月710.00元，无需申请。"
+    html = f"<p>{text}</p>"
+    message_id = send_mail(settings, "finance@firm.example", subject, text, html)
+    ((envelope, got),) = inbox.messages
+    assert envelope.rcpt_tos == ["finance@firm.example"]
+    assert got["Subject"] == subject and got["Message-ID"] == message_id
+    assert "=?utf-8?" in (envelope.original_content or b"").decode("ascii").lower()  # RFC 2047
+    plain, rich = got.get_body(("plain",)), got.get_body(("html",))
+    assert plain is not None and rich is not None
+    assert plain.get_content().strip() == text and text in rich.get_content()
+    assert got["From"].addresses[0].display_name == "直达 惠民惠企政策"
+
+
+def test_a_refused_recipient_is_one_clear_error(smtp: tuple[Inbox, MailSettings]) -> None:
+    inbox, settings = smtp
+    with pytest.raises(MailError, match="拒收收件人 nobody@refused.example：550"):
+        send_mail(settings, "nobody@refused.example", "主题", "正文", "<p>正文</p>")
+    assert inbox.messages == []
+
+
+def test_a_server_that_is_not_there_is_one_clear_error() -> None:
+    settings = MailSettings(host="127.0.0.1", port=_free_port())
+    with pytest.raises(MailError, match=r"SMTP 127\.0\.0\.1:\d+ 发送失败：ConnectionRefusedError"):
+        send_mail(settings, "a@b.example", "主题", "正文", "<p>正文</p>")
+
+
+def test_settings_from_the_environment_refuse_half_a_login(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ZHIDA_SMTP_HOST", "mail.county.example")
+    monkeypatch.setenv("ZHIDA_SMTP_USER", "zhida")
+    monkeypatch.delenv("ZHIDA_SMTP_PASSWORD", raising=False)
+    with pytest.raises(MailError, match="应同时设置"):
+        MailSettings.from_env()
+    monkeypatch.setenv("ZHIDA_SMTP_PASSWORD", "secret")
+    monkeypatch.setenv("ZHIDA_SMTP_PORT", "587")
+    monkeypatch.setenv("ZHIDA_SMTP_STARTTLS", "1")
+    got = MailSettings.from_env()
+    assert (got.host, got.port, got.starttls, got.user) == (
+        "mail.county.example",
+        587,
+        True,
+        "zhida",
+    )
