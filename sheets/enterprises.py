@@ -28,10 +28,10 @@ from rules.facts import FactCatalogue
 from sheets.cells import CellError, convert, is_blank, shown
 from sheets.grouping import RowError
 from sheets.guards import Limits
-from sheets.households import read_header
+from sheets.households import SheetReader
 from sheets.seen import SeenKeys, first_of_each, text_key
-from sheets.sources import RowSource, open_rows
-from sheets.template import Column, columns_for
+from sheets.sources import RowSource
+from sheets.template import Subject
 
 __all__ = ["EnterpriseSheet", "EnterpriseStats", "ValidEnterprise"]
 
@@ -54,8 +54,10 @@ class EnterpriseStats:
     refused_rows: int = 0
 
 
-class EnterpriseSheet:
+class EnterpriseSheet(SheetReader):
     """The valid enterprises of one sheet, in chunks; its errors and counts once read."""
+
+    kind: Subject = "enterprise"
 
     def __init__(
         self,
@@ -68,33 +70,12 @@ class EnterpriseSheet:
         progress: Callable[[int], None] | None = None,
         rows: RowSource | None = None,
     ) -> None:
-        self.path = path
-        self.catalogue = catalogue
-        self.on = on or date.today()  # dates whose domain says `max: today` are checked at it
-        self.limits = limits or Limits()
-        self.chunk = chunk
-        self.progress = progress
-        self.errors: list[RowError] = []
-        self.warnings: list[RowError] = []  # what refused nothing: an ignored column
+        super().__init__(
+            path, catalogue, on=on or date.today(), limits=limits, chunk=chunk,
+            progress=progress, rows=rows,
+        )  # fmt: skip
         self.stats = EnterpriseStats()
-        self.total_rows: int | None = None
-        self._source: RowSource | None = rows  # already opened by the caller, or None
-        self._index: list[tuple[int, Column]] = []
         self._codes = SeenKeys()
-
-    def open(self) -> None:
-        """Open the file and read its header now (else the first iteration does).
-
-        Raises:
-            SheetError: when the whole sheet is refused.
-        """
-        if not self._index:  # the header is read once (a valid one names at least one column)
-            if self._source is None:
-                self._source = open_rows(self.path, self.limits)
-            self.total_rows = self._source.total
-            columns = columns_for(self.catalogue, "enterprise")
-            self._index, notes = read_header(self._source.header, columns, "enterprise")
-            self.warnings.extend(notes)
 
     def __iter__(self) -> Iterator[list[ValidEnterprise]]:
         self.open()

@@ -91,8 +91,58 @@ def read_header(
     return index, notes
 
 
-class HouseholdSheet:
+class SheetReader:
+    """What a household sheet and an enterprise sheet share: the file and its limits, the
+    header read once into an index of columns, the errors and warnings found by row."""
+
+    kind: Subject
+
+    def __init__(
+        self,
+        path: Path,
+        catalogue: FactCatalogue,
+        *,
+        on: date,
+        limits: Limits | None,
+        chunk: int,
+        progress: Callable[[int], None] | None,
+        rows: RowSource | None,
+    ) -> None:
+        self.path = path
+        self.catalogue = catalogue
+        self.on = on  # dates whose domain says `max: today` are checked at it
+        self.limits = limits or Limits()
+        self.chunk = chunk
+        self.progress = progress
+        self.errors: list[RowError] = []
+        self.warnings: list[RowError] = []  # what refused nothing: an ignored column
+        self.total_rows: int | None = None
+        self._source: RowSource | None = rows  # already opened by the caller, or None
+        self._index: list[tuple[int, Column]] = []
+
+    def open(self) -> None:
+        """Open the file and read its header now (else the first iteration does).
+
+        Raises:
+            SheetError: when the whole sheet is refused.
+        """
+        if not self._index:  # the header is read once (a valid one names at least one column)
+            if self._source is None:
+                self._source = open_rows(self.path, self.limits)
+            self.total_rows = self._source.total
+            columns = columns_for(self.catalogue, self.kind)
+            self._index, notes = read_header(self._source.header, columns, self.kind)
+            self.warnings.extend(notes)
+            self._opened()
+
+    def _opened(self) -> None:
+        """What a kind of sheet prepares once its header is known (nothing by default)."""
+
+
+class HouseholdSheet(SheetReader):
     """The valid households of one sheet, in chunks; its errors and counts once read."""
+
+    kind: Subject = "household"
 
     def __init__(
         self,
@@ -105,36 +155,16 @@ class HouseholdSheet:
         progress: Callable[[int], None] | None = None,
         rows: RowSource | None = None,
     ) -> None:
-        self.path = path
-        self.catalogue = catalogue
-        self.on = on
-        self.limits = limits or Limits()
-        self.chunk = chunk
-        self.progress = progress
-        self.errors: list[RowError] = []
-        self.warnings: list[RowError] = []  # what refused nothing: an ignored column
+        super().__init__(
+            path, catalogue, on=on, limits=limits, chunk=chunk, progress=progress, rows=rows
+        )
         self.stats = ReadStats()
-        self.total_rows: int | None = None
-        self._source: RowSource | None = rows  # already opened by the caller, or None
-        self._index: list[tuple[int, Column]] = []
         self._plan: RowPlan | None = None
         self._households = SeenKeys()
         self._ids = SeenKeys()
 
-    def open(self) -> None:
-        """Open the file and read its header now (else the first iteration does).
-
-        Raises:
-            SheetError: when the whole sheet is refused.
-        """
-        if not self._index:  # the header is read once (a valid one names at least one column)
-            if self._source is None:
-                self._source = open_rows(self.path, self.limits)
-            self.total_rows = self._source.total
-            columns = columns_for(self.catalogue, "household")
-            self._index, notes = read_header(self._source.header, columns, "household")
-            self.warnings.extend(notes)
-            self._plan = RowPlan(self._index, self.catalogue, self.on, self.limits)
+    def _opened(self) -> None:
+        self._plan = RowPlan(self._index, self.catalogue, self.on, self.limits)
 
     def __iter__(self) -> Iterator[list[ValidHousehold]]:
         self.open()
