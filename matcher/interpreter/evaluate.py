@@ -172,8 +172,10 @@ class _Evaluator:
             unsure = sum(1 for v, _ in parts if v is None)
             return (true, _NO_MISSING) if not unsure else (Range(true, true + unsure), missing)
         ranges = [range_of(v) for v, _ in parts]
-        if not missing:
-            return sum((known_number(v) or 0 for v, _ in parts), 0), _NO_MISSING
+        known = [known_number(v) for v, _ in parts]
+        if not missing and all(k is not None for k in known):
+            return sum((k for k in known if k is not None), 0), _NO_MISSING
+        # an unknown part, or one that is undefined (x / 0) with nothing missing: its range
         low = _total(r.lo for r in ranges)
         high = _total(r.hi for r in ranges)
         total = _point(Range(low, high))

@@ -78,6 +78,17 @@ def test_aggregates_over_no_members_and_division_by_zero() -> None:
     assert value("1 / household_size > 0", empty) == (None, frozenset())
 
 
+def test_a_sum_with_an_undefined_part_is_undefined_not_zero() -> None:
+    """x/0 inside a sum leaves the sum undefined (as in the vectorised engine: NaN), with
+    nothing missing; it is not counted as 0 (a differential test found this)."""
+    zero = Facts({"household_size": 0}, members=({},))
+    assert value("sum(members, household_size / household_size) == 0", zero) == (None, frozenset())
+    two = Facts({"household_size": 0}, members=({}, {}))
+    assert value("sum(members, 1 / household_size) > 0", two) == (None, frozenset())
+    nobody = Facts({"household_size": 0})
+    assert value("sum(members, 1 / household_size) == 0", nobody) == (True, frozenset())
+
+
 def test_dated_parameter_changes_the_result() -> None:
     """Income 650 is below the 2024 line (705) but not the 2023 line (600)."""
     facts = household(members=[{"id_number": HEAD, "relation": "head", "monthly_income": 650}])
