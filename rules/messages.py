@@ -62,6 +62,18 @@ _FULL_WIDTH = {"“": '"', "”": '"', "‘": "'", "’": "'", "（": "(", "）"
 _FULL_WIDTH |= {"＝": "=", "＞": ">", "＜": "<", "！": "!", "＋": "+", "－": "-", "＊": "*"}
 
 
+def reads_as_gb18030(data: bytes) -> bool:
+    """Whether bytes that are not UTF-8 read as GB18030 (GBK): a file saved by Excel or Notepad
+    on Chinese Windows. `data` may be the head of a file, cut inside a multi-byte character."""
+    for cut in range(4):
+        try:
+            data[: len(data) - cut].decode("gb18030")
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
+
+
 def node_problem(name: str) -> str:
     """The message for an AST node outside the whitelist, by its class name."""
     what = NODES.get(name, f"这种写法（{name}）")

@@ -23,7 +23,7 @@ from yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, Sc
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from rules.errors import Location, RuleError
-from rules.messages import yaml_problem
+from rules.messages import reads_as_gb18030, yaml_problem
 from rules.numbers import SIGNIFICANT, NumberError, read_number
 
 MAX_BYTES = 256 * 1024
@@ -220,11 +220,7 @@ def _not_utf8(raw: bytes, start: int, name: str) -> RuleError:
     before = raw[:start]
     line_start = before.rfind(b"\n") + 1
     col = len(before[line_start:].decode("utf-8", errors="replace")) + 1
-    try:
-        raw.decode("gb18030")
-        guess = "，像是 GBK/GB18030 编码"
-    except UnicodeDecodeError:
-        guess = ""
+    guess = "，像是 GBK/GB18030 编码" if reads_as_gb18030(raw) else ""
     return RuleError(
         Location(name, before.count(b"\n") + 1, col),
         f"文件不是 UTF-8 编码（字节 0x{raw[start]:02x}{guess}）(not UTF-8)",

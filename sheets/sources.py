@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from python_calamine import CalamineWorkbook
 
+from rules.messages import reads_as_gb18030
 from sheets.guards import Limits, SheetError, check_xlsx
 
 __all__ = ["SUFFIXES", "RowSource", "open_rows"]
@@ -68,13 +69,7 @@ def _guess_encoding(path: Path) -> str:
             head = handle.read(1 << 16)
     except OSError:
         return ""
-    for cut in range(4):  # a multi-byte character may be cut at the end of what was read
-        try:
-            head[: len(head) - cut].decode("gb18030")
-        except UnicodeDecodeError:
-            continue
-        return "（像是 GBK/GB18030 编码）"
-    return ""
+    return "（像是 GBK/GB18030 编码）" if reads_as_gb18030(head) else ""
 
 
 def _csv(path: Path) -> RowSource:
