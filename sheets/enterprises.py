@@ -84,14 +84,8 @@ class EnterpriseSheet(SheetReader):
         for number, cells in self._source.rows:
             if all(is_blank(c) for c in cells):
                 continue
-            if self.stats.rows >= self.limits.max_rows:
-                cap = f"{self.limits.max_rows:,}"
-                reason = f"已达行数上限（{cap} 行）：本行及以后各行未读取"
-                self.errors.append(RowError(number, "", "", reason))
+            if not self._counted(number, self.stats):
                 break
-            self.stats.rows += 1
-            if self.progress and self.stats.rows % 10_000 == 0:
-                self.progress(self.stats.rows)
             valid = self._validate(number, cells)
             if valid is not None:
                 pending.append(valid)

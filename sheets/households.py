@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from matcher.profiles.parse import Household
 from rules.facts import FactCatalogue
@@ -91,6 +91,10 @@ def read_header(
     return index, notes
 
 
+class _RowCount(Protocol):
+    rows: int
+
+
 class SheetReader:
     """What a household sheet and an enterprise sheet share: the file and its limits, the
     header read once into an index of columns, the errors and warnings found by row."""
@@ -137,6 +141,19 @@ class SheetReader:
 
     def _opened(self) -> None:
         """What a kind of sheet prepares once its header is known (nothing by default)."""
+
+    def _counted(self, number: int, stats: _RowCount) -> bool:
+        """Count row `number` (reporting progress every 10,000), or refuse it and every row
+        after it once the row cap is reached (False: stop reading)."""
+        if stats.rows >= self.limits.max_rows:
+            cap = f"{self.limits.max_rows:,}"
+            reason = f"已达行数上限（{cap} 行）：本行及以后各行未读取"
+            self.errors.append(RowError(number, "", "", reason))
+            return False
+        stats.rows += 1
+        if self.progress and stats.rows % 10_000 == 0:
+            self.progress(stats.rows)
+        return True
 
 
 class HouseholdSheet(SheetReader):
@@ -190,14 +207,8 @@ class HouseholdSheet(SheetReader):
             raw = cells[key_at] if key_at < len(cells) else None
             if is_blank(raw) and all(is_blank(c) for c in cells):
                 continue
-            if self.stats.rows >= self.limits.max_rows:
-                cap = f"{self.limits.max_rows:,}"
-                reason = f"已达行数上限（{cap} 行）：本行及以后各行未读取"
-                self.errors.append(RowError(number, "", "", reason))
+            if not self._counted(number, self.stats):
                 break
-            self.stats.rows += 1
-            if self.progress and self.stats.rows % 10_000 == 0:
-                self.progress(self.stats.rows)
             household_id = self._household_id(number, raw, key_column, key_convert)
             if household_id is None:
                 continue
