@@ -3,6 +3,7 @@
 
 from store.tables.audit import AuditRecord
 from store.tables.catalogue import CatalogueVersion
+from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
 from store.tables.entitlements import (
     Entitlement,
     EntitlementChange,
@@ -20,6 +21,8 @@ from store.tables.runs import ImportRun, SweepRun
 __all__ = [
     "AuditRecord",
     "CatalogueVersion",
+    "Delivery",
+    "DeliveryAttempt",
     "EnterpriseRow",
     "Entitlement",
     "EntitlementChange",
@@ -29,5 +32,6 @@ __all__ = [
     "MemberRow",
     "OutboxMessage",
     "ProfileChange",
+    "Subscription",
     "SweepRun",
 ]

@@ -12,7 +12,9 @@
 - `EntitlementChange`: newly eligible, no longer eligible, amount changed, became undetermined;
   keyed by the run too, so a result that changes and changes back keeps both transitions.
 - `OutboxMessage`: one per change, written in the same transaction (the transactional outbox);
-  `dedup_key` is unique, so a re-run can never queue a notice twice. Drained by the delivery jobs.
+  `dedup_key` is unique, so a re-run can never queue a notice twice. Drained by the delivery jobs
+  (`jobs.drain`): `pending` until every delivery of it ended, then `sent`, `dead` (one delivery
+  ran out of tries) or `undeliverable` (nobody subscribed: `last_error` says so).
 """
 
 from __future__ import annotations
@@ -136,6 +138,12 @@ class OutboxMessage(SQLModel, table=True):
     policy_id: str = Field(max_length=120)
     kind: str = Field(max_length=24)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    state: str = Field(default="pending", max_length=16)  # pending | sent | dead
+    state: str = Field(default="pending", max_length=16)  # pending|sent|dead|undeliverable
     attempts: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # the drain's bookkeeping (store.delivery.outbox): when the next delivery is due (NULL:
+    # now), until when a drainer holds it (its lease), the last error, when it ended
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=300)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
