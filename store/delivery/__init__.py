@@ -1,0 +1,8 @@
+"""Delivery, the store's side: subscriptions, the outbox's claims and records, secrets.
+
+secrets.py        webhook secrets encrypted at rest (Fernet; `ZHIDA_SECRET_KEY` or a key file)
+retry.py          the retry schedule (Standard Webhooks) and its jitter
+subscriptions.py  who hears about which subject, on which channel
+outbox.py         the drain's transactions: claim with a lease, fan out, record, replay
+views.py          what `zhida notices list/show` read
+"""
