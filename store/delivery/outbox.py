@@ -457,24 +457,10 @@ def _settle(session: Session, ids: list[int], now: datetime) -> None:
         else:
             values["state"] = "undeliverable"
         changes.append(values)
-    conn.execute(
-        update(_OUTBOX)
-        .where(o.id == bindparam("_id"))
-        .values(
-            **{
-                k: bindparam(k)
-                for k in (
-                    "attempts",
-                    "locked_until",
-                    "last_error",
-                    "next_attempt_at",
-                    "finished_at",
-                    "state",
-                )
-            }
-        ),
-        changes,
-    ) if changes else None
+    if changes:
+        columns = ("attempts", "locked_until", "last_error", "next_attempt_at", "finished_at")
+        settle = update(_OUTBOX).where(o.id == bindparam("_id"))
+        conn.execute(settle.values({k: bindparam(k) for k in (*columns, "state")}), changes)
     rest = [i for i in ids if i not in found]
     if rest:  # an undeliverable notice: just let go of the lease
         conn.execute(update(_OUTBOX).where(o.id.in_(rest)).values(locked_until=None))
