@@ -25,7 +25,12 @@ TIMEOUT_S = 30.0
 
 
 class MailError(ZhidaError):
-    """A message that could not be handed to the SMTP server."""
+    """A message that could not be handed to the SMTP server; `code` is the server's SMTP reply
+    code when it answered one (5xx: permanent, 4xx: try again later), else None."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -98,12 +103,16 @@ def send_mail(settings: MailSettings, to: str, subject: str, text: str, html: st
     except smtplib.SMTPRecipientsRefused as exc:
         code, said = next(iter(exc.recipients.values()))
         raise MailError(
-            f"{where} 拒收收件人 {to}：{code} {said.decode(errors='replace')}"
+            f"{where} 拒收收件人 {to}：{code} {said.decode(errors='replace')}", code
         ) from None
     except smtplib.SMTPSenderRefused as exc:
-        raise MailError(f"{where} 拒收发件人 {settings.sender}：{exc.smtp_code}") from None
+        raise MailError(
+            f"{where} 拒收发件人 {settings.sender}：{exc.smtp_code}", exc.smtp_code
+        ) from None
     except smtplib.SMTPAuthenticationError as exc:
-        raise MailError(f"{where} 拒绝登录（用户 {settings.user}）：{exc.smtp_code}") from None
+        raise MailError(
+            f"{where} 拒绝登录（用户 {settings.user}）：{exc.smtp_code}", exc.smtp_code
+        ) from None
     except (smtplib.SMTPException, OSError) as exc:
         raise MailError(f"{where} 发送失败：{type(exc).__name__} {exc}") from None
     return str(message["Message-ID"])

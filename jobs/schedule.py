@@ -8,12 +8,16 @@ never duplicates it), `coalesce=True` (after downtime a missed job runs once, no
 tick), `max_instances=1` (a run longer than its interval is not overlapped), a long
 `misfire_grace_time` (a sweep missed by minutes still runs), the time zone Asia/Shanghai, and
 plain-data arguments — the values DELIVERY.md measured. The nightly sweep runs at 02:00; the
-outbox drain, the deadline checks and the retries join `JOBS` with the delivery issue.
+outbox drain every 5 s (`ZHIDA_DRAIN_EVERY_S`); retries of failed deliveries are the drain's
+too: a failed delivery is simply due again later. Each job names its trigger (`cron` or
+`interval`) and the trigger's fields; `interval` jobs get a short misfire grace (a missed tick
+is worth nothing once the next one comes).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,13 +46,23 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One scheduled job: a stable id, an importable function, a cron trigger, what it says."""
+    """One scheduled job: a stable id, an importable function, its trigger, what it says."""
 
     id: str
     func: str  # "module:function"
-    cron: dict[str, str | int]
+    cron: dict[str, str | int]  # the trigger's fields (cron: hour, minute; interval: seconds)
     says: str
     kwargs: Callable[[Path], dict[str, str]] = field(default=lambda root: {})
+    trigger: Literal["cron", "interval"] = "cron"
+    options: dict[str, Any] = field(default_factory=dict)  # overrides of JOB_DEFAULTS
+    every_env: str | None = None  # an interval job: this setting, when set, gives its seconds
+
+    def fields(self) -> dict[str, str | int]:
+        """The trigger's fields, with the interval from `every_env` when that is set."""
+        text = os.environ.get(self.every_env, "").strip() if self.every_env else ""
+        if text.isdigit() and int(text) > 0:
+            return {**self.cron, "seconds": int(text)}
+        return dict(self.cron)
 
 
 JOBS: tuple[JobSpec, ...] = (
@@ -58,6 +72,15 @@ JOBS: tuple[JobSpec, ...] = (
         cron={"hour": 2, "minute": 0},
         says="每天 02:00 普查：全部已存档案对照政策目录",
         kwargs=lambda root: {"root": str(root)},
+    ),
+    JobSpec(
+        id="outbox_drain",
+        func="jobs.tasks:drain_outbox",
+        cron={"seconds": 5},
+        says="每 5 秒投递待发通知（含到期的重试）",
+        trigger="interval",
+        options={"misfire_grace_time": 30},
+        every_env="ZHIDA_DRAIN_EVERY_S",
     ),
 )
 
@@ -89,12 +112,13 @@ def make_scheduler(
         for job in JOBS:
             scheduler.add_job(
                 job.func,
-                trigger="cron",
+                trigger=job.trigger,
                 id=job.id,
                 name=job.says,
                 replace_existing=True,
                 kwargs=job.kwargs(root),
-                **job.cron,
+                **job.options,
+                **job.fields(),
             )
     except BaseException:
         lock.release()

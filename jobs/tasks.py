@@ -12,7 +12,7 @@ from rules.catalogue import load_catalogue
 from store.db import migrate, open_engine
 from store.sweep.run import SweepConflict, SweepDateError, SweepReport, begin_sweep, run_sweep
 
-__all__ = ["TIMEZONE", "nightly_sweep", "today"]
+__all__ = ["TIMEZONE", "drain_outbox", "nightly_sweep", "today"]
 
 TIMEZONE = "Asia/Shanghai"
 log = logging.getLogger(__name__)
@@ -47,3 +47,27 @@ def nightly_sweep(root: str, on: str | None = None) -> SweepReport | None:
         engine.dispose()
     log.info("nightly sweep of %s done: run %s, %s", day, report.run_id, report.counts)
     return report
+
+
+def drain_outbox() -> int:
+    """Drain the outbox once (every due notice, then return); returns the notices claimed.
+
+    Settings come from the environment (`jobs.channels.DrainSettings.from_env`, the mail
+    settings, the secret key). A failure of the database is logged and left to the next tick;
+    failures of receivers are recorded per attempt by the drain itself.
+    """
+    from jobs.channels import Channels, DrainSettings
+    from jobs.drain import drain
+    from store.delivery.secrets import secret_box
+
+    engine = open_engine()
+    channels = Channels(DrainSettings.from_env(), box=secret_box())
+    try:
+        migrate(engine)
+        report = drain(engine, channels=channels, once=True)
+    finally:
+        channels.close()
+        engine.dispose()
+    if report.claimed:
+        log.info("outbox drain: %d notices, tries %s", report.claimed, dict(report.tries))
+    return report.claimed

@@ -1,0 +1,178 @@
+"""The senders: one try of one delivery on its channel, as a `store.delivery.outbox.Result`.
+
+A sender never raises: every outcome — success, a refusal, a timeout — becomes a Result the
+drain records. What each channel counts as what:
+
+- webhook: 2xx is success; 410 Gone disables the subscription (no further try on it; the
+  notice's other channels go on); a URL `check_url` refuses at send time (DNS may have changed
+  since registration) is dead at once; anything else — other statuses, a 3xx (never followed),
+  429/502/503/504 (throttling, `Retry-After` honoured), a timeout, a refused or reset
+  connection — is retried on the schedule.
+- e-mail: accepted by the SMTP server is success; a 5xx refusal (e.g. 550 no such mailbox) is
+  dead at once; a 4xx, no connection or no configuration is retried.
+- SMS: the gateway's OK is success; `SmsError.retryable` codes are retried, others are dead.
+
+Webhook pushes: `POST` with httpx, `follow_redirects=False`, timeout `DrainSettings.timeout_s`
+(15 s by default, `ZHIDA_WEBHOOK_TIMEOUT_S`), Standard Webhooks headers (`jobs.webhooks.headers`)
+signed by the current secret and, during a rotation, the previous one; `webhook-id` is
+`msg_<outbox id>`, the same on every try and for every subscriber of the notice (a receiver
+dedupes the resend a crash causes), `webhook-timestamp` the wall clock at the try (receivers
+check it against theirs, so it never comes from the drain's injectable clock).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from jobs.mail import MailError, MailSettings, send_mail
+from jobs.render import mail_parts, webhook_body
+from jobs.webhooks import UnsafeURL, check_url, headers
+from store.delivery.outbox import Claimed, Result, Send
+from store.delivery.secrets import SecretBox, SecretKeyError
+
+__all__ = ["Channels", "DrainSettings", "message_id", "retry_after"]
+
+THROTTLE = (429, 502, 503, 504)
+
+
+@dataclass(frozen=True)
+class DrainSettings:
+    """How the drain works; each from the environment (`from_env`) or given in tests."""
+
+    timeout_s: float = 15.0  # ZHIDA_WEBHOOK_TIMEOUT_S: one webhook try, connect to last byte
+    batch: int = 100  # ZHIDA_DRAIN_BATCH: notices per claim
+    lease_s: float = 300.0  # ZHIDA_DRAIN_LEASE_S: how long a claim holds a notice
+    workers: int = 8  # ZHIDA_DRAIN_WORKERS: tries sent at once
+    poll_s: float = 2.0  # ZHIDA_DRAIN_POLL_S: the wait when nothing is due (`drain` without --once)
+
+    @classmethod
+    def from_env(cls) -> DrainSettings:
+        """The settings of the environment (defaults for those not set).
+
+        Raises:
+            ValueError: a setting that is not a positive number (the message names it).
+        """
+        found: dict[str, float] = {}
+        for name, env in (("timeout_s", "ZHIDA_WEBHOOK_TIMEOUT_S"), ("batch", "ZHIDA_DRAIN_BATCH"),
+                          ("lease_s", "ZHIDA_DRAIN_LEASE_S"), ("workers", "ZHIDA_DRAIN_WORKERS"),
+                          ("poll_s", "ZHIDA_DRAIN_POLL_S")):  # fmt: skip
+            text = os.environ.get(env, "").strip()
+            if not text:
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = -1
+            if value <= 0:
+                raise ValueError(f"{env} {text!r}：应为正数")
+            found[name] = value
+        for whole in ("batch", "workers"):
+            if whole in found:
+                found[whole] = int(found[whole])
+        return cls(**found)  # type: ignore[arg-type]  # numbers of the right kind, by name
+
+
+def message_id(outbox_id: int) -> str:
+    """The `webhook-id` of a notice: stable across tries, subscribers and restarts."""
+    return f"msg_{outbox_id}"
+
+
+def retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """A `Retry-After` header (seconds, or an HTTP date) as a wait from `now`; None if absent
+    or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(when - now, timedelta(0))
+
+
+class Channels:
+    """Sends one try of a delivery on its channel. Thread-safe (the drain sends in parallel)."""
+
+    def __init__(
+        self,
+        settings: DrainSettings,
+        *,
+        box: SecretBox,
+        mail: Callable[[], MailSettings] = MailSettings.from_env,
+    ) -> None:
+        self.settings = settings
+        self.box = box
+        self._mail = mail
+        self.http = httpx.Client(follow_redirects=False, timeout=settings.timeout_s)
+
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self.http.close()
+
+    def send(self, notice: Claimed, send: Send, at: datetime) -> Result:
+        """One try of `send` for `notice`, started at `at` (the drain's clock)."""
+        if send.disabled is not None:
+            return Result(send, at, ok=False, error=f"订阅已停用：{send.disabled}", attempted=False)
+        started = time.perf_counter()
+        if send.channel == "webhook":
+            result = self._webhook(notice, send, at)
+        elif send.channel == "email":
+            result = self._email(notice, send, at)
+        else:
+            result = Result(send, at, ok=False, error=f"渠道 {send.channel} 尚未接通")
+        latency = int((time.perf_counter() - started) * 1000)
+        return Result(**{**result.__dict__, "latency_ms": latency})
+
+    def _webhook(self, notice: Claimed, send: Send, at: datetime) -> Result:
+        try:
+            url = check_url(send.target)
+            secrets = [self.box.open(s) for s in send.secrets]
+        except (UnsafeURL, SecretKeyError) as exc:
+            return Result(send, at, ok=False, error=f"拒绝推送：{exc}", permanent=True)
+        body = webhook_body(notice, message_id(notice.outbox_id))
+        signed = headers(secrets, message_id(notice.outbox_id), int(time.time()), body)
+        try:
+            response = self.http.post(url, content=body, headers=signed)
+        except httpx.TimeoutException:
+            return Result(send, at, ok=False, error=f"超时（{self.settings.timeout_s:g} 秒无应答）")
+        except httpx.TransportError as exc:
+            return Result(send, at, ok=False, error=f"连接失败：{type(exc).__name__} {exc}"[:300])
+        return self._answer(send, at, response)
+
+    def _answer(self, send: Send, at: datetime, response: httpx.Response) -> Result:
+        code = response.status_code
+        if 200 <= code < 300:
+            return Result(send, at, ok=True, status_code=code)
+        if code == 410:
+            gone = f"接收方返回 410 Gone（{at:%Y-%m-%d %H:%M} UTC）：已停用此订阅"
+            return Result(send, at, ok=False, status_code=code, error=gone, gone=gone)
+        if 300 <= code < 400:
+            where = response.headers.get("location", "")
+            error = f"{code} 重定向（未跟随{'：' + where if where else ''}）"
+            return Result(send, at, ok=False, status_code=code, error=error[:300])
+        wait = retry_after(response.headers.get("retry-after"), datetime.now(UTC))
+        said = "限流" if code in THROTTLE else "接收方出错"
+        error = f"{code} {said}" + (f"，Retry-After {wait.total_seconds():g} 秒" if wait else "")
+        return Result(send, at, ok=False, status_code=code, error=error, retry_after=wait)
+
+    def _email(self, notice: Claimed, send: Send, at: datetime) -> Result:
+        try:
+            settings = self._mail()
+            subject, text, html = mail_parts(notice, message_id(notice.outbox_id))
+            send_mail(settings, send.target, subject, text, html)
+        except MailError as exc:
+            permanent = exc.code is not None and 500 <= exc.code < 600
+            return Result(send, at, ok=False, status_code=exc.code, error=str(exc)[:300],
+                          permanent=permanent)  # fmt: skip
+        return Result(send, at, ok=True, status_code=250)

@@ -1,0 +1,153 @@
+"""Registering where a subject hears: checks first, then `store.delivery.subscriptions`.
+
+- The subject must be known: an enterprise by its 18-character credit code, a household by its
+  户编号, a village centre by a 12-digit region code where at least one household lives.
+- A webhook URL must pass `jobs.webhooks.check_url` (no loopback, private, link-local or
+  metadata address, for every address the name resolves to; `ZHIDA_WEBHOOK_ALLOW` allows
+  ranges). Its secret is the one given (`whsec_…`, 24–64 bytes) or a new one; it is stored
+  encrypted and returned once, for the caller to print once.
+- An e-mail address must look like one (local@domain.tld, no spaces or control characters);
+  a mobile number is a mainland number, 11 digits starting with 1 (an optional +86 is
+  dropped).
+- Rotation: a new secret; the old one keeps signing for `ROTATION_GRACE` (24 h), so a receiver
+  can switch over without losing a push.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from jobs.webhooks import PREFIX, UnsafeURL, check_url, new_secret, sign
+from rules.errors import ZhidaError
+from store.db import write_session
+from store.delivery.secrets import secret_box
+from store.delivery.subscriptions import (
+    add_subscription,
+    get_subscription,
+    rotate_secret,
+    subject_id_of,
+)
+from store.tables.delivery import Subscription
+from store.tables.types import utcnow
+
+__all__ = [
+    "ROTATION_GRACE",
+    "BadSubscription",
+    "Registered",
+    "mask_secret",
+    "register",
+    "rotate",
+]
+
+ROTATION_GRACE = timedelta(hours=24)
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+_REGION = re.compile(r"^\d{12}$")
+_SUBJECTS = {"enterprise": "企业（统一社会信用代码）", "household": "户（户编号）",
+             "village": "村（社区）（12 位区划代码）"}  # fmt: skip
+
+
+class BadSubscription(ZhidaError):
+    """A subscription that cannot be stored: unknown subject, bad target or secret."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A stored subscription, and its secret in clear when one was made (print it once)."""
+
+    subscription: Subscription
+    secret: str | None
+
+
+def mask_secret(secret: str | None) -> str:
+    """A secret as listings show it: `whsec_abcd…` (the first four characters of the key)."""
+    return "" if not secret else f"{PREFIX}{secret.removeprefix(PREFIX)[:4]}…"
+
+
+def _target(channel: str, target: str) -> str:
+    target = target.strip()
+    if channel == "webhook":
+        try:
+            return check_url(target)
+        except UnsafeURL as exc:
+            raise BadSubscription(f"--webhook：{exc}") from None
+    if channel == "email":
+        if not _EMAIL.match(target) or any(ord(c) < 32 for c in target):
+            raise BadSubscription(
+                f"--email {target!r}：不是电子邮件地址；应为 名字@域名，如 caiwu@example.com"
+            )
+        return target
+    phone = target.removeprefix("+86").replace(" ", "").replace("-", "")
+    if not _PHONE.match(phone):
+        raise BadSubscription(
+            f"--sms {target!r}：不是手机号；应为 11 位中国大陆手机号，如 13800138000"
+        )
+    return phone
+
+
+def _secret(given: str | None) -> str:
+    if given is None:
+        return new_secret()
+    try:
+        sign(given, "msg_check", 0, b"")  # decodes and checks the key's size
+    except ValueError:
+        raise BadSubscription(
+            "--secret：不是 Standard Webhooks 密钥；应为 whsec_ 加 24–64 字节的 base64"
+            "（省略则自动生成）"
+        ) from None
+    return given
+
+
+def register(
+    engine: Engine, *, kind: str, key: str, channel: str, target: str, secret: str | None = None
+) -> Registered:
+    """Check and store one subscription (see the module docstring).
+
+    Raises:
+        BadSubscription: an unknown subject, a target or secret that is refused.
+    """
+    key = key.strip().upper() if kind == "enterprise" else key.strip()
+    if kind == "village" and not _REGION.match(key):
+        raise BadSubscription(f"村（社区）{key!r}：应为 12 位统计用区划代码，如 520602100201")
+    target = _target(channel, target)
+    clear = _secret(secret) if channel == "webhook" else None
+    if secret is not None and channel != "webhook":
+        raise BadSubscription("--secret 只用于 --webhook")
+    sealed = secret_box().seal(clear) if clear else None
+    with write_session(engine) as session:
+        subject_id = subject_id_of(session=session, kind=kind, key=key)
+        if subject_id is None:
+            raise BadSubscription(
+                f"{_SUBJECTS[kind]} {key}：库中没有这个对象；应先导入其档案（zhida import）"
+            )
+        row = add_subscription(
+            session=session, kind=kind, key=key, subject_id=subject_id or None,
+            channel=channel, target=target, sealed_secret=sealed,
+        )  # fmt: skip
+    return Registered(row, clear if secret is None else None)
+
+
+def rotate(engine: Engine, subscription_id: int) -> str:
+    """A new secret for a webhook subscription (returned once); the old one signs for 24 h more.
+
+    Raises:
+        BadSubscription: no such subscription, or it is not a webhook.
+    """
+    clear = new_secret()
+    with write_session(engine) as session:
+        row = get_subscription(session=session, subscription_id=subscription_id)
+        if row is None or row.channel != "webhook":
+            found = "不存在" if row is None else f"是 {row.channel} 订阅，没有密钥"
+            raise BadSubscription(
+                f"订阅 {subscription_id} {found}；"
+                "应为 webhook 订阅的编号（见 zhida subscriptions list）"
+            )
+        rotate_secret(
+            session=session, subscription=row, sealed_secret=secret_box().seal(clear),
+            keep_until=utcnow() + ROTATION_GRACE,
+        )  # fmt: skip
+    return clear
