@@ -60,9 +60,13 @@ class DrainSettings:
             ValueError: a setting that is not a positive number (the message names it).
         """
         found: dict[str, float] = {}
-        for name, env in (("timeout_s", "ZHIDA_WEBHOOK_TIMEOUT_S"), ("batch", "ZHIDA_DRAIN_BATCH"),
-                          ("lease_s", "ZHIDA_DRAIN_LEASE_S"), ("workers", "ZHIDA_DRAIN_WORKERS"),
-                          ("poll_s", "ZHIDA_DRAIN_POLL_S")):  # fmt: skip
+        for name, env in (
+            ("timeout_s", "ZHIDA_WEBHOOK_TIMEOUT_S"),
+            ("batch", "ZHIDA_DRAIN_BATCH"),
+            ("lease_s", "ZHIDA_DRAIN_LEASE_S"),
+            ("workers", "ZHIDA_DRAIN_WORKERS"),
+            ("poll_s", "ZHIDA_DRAIN_POLL_S"),
+        ):
             text = os.environ.get(env, "").strip()
             if not text:
                 continue
@@ -173,6 +177,7 @@ class Channels:
             send_mail(settings, send.target, subject, text, html)
         except MailError as exc:
             permanent = exc.code is not None and 500 <= exc.code < 600
-            return Result(send, at, ok=False, status_code=exc.code, error=str(exc)[:300],
-                          permanent=permanent)  # fmt: skip
+            return Result(
+                send, at, ok=False, status_code=exc.code, error=str(exc)[:300], permanent=permanent
+            )
         return Result(send, at, ok=True, status_code=250)

@@ -18,8 +18,12 @@ __all__ = ["mail_parts", "webhook_body"]
 
 
 def _body(notice: Claimed, msg_id: str) -> dict[str, Any]:
-    return {"id": msg_id, "kind": notice.kind, "subject_label": notice.subject_label,
-            **notice.payload}  # fmt: skip
+    return {
+        "id": msg_id,
+        "kind": notice.kind,
+        "subject_label": notice.subject_label,
+        **notice.payload,
+    }
 
 
 def webhook_body(notice: Claimed, msg_id: str) -> bytes:

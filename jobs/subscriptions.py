@@ -47,8 +47,11 @@ ROTATION_GRACE = timedelta(hours=24)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 _REGION = re.compile(r"^\d{12}$")
-_SUBJECTS = {"enterprise": "企业（统一社会信用代码）", "household": "户（户编号）",
-             "village": "村（社区）（12 位区划代码）"}  # fmt: skip
+_SUBJECTS = {
+    "enterprise": "企业（统一社会信用代码）",
+    "household": "户（户编号）",
+    "village": "村（社区）（12 位区划代码）",
+}
 
 
 class BadSubscription(ZhidaError):
@@ -125,9 +128,14 @@ def register(
                 f"{_SUBJECTS[kind]} {key}：库中没有这个对象；应先导入其档案（zhida import）"
             )
         row = add_subscription(
-            session=session, kind=kind, key=key, subject_id=subject_id or None,
-            channel=channel, target=target, sealed_secret=sealed,
-        )  # fmt: skip
+            session=session,
+            kind=kind,
+            key=key,
+            subject_id=subject_id or None,
+            channel=channel,
+            target=target,
+            sealed_secret=sealed,
+        )
     return Registered(row, clear if secret is None else None)
 
 
@@ -147,7 +155,9 @@ def rotate(engine: Engine, subscription_id: int) -> str:
                 "应为 webhook 订阅的编号（见 zhida subscriptions list）"
             )
         rotate_secret(
-            session=session, subscription=row, sealed_secret=secret_box().seal(clear),
+            session=session,
+            subscription=row,
+            sealed_secret=secret_box().seal(clear),
             keep_until=utcnow() + ROTATION_GRACE,
-        )  # fmt: skip
+        )
     return clear

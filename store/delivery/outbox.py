@@ -31,7 +31,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Table, and_, bindparam, insert, or_, select, update
@@ -50,6 +50,8 @@ __all__ = [
     "Claimed",
     "Result",
     "Send",
+    "aware",
+    "labels_of",
     "claim",
     "record",
     "replay",
@@ -110,6 +112,11 @@ class Result:
     attempted: bool = True
 
 
+def aware(moment: datetime) -> datetime:
+    """A stored time as UTC-aware (SQLite hands back naive times; every stored time is UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _due(now: datetime) -> Any:
     o = _OUTBOX.c
     return and_(
@@ -143,7 +150,7 @@ def claim(*, engine: Engine, now: datetime, batch: int, lease: timedelta) -> Bat
         rows = {r.id: r for r in conn.execute(select(_OUTBOX).where(o.id.in_(ids)))}
         _fan_out(session, rows, now)
         sends = _sends(session, ids, now)
-        labels = _labels(session, rows.values())
+        labels = labels_of(session, rows.values())
     return Batch(
         ids,
         [
@@ -281,7 +288,7 @@ def _sends(session: Session, ids: list[int], now: datetime) -> dict[int, list[Se
     out: dict[int, list[Send]] = {}
     for r in rows:
         sealed = [r.secret] if r.secret else []
-        if r.previous_secret and r.previous_until is not None and r.previous_until > now:
+        if r.previous_secret and r.previous_until is not None and aware(r.previous_until) > now:
             sealed.append(r.previous_secret)
         disabled = (r.reason or "订阅已停用") if r.state != "active" else None
         out.setdefault(r.outbox_id, []).append(
@@ -300,8 +307,9 @@ def _sends(session: Session, ids: list[int], now: datetime) -> dict[int, list[Se
     return out
 
 
-def _labels(session: Session, rows: Iterable[Any]) -> dict[tuple[str, int], str]:
-    """How a notice names its subject: the 户编号, or the enterprise's name and credit code."""
+def labels_of(session: Session, rows: Iterable[Any]) -> dict[tuple[str, int], str]:
+    """How notices name their subjects: the 户编号, or the enterprise's name and credit code
+    (by (subject kind, subject id); rows need `subject_kind` and `subject_id`)."""
     conn, out = session.connection(), {}
     households = [r.subject_id for r in rows if r.subject_kind == "household"]
     enterprises = [r.subject_id for r in rows if r.subject_kind == "enterprise"]

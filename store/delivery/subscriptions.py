@@ -58,8 +58,10 @@ def add_subscription(
 
 
 def list_subscriptions(*, session: Session) -> Sequence[Subscription]:
-    """Every subscription, by id."""
-    return session.execute(select(Subscription).order_by(col(Subscription.id))).scalars().all()
+    """Every subscription, by id (detached: readable after the session ends)."""
+    rows = session.execute(select(Subscription).order_by(col(Subscription.id))).scalars().all()
+    session.expunge_all()
+    return rows
 
 
 def get_subscription(*, session: Session, subscription_id: int) -> Subscription | None:

@@ -65,9 +65,7 @@ def _delivery() -> None:
         sa.ForeignKeyConstraint(["outbox_id"], ["outbox.id"]),
         sa.ForeignKeyConstraint(["subscription_id"], ["subscription.id"]),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint(
-            "outbox_id", "subscription_id", name="uq_delivery_notice_subscription"
-        ),
+        sa.UniqueConstraint("outbox_id", "subscription_id", name="uq_delivery_notice_subscription"),
     )
     op.create_index("ix_delivery_outbox_id", "delivery", ["outbox_id"])
     op.create_index("ix_delivery_subscription_id", "delivery", ["subscription_id"])
