@@ -47,6 +47,10 @@ class Receiver:
     seen: Counter[str] = field(default_factory=Counter)  # webhook-id → requests that verified
     hits: list[tuple[str, str, float]] = field(default_factory=list)  # (path, id, wall time)
     forged: int = 0
+    bodies: dict[str, int] = field(default_factory=dict)  # webhook-id → hash of its first body
+    changed: int = 0  # resends whose body differed from the first (must stay 0)
+    truncated: int = 0  # requests cut short (a sender killed mid-request): not acted on
+    per_path: Counter[tuple[str, str]] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
 
@@ -71,8 +75,11 @@ class Receiver:
             return 400, {}, 0.0
         msg = headers["webhook-id"]
         with self.lock:
+            if self.bodies.setdefault(msg, hash(body)) != hash(body):
+                self.changed += 1
             self.seen[msg] += 1
-            n = sum(1 for p, m, _ in self.hits if p == path and m == msg) + 1
+            self.per_path[(path, msg)] += 1
+            n = self.per_path[(path, msg)]
             self.hits.append((path, msg, time.time()))
         return self.script(path, msg, n)
 
@@ -85,7 +92,13 @@ def serving(receiver: Receiver) -> Iterator[Receiver]:
         protocol_version = "HTTP/1.1"  # keep-alive
 
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            length = int(self.headers.get("content-length", "0"))
+            body = self.rfile.read(length)
+            if len(body) < length:  # the sender died mid-request: nothing to act on
+                with receiver.lock:
+                    receiver.truncated += 1
+                self.close_connection = True
+                return
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, extra, delay = receiver.handle(self.path, body, headers)
             if delay:
