@@ -120,7 +120,8 @@ class AliyunSettings:
         """The settings of the environment, or None when no SMS gateway is configured.
 
         Raises:
-            ValueError: some variables set and others not (the message names the missing).
+            ValueError: some variables set and others not (the message names the missing), or
+                an endpoint that is not an http(s) address.
         """
         names = ("ZHIDA_SMS_ENDPOINT", "ZHIDA_SMS_KEY_ID", "ZHIDA_SMS_KEY_SECRET",
                  "ZHIDA_SMS_SIGN_NAME")  # fmt: skip
@@ -131,6 +132,11 @@ class AliyunSettings:
         if missing:
             raise ValueError(f"短信网关配置不完整：未设置 {'、'.join(missing)}（四项应同时设置）")
         endpoint, key_id, secret, sign = values
+        if not endpoint.startswith(("https://", "http://")):
+            raise ValueError(
+                f"ZHIDA_SMS_ENDPOINT 应为 https:// 开头的地址（如 https://dysmsapi.aliyuncs.com/），"
+                f"不是 {endpoint!r}"
+            )
         region = os.environ.get("ZHIDA_SMS_REGION", "").strip() or "cn-hangzhou"
         return cls(endpoint, key_id, secret, sign, region)
 
@@ -191,8 +197,16 @@ class AliyunSms:
         nonce: Callable[[], str] = _nonce,
     ) -> None:
         self.settings = settings
-        self._client = client or httpx.Client(timeout=settings.timeout, follow_redirects=False)
+        self._client = client
         self._clock, self._nonce = clock, nonce
+
+    @property
+    def client(self) -> httpx.Client:
+        """The HTTP client, made on first use (its TLS context takes a moment to load)."""
+        if self._client is None:
+            s = self.settings
+            self._client = httpx.Client(timeout=s.timeout, follow_redirects=False)
+        return self._client
 
     def params(
         self, *, phone: str, template: str, params: Mapping[str, str], out_id: str
@@ -220,7 +234,7 @@ class AliyunSms:
         form = self.params(phone=number, template=template, params=params, out_id=out_id)
         where = f"短信网关 {self.settings.endpoint}（发往 {mask_phone(number)}，模板 {template}）"
         try:
-            response = self._client.post(self.settings.endpoint, data=form)
+            response = self.client.post(self.settings.endpoint, data=form)
         except httpx.TimeoutException:
             raise SmsError("Timeout", f"{where}：请求超时", retryable=True) from None
         except httpx.HTTPError as exc:

@@ -222,7 +222,9 @@ class GatewayServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.gateway))
         self._server.daemon_threads = True
         self.gateway.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(  # a short poll: shutdown() waits for one
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def __enter__(self) -> FakeAliyun:
         self._thread.start()

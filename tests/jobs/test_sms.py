@@ -170,3 +170,6 @@ def test_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     got = AliyunSettings.from_env()
     assert got is not None and (got.sign_name, got.region) == ("直达", "cn-hangzhou")
     assert "s3cret-value" not in repr(got)
+    monkeypatch.setenv("ZHIDA_SMS_ENDPOINT", "dysmsapi.aliyuncs.com")
+    with pytest.raises(ValueError, match="ZHIDA_SMS_ENDPOINT 应为 https:// 开头的地址"):
+        AliyunSettings.from_env()
