@@ -245,6 +245,8 @@ class PiiScan:
         self.current = nodeid
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if hasattr(report, "node"):  # relayed by a pytest-xdist worker, which scanned it itself
+            return
         for title, content in report.sections:
             self.text(content, title)
 
