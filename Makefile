@@ -48,8 +48,10 @@ typecheck: setup
 contracts: setup
 	$(RUN) lint-imports
 
+# Two workers (the machine has two cores); each starts its own PostgreSQL cluster. Work is
+# stolen test by test, so the few long property and crash tests do not queue behind each other.
 pytest: setup
-	$(RUN) pytest
+	$(RUN) pytest -n 2 --dist worksteal
 
 bench: setup
 	$(RUN) python bench/latency.py
