@@ -54,19 +54,19 @@ def drain_command(
 
     from jobs.channels import Channels, DrainSettings
     from jobs.drain import drain
+    from jobs.sms import SmsError
     from store.delivery.secrets import SecretKeyError, secret_box
 
     try:
         settings = DrainSettings.from_env()
-        box = secret_box()
-    except (ValueError, SecretKeyError) as exc:
+        if batch is not None:
+            settings = dataclasses.replace(settings, batch=count(batch, "--batch", least=1))
+        channels = Channels.from_env(settings, box=secret_box())
+    except (ValueError, SecretKeyError, SmsError) as exc:
         fail(str(exc))
-    if batch is not None:
-        settings = dataclasses.replace(settings, batch=count(batch, "--batch", least=1))
     engine, stop = _engine(), threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    channels = Channels(settings, box=box)
     try:
         report = drain(engine, channels=channels, once=once, stop=stop)
     finally:

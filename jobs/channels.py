@@ -32,7 +32,8 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from jobs.mail import MailError, MailSettings, send_mail
-from jobs.render import mail_parts, webhook_body
+from jobs.notices import Notice, mail_parts, notice_of, sms_message, webhook_body
+from jobs.sms import AliyunSettings, AliyunSms, SmsError, SmsGateway
 from jobs.webhooks import UnsafeURL, check_url, headers
 from store.delivery.outbox import Claimed, Result, Send
 from store.delivery.secrets import SecretBox, SecretKeyError
@@ -51,6 +52,7 @@ class DrainSettings:
     lease_s: float = 300.0  # ZHIDA_DRAIN_LEASE_S: how long a claim holds a notice
     workers: int = 8  # ZHIDA_DRAIN_WORKERS: tries sent at once
     poll_s: float = 2.0  # ZHIDA_DRAIN_POLL_S: the wait when nothing is due (`drain` without --once)
+    confirm_base: str | None = None  # ZHIDA_CONFIRM_BASE: where prepared claims are confirmed
 
     @classmethod
     def from_env(cls) -> DrainSettings:
@@ -80,7 +82,8 @@ class DrainSettings:
         for whole in ("batch", "workers"):
             if whole in found:
                 found[whole] = int(found[whole])
-        return cls(**found)  # type: ignore[arg-type]  # numbers of the right kind, by name
+        confirm = os.environ.get("ZHIDA_CONFIRM_BASE", "").strip() or None
+        return cls(**found, confirm_base=confirm)  # type: ignore[arg-type]  # right kinds, by name
 
 
 def message_id(outbox_id: int) -> str:
@@ -114,38 +117,66 @@ class Channels:
         *,
         box: SecretBox,
         mail: Callable[[], MailSettings] = MailSettings.from_env,
+        sms: SmsGateway | None = None,
     ) -> None:
         self.settings = settings
         self.box = box
         self._mail = mail
+        self.sms = sms
         self.http = httpx.Client(follow_redirects=False, timeout=settings.timeout_s)
+
+    @classmethod
+    def from_env(cls, settings: DrainSettings, *, box: SecretBox) -> Channels:
+        """The channels this environment configures (SMS only when its settings are given).
+
+        Raises:
+            SmsError: the SMS settings are given in part or wrongly.
+        """
+        aliyun = AliyunSettings.from_env()
+        return cls(settings, box=box, sms=AliyunSms(aliyun) if aliyun else None)
 
     def close(self) -> None:
         """Close the HTTP connections."""
         self.http.close()
 
-    def send(self, notice: Claimed, send: Send, at: datetime) -> Result:
-        """One try of `send` for `notice`, started at `at` (the drain's clock)."""
+    def notice(self, claimed: Claimed) -> Notice:
+        """The notice of a claimed outbox row, as every channel renders it.
+
+        Raises:
+            ValueError: the payload cannot be read as a notice (unknown type, bad amount).
+        """
+        return notice_of(
+            claimed.payload, outbox_id=claimed.outbox_id, subject_label=claimed.subject_label,
+            confirm_base=self.settings.confirm_base,
+        )  # fmt: skip
+
+    def send(self, claimed: Claimed, send: Send, at: datetime) -> Result:
+        """One try of `send` for the claimed notice, started at `at` (the drain's clock)."""
         if send.disabled is not None:
             return Result(send, at, ok=False, error=f"订阅已停用：{send.disabled}", attempted=False)
         started = time.perf_counter()
+        try:
+            notice = self.notice(claimed)
+        except ValueError as exc:
+            error = f"通知内容无法生成：{exc}"[:300]
+            return Result(send, at, ok=False, error=error, permanent=True)
         if send.channel == "webhook":
             result = self._webhook(notice, send, at)
         elif send.channel == "email":
             result = self._email(notice, send, at)
         else:
-            result = Result(send, at, ok=False, error=f"渠道 {send.channel} 尚未接通")
+            result = self._sms(notice, send, at)
         latency = int((time.perf_counter() - started) * 1000)
         return Result(**{**result.__dict__, "latency_ms": latency})
 
-    def _webhook(self, notice: Claimed, send: Send, at: datetime) -> Result:
+    def _webhook(self, notice: Notice, send: Send, at: datetime) -> Result:
         try:
             url = check_url(send.target)
             secrets = [self.box.open(s) for s in send.secrets]
         except (UnsafeURL, SecretKeyError) as exc:
-            return Result(send, at, ok=False, error=f"拒绝推送：{exc}", permanent=True)
-        body = webhook_body(notice, message_id(notice.outbox_id))
-        signed = headers(secrets, message_id(notice.outbox_id), int(time.time()), body)
+            return Result(send, at, ok=False, error=f"拒绝推送：{exc}"[:300], permanent=True)
+        body = webhook_body(notice)
+        signed = headers(secrets, notice.id, int(time.time()), body)
         try:
             response = self.http.post(url, content=body, headers=signed)
         except httpx.TimeoutException:
@@ -170,10 +201,10 @@ class Channels:
         error = f"{code} {said}" + (f"，Retry-After {wait.total_seconds():g} 秒" if wait else "")
         return Result(send, at, ok=False, status_code=code, error=error, retry_after=wait)
 
-    def _email(self, notice: Claimed, send: Send, at: datetime) -> Result:
+    def _email(self, notice: Notice, send: Send, at: datetime) -> Result:
         try:
             settings = self._mail()
-            subject, text, html = mail_parts(notice, message_id(notice.outbox_id))
+            subject, text, html = mail_parts(notice)
             send_mail(settings, send.target, subject, text, html)
         except MailError as exc:
             permanent = exc.code is not None and 500 <= exc.code < 600
@@ -181,3 +212,15 @@ class Channels:
                 send, at, ok=False, status_code=exc.code, error=str(exc)[:300], permanent=permanent
             )
         return Result(send, at, ok=True, status_code=250)
+
+    def _sms(self, notice: Notice, send: Send, at: datetime) -> Result:
+        if self.sms is None:
+            error = "短信渠道未配置（ZHIDA_SMS_ENDPOINT 等）：配置后按计划重试"
+            return Result(send, at, ok=False, error=error)
+        template, params = sms_message(notice)
+        try:
+            self.sms.send(phone=send.target, template=template, params=params, out_id=notice.id)
+        except SmsError as exc:
+            error = f"{exc.code}：{exc}"[:300]
+            return Result(send, at, ok=False, error=error, permanent=not exc.retryable)
+        return Result(send, at, ok=True)

@@ -61,7 +61,7 @@ def drain_outbox() -> int:
     from store.delivery.secrets import secret_box
 
     engine = open_engine()
-    channels = Channels(DrainSettings.from_env(), box=secret_box())
+    channels = Channels.from_env(DrainSettings.from_env(), box=secret_box())
     try:
         migrate(engine)
         report = drain(engine, channels=channels, once=True)
