@@ -1,12 +1,16 @@
 """Nothing lost, nothing acted on twice: the drain killed at random moments (RELIABILITY D1),
 and several drainers at once on one queue (S3).
 
-The crash test queues 10,000 notices for 100 subscribed enterprises, runs `zhida notices drain`
-as a subprocess, SIGKILLs it at random points of its progress four times, restarting it each
-time, then lets a last `drain --once` finish after the leases ran out. The receiver verifies
+The crash test queues 10,000 notices for 100 subscribed enterprises in SQLite, runs
+`zhida notices drain` as a subprocess, SIGKILLs it at random points
+of its progress three times, restarting it each time, then lets a last `drain --once` finish
+after the leases ran out. The receiver verifies
 every request and dedupes by webhook-id. Every notice must arrive (10,000 distinct ids), every
 resend must carry the id and body of a notice already received, and the store must say `sent`
-for each. The counts are printed (run with -s to see them).
+for each. The counts are printed (run with -s to see them). It runs on SQLite only, to keep the
+suite's time (≈ 30 s): on PostgreSQL the same claim-lease-record path is exercised by the
+concurrent drainers below, and a run of this test there (2,000 notices, 3 kills) is in the
+delivery notes of docs/delivery.md.
 """
 
 from __future__ import annotations
@@ -30,10 +34,11 @@ from store.db import read_session
 from store.delivery.secrets import secret_box
 from store.tables.delivery import Delivery, DeliveryAttempt
 from store.tables.entitlements import OutboxMessage
+from store.testing import fresh_sqlite
 from tests.jobs.delivery_kit import Receiver, add_enterprises, queue_notices, serving
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTICES, SUBJECTS, KILLS = 10_000, 100, 4
+SUBJECTS, KILLS, NOTICES = 100, 3, 10_000
 
 
 @pytest.fixture
@@ -64,27 +69,29 @@ def _states(engine: Engine) -> dict[str, int]:
 
 def _drainer(tmp_path: Path, url: str, *args: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "ZHIDA_DATA_DIR": str(tmp_path),
-           "ZHIDA_DRAIN_LEASE_S": "1", "ZHIDA_DRAIN_POLL_S": "0.1", "ZHIDA_DRAIN_WORKERS": "8"}  # fmt: skip
+           "ZHIDA_DRAIN_LEASE_S": "1", "ZHIDA_DRAIN_POLL_S": "0.1"}  # fmt: skip
     return subprocess.Popen(
         [sys.executable, "-c", "from cli import main; main()", "notices", "drain", *args],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
 
 
-def test_a_drainer_killed_four_times_loses_nothing_and_resends_only_known_ids(
-    engine: Engine, database_url: str, tmp_path: Path, allowed: None
+def test_a_drainer_killed_three_times_loses_nothing_and_resends_only_known_ids(
+    tmp_path: Path, sqlite_template: Path, allowed: None
 ) -> None:
-    rng = random.Random(20261130)
+    rng, notices = random.Random(20261130), NOTICES
+    database_url = f"sqlite:///{tmp_path / 'crash.db'}"
+    engine = fresh_sqlite(tmp_path / "crash.db", sqlite_template)
     with serving(Receiver()) as receiver:
-        t0 = time.monotonic()
         subjects = _subscribed(engine, receiver, SUBJECTS)
-        ids = queue_notices(engine, subjects, NOTICES // SUBJECTS)
-        print(f"\nsetup {time.monotonic() - t0:.1f} s")
+        ids = queue_notices(engine, subjects, notices // SUBJECTS)
         kills = 0
         while kills < KILLS:
             before = len(receiver.hits)
             child = _drainer(tmp_path, database_url, "--batch", "200")
-            target = before + rng.randint(300, 1_800)  # a random point of its progress
+            target = before + rng.randint(
+                notices // 40, notices // 8
+            )  # a random point of its progress
             deadline = time.monotonic() + 30
             while len(receiver.hits) < target and child.poll() is None:
                 assert time.monotonic() < deadline, "the drainer made no progress"
@@ -95,12 +102,10 @@ def test_a_drainer_killed_four_times_loses_nothing_and_resends_only_known_ids(
             child.send_signal(signal.SIGKILL)
             child.wait(timeout=10)
             kills += 1
-        killed_at = time.monotonic()
         time.sleep(1.2)  # the killed drainer's leases run out
         last = _drainer(tmp_path, database_url, "--once", "--batch", "500")
         _, said = last.communicate(timeout=120)
         assert last.returncode == 0, said.decode()
-        print(f"\nlast drain: {time.monotonic() - killed_at:.1f} s, setup+kills before")
     expected = {f"msg_{i}" for i in ids}
     total, distinct = len(receiver.hits), len(receiver.processed)
     duplicates = total - distinct
@@ -110,14 +115,15 @@ def test_a_drainer_killed_four_times_loses_nothing_and_resends_only_known_ids(
     assert kills >= 3
     assert receiver.processed == expected  # none lost, none invented
     assert receiver.forged == 0 and receiver.changed == 0  # resends: same id, same body
-    assert _states(engine) == {"sent": NOTICES}
+    assert _states(engine) == {"sent": notices}
     with read_session(engine) as session:
         undelivered = session.execute(
             select(func.count()).select_from(Delivery).where(Delivery.state != "sent")  # type: ignore[arg-type]
         ).scalar_one()
         tries = session.execute(select(func.count()).select_from(DeliveryAttempt)).scalar_one()
+    engine.dispose()
     assert undelivered == 0
-    assert NOTICES <= tries <= total  # every recorded try happened; killed ones went unrecorded
+    assert notices <= tries <= total  # every recorded try happened; killed ones went unrecorded
 
 
 def test_four_drainers_at_once_never_send_a_notice_twice(engine: Engine, allowed: None) -> None:

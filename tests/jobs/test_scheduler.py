@@ -4,10 +4,12 @@ nightly sweep it runs — on SQLite and PostgreSQL, with APScheduler's real job 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,21 +34,49 @@ def _stored_jobs(engine: Engine) -> int:
 
 
 def test_jobs_are_registered_once_with_the_measured_options(engine: Engine) -> None:
-    """Stable id, importable function, 02:00 Asia/Shanghai, coalesce, one instance, hours of
-    grace, plain-data arguments; registering again replaces the job rather than adding one."""
+    """Stable ids, importable functions, 02:00 Asia/Shanghai for the sweep and every 5 s for the
+    drain, coalesce, one instance, a grace, plain-data arguments; registering again replaces
+    the jobs rather than adding them."""
     for _ in range(2):
         scheduler = make_scheduler(engine, root=POLICIES, kind="background")
         scheduler.start(paused=True)
-        (job,) = scheduler.get_jobs()
-        assert job.id == "nightly_sweep" and job.func_ref == "jobs.tasks:nightly_sweep"
-        assert (job.coalesce, job.max_instances) == (True, 1)
-        assert job.misfire_grace_time >= 3600
-        assert job.kwargs == {"root": str(POLICIES)} and job.args == ()
-        fields = {f.name: str(f) for f in job.trigger.fields}
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert set(jobs) == {"nightly_sweep", "outbox_drain"}
+        sweep, drain = jobs["nightly_sweep"], jobs["outbox_drain"]
+        assert sweep.func_ref == "jobs.tasks:nightly_sweep"
+        assert drain.func_ref == "jobs.tasks:drain_outbox"
+        for job in (sweep, drain):
+            assert (job.coalesce, job.max_instances) == (True, 1) and job.args == ()
+        assert sweep.misfire_grace_time >= 3600 and 0 < drain.misfire_grace_time <= 60
+        assert sweep.kwargs == {"root": str(POLICIES)} and drain.kwargs == {}
+        fields = {f.name: str(f) for f in sweep.trigger.fields}
         assert (fields["hour"], fields["minute"]) == ("2", "0")
-        assert job.trigger.timezone == ZoneInfo("Asia/Shanghai")
+        assert sweep.trigger.timezone == ZoneInfo("Asia/Shanghai")
+        assert drain.trigger.interval == timedelta(seconds=5)
         scheduler.shutdown()
-        assert _stored_jobs(engine) == 1
+        assert _stored_jobs(engine) == 2
+
+
+def test_the_drain_interval_is_a_setting(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZHIDA_DRAIN_EVERY_S", "2")
+    scheduler = make_scheduler(engine, root=POLICIES, kind="background")
+    scheduler.start(paused=True)
+    assert scheduler.get_job("outbox_drain").trigger.interval == timedelta(seconds=2)
+    scheduler.shutdown()
+
+
+def test_the_job_store_holds_no_id_number(engine: Engine) -> None:
+    """J4: the pickled jobs carry plain arguments only: no 18-character ID number in them."""
+    scheduler = make_scheduler(engine, root=POLICIES, kind="background")
+    scheduler.start(paused=True)
+    scheduler.shutdown()
+    with engine.connect() as conn:
+        states = conn.execute(text(f"SELECT job_state FROM {JOB_TABLE}")).scalars().all()
+    assert len(states) == 2
+    for state in states:
+        raw = bytes(state)
+        assert re.search(rb"\d{17}[\dX]", raw) is None
+        assert b"id_number" not in raw and b"household_no" not in raw
 
 
 def test_a_second_scheduler_on_the_same_store_refuses_until_the_first_stops(
@@ -92,7 +122,9 @@ def test_zhida_scheduler_runs_alone_and_stops_cleanly_on_sigterm(tmp_path: Path)
     first = _zhida(tmp_path, "scheduler")
     assert first.stdout is not None
     started = first.stdout.readline() + first.stdout.readline()
+    started += first.stdout.readline()
     assert "调度器已启动" in started and "nightly_sweep" in started, started
+    assert "outbox_drain" in started
     second = _zhida(tmp_path, "scheduler")
     _, refused = second.communicate(timeout=60)
     assert second.returncode == 2 and "另一个调度器已在运行" in refused
