@@ -116,6 +116,12 @@ def _db_commands(c: Inputs) -> list[list[str]]:
         ["audit", "verify"],
         ["audit", "head"],
         ["scheduler", *MINI],
+        ["notices", "drain", "--once"],
+        ["notices", "list", *MINI],
+        ["notices", "show", "1"],
+        ["notices", "replay", "1"],
+        ["subscriptions", "list"],
+        ["subscriptions", "rotate", "1"],
     ]
 
 
@@ -235,7 +241,8 @@ DB_ENV: dict[str, Callable[[Inputs], dict[str, str]]] = {
 }
 DB_COMMANDS = (
     "import_households", "import_enterprises", "sweep", "impact", "audit_verify", "audit_head",
-    "scheduler",
+    "scheduler", "notices_drain", "notices_list", "notices_show", "notices_replay",
+    "subscriptions_list", "subscriptions_rotate",
 )  # fmt: skip
 
 
@@ -249,6 +256,76 @@ for kind in ("flipped_byte", "crc_lies", "size_lies"):
 for kind in DB_PARTS:
     for i, name in enumerate(DB_COMMANDS):
         CASES[f"{kind}-{name}"] = _db_case(kind, i)
+FIRM = "91520602MA0000000X"
+
+
+def _add(*args: str) -> Callable[[Inputs], list[str]]:
+    return lambda c: ["subscriptions", "add", *args]
+
+
+CASES |= {  # subscriptions and notices: each refusal names the option, the finding, the fix
+    "unknown_subject-subscriptions_add": Case(
+        args=_add("enterprise", FIRM, "--email", "caiwu@firm.example"),
+        parts=lambda c: [f"企业（统一社会信用代码） {FIRM}", "库中没有这个对象", "应先导入"],
+    ),
+    "unknown_kind-subscriptions_add": Case(
+        args=_add("person", "x", "--email", "caiwu@firm.example"),
+        parts=lambda c: ["对象类型 'person'", "应为 enterprise"],
+    ),
+    "short_region-subscriptions_add": Case(
+        args=_add("village", "5206", "--sms", "13800138000"),
+        parts=lambda c: ["'5206'", "应为 12 位统计用区划代码"],
+    ),
+    "metadata_url-subscriptions_add": Case(
+        args=_add("enterprise", FIRM, "--webhook", "http://169.254.169.254/latest/meta-data/"),
+        parts=lambda c: ["--webhook", "169.254.169.254", "链路本地地址", "ZHIDA_WEBHOOK_ALLOW"],
+    ),
+    "bad_email-subscriptions_add": Case(
+        args=_add("enterprise", FIRM, "--email", "caiwu at firm"),
+        parts=lambda c: ["--email 'caiwu at firm'", "不是电子邮件地址", "应为 名字@域名"],
+    ),
+    "bad_phone-subscriptions_add": Case(
+        args=_add("household", "H1", "--sms", "12345"),
+        parts=lambda c: ["--sms '12345'", "不是手机号", "应为 11 位"],
+    ),
+    "two_channels-subscriptions_add": Case(
+        args=_add("enterprise", FIRM, "--email", "a@firm.example", "--sms", "13800138000"),
+        parts=lambda c: ["--webhook、--email、--sms", "只给出一个"],
+    ),
+    "bad_secret-subscriptions_add": Case(
+        args=_add("enterprise", FIRM, "--webhook", "https://93.184.216.34/h", "--secret", "abc"),
+        parts=lambda c: ["--secret", "不是 Standard Webhooks 密钥", "应为 whsec_"],
+    ),
+    "missing-subscriptions_rotate": Case(
+        args=lambda c: ["subscriptions", "rotate", "99"],
+        parts=lambda c: ["订阅 99 不存在", "应为 webhook 订阅的编号"],
+    ),
+    "missing-notices_show": Case(
+        args=lambda c: ["notices", "show", "99"],
+        parts=lambda c: ["通知 99 不存在", "应为 zhida notices list 列出的编号"],
+    ),
+    "missing-notices_replay": Case(
+        args=lambda c: ["notices", "replay", "99"], parts=lambda c: ["通知 99 不存在"]
+    ),
+    "bad_state-notices_list": Case(
+        args=lambda c: ["notices", "list", "--state", "lost"],
+        parts=lambda c: ["--state 'lost'", "应为 pending | sent | dead | undeliverable"],
+    ),
+    "bad_batch-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once", "--batch", "0"],
+        parts=lambda c: ["--batch 0", "应为不小于 1 的整数"],
+    ),
+    "bad_timeout-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_WEBHOOK_TIMEOUT_S 'soon'", "应为正数"],
+        env=lambda c: {"ZHIDA_WEBHOOK_TIMEOUT_S": "soon"},
+    ),
+    "bad_secret_key-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_SECRET_KEY", "不是有效的密钥", "应为 32 字节的 URL-safe base64"],
+        env=lambda c: {"ZHIDA_SECRET_KEY": "not-a-key"},
+    ),
+}
 CASES["not_a_database_url-sweep"] = Case(
     args=lambda c: ["sweep", *MINI],
     parts=lambda c: ["DATABASE_URL", str(c.tmp / "wrong" / "zhida.db"), "file is not a database"],
