@@ -256,3 +256,16 @@ def test_a_notice_nobody_hears_is_undeliverable_not_retried(world: World) -> Non
     world.drain()
     assert world.notice(notice).state == "undeliverable"
     assert "no_channel" in (world.notice(notice).last_error or "")
+
+
+def test_the_scheduled_job_drains_with_the_environments_settings(
+    world: World, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobs.tasks import drain_outbox
+
+    world.subscribe(0, "a")
+    (notice,) = queue_notices(world.engine, [("enterprise", world.enterprises[0][0])])
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert drain_outbox() == 1
+    assert world.notice(notice).state == "sent" and world.receiver.seen == {f"msg_{notice}": 1}
+    assert drain_outbox() == 0  # nothing due any more

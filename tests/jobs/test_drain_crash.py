@@ -128,11 +128,11 @@ def test_a_drainer_killed_three_times_loses_nothing_and_resends_only_known_ids(
 
 def test_four_drainers_at_once_never_send_a_notice_twice(engine: Engine, allowed: None) -> None:
     """On PostgreSQL the claims skip each other's locked rows; on SQLite the write lock
-    serialises them: 2,000 notices, 4 drainers, each notice received exactly once."""
+    serialises them: 800 notices, 4 drainers, each notice received exactly once."""
     with serving(Receiver()) as receiver:
         subjects = _subscribed(engine, receiver, 20)
-        ids = queue_notices(engine, subjects, 100)
-        settings = DrainSettings(batch=25, lease_s=120, workers=2)
+        ids = queue_notices(engine, subjects, 40)
+        settings = DrainSettings(batch=20, lease_s=120, workers=2)
         errors: list[BaseException] = []
 
         def run() -> None:
