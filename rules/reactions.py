@@ -121,9 +121,13 @@ class ReactionFile:
         return self.loaded.where(("tests", index))
 
 
+_ENGLISH = {"事件": "event", "动词": "verb"}
+
+
 def _unknown(where: Location, what: str, name: str, known: Iterable[str], hint: str) -> RuleError:
     close = difflib.get_close_matches(name, sorted(known), n=1)
-    return RuleError(where, f"未知的{what} `{name}` (unknown {what})", _did_you_mean(close, hint))
+    message = f"未知的{what} `{name}` (unknown {_ENGLISH.get(what, what)})"
+    return RuleError(where, message, _did_you_mean(close, hint))
 
 
 def _did_you_mean(close: list[str], hint: str) -> str:
@@ -168,6 +172,13 @@ def _when(
         for key, value in sorted(spec.when.items())
     )
     return when, problems
+
+
+def _verb_of(item: Any) -> str:
+    """The verb an action item names (`verb` or `{verb: args}`), as written."""
+    if isinstance(item, dict) and len(item) == 1:
+        return str(next(iter(item)))
+    return item if isinstance(item, str) else ""
 
 
 def _action(
@@ -286,7 +297,7 @@ def check_reaction_file(
         compiled, more = _reaction(r, i, spec.id, ids, loaded)
         reactions.append(compiled)
         problems += more
-    verbs = {a.verb for r in reactions for a in r.actions}
+    verbs = {_verb_of(item) for r in spec.reactions for item in r.do} & set(VERBS)
     for i, test in enumerate(spec.tests):
         problems += _test_problems(test, i, verbs, loaded)
     if problems:
