@@ -24,8 +24,8 @@ from pydantic import ValidationError
 
 from rules.catalogue import Catalogue, reaction_files, validation_error
 from rules.errors import Location, RuleError
-from rules.reaction_verbs import VERBS, Ids
 from rules.reaction_schema import ReactionFileSpec, ReactionSpec, ReactionTest, Scalar
+from rules.reaction_verbs import VERBS, Ids
 from rules.yaml_safe import Loaded, load_file
 
 __all__ = [
@@ -244,7 +244,8 @@ def _test_problems(
     test: ReactionTest, index: int, verbs: set[str], loaded: Loaded
 ) -> list[RuleError]:
     path: tuple[Any, ...] = ("tests", index)
-    problems = _event_problems(test.event.name, test.event.subject, loaded, (*path, "event", "name"))
+    event = test.event
+    problems = _event_problems(event.name, event.subject, loaded, (*path, "event", "name"))
     problems += [
         RuleError(
             loaded.key_where((*path, "event", "attributes", key)),

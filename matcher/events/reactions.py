@@ -32,7 +32,13 @@ from typing import Any
 from matcher.events.encoding import Formula, Json, all_of, any_of, dumps
 from matcher.events.runtime import MAX_RULES, create_rulesets, fire
 from rules.catalogue import Catalogue
-from rules.reactions import EVENTS, RESERVED_ATTRIBUTES, CompiledReaction, ReactionFile, load_reactions
+from rules.reactions import (
+    EVENTS,
+    RESERVED_ATTRIBUTES,
+    CompiledReaction,
+    ReactionFile,
+    load_reactions,
+)
 
 __all__ = ["Action", "Event", "Reactions", "effective_date"]
 
