@@ -18,9 +18,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from rules.errors import RuleError
 from rules.schema import PolicyId
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 __all__ = ["VERBS", "Ids", "Verb"]
 
 Recipient = Literal["subject", "village"]
-Start = Literal["first_of_next_month", "event_date"] | Annotated[StrictInt, Field(ge=0, le=366)]
+STARTS = ("first_of_next_month", "event_date")
+MAX_DAYS = 366
 Path_ = tuple[Any, ...]
 
 
@@ -87,7 +88,17 @@ class NotifyArgs(_Strict):
 class EndFromDateArgs(_Targets):
     """`end-from-date`: which entitlements end, and from when."""
 
-    start: Start = Field(alias="from")
+    start: str | int = Field(alias="from")
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start(cls, value: Any) -> str | int:
+        if value in STARTS or (type(value) is int and 0 <= value <= MAX_DAYS):
+            return value  # type: ignore[no-any-return]
+        raise ValueError(
+            f"`from` 应为 first_of_next_month（次月1日）、event_date（事件当日）或 0–{MAX_DAYS} "
+            f"的整数（事件后第几天），实际为 {value!r}"
+        )
 
     @model_validator(mode="after")
     def _named(self) -> EndFromDateArgs:
