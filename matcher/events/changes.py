@@ -151,7 +151,9 @@ def changed_paths(before: Doc, after: Doc) -> list[str]:
             paths.append(prefix)
             continue
         paths += [
-            f"{prefix}.{k}" for k in ("name", "relation") if old[number].get(k) != new[number].get(k)
+            f"{prefix}.{k}"
+            for k in ("name", "relation")
+            if old[number].get(k) != new[number].get(k)
         ]
         paths += _fact_paths(prefix, _facts(old[number]), _facts(new[number]))
     if not paths and list(old) != list(new):
