@@ -12,8 +12,8 @@ of its values). The rules are created once per process under content-named rules
 (`matcher.events.runtime.create_rulesets`); an event is asserted as one fact, the rules that
 fired are collected by name (`<file id>#<index>`) and the fact is retracted, so no engine state
 outlives a call. Only the attributes some `when:` reads, and only text, whole numbers and
-booleans, go into the fact (a boolean and the numbers 1/0 are one value to durable-rules and to
-Python alike). The actions come back in a fixed order: by reaction file (path order), then
+booleans, go into the fact, each tagged by type (`s:…`, `n:…`) on both sides: durable-rules
+takes the text "1" for the number 1, Python does not; true and 1 are one value to both. The actions come back in a fixed order: by reaction file (path order), then
 reaction index, then as listed.
 
 Pure: no store. Durable-rules decides *what happens*; who qualifies is still the matcher's.
@@ -71,14 +71,20 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, str | int)  # bool is an int
 
 
+def _tagged(value: str | int) -> str:
+    """A value as durable-rules compares it: tagged text, since durable-rules takes the text
+    "1" for the number 1 (found by the differential test); true is 1, as in Python."""
+    return f"s:{value}" if isinstance(value, str) else f"n:{int(value)}"
+
+
 def _rule(reaction: CompiledReaction) -> Formula:
     parts: list[Formula] = [{"event": reaction.on}]
     subjects = EVENTS[reaction.on].subjects if reaction.subject is None else (reaction.subject,)
     if len(subjects) == 1:  # an event about households only never reacts for an enterprise
         parts.append({"subject": subjects[0]})
     for key, values in reaction.when:
-        encoded = {dumps(v): v for v in values}  # True and 1 are one value: one disjunct
-        parts.append(any_of({key: v} for v in encoded.values()))
+        tagged = sorted({_tagged(v) for v in values})  # true and 1 are one value: one disjunct
+        parts.append(any_of({key: v} for v in tagged))
     return all_of(parts)
 
 
@@ -118,9 +124,10 @@ class Reactions:
         return cls(load_reactions(root, catalogue))
 
     def fact(self, event: Event) -> dict[str, Json]:
-        """The fact asserted for `event`: name, subject kind and the attributes rules read."""
+        """The fact asserted for `event`: name, subject kind and the attributes rules read
+        (tagged by type)."""
         attrs = {
-            k: v
+            k: _tagged(v)
             for k, v in sorted(event.attributes.items())
             if k in self._read and k not in RESERVED_ATTRIBUTES and _scalar(v)
         }

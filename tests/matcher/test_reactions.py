@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from matcher.events.reactions import Event, Reactions, effective_date
@@ -129,6 +129,7 @@ events = st.builds(
 
 @settings(max_examples=300, deadline=None)
 @given(event=events)
+@example(event=Event("disability_assessed", "household", {"grade": 1}))  # "1" is not 1
 def test_durable_rules_agrees_with_a_plain_dispatch(differential: Reactions, event: Event) -> None:
     """Over random events, durable-rules fires exactly the reactions a reading in Python does:
     text with quotes and backslashes, Chinese, 1 and "1" (different), 1 and true (the same)."""
