@@ -13,8 +13,9 @@ of its values). The rules are created once per process under content-named rules
 fired are collected by name (`<file id>#<index>`) and the fact is retracted, so no engine state
 outlives a call. Only the attributes some `when:` reads, and only text, whole numbers and
 booleans, go into the fact, each tagged by type (`s:…`, `n:…`) on both sides: durable-rules
-takes the text "1" for the number 1, Python does not; true and 1 are one value to both. The actions come back in a fixed order: by reaction file (path order), then
-reaction index, then as listed.
+takes the text "1" for the number 1, Python does not; true and 1 are one value to both.
+The actions come back in a fixed order: by reaction file (path order), then reaction index,
+then as listed.
 
 Pure: no store. Durable-rules decides *what happens*; who qualifies is still the matcher's.
 """
