@@ -27,7 +27,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from matcher.events.encoding import Formula, Json, all_of, any_of, dumps
@@ -144,7 +143,7 @@ class Reactions:
     def react(self, event: Event) -> list[Action]:
         """Every action that follows `event`, in order (file, reaction, as listed)."""
         return [
-            Action(a.verb, MappingProxyType(dict(a.args)), r.name, r.says)
+            Action(a.verb, dict(a.args), r.name, r.says)  # a copy: JSON-able, the caller's own
             for r in self.fired(event)
             for a in r.actions
         ]
