@@ -35,7 +35,7 @@ setup: .venv/.synced
 .venv/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --all-extras --compile-bytecode
 	@# bytecode as an installed wheel has it (the environment may set PYTHONDONTWRITEBYTECODE)
-	$(UV) run --frozen --all-extras python -m compileall -q rules matcher sheets synth store cli
+	$(UV) run --frozen --all-extras python -m compileall -q rules matcher sheets synth store jobs api cli
 	@touch $@
 
 lint: setup
