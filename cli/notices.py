@@ -161,6 +161,7 @@ def show_command(outbox_id: Annotated[int, typer.Argument(help="通知编号")])
     """查看通知 show：它的投递渠道、状态与每一次尝试（时间、渠道、状态码或错误、用时）。"""
     from rich.table import Table
 
+    from jobs.sms import mask_phone
     from store.db import read_session
     from store.delivery.views import notice_detail
 
@@ -181,8 +182,9 @@ def show_command(outbox_id: Annotated[int, typer.Argument(help="通知编号")])
     for d, s in detail.deliveries:
         due = f"，下次 {d.next_attempt_at:%Y-%m-%d %H:%M:%S}" if d.next_attempt_at else ""
         who = "代收" if d.on_behalf == "village" else "本人"
+        target = mask_phone(s.target) if s.channel == "sms" else s.target
         out.print(
-            f"  订阅 {s.id} {s.channel} {s.target}（{who}）：{SAID.get(d.state, d.state)}{due}",
+            f"  订阅 {s.id} {s.channel} {target}（{who}）：{SAID.get(d.state, d.state)}{due}",
             highlight=False,
         )
     table = Table("#", "时间 UTC", "渠道", "订阅", "状态码", "错误", "用时 ms", "结果")

@@ -63,10 +63,10 @@ def add_command(
 
 @subscriptions_app.command("list")
 def list_command() -> None:
-    """列出订阅 list：编号、对象、渠道、目标、密钥（脱敏）、状态。"""
+    """列出订阅 list：编号、对象、渠道、目标（手机号脱敏）、密钥（不显示）、状态。"""
     from rich.table import Table
 
-    from jobs.subscriptions import mask_secret
+    from jobs.sms import mask_phone
     from store.db import migrate, read_session
     from store.delivery.subscriptions import list_subscriptions
 
@@ -89,11 +89,10 @@ def list_command() -> None:
             str(s.id),
             f"{KINDS.get(s.subject_kind, s.subject_kind)} {s.subject_key}",
             s.channel,
-            s.target,
+            mask_phone(s.target) if s.channel == "sms" else s.target,
             shown + rotating,
             state,
         )
-    del mask_secret
     out.print(table)
 
 

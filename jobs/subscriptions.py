@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from jobs.webhooks import PREFIX, UnsafeURL, check_url, new_secret, sign
+from jobs.webhooks import UnsafeURL, check_url, new_secret, sign
 from rules.errors import ZhidaError
 from store.db import write_session
 from store.delivery.secrets import secret_box
@@ -38,7 +38,6 @@ __all__ = [
     "ROTATION_GRACE",
     "BadSubscription",
     "Registered",
-    "mask_secret",
     "register",
     "rotate",
 ]
@@ -64,11 +63,6 @@ class Registered:
 
     subscription: Subscription
     secret: str | None
-
-
-def mask_secret(secret: str | None) -> str:
-    """A secret as listings show it: `whsec_abcd…` (the first four characters of the key)."""
-    return "" if not secret else f"{PREFIX}{secret.removeprefix(PREFIX)[:4]}…"
 
 
 def _target(channel: str, target: str) -> str:

@@ -172,7 +172,9 @@ def claim(*, engine: Engine, now: datetime, batch: int, lease: timedelta) -> Bat
 
 
 def _wanted(payload: dict[str, Any]) -> tuple[bool, bool]:
-    """(the subject's own subscriptions, the village's) a notice asks for; None: the default."""
+    """Whether a notice asks for (the subject's own subscriptions, the village's): its payload's
+    `notify` list, else the subject's own only (a household without any falls back to its
+    village in `_fan_out`)."""
     notify = payload.get("notify")
     if not isinstance(notify, list):
         return True, False

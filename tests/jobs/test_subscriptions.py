@@ -70,7 +70,8 @@ def test_email_sms_and_village_subscriptions_are_listed_with_their_state(
     _add("enterprise", code, "--email", "caiwu@firm.example")
     _add("enterprise", code, "--sms", "+86 138-0013-8000")
     listed = runner.invoke(app, ["subscriptions", "list"]).output
-    assert "caiwu@firm.example" in listed and "13800138000" in listed and "有效" in listed
+    assert "caiwu@firm.example" in listed and "138****8000" in listed and "有效" in listed
+    assert "13800138000" not in listed  # phone numbers are masked in listings
 
 
 def test_rotation_signs_with_both_secrets_for_a_day_then_the_new_one_only(
