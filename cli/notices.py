@@ -32,6 +32,14 @@ SAID = {
     "undeliverable": "无人订阅",
     "gone": "订阅已停用",
     "retry": "将重试",
+    "failed": "未成功（按计划重试或已失败）",
+    "skipped": "跳过（订阅已停用）",
+}
+KIND = {
+    "newly_eligible": "新符合",
+    "no_longer_eligible": "不再符合",
+    "amount_changed": "金额变化",
+    "became_undetermined": "待补充信息",
 }
 
 
@@ -112,7 +120,7 @@ def _row(line: NoticeLine, titles: dict[str, str]) -> list[str]:
         str(n.id),
         line.subject,
         str(title),
-        n.kind,
+        KIND.get(n.kind, n.kind),
         SAID.get(n.state, n.state),
         str(n.attempts),
         n.last_error or "",
@@ -175,7 +183,7 @@ def show_command(outbox_id: Annotated[int, typer.Argument(help="通知编号")])
         fail(f"通知 {outbox_id} 不存在；应为 zhida notices list 列出的编号")
     n = detail.line.notice
     out.print(
-        f"通知 {n.id}：{detail.line.subject} {n.policy_id} {n.kind}，"
+        f"通知 {n.id}：{detail.line.subject} {n.policy_id} {KIND.get(n.kind, n.kind)}，"
         f"状态 {SAID.get(n.state, n.state)}，尝试 {n.attempts} 次",
         highlight=False,
     )

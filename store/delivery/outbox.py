@@ -64,7 +64,7 @@ _ATTEMPT: Table = DeliveryAttempt.__table__  # type: ignore[attr-defined]  # SQL
 _SUB: Table = Subscription.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _HOUSEHOLD: Table = HouseholdRow.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _ENTERPRISE: Table = EnterpriseRow.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
-NO_CHANNEL = "no_channel：无人订阅该对象，也无村（社区）代收 (nobody subscribed)"
+NO_CHANNEL = "无人订阅 (no_channel)"
 _ENDED = ("sent", "dead", "gone")
 
 
