@@ -52,9 +52,10 @@ def nightly_sweep(root: str, on: str | None = None) -> SweepReport | None:
 def drain_outbox() -> int:
     """Drain the outbox once (every due notice, then return); returns the notices claimed.
 
-    Settings come from the environment (`jobs.channels.DrainSettings.from_env`, the mail
-    settings, the secret key). A failure of the database is logged and left to the next tick;
-    failures of receivers are recorded per attempt by the drain itself.
+    Settings come from the environment (`jobs.channels.DrainSettings.from_env`, the mail and
+    SMS settings, the secret key). The schema is not migrated here (it runs every few seconds):
+    `zhida scheduler` migrates once when it starts. Failures of receivers are recorded per
+    attempt by the drain itself.
     """
     from jobs.channels import Channels, DrainSettings
     from jobs.drain import drain
@@ -63,7 +64,6 @@ def drain_outbox() -> int:
     engine = open_engine()
     channels = Channels.from_env(DrainSettings.from_env(), box=secret_box())
     try:
-        migrate(engine)
         report = drain(engine, channels=channels, once=True)
     finally:
         channels.close()
