@@ -9,8 +9,8 @@ every request and dedupes by webhook-id. Every notice must arrive (10,000 distin
 resend must carry the id and body of a notice already received, and the store must say `sent`
 for each. The counts are printed (run with -s to see them). It runs on SQLite only, to keep the
 suite's time (≈ 30 s): on PostgreSQL the same claim-lease-record path is exercised by the
-concurrent drainers below, and a run of this test there (2,000 notices, 3 kills) is in the
-delivery notes of docs/delivery.md.
+concurrent drainers below, and a hand run of the same procedure there (10,000 notices, 3 kills)
+is reported in docs/delivery.md.
 """
 
 from __future__ import annotations
