@@ -5,12 +5,13 @@ The spec's example schedule is the delay before each try: immediately, then 5 s,
 three days. After the tenth failure the delivery is `dead`.
 
 Jitter spreads retries so that receivers coming back from an outage are not hit by every
-sender at once (AWS, "Exponential Backoff and Jitter"). The delay after failure n is drawn
-uniformly from [(1 − j)·d, d], d the schedule's step and j = `JITTER` = 0.5: never later than
-the schedule, never sooner than half of it. j = 1 is AWS's "full jitter" ([0, d]); we do not use
-it by default because it may retry a throttled receiver at once and can shrink three days of
-patience to minutes. A receiver's `Retry-After` raises the delay to at least what it asked,
-capped at `MAX_RETRY_AFTER` (a day).
+sender at once. We use AWS's *full jitter* ("Exponential Backoff and Jitter"), as the delivery
+issue asks: the delay after failure n is drawn uniformly from [0, d], d the schedule's step, so
+a try is never later than the schedule says. Full jitter can make one delivery's three days of
+patience shorter; it is what spreads a burst of failures best. `JITTER` (the random share of the
+step, 1 = full) is one constant, should a county prefer [d/2, d]. A receiver's `Retry-After`
+raises the delay to at least what it asked, capped at `MAX_RETRY_AFTER` (a day), so a throttled
+receiver is never retried sooner than it asked.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ __all__ = ["JITTER", "MAX_RETRY_AFTER", "SCHEDULE", "delay_after", "tries"]
 SCHEDULE: tuple[timedelta, ...] = tuple(
     timedelta(seconds=s) for s in (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 )
-JITTER = 0.5
+JITTER = 1.0  # full jitter: uniform in [0, d]
 MAX_RETRY_AFTER = timedelta(days=1)
 
 
