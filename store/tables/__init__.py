@@ -9,6 +9,7 @@ from store.tables.entitlements import (
     EntitlementPublic,
     OutboxMessage,
 )
+from store.tables.events import DeadlineRow, EventRow
 from store.tables.profiles import (
     EnterpriseRow,
     HouseholdRow,
@@ -20,10 +21,12 @@ from store.tables.runs import ImportRun, SweepRun
 __all__ = [
     "AuditRecord",
     "CatalogueVersion",
+    "DeadlineRow",
     "EnterpriseRow",
     "Entitlement",
     "EntitlementChange",
     "EntitlementPublic",
+    "EventRow",
     "HouseholdRow",
     "ImportRun",
     "MemberRow",
