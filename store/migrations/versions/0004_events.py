@@ -80,9 +80,7 @@ def upgrade() -> None:
     with op.batch_alter_table("entitlement_change") as batch_op:
         batch_op.add_column(sa.Column("event_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("effective_on", sa.Date(), nullable=True))
-        batch_op.create_foreign_key(
-            "fk_entitlement_change_event_id", "event", ["event_id"], ["id"]
-        )
+        batch_op.create_foreign_key("fk_entitlement_change_event_id", "event", ["event_id"], ["id"])
     op.create_index(
         "uq_entitlement_change_event",
         "entitlement_change",
