@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from jobs.lock import SchedulerRunning
-from jobs.schedule import JOB_TABLE, make_scheduler
+from jobs.schedule import JOB_TABLE, JOBS, make_scheduler
 from jobs.tasks import nightly_sweep
 from store.db import read_session
 from store.seeding import seed_households
@@ -37,8 +37,9 @@ def test_jobs_are_registered_once_with_the_measured_options(engine: Engine) -> N
     for _ in range(2):
         scheduler = make_scheduler(engine, root=POLICIES, kind="background")
         scheduler.start(paused=True)
-        (job,) = scheduler.get_jobs()
-        assert job.id == "nightly_sweep" and job.func_ref == "jobs.tasks:nightly_sweep"
+        assert {j.id for j in scheduler.get_jobs()} == {j.id for j in JOBS}
+        job = scheduler.get_job("nightly_sweep")
+        assert job.func_ref == "jobs.tasks:nightly_sweep"
         assert (job.coalesce, job.max_instances) == (True, 1)
         assert job.misfire_grace_time >= 3600
         assert job.kwargs == {"root": str(POLICIES)} and job.args == ()
@@ -46,7 +47,7 @@ def test_jobs_are_registered_once_with_the_measured_options(engine: Engine) -> N
         assert (fields["hour"], fields["minute"]) == ("2", "0")
         assert job.trigger.timezone == ZoneInfo("Asia/Shanghai")
         scheduler.shutdown()
-        assert _stored_jobs(engine) == 1
+        assert _stored_jobs(engine) == len(JOBS)
 
 
 def test_a_second_scheduler_on_the_same_store_refuses_until_the_first_stops(
