@@ -4,7 +4,18 @@
 when imported, and imports what a command needs only when the command runs.
 """
 
-from cli import audit, impact, imports, policies, scheduler, sheets, sweep
+from cli import audit, impact, imports, policies, profiles, scheduler, sheets, sweep
 from cli.base import app, main
 
-__all__ = ["app", "main", "audit", "impact", "imports", "policies", "scheduler", "sheets", "sweep"]
+__all__ = [
+    "app",
+    "main",
+    "audit",
+    "impact",
+    "imports",
+    "policies",
+    "profiles",
+    "scheduler",
+    "sheets",
+    "sweep",
+]
