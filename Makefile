@@ -35,7 +35,7 @@ setup: .venv/.synced
 .venv/.synced: uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --all-extras --compile-bytecode
 	@# bytecode as an installed wheel has it (the environment may set PYTHONDONTWRITEBYTECODE)
-	$(UV) run --frozen --all-extras python -m compileall -q rules matcher sheets synth store cli
+	$(UV) run --frozen --all-extras python -m compileall -q rules matcher sheets synth store jobs api cli
 	@touch $@
 
 lint: setup
@@ -48,8 +48,10 @@ typecheck: setup
 contracts: setup
 	$(RUN) lint-imports
 
+# Two workers (the machine has two cores); each starts its own PostgreSQL cluster. Work is
+# stolen test by test, so the few long property and crash tests do not queue behind each other.
 pytest: setup
-	$(RUN) pytest
+	$(RUN) pytest -n 2 --dist worksteal
 
 bench: setup
 	$(RUN) python bench/latency.py

@@ -1,5 +1,5 @@
-"""Pytest plugin: every `tests:` case of every policy file is a test item (like OpenFisca's
-YAML tests), so `make test` runs the whole catalogue's cases."""
+"""Pytest plugin: every `tests:` case of every policy file and delivery reaction file is a test
+item (like OpenFisca's YAML tests), so `make test` runs the whole catalogue's cases."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from matcher.explain.cases import run_case
-from rules.catalogue import Catalogue, load_catalogue
+from matcher.explain.reaction_cases import run_reaction_case
+from rules.catalogue import Catalogue, is_reaction_file, load_catalogue
 from rules.lint import find_root
+from rules.reactions import ReactionFile, load_reactions
 
 
 @cache
@@ -19,14 +21,21 @@ def _catalogue(root: Path) -> Catalogue:
     return load_catalogue(root)
 
 
+@cache
+def _reactions(root: Path) -> dict[Path, ReactionFile]:
+    return {Path(f.path): f for f in load_reactions(root, _catalogue(root))}
+
+
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
-    """Collect policy files (not facts.yaml, not bundles, not test fixtures)."""
+    """Collect policy and reaction files (not facts.yaml, not bundles, not test fixtures)."""
     if file_path.suffix != ".yaml" or file_path.name == "facts.yaml":
         return None
     if "policies" not in file_path.parts or "bundles" in file_path.parts:
         return None
     if "tests" in file_path.relative_to(parent.config.rootpath).parts:
         return None
+    if is_reaction_file(file_path):
+        return ReactionFileCollector.from_parent(parent, path=file_path)
     return PolicyFileCollector.from_parent(parent, path=file_path)
 
 
@@ -68,3 +77,34 @@ class PolicyCaseItem(pytest.Item):
 
 class PolicyCaseFailure(Exception):
     """A policy case did not give what it expects."""
+
+
+class ReactionFileCollector(pytest.File):
+    """One delivery reaction file: one item per test case."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        reactions = _reactions(find_root(self.path))[self.path]
+        for index, case in enumerate(reactions.spec.tests):
+            yield ReactionCaseItem.from_parent(self, name=case.name, index=index)
+
+
+class ReactionCaseItem(pytest.Item):
+    """One `tests:` case of a reaction file, run on durable-rules."""
+
+    def __init__(self, *, index: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.index = index
+
+    def runtest(self) -> None:
+        reactions = _reactions(find_root(self.path))[self.path]
+        outcome = run_reaction_case(reactions, self.index)
+        if not outcome.passed:
+            raise PolicyCaseFailure(outcome.location, outcome.problems)
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None
+    ) -> str:
+        if isinstance(excinfo.value, PolicyCaseFailure):
+            where, problems = excinfo.value.args
+            return f"{where}: {self.name}\n  " + "\n  ".join(problems)
+        return str(super().repr_failure(excinfo))

@@ -32,7 +32,7 @@ MARK = {True: ("✔", "green"), False: ("✘", "red"), None: ("?", "yellow")}
 
 @app.command()
 def lint(path: Annotated[Path, typer.Argument(help="规则文件或文件夹")] = DEFAULT_ROOT) -> None:
-    """检查规则文件 lint：格式、表达式、名称、参数、一件事、测试用例、两侧测试。
+    """检查规则文件 lint：格式、表达式、名称、参数、一件事、测试用例、两侧测试、送达反应。
 
     目录之外的草稿按项目的政策目录检查。
     """
@@ -48,13 +48,14 @@ def lint(path: Annotated[Path, typer.Argument(help="规则文件或文件夹")] 
 def run_tests(
     path: Annotated[Path, typer.Argument(help="政策文件或文件夹")] = DEFAULT_ROOT,
 ) -> None:
-    """运行规则测试 test：一个政策文件、一个文件夹或整个目录 tests: 下的每个用例。
+    """运行规则测试 test：一个政策或反应文件、一个文件夹或整个目录 tests: 下的每个用例。
 
     目录之外的草稿按项目的政策目录运行（同 id 的政策由草稿替换）。
     """
     from rich.text import Text
 
     from matcher.explain.cases import run_all
+    from matcher.explain.reaction_cases import run_reaction_cases
 
     checked = _check(path)
     for d in checked.errors:
@@ -62,7 +63,7 @@ def run_tests(
     if checked.blocking:
         out.print(f"未运行 not run：{len(checked.blocking)} 个错误须先修正（zhida lint 同样报告）")
         raise typer.Exit(2)
-    outcomes = run_all(checked.catalogue())
+    outcomes = run_all(checked.catalogue()) + run_reaction_cases(checked.reactions)
     failed = [o for o in outcomes if not o.passed]
     for o in failed:
         out.print(Text.assemble(("FAIL", "red"), f" {o.location} {o.policy_id}: {o.name}"))

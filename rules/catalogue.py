@@ -27,6 +27,7 @@ from rules.yaml_safe import Loaded, load_file
 
 FACTS_FILE = "facts.yaml"
 BUNDLES_DIR = "bundles"
+REACTIONS_DIR = "reactions"  # delivery reactions (rules.reactions): hashed, not compiled here
 
 
 @dataclass(frozen=True)
@@ -284,8 +285,25 @@ def _condition(
 
 
 def rule_files(root: Path) -> list[Path]:
-    """Every policy and bundle file under `root` (not the fact catalogue), sorted."""
-    return sorted(p for p in root.rglob("*.yaml") if p.name != FACTS_FILE)
+    """Every policy and bundle file under `root` (not the fact catalogue, not reactions), sorted."""
+    return sorted(
+        p for p in root.rglob("*.yaml") if p.name != FACTS_FILE and not is_reaction_file(p)
+    )
+
+
+def reaction_files(root: Path) -> list[Path]:
+    """Every delivery reaction file of the catalogue at `root` (`reactions/*.yaml`), sorted."""
+    return sorted((root / REACTIONS_DIR).glob("*.yaml"))
+
+
+def is_reaction_file(path: Path) -> bool:
+    """Whether `path` is a delivery reaction file (it sits in a `reactions/` folder)."""
+    return path.parent.name == REACTIONS_DIR
+
+
+def catalogue_paths(root: Path) -> list[Path]:
+    """Every file a catalogue version is made of, in hashing order: facts, rules, reactions."""
+    return [root / FACTS_FILE, *rule_files(root), *reaction_files(root)]
 
 
 def load_catalogue(root: Path | str) -> Catalogue:
@@ -299,6 +317,8 @@ def load_catalogue(root: Path | str) -> Catalogue:
     policies: dict[str, CompiledPolicy] = {}
     bundles: dict[str, CompiledBundle] = {}
     digest = hashlib.sha256((base / FACTS_FILE).read_bytes())
+    for path in reaction_files(base):  # reactions are part of the version, loaded elsewhere
+        digest.update(path.relative_to(base).as_posix().encode() + b"\0" + path.read_bytes())
     for path in rule_files(base):
         display = str(path)
         digest.update(path.relative_to(base).as_posix().encode() + b"\0" + path.read_bytes())

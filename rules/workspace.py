@@ -24,6 +24,7 @@ from rules.catalogue import (
     CompiledPolicy,
     compile_file,
     entry_of,
+    is_reaction_file,
     load_facts,
     rule_files,
 )
@@ -49,6 +50,8 @@ class Workspace:
     compiled: tuple[CompiledPolicy | CompiledBundle, ...]
     problems: tuple[RuleError, ...]  # files that do not load: nothing of theirs can run
     links: tuple[RuleError, ...] = ()  # between files: ids, excludes, bundles
+    reactions: tuple[Path, ...] = ()  # delivery reaction files asked about (rules.reactions)
+    entries: tuple[Entry, ...] = ()  # every rule file of the catalogue, as neighbours see it
 
     def catalogue(self, version: str = "lint") -> Catalogue:
         """The compiled files as a catalogue (only the files asked about)."""
@@ -123,8 +126,9 @@ def open_workspace(path: Path | str, fallback: Path | None = None) -> Workspace:
     except RuleError as exc:
         return Workspace(target, root, draft, None, (), (exc,))
     files = [target] if target.is_file() else rule_files(target)
-    files = [f for f in files if f.name != FACTS_FILE]
-    if draft and not files:  # nothing to check: a folder mistaken for a catalogue
+    files = [f for f in files if f.name != FACTS_FILE and not is_reaction_file(f)]
+    reactions = _reaction_files(target)
+    if draft and not files and not reactions:  # nothing to check: a folder mistaken for a catalogue
         raise RuleError(
             Location(str(target)),
             f"没有 {FACTS_FILE}，也没有政策文件（*.yaml）",
@@ -138,7 +142,24 @@ def open_workspace(path: Path | str, fallback: Path | None = None) -> Workspace:
     every = [*mine, *entries]
     problems += duplicates(every)  # a duplicate hides a file's cases: `zhida test` stops
     links = references(every, frozenset(broken | more_broken) - {""})
-    return Workspace(target, root, draft, facts, tuple(compiled), tuple(problems), tuple(links))
+    return Workspace(
+        target,
+        root,
+        draft,
+        facts,
+        tuple(compiled),
+        tuple(problems),
+        tuple(links),
+        reactions,
+        tuple(every),
+    )
+
+
+def _reaction_files(target: Path) -> tuple[Path, ...]:
+    """The delivery reaction files at `target`: itself, or those in (or under) a folder."""
+    if target.is_file():
+        return (target,) if is_reaction_file(target) else ()
+    return tuple(sorted(p for p in target.rglob("*.yaml") if is_reaction_file(p)))
 
 
 def _compile(

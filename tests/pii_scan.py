@@ -245,6 +245,8 @@ class PiiScan:
         self.current = nodeid
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if hasattr(report, "node"):  # relayed by a pytest-xdist worker, which scanned it itself
+            return
         for title, content in report.sections:
             self.text(content, title)
 
@@ -259,8 +261,18 @@ class PiiScan:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.stop()
+        worker_output = getattr(session.config, "workeroutput", None)
+        if worker_output is not None:  # a pytest-xdist worker: the controller reports
+            worker_output[_WORKER_KEY] = [(f.test, f.where, f.number) for f in self.findings]
+            return
         if self.findings and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """pytest-xdist: collect what a worker found (its tests ran in another process)."""
+        for test, where, number in getattr(node, "workeroutput", {}).get(_WORKER_KEY, []):
+            self.findings[Finding(test, where, number)] = None
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.findings:
@@ -274,6 +286,9 @@ class PiiScan:
             f"{len(self.findings)} full ID number(s) outside the places that need them; mask them "
             "with matcher.profiles.masking.mask_id / mask_ids_in_text (tests/pii_scan.py)"
         )
+
+
+_WORKER_KEY = "zhida_pii_findings"
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -146,6 +146,23 @@ CASES |= {
         args=lambda c: ["policies", "--root", str(c.tmp / "empty")],
         parts=lambda c: [str(c.tmp / "empty"), "没有 facts.yaml", "应为含 facts.yaml 的政策目录"],
     ),
+    "reaction_typo-lint": Case(
+        args=lambda c: ["lint", str(c.tmp / "reacting")],
+        parts=lambda c: [
+            f"{c.tmp / 'reacting' / 'reactions' / 'typo.yaml'}:4:9",
+            "未知的事件 `dibao_grantd`",
+            "did you mean `dibao_granted`?",
+        ],
+        code=1,
+    ),
+    "reaction_typo-test": Case(
+        args=lambda c: ["test", str(c.tmp / "reacting" / "reactions")],
+        parts=lambda c: [
+            f"{c.tmp / 'reacting' / 'reactions' / 'typo.yaml'}:4:9",
+            "未知的事件 `dibao_grantd`",
+            "未运行 not run",
+        ],
+    ),
     "no_facts-test": Case(
         args=lambda c: ["test", str(c.tmp / "empty")],
         parts=lambda c: [str(c.tmp / "empty"), "没有 facts.yaml", "--policies"],
@@ -342,6 +359,10 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     )
     (tmp / "deep.json").write_text('{"members": [' + "[" * 100_000 + "]" * 100_000 + "]}")
     (tmp / "empty").mkdir()
+    shutil.copytree(TESTS / "fixtures" / "policies_min", tmp / "reacting")
+    (tmp / "reacting" / "reactions").mkdir()
+    typo = TESTS / "fixtures" / "reactions" / "unknown_event.yaml"
+    shutil.copyfile(typo, tmp / "reacting" / "reactions" / "typo.yaml")
     (tmp / "wrong").mkdir()
     shutil.copyfile(CORPUS / "not_a_database.txt", tmp / "wrong" / "zhida.db")  # *.db is ignored
     result = runner.invoke(

@@ -153,15 +153,19 @@ def test_clean() -> None:
 '''
 
 
-def test_the_plugin_fails_a_session_that_leaks_and_names_each_place(tmp_path: Path) -> None:
-    """A session whose test prints, logs or writes an ID, even a mistyped one, fails, naming it."""
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist workers"])
+def test_the_plugin_fails_a_session_that_leaks_and_names_each_place(
+    tmp_path: Path, workers: list[str]
+) -> None:
+    """A session whose test prints, logs or writes an ID, even a mistyped one, fails, naming it
+    — also when pytest-xdist runs the tests in worker processes (`make test` does)."""
     (tmp_path / "test_leaky.py").write_text(_LEAKY_TEST, encoding="utf-8")
     basetemp = Path(tempfile.mkdtemp(prefix="pii-scan-"))  # outside tmp_path: its files leak
     try:
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "tests.pii_scan", "-p", "no:cacheprovider",
              "-q", "--rootdir", str(tmp_path), "-c", os.devnull, f"--basetemp={basetemp}",
-             str(tmp_path / "test_leaky.py")],
+             *workers, str(tmp_path / "test_leaky.py")],
             capture_output=True, text=True, cwd=ROOT, timeout=300,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )  # fmt: skip

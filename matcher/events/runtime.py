@@ -31,7 +31,7 @@ from matcher.profiles.errors import EngineError
 from matcher.profiles.facts import Facts
 from rules.catalogue import Catalogue
 
-__all__ = ["BUILD_TIMEOUT", "MAX_RULES", "EventEngine", "Fired"]
+__all__ = ["BUILD_TIMEOUT", "MAX_RULES", "EventEngine", "Fired", "create_rulesets", "fire"]
 
 MAX_RULES = 64  # a 65th rule matching one fact in one ruleset fails with error 303
 BUILD_TIMEOUT = 20.0  # seconds; create_ruleset was seen to hang on some large rulesets
@@ -145,6 +145,37 @@ def _probe(named: list[tuple[str, str]], timeout: float | None) -> None:
 
 
 _RUNTIME = _Runtime()
+
+
+def create_rulesets(
+    named: Sequence[tuple[str, str]], timeout: float | None = BUILD_TIMEOUT
+) -> tuple[int, ...]:
+    """Handles of rulesets given as (name, JSON text), each created once per process.
+
+    Names must be content-derived: a name already created is reused, not rebuilt. Each rule
+    of a ruleset should fire at most once per fact and a ruleset hold at most `MAX_RULES`
+    rules (more firings for one fact overflow durable-rules' stack, error 303).
+
+    Raises:
+        EngineError: durable-rules refuses a ruleset, or building it timed out.
+    """
+    return tuple(_RUNTIME.create(list(named), timeout))
+
+
+def fire(handles: Sequence[int], fact: str) -> list[str]:
+    """The names of the rules that fire for one fact, asserted and retracted in each ruleset.
+
+    Args:
+        handles: rulesets from `create_rulesets`.
+        fact: one JSON object (written with `matcher.events.encoding.dumps`), without `sid`
+            and `id`, which are added here; nothing of it stays in the engine.
+
+    Raises:
+        EngineError: durable-rules failed on the fact (the fact is retracted all the same).
+    """
+    if not (fact.startswith("{") and len(fact) > 2):
+        raise ValueError("a fact is a non-empty JSON object")
+    return _RUNTIME.fire(handles, fact[1:])
 
 
 # --- the engine ------------------------------------------------------------------------------

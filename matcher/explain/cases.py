@@ -3,7 +3,8 @@ case's profile is valid (a lint error at the field itself) and that every thresh
 both sides (a lint warning).
 
 `check(path)` is what `zhida lint` and `zhida test` share: the rule files at `path` in their
-catalogue, with every problem `zhida test` would refuse to run on.
+catalogue, with every problem `zhida test` would refuse to run on; delivery reaction files at
+`path` are checked too (`matcher.explain.reaction_cases`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from rules import ir
 from rules.catalogue import Catalogue, CompiledPolicy
 from rules.errors import Location, ZhidaError
 from rules.lint import Diagnostic, lint_workspace
+from rules.reactions import ReactionFile
 from rules.schema import TestCase
 from rules.workspace import Workspace, open_workspace
 
@@ -49,6 +51,7 @@ class Checked:
     workspace: Workspace
     diagnostics: list[Diagnostic]
     blocking: list[Diagnostic]  # what stops `zhida test`: a file or a case's profile refused
+    reactions: tuple[ReactionFile, ...] = ()  # the sound delivery reaction files asked about
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -79,7 +82,13 @@ def check(path: Path, fallback: Path | None = None) -> Checked:
         found += refused
         bad = {d.location.file for d in refused}
         found += [w for w in threshold_warnings(catalogue) if w.location.file not in bad]
-    return Checked(workspace, found, [Diagnostic.of(e) for e in workspace.problems] + refused)
+    from matcher.explain.reaction_cases import check_reactions  # it imports CaseOutcome
+
+    reactions, findings = check_reactions(workspace)
+    found += findings
+    refused += [d for d in findings if d.severity == "error"]
+    blocking = [Diagnostic.of(e) for e in workspace.problems] + refused
+    return Checked(workspace, found, blocking, tuple(reactions))
 
 
 def case_diagnostics(catalogue: Catalogue) -> list[Diagnostic]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from rules.catalogue import FACTS_FILE, Catalogue, rule_files
+from rules.catalogue import Catalogue, catalogue_paths
 from store.audit.log import AuditEntry, append, inputs_hash
 from store.tables.catalogue import CatalogueVersion
 
@@ -14,8 +14,9 @@ __all__ = ["catalogue_files", "get_version", "publish_catalogue"]
 
 
 def catalogue_files(root: Path) -> dict[str, str]:
-    """The text of every file a catalogue is loaded from, by path relative to `root`."""
-    paths = [root / FACTS_FILE, *rule_files(root)]
+    """The text of every file a catalogue is loaded from (delivery reactions included), by path
+    relative to `root`."""
+    paths = catalogue_paths(root)
     return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in paths}
 
 
