@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -33,19 +33,6 @@ profile_app = typer.Typer(
 app.add_typer(profile_app, name="profile")
 
 _KINDS = {"household": "户", "enterprise": "企业"}
-_EVENTS = {
-    "dibao_granted": "认定为低保",
-    "dibao_lapsed": "退出低保",
-    "tekun_granted": "认定为特困",
-    "tekun_lapsed": "退出特困",
-    "child_born": "新生儿入户",
-    "member_died": "成员去世",
-    "member_moved": "成员迁出",
-    "enterprise_registered": "新办企业",
-    "disability_assessed": "残疾评定",
-    "profile_changed": "档案变更",
-    "followons_end": "后续待遇到期停止",
-}
 _VERBS = {"re-evaluate": "重新评估", "notify": "通知", "end-from-date": "到期停止"}
 _CHANGES = {
     "newly_eligible": "新增符合",
@@ -93,15 +80,15 @@ class _Change:
 
 
 def _apply(catalogue: Catalogue, root: Path, change: _Change) -> Outcome:
-    from rules.errors import RuleError
+    from matcher.events.reactions import Reactions
+    from rules.errors import ZhidaError
     from store.db import migrate
     from store.events.apply import apply_change
     from store.events.changes import ProfileChangeError
-    from store.events.standin import Reactions
 
     try:
         reactions = Reactions.load(root, catalogue)
-    except RuleError as exc:
+    except ZhidaError as exc:  # a reaction file that is wrong, or rules durable-rules refuses
         fail(str(exc))
     engine = open_db()
     try:
@@ -117,6 +104,11 @@ def _apply(catalogue: Catalogue, root: Path, change: _Change) -> Outcome:
         engine.dispose()
 
 
+def _label(events: Mapping[str, Any], name: str) -> str:
+    kind = events.get(name)
+    return kind.label if kind is not None else name
+
+
 def _money(amount: object) -> str:
     return "—" if amount is None else f"{amount} 元"
 
@@ -124,13 +116,15 @@ def _money(amount: object) -> str:
 def _print(outcome: Outcome, catalogue: Catalogue, kind: str, key: str) -> None:
     from rich.text import Text
 
+    from rules.reactions import EVENTS
+
     where = f"{_KINDS[kind]} {key}"
     if not outcome.events:
         out.print(Text(f"{where}：档案未变，没有事件（nothing changed）"))
         return
     out.print(Text(f"{where}：档案已更新", style="bold"))
     for e in outcome.events:
-        out.print(Text(f"  事件 {e.name}（{_EVENTS.get(e.name, e.name)}）#{e.id}"))
+        out.print(Text(f"  事件 {e.name}（{_label(EVENTS, e.name)}）#{e.id}"))
     for a in outcome.actions:
         says = f" — {a.says}" if a.says else ""
         out.print(Text(f"  反应 {_VERBS.get(a.verb, a.verb)}（{a.reaction}）{says}", style="cyan"))
@@ -144,7 +138,7 @@ def _print(outcome: Outcome, catalogue: Catalogue, kind: str, key: str) -> None:
             )
         )
     for d in outcome.deadlines:
-        label = _EVENTS.get(d.event_name, d.event_name)
+        label = _label(EVENTS, d.event_name)
         out.print(Text(f"  期限 #{d.id}：{d.due_on} {label}", style="yellow"))
     out.print(
         Text(f"通知已入队 {len(outcome.notices)} 条（与档案变更同一事务写入）", style="green")

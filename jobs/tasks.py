@@ -8,11 +8,11 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from matcher.events.reactions import Reactions
 from rules.catalogue import load_catalogue
 from rules.errors import ZhidaError
 from store.db import migrate, open_engine
 from store.events.deadlines import fire_due
-from store.events.standin import Reactions
 from store.sweep.run import SweepConflict, SweepDateError, SweepReport, begin_sweep, run_sweep
 
 __all__ = ["TIMEZONE", "fire_deadlines", "nightly_sweep", "today"]

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
+from matcher.events.reactions import Reactions
 from matcher.profiles.parse import Enterprise, Household
 from rules.catalogue import Catalogue
 from rules.facts import FactValue
@@ -34,7 +35,6 @@ from store.db import write_session
 from store.events.changes import ProfileChangeError, changed_profile, stored_document
 from store.events.outcome import Outcome
 from store.events.react import EventSetup, SubjectChange, react_in
-from store.events.standin import Reactions
 from store.ingest.documents import household_rows, stored_households
 from store.ingest.profiles import upsert_enterprises, upsert_households
 from store.sweep.runs import lock_sweeps

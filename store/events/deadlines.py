@@ -18,12 +18,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, Table, select, update
 
+from matcher.events.reactions import Event, Reactions
 from rules.catalogue import Catalogue
 from store.db import read_session, write_session
 from store.events.apply import setup_in
 from store.events.outcome import Outcome
 from store.events.react import SubjectChange, react_in
-from store.events.standin import Event, Reactions
 from store.tables.events import DeadlineRow
 from store.tables.profiles import EnterpriseRow, HouseholdRow
 

@@ -37,11 +37,12 @@ from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from matcher.events.changes import profile_events
+from matcher.events.reactions import Action, Event, Reactions, effective_date
 from matcher.vector.engine import run
 from rules.catalogue import Catalogue
 from store.events.changes import ProfileChangeError
 from store.events.outcome import ActionDone, EventDone, Outcome, read_written
-from store.events.standin import Action, Event, Reactions, effective_date, profile_events
 from store.sweep.columns import load_enterprises, load_households, program_facts
 from store.sweep.decisions import stored_decisions
 from store.sweep.diff import Key, Plan

@@ -16,12 +16,12 @@ from typer.testing import CliRunner
 
 from cli import app
 from jobs.tasks import fire_deadlines
+from matcher.events.reactions import Reactions
 from matcher.profiles.parse import parse_household
 from rules.catalogue import Catalogue, load_catalogue
 from store.db import read_session, write_session
 from store.events.apply import ProfileChangeError, apply_change, change_in, setup_in
 from store.events.deadlines import fire_due
-from store.events.standin import Reactions
 from store.ingest.profiles import upsert_households
 from store.sweep.run import begin_sweep, run_sweep
 from synth.demo import demo_village
