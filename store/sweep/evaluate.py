@@ -18,6 +18,7 @@ import threading
 from collections.abc import Mapping
 from datetime import date
 
+from sqlalchemy import Table, select
 from sqlmodel import Session
 
 from matcher.vector.engine import VectorCatalogue, VectorResult, compile_catalogue
@@ -27,10 +28,15 @@ from store.sweep.decisions import ended_decisions, revised_decisions
 from store.sweep.diff import Current, Decision, Key, Plan, plan
 from store.sweep.order import SweepDateError
 from store.sweep.writes import read_current
+from store.tables.profiles import EnterpriseRow, HouseholdRow
 
-__all__ = ["compiled", "plan_chunk"]
+__all__ = ["compiled", "plan_chunk", "stale_subjects"]
 
 
+_TABLES: dict[str, Table] = {
+    "household": HouseholdRow.__table__,  # type: ignore[attr-defined]  # SQLModel declares no __table__
+    "enterprise": EnterpriseRow.__table__,  # type: ignore[attr-defined]  # SQLModel declares no __table__
+}
 _PROGRAMS: dict[tuple[str, date, str], VectorCatalogue] = {}
 _KEEP = 16  # programs kept: a few dates of both kinds (a program is ≈ 1 MB at most)
 _LOCK = threading.Lock()
@@ -89,6 +95,22 @@ def plan_chunk(
     )
     decided = _merged(stored, revised, result)
     return plan(decided, current, rule_hashes=rule_hashes, removed=removed)
+
+
+def stale_subjects(session: Session, chunk: SubjectChunk) -> bool:
+    """Whether a subject of the chunk changed since it was read (its profile hash moved).
+
+    The sweep reads and evaluates a chunk before its write transaction takes the lock; an
+    event committed in between must not be overwritten by the old profile's result, so the
+    sweep then reads and evaluates the chunk again under the lock.
+    """
+    table = _TABLES[chunk.kind]
+    c = table.c
+    read = dict(zip(chunk.ids.tolist(), chunk.hashes, strict=True)) | dict(chunk.empty)
+    now = session.connection().execute(
+        select(c.id, c.profile_hash).where(c.id >= chunk.first_id, c.id <= chunk.last_id)
+    )
+    return any(read.get(r.id, r.profile_hash) != r.profile_hash for r in now)
 
 
 def _of_chunk(current: dict[Key, Current], chunk: SubjectChunk, on: date) -> dict[Key, Current]:

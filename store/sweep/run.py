@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from matcher.vector.engine import VectorCatalogue, VectorResult, run
 from rules.catalogue import Catalogue
@@ -36,7 +36,7 @@ from store.db import read_session, write_session
 from store.sweep.columns import SubjectChunk, load_enterprises, load_households, program_facts
 from store.sweep.decisions import stored_decisions
 from store.sweep.diff import Decision, Plan
-from store.sweep.evaluate import compiled, plan_chunk
+from store.sweep.evaluate import compiled, plan_chunk, stale_subjects
 from store.sweep.notes import PolicyNote, policy_notes
 from store.sweep.reads import read_ahead
 from store.sweep.runs import (
@@ -136,6 +136,8 @@ class _Sweeper:
         kind, start = chunk.kind, self.start
         with write_session(self.engine) as session:
             lock_sweeps(session)
+            if stale_subjects(session, chunk):  # an event changed one since the chunk was read
+                chunk, result, stored = self.again(session, chunk)
             ctx = self.context(kind)
             chunk_plan = plan_chunk(
                 session, chunk=chunk, result=result, stored=stored, on=start.on,
@@ -155,6 +157,18 @@ class _Sweeper:
         self.swept[kind] = self.swept.get(kind, 0) + len(chunk.ids) + len(chunk.empty)
         if self.progress is not None:
             self.progress(sum(self.swept.values()), self.total)
+
+    def again(self, session: Session, chunk: SubjectChunk) -> Evaluated:
+        """The chunk's subjects read and evaluated again, in the write transaction."""
+        program = compiled(self.catalogue, self.start.on, chunk.kind)
+        ids = [*chunk.ids.tolist(), *chunk.empty]
+        fresh = _LOADERS[chunk.kind](
+            session, on=self.start.on, region=self.start.region, after_id=chunk.first_id - 1,
+            limit=len(ids), facts=self.catalogue.facts, only=program_facts(program), ids=ids,
+        )  # fmt: skip
+        assert fresh is not None  # stored subjects are never deleted
+        result = run(program, fresh.population)
+        return fresh, result, stored_decisions(result, fresh)
 
     def context(self, kind: str) -> ChunkContext:
         """What the rows of a `kind` chunk share."""

@@ -208,3 +208,27 @@ def test_a_date_before_the_subjects_history_is_refused(engine: Engine) -> None:
     with pytest.raises(ProfileChangeError, match="历史只能向前"):
         change(engine, ELDERLY, on=date(2025, 2, 1), dibao_status="active")
     assert count(engine, "event") == 0
+
+
+def test_a_sweep_chunk_read_before_an_event_does_not_undo_it(engine: Engine) -> None:
+    """A sweep chunk read and evaluated before an event commits is read again under the lock,
+    so the sweep never writes the old profile's result over the event's."""
+    from store.sweep.evaluate import compiled
+    from store.sweep.notes import policy_notes
+    from store.sweep.run import _Sweeper
+
+    seed_demo(engine, households=4)
+    start = begin_sweep(engine=engine, catalogue=_catalogue(), root=ROOT, on=ON, region=None)
+    sweeper = _Sweeper(engine, start, _catalogue(), 100, None, notes=policy_notes(_catalogue()))
+    sweeper.last = {"household": 0, "enterprise": 0}
+    program = compiled(_catalogue(), ON, "household")
+    chunk, result, stored = next(sweeper.evaluated("household", program))  # the old profile
+    granted = change(engine, ELDERLY, dibao_status="active")
+    sweeper.store(chunk, result, stored)
+    with read_session(engine) as session:
+        open_now = session.execute(
+            text("SELECT policy_id, status FROM entitlement WHERE valid_to IS NULL "
+                 "AND subject_id = :s AND policy_id = 'household.dibao.water'"),
+            {"s": granted.events[0].subject_id},
+        ).all()  # fmt: skip
+    assert open_now == [("household.dibao.water", "eligible")]
