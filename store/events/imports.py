@@ -89,7 +89,7 @@ def households_in(
         The upsert's counts, and what the events recorded.
     """
     numbers = [str(h.household_id) for h, _ in items]
-    sources = {str(h.household_id): s for h, s in items}
+    sources = {str(h.household_id): f"import {s}" for h, s in items}
     known = _household_ids(session, numbers)
     losers = _holders(session, [h for h, _ in items], set(known.values()))
     before = _docs(session, set(known.values()) | losers)
@@ -116,7 +116,7 @@ def enterprises_in(
 ) -> tuple[UpsertCounts, Outcome]:
     """Upsert a chunk of enterprises and react to every changed one (the caller's transaction)."""
     codes = [e.credit_code for e, _ in items]
-    sources = dict(zip(codes, (s for _, s in items), strict=True))
+    sources = dict(zip(codes, (f"import {s}" for _, s in items), strict=True))
     before = _enterprise_docs(session, codes)
     counts = upsert_enterprises(session=session, enterprises=items, import_run_id=import_run_id)
     after = _enterprise_docs(session, codes)

@@ -232,3 +232,31 @@ def test_a_sweep_chunk_read_before_an_event_does_not_undo_it(engine: Engine) -> 
             {"s": granted.events[0].subject_id},
         ).all()  # fmt: skip
     assert open_now == [("household.dibao.water", "eligible")]
+
+
+def test_an_import_with_a_date_goes_through_the_event_path_and_agrees_with_the_sweep(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """An import given a date records events and queues the notices of the changed households
+    in each chunk's transaction; a sweep on that date then writes nothing for them, and the
+    same import again raises no event."""
+    from store.ingest.run import Events, import_households
+    from tests.store.test_import import demo_households
+
+    sheet = demo_households(tmp_path, _catalogue(), 40)
+    events = Events(_catalogue(), ROOT, _reactions(), ON)
+    report = import_households(
+        engine=engine, path=sheet, catalogue=_catalogue(), on=ON, chunk=15, events=events
+    )
+    assert report.counts["events"] >= 40 and report.counts["notices"] > 0
+    assert (
+        report.counts["notices"]
+        == count(engine, "outbox")
+        == count(engine, "entitlement_change", "event_id IS NOT NULL")
+    )
+    assert count(engine, "event", "source LIKE 'import %'") == report.counts["events"]
+    assert sweep(engine)["changes"] == {}
+    again = import_households(
+        engine=engine, path=sheet, catalogue=_catalogue(), on=ON, chunk=15, events=events
+    )
+    assert again.counts["events"] == 0 and count(engine, "outbox") == report.counts["notices"]
