@@ -15,6 +15,10 @@ file name) is abandoned with its reason. The checkpoint update is a compare-and-
 `last_row`, so two processes writing the same run cannot both go on: the second one stops with
 `ImportConflict`.
 
+With `events` (an import given a date), each chunk also goes through the live event path in
+the same transaction (`store.events.imports`): events, reactions, the changed subjects
+re-evaluated on that date, entitlement changes and notices (docs/delivery.md).
+
     report = import_households(engine=e, path=Path("households.xlsx"), catalogue=c, on=day)
     write_errors(default_errors_path(path), report.errors, report.warnings)
 """
