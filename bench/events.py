@@ -44,7 +44,8 @@ ON = date(2025, 3, 1)
 
 
 def _seed(engine: Engine, households: int) -> list[str]:
-    seed_households(engine=engine, chunks=generate_households(Population(households, seed=7, as_of=ON)))
+    population = Population(households, seed=7, as_of=ON)
+    seed_households(engine=engine, chunks=generate_households(population))
     catalogue = load_catalogue(ROOT)
     start = begin_sweep(engine=engine, catalogue=catalogue, root=ROOT, on=ON, region=None)
     run_sweep(engine=engine, start=start, catalogue=catalogue)

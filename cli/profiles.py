@@ -109,6 +109,16 @@ def _label(events: Mapping[str, Any], name: str) -> str:
     return kind.label if kind is not None else name
 
 
+def _about(args: Mapping[str, Any], catalogue: Catalogue) -> str:
+    """What an action is about: its bundle's title, or how many policies (re-evaluation always
+    covers the whole subject; this is what the reaction reports)."""
+    bundle = args.get("bundle")
+    if bundle and bundle in catalogue.bundles:
+        return f"：{catalogue.bundles[bundle].spec.title}"
+    policies = args.get("policies")
+    return f"：{len(policies)} 项政策" if policies else ""
+
+
 def _money(amount: object) -> str:
     return "—" if amount is None else f"{amount} 元"
 
@@ -127,7 +137,9 @@ def _print(outcome: Outcome, catalogue: Catalogue, kind: str, key: str) -> None:
         out.print(Text(f"  事件 {e.name}（{_label(EVENTS, e.name)}）#{e.id}"))
     for a in outcome.actions:
         says = f" — {a.says}" if a.says else ""
-        out.print(Text(f"  反应 {_VERBS.get(a.verb, a.verb)}（{a.reaction}）{says}", style="cyan"))
+        about = _about(a.args, catalogue)
+        verb = _VERBS.get(a.verb, a.verb)
+        out.print(Text(f"  反应 {verb}{about}（{a.reaction}）{says}", style="cyan"))
     titles = {pid: p.spec.title for pid, p in catalogue.policies.items()}
     for c in outcome.changes:
         effective = f"，自 {c.effective_on} 起停发" if c.effective_on else ""
