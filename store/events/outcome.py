@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlmodel import Session
 
 from store.tables.entitlements import EntitlementChange, OutboxMessage
@@ -105,8 +105,15 @@ class Outcome:
         self.deadlines += other.deadlines
 
 
-def read_written(session: Session, event_ids: Collection[int]) -> Outcome:
-    """The changes, notices and deadlines that carry these events (in the caller's session)."""
+def outbox_mark(session: Session) -> int:
+    """The highest outbox id so far: the rows an event transaction queues come after it (event
+    and sweep writers are serialised by `lock_sweeps`), so reading them back scans no more."""
+    return int(session.connection().execute(select(func.max(_OUTBOX.c.id))).scalar() or 0)
+
+
+def read_written(session: Session, event_ids: Collection[int], *, after_outbox: int) -> Outcome:
+    """The changes, notices and deadlines that carry these events (in the caller's session);
+    notices are looked for after `after_outbox` (`outbox_mark` before writing)."""
     out, ids = Outcome(), sorted(event_ids)
     if not ids:
         return out
@@ -121,7 +128,8 @@ def read_written(session: Session, event_ids: Collection[int]) -> Outcome:
         )  # fmt: skip
     changes = [ch.id for ch in out.changes]
     if changes:
-        query = select(_OUTBOX).where(o.change_id.in_(changes)).order_by(o.id)
+        query = select(_OUTBOX).where(o.id > after_outbox, o.change_id.in_(changes))
+        query = query.order_by(o.id)
         out.notices = [
             NoticeDone(r.id, r.dedup_key, r.kind, r.policy_id, r.subject_id, r.payload)
             for r in conn.execute(query)

@@ -42,7 +42,7 @@ from matcher.events.reactions import Action, Event, Reactions, effective_date
 from matcher.vector.engine import run
 from rules.catalogue import Catalogue
 from store.events.changes import ProfileChangeError
-from store.events.outcome import ActionDone, EventDone, Outcome, read_written
+from store.events.outcome import ActionDone, EventDone, Outcome, outbox_mark, read_written
 from store.sweep.columns import load_enterprises, load_households, program_facts
 from store.sweep.decisions import stored_decisions
 from store.sweep.diff import Key, Plan
@@ -284,6 +284,7 @@ def react_in(session: Session, *, setup: EventSetup, changes: Sequence[SubjectCh
     if not changes:
         return Outcome()
     _refuse_the_past(session, setup, changes)
+    mark = outbox_mark(session)
     subjects = [_Subject(c) for c in changes]
     _record_events(session, setup, subjects)
     for kind in ("household", "enterprise"):
@@ -293,7 +294,7 @@ def react_in(session: Session, *, setup: EventSetup, changes: Sequence[SubjectCh
     for s in subjects:
         _deadlines(session, s, setup.on)
     event_ids = [i for s in subjects for i, _, _ in s.events]
-    out = read_written(session, event_ids)
+    out = read_written(session, event_ids, after_outbox=mark)
     for s in subjects:
         for event_id, event, actions in s.events:
             c = s.change

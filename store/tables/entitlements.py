@@ -112,10 +112,10 @@ class EntitlementChange(SQLModel, table=True):
         Index("ix_entitlement_change_subject", "subject_kind", "subject_id"),
         Index(
             "uq_entitlement_change_event",
+            "event_id",  # first: the event path reads its changes back by event
             "subject_kind",
             "subject_id",
             "policy_id",
-            "event_id",
             unique=True,
             sqlite_where=_BY_EVENT,
             postgresql_where=_BY_EVENT,

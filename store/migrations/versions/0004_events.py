@@ -84,7 +84,7 @@ def upgrade() -> None:
     op.create_index(
         "uq_entitlement_change_event",
         "entitlement_change",
-        ["subject_kind", "subject_id", "policy_id", "event_id"],
+        ["event_id", "subject_kind", "subject_id", "policy_id"],  # by event first: read back
         unique=True,
         sqlite_where=_BY_EVENT,
         postgresql_where=_BY_EVENT,
