@@ -50,7 +50,7 @@ def _seed(engine: Engine, households: int) -> list[str]:
     start = begin_sweep(engine=engine, catalogue=catalogue, root=ROOT, on=ON, region=None)
     run_sweep(engine=engine, start=start, catalogue=catalogue)
     with read_session(engine) as session:
-        return list(session.execute(text("SELECT household_no FROM household")).scalars())
+        return list(session.execute(text("SELECT household_no FROM household ORDER BY id")).scalars())
 
 
 def _measure(engine: Engine, keys: list[str], changes: int) -> dict[str, Any]:
