@@ -260,3 +260,22 @@ def test_an_import_with_a_date_goes_through_the_event_path_and_agrees_with_the_s
         engine=engine, path=sheet, catalogue=_catalogue(), on=ON, chunk=15, events=events
     )
     assert again.counts["events"] == 0 and count(engine, "outbox") == report.counts["notices"]
+
+
+def test_a_sweeps_notices_are_self_contained_too(engine: Engine) -> None:
+    """A sweep's notice names its policy (title, department, delivery, basis, period, unit),
+    the `says` of the conditions that held, and each missing fact with its Chinese label."""
+    seed_demo(engine, households=6)  # the sixth: a 低保 household whose disability grade is unknown
+    with read_session(engine) as session:
+        rows = session.execute(text("SELECT kind, policy_id, payload FROM outbox")).all()
+    payloads = [(k, p, r if isinstance(r, dict) else json.loads(r)) for k, p, r in rows]
+    facts = _catalogue().facts.facts
+    for _, pid, payload in payloads:
+        spec = _catalogue().policies[pid].spec
+        assert payload["policy"]["department"] == spec.department
+        assert payload["policy"]["basis"] == spec.basis and "sweep_run_id" in payload
+        assert [m["label"] for m in payload["missing"]] == [
+            facts[m].label or facts[m].meaning for m in payload["after"]["missing"]
+        ]
+    undetermined = [p for k, _, p in payloads if k == "became_undetermined"]
+    assert undetermined and all(p["missing"] for p in undetermined)
