@@ -12,19 +12,21 @@ Exit codes: 0 every row stored; 1 the good rows stored, some refused (see the er
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, open_db, out
+from cli.base import DEFAULT_ROOT, Root, app, err, fail, load, on_date, open_db, out
 from cli.base import progress as _bar
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from rules.catalogue import Catalogue
     from sheets.grouping import RowError
-    from store.ingest.run import ImportReport
+    from store.ingest.run import Events, ImportReport
 
 import_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="导入 import：把户或企业信息表存入数据库"
@@ -59,17 +61,21 @@ def households(
     actor: Actor = "cli",
     root: Root = DEFAULT_ROOT,
 ) -> None:
-    """导入户信息表 import households：校验通过的行按户编号存入，成员整体替换，变化留痕。"""
+    """导入户信息表 import households：校验通过的行按户编号存入，成员整体替换，变化留痕。
+
+    给出 --on 时，变化的户即时处理（事件、反应、按该日期重新评估、通知），与该批同一事务。
+    """
     from sheets.guards import Limits
     from store.ingest.run import import_households
 
     catalogue, day = load(root), (on_date(on) if on else None)
     limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
+    events = _events(catalogue, root, day)
     report = _import(
         source,
         lambda engine, progress: import_households(
             engine=engine, path=source, catalogue=catalogue, on=day, limits=limits,
-            chunk=chunk, actor=actor, progress=progress,
+            chunk=chunk, actor=actor, progress=progress, events=events,
         ),
     )  # fmt: skip
     _finish(report, source, errors, show, "household")
@@ -78,6 +84,10 @@ def households(
 @import_app.command("enterprises")
 def enterprises(
     source: Source,
+    on: Annotated[
+        str | None,
+        typer.Option(help="事件日期 YYYY-MM-DD：给出时变化的企业即时处理（事件、评估、通知）"),
+    ] = None,
     errors: Errors = None,
     show: Show = 20,
     chunk: Chunk = 2000,
@@ -92,14 +102,30 @@ def enterprises(
 
     catalogue = load(root)
     limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
+    events = _events(catalogue, root, on_date(on) if on else None)
     report = _import(
         source,
         lambda engine, progress: import_enterprises(
             engine=engine, path=source, catalogue=catalogue, limits=limits, chunk=chunk,
-            actor=actor, progress=progress,
+            actor=actor, progress=progress, events=events,
         ),
     )  # fmt: skip
     _finish(report, source, errors, show, "enterprise")
+
+
+def _events(catalogue: Catalogue, root: Path, day: date | None) -> Events | None:
+    """The event path for an import given a date (`--on`); None without one: profiles are only
+    stored, and the next sweep evaluates them."""
+    if day is None:
+        return None
+    from matcher.events.reactions import Reactions
+    from rules.errors import ZhidaError
+    from store.ingest.run import Events
+
+    try:
+        return Events(catalogue, root, Reactions.load(root, catalogue), day)
+    except ZhidaError as exc:  # a reaction file that is wrong
+        fail(str(exc))
 
 
 def _import(source: Path, run: Run) -> ImportReport:
@@ -109,6 +135,7 @@ def _import(source: Path, run: Run) -> ImportReport:
     from matcher.profiles.masking import mask_ids_in_text
     from sheets.guards import SheetError
     from store.db import migrate
+    from store.events.changes import ProfileChangeError
     from store.ingest.run import ImportConflict
 
     engine = open_db()
@@ -116,7 +143,7 @@ def _import(source: Path, run: Run) -> ImportReport:
         migrate(engine)
         with _bar(f"导入 {source.name}") as advance:
             return run(engine, advance)
-    except (SheetError, ImportConflict) as exc:
+    except (SheetError, ImportConflict, ProfileChangeError) as exc:
         err.print(f"[red]{escape(mask_ids_in_text(str(exc)))}[/]", highlight=False)
         raise typer.Exit(2) from None
     finally:
@@ -159,6 +186,12 @@ def _finish(report: ImportReport, source: Path, errors: Path | None, show: int, 
         _table(report.errors, report.warnings, show)
         out.print(
             f"{len(report.errors):,} 条错误、{len(report.warnings):,} 条警告，全部见 {path}",
+            highlight=False,
+        )
+    if "events" in c:
+        out.print(
+            f"即时处理：事件 {c['events']:,} · 享受变化 {c.get('entitlement_changes', 0):,} · "
+            f"通知入队 {c.get('notices', 0):,}（与各批档案同一事务）",
             highlight=False,
         )
     out.print(

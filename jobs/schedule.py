@@ -7,11 +7,12 @@ Every job is registered with an explicit id and `replace_existing=True` (a resta
 never duplicates it), `coalesce=True` (after downtime a missed job runs once, not once per missed
 tick), `max_instances=1` (a run longer than its interval is not overlapped), a long
 `misfire_grace_time` (a sweep missed by minutes still runs), the time zone Asia/Shanghai, and
-plain-data arguments — the values DELIVERY.md measured. The nightly sweep runs at 02:00; the
-outbox drain every 5 s (`ZHIDA_DRAIN_EVERY_S`); retries of failed deliveries are the drain's
-too: a failed delivery is simply due again later. Each job names its trigger (`cron` or
-`interval`) and the trigger's fields; `interval` jobs get a short misfire grace (a missed tick
-is worth nothing once the next one comes).
+plain-data arguments — the values DELIVERY.md measured. The nightly sweep runs at 02:00; due
+deadlines fire hourly (`fire_deadlines`, at minute 5); the outbox drain every 5 s
+(`ZHIDA_DRAIN_EVERY_S`); retries of failed deliveries are the drain's too: a failed delivery is
+simply due again later. Each job names its trigger (`cron` or `interval`) and the trigger's
+fields; `interval` jobs get a short misfire grace (a missed tick is worth nothing once the next
+one comes).
 """
 
 from __future__ import annotations
@@ -71,6 +72,13 @@ JOBS: tuple[JobSpec, ...] = (
         func="jobs.tasks:nightly_sweep",
         cron={"hour": 2, "minute": 0},
         says="每天 02:00 普查：全部已存档案对照政策目录",
+        kwargs=lambda root: {"root": str(root)},
+    ),
+    JobSpec(
+        id="fire_deadlines",
+        func="jobs.tasks:fire_deadlines",
+        cron={"minute": 5},
+        says="每小时第 5 分钟：到期的期限（如次月起停发后续待遇）转为事件，重新评估",
         kwargs=lambda root: {"root": str(root)},
     ),
     JobSpec(

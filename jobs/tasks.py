@@ -8,11 +8,14 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from matcher.events.reactions import Reactions
 from rules.catalogue import load_catalogue
+from rules.errors import ZhidaError
 from store.db import migrate, open_engine
+from store.events.deadlines import fire_due
 from store.sweep.run import SweepConflict, SweepDateError, SweepReport, begin_sweep, run_sweep
 
-__all__ = ["TIMEZONE", "drain_outbox", "nightly_sweep", "today"]
+__all__ = ["TIMEZONE", "drain_outbox", "fire_deadlines", "nightly_sweep", "today"]
 
 TIMEZONE = "Asia/Shanghai"
 log = logging.getLogger(__name__)
@@ -71,3 +74,29 @@ def drain_outbox() -> int:
     if report.claimed:
         log.info("outbox drain: %d notices, tries %s", report.claimed, dict(report.tries))
     return report.claimed
+
+
+def fire_deadlines(root: str, on: str | None = None) -> int:
+    """Turn every deadline due by `on` (default today) into its event, once each.
+
+    Each deadline fires in its own transaction through the live event path (the subject is
+    re-evaluated, changes and notices written); one that cannot fire (its date is before the
+    subject's history) is logged and stays pending, never raised into the scheduler's thread.
+
+    Returns:
+        How many deadlines this run fired.
+    """
+    day = date.fromisoformat(on) if on else today()
+    catalogue = load_catalogue(Path(root))
+    reactions = Reactions.load(Path(root), catalogue)
+    engine = open_engine()
+    try:
+        migrate(engine)
+        fired = fire_due(engine, catalogue=catalogue, root=Path(root), reactions=reactions, on=day)
+    except ZhidaError as exc:
+        log.warning("due deadlines of %s not fired: %s", day, exc)
+        return 0
+    finally:
+        engine.dispose()
+    log.info("due deadlines of %s: %d fired", day, len(fired))
+    return len(fired)

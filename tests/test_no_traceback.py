@@ -122,6 +122,7 @@ def _db_commands(c: Inputs) -> list[list[str]]:
         ["notices", "replay", "1"],
         ["subscriptions", "list"],
         ["subscriptions", "rotate", "1"],
+        ["profile", "set", "household", "H1", "dibao_status=active", *MINI],
     ]
 
 
@@ -259,7 +260,7 @@ DB_ENV: dict[str, Callable[[Inputs], dict[str, str]]] = {
 DB_COMMANDS = (
     "import_households", "import_enterprises", "sweep", "impact", "audit_verify", "audit_head",
     "scheduler", "notices_drain", "notices_list", "notices_show", "notices_replay",
-    "subscriptions_list", "subscriptions_rotate",
+    "subscriptions_list", "subscriptions_rotate", "profile_set",
 )  # fmt: skip
 
 
@@ -341,6 +342,41 @@ CASES |= {  # subscriptions and notices: each refusal names the option, the find
         args=lambda c: ["notices", "drain", "--once"],
         parts=lambda c: ["ZHIDA_SECRET_KEY", "不是有效的密钥", "应为 32 字节的 URL-safe base64"],
         env=lambda c: {"ZHIDA_SECRET_KEY": "not-a-key"},
+    ),
+}
+PROFILE_SET = ["profile", "set", "household"]
+CASES |= {
+    "unknown_household-profile_set": Case(
+        args=lambda c: [*PROFILE_SET, "NOPE-1", "dibao_status=active", *MINI],
+        parts=lambda c: ["户编号 'NOPE-1'", "未找到", "应为已导入的户"],
+    ),
+    "unknown_fact-profile_set": Case(
+        args=lambda c: [*PROFILE_SET, "H1", "dibao_statu=active", *MINI],
+        parts=lambda c: ["未知的事实 'dibao_statu'", "是否想写 dibao_status"],
+    ),
+    "bad_value-profile_set": Case(
+        args=lambda c: [*PROFILE_SET, "H1", "dibao_status=yes", *MINI],
+        parts=lambda c: ["dibao_status", "'yes'", "应为 active"],
+    ),
+    "bad_number-profile_set": Case(
+        args=lambda c: [*PROFILE_SET, "H1", "monthly_income=abc", "--member", "1", *MINI],
+        parts=lambda c: ["monthly_income", "'abc'", "应为数字"],
+    ),
+    "member_fact-profile_set": Case(
+        args=lambda c: [*PROFILE_SET, "H1", "monthly_income=100", *MINI],
+        parts=lambda c: ["monthly_income 是成员的事实", "不是户的事实", "--member"],
+    ),
+    "no_equals-profile_set": Case(
+        args=lambda c: [*PROFILE_SET, "H1", "dibao_status", *MINI],
+        parts=lambda c: ["'dibao_status'", "应为 事实=值"],
+    ),
+    "bad_date-profile_set": Case(
+        args=lambda c: [*PROFILE_SET, "H1", "dibao_status=active", "--on", "2025-02-30", *MINI],
+        parts=lambda c: ["--on '2025-02-30'", "应为日期 YYYY-MM-DD"],
+    ),
+    "bad_kind-profile_set": Case(
+        args=lambda c: ["profile", "set", "company", "H1", "dibao_status=active", *MINI],
+        parts=lambda c: ["对象类型 'company'", "应为 household（户）或 enterprise（企业）"],
     ),
 }
 CASES["not_a_database_url-sweep"] = Case(

@@ -15,6 +15,10 @@ file name) is abandoned with its reason. The checkpoint update is a compare-and-
 `last_row`, so two processes writing the same run cannot both go on: the second one stops with
 `ImportConflict`.
 
+With `events` (an import given a date), each chunk also goes through the live event path in
+the same transaction (`store.events.imports`): events, reactions, the changed subjects
+re-evaluated on that date, entitlement changes and notices (docs/delivery.md).
+
     report = import_households(engine=e, path=Path("households.xlsx"), catalogue=c, on=day)
     write_errors(default_errors_path(path), report.errors, report.warnings)
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,7 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
+from matcher.events.reactions import Reactions
 from matcher.profiles.masking import mask_ids_in_text
 from matcher.profiles.parse import Enterprise, Household
 from rules.catalogue import Catalogue
@@ -40,6 +46,9 @@ from sheets.guards import Limits
 from sheets.households import HouseholdSheet
 from store.audit.log import AuditEntry, append
 from store.db import write_session
+from store.events.apply import setup_in
+from store.events.imports import enterprises_in, households_in
+from store.events.outcome import Outcome
 from store.ingest.profiles import UpsertCounts, upsert_enterprises, upsert_households
 from store.ingest.report import ImportReport, default_errors_path, move_warnings, write_errors
 from store.ingest.runs import resumable_date, start_import_run
@@ -47,6 +56,7 @@ from store.tables.runs import ImportRun
 from store.tables.types import utcnow
 
 __all__ = [
+    "Events",
     "ImportConflict",
     "ImportReport",
     "default_errors_path",
@@ -74,12 +84,25 @@ def _source(name: str, rows: Sequence[int]) -> str:
     return f"{name} row {first}" if first == last else f"{name} rows {first}–{last}"
 
 
-def _added(counts: dict[str, int], done: UpsertCounts) -> dict[str, int]:
+def _added(counts: dict[str, int], done: UpsertCounts, reacted: Outcome | None) -> dict[str, int]:
     """Cumulative counts of a run after one more chunk."""
     warned = sum(m.left_empty or m.left_without_head for m in done.moved)
     more = {"inserted": done.inserted, "updated": done.updated, "unchanged": done.unchanged,
             "moved_members": len(done.moved), "warnings": warned}  # fmt: skip
+    if reacted is not None:  # the live event path ran in the chunk's transaction
+        more |= {"events": len(reacted.events), "entitlement_changes": len(reacted.changes),
+                 "notices": len(reacted.notices)}  # fmt: skip
     return {**counts, **{k: counts.get(k, 0) + n for k, n in more.items()}}
+
+
+@dataclass(frozen=True)
+class Events:
+    """Send each chunk of an import through the live event path, dated `on`."""
+
+    catalogue: Catalogue
+    root: Path
+    reactions: Reactions
+    on: date
 
 
 class _Job:
@@ -99,6 +122,7 @@ class _Job:
         self.run_id, self.on, self.abandoned = start.run_id, start.on, start.abandoned
         self.resumed_after, self.last_row = start.resumed_after, start.resumed_after or 0
         self.counts: dict[str, int] = start.counts
+        self.events: Events | None = None  # set: each chunk also goes through the event path
 
     def _advance(self, session: Any, last_row: int, **values: Any) -> None:
         """Move the checkpoint, or fail if someone else moved it since we last did."""
@@ -127,9 +151,20 @@ class _Job:
             items: the chunk's `(profile, source)` pairs.
         """
         with write_session(self.engine) as session:
+            reacted = None
+            if self.events is not None:  # the sweeps' lock first, as every event transaction
+                e = self.events
+                setup = setup_in(session, catalogue=e.catalogue, root=e.root,
+                                 reactions=e.reactions, on=e.on, actor=self.actor,
+                                 source=f"import {self.name}")  # fmt: skip
             self._advance(session, last_row)
-            done = write(session, items, import_run_id=self.run_id)
-            counts = _added(self.counts, done)
+            if self.events is not None:
+                react = households_in if self.kind == "households" else enterprises_in
+                done, reacted = react(session, setup=setup, items=items,
+                                      import_run_id=self.run_id)  # fmt: skip
+            else:
+                done = write(session, items, import_run_id=self.run_id)
+            counts = _added(self.counts, done, reacted)
             session.execute(
                 update(ImportRun)
                 .where(col(ImportRun.id) == self.run_id)
@@ -173,6 +208,7 @@ def import_households(
     chunk: int = 2000,
     actor: str = "cli",
     progress: Progress | None = None,
+    events: Events | None = None,
 ) -> ImportReport:
     """Import a household sheet: validate, upsert in chunks, checkpoint, resume, audit.
 
@@ -187,6 +223,9 @@ def import_households(
         chunk: households per transaction.
         actor: who runs the import (audited).
         progress: called with (rows read, total rows or None).
+        events: send each chunk through the live event path (events, reactions, the changed
+            households re-evaluated on `events.on`, notices) in the chunk's transaction;
+            None: store the profiles only (the next sweep evaluates them).
 
     Returns:
         The counts, the refused rows and the warnings (households a person moved out of).
@@ -203,6 +242,7 @@ def import_households(
         sheet.progress = lambda rows: progress(rows, sheet.total_rows)
     job = _Job(engine, "households", path, actor, sha256=sha256, on=day,
                catalogue_hash=catalogue.version)  # fmt: skip
+    job.events = events
     for valid in sheet:
         todo = [v for v in valid if max(v.rows) > job.last_row]
         job.skipped += len(valid) - len(todo)
@@ -234,8 +274,10 @@ def import_enterprises(
     chunk: int = 2000,
     actor: str = "cli",
     progress: Progress | None = None,
+    events: Events | None = None,
 ) -> ImportReport:
-    """Import an enterprise sheet (as `import_households`: chunks, checkpoint, resume, audit).
+    """Import an enterprise sheet (as `import_households`: chunks, checkpoint, resume, audit;
+    `events` as there).
 
     Raises:
         SheetError: when the whole sheet is refused (before anything is written).
@@ -247,6 +289,7 @@ def import_enterprises(
         sheet.progress = lambda rows: progress(rows, sheet.total_rows)
     job = _Job(engine, "enterprises", path, actor, sha256=file_sha256(path), on=None,
                catalogue_hash=catalogue.version)  # fmt: skip
+    job.events = events
     for valid in sheet:
         todo = [v for v in valid if v.row > job.last_row]
         job.skipped += len(valid) - len(todo)

@@ -118,18 +118,26 @@ def _region_filter(column: Any, region: str | None) -> list[ColumnElement[bool]]
     return [] if not region else [column.startswith(region, autoescape=True)]
 
 
-def _keyset(table: Table, after_id: int, limit: int, region: str | None) -> Select[Any]:
+def _keyset(
+    table: Table, after_id: int, limit: int, region: str | None, ids: Collection[int] | None
+) -> Select[Any]:
     c = table.c
     query = select(c.id, c.region_code, c.profile_hash, c.facts)
     query = query.where(c.id > after_id, *_region_filter(c.region_code, region))
+    if ids is not None:
+        query = query.where(c.id.in_(sorted(ids)))
     return query.order_by(c.id).limit(limit)
 
 
-def _members(session: Session, first: int, last: int, region: str | None) -> list[Any]:
+def _members(
+    session: Session, first: int, last: int, region: str | None, ids: Collection[int] | None
+) -> list[Any]:
     """Members of the households with ids in [first, last] (and in the region), in order."""
     m, h = _MEMBER.c, _HOUSEHOLD.c
     query = select(m.household_id, m.id_number, m.relation, m.facts)
     query = query.where(m.household_id >= first, m.household_id <= last)
+    if ids is not None:
+        query = query.where(m.household_id.in_(sorted(ids)))
     if region:
         query = query.join(_HOUSEHOLD, h.id == m.household_id).where(
             *_region_filter(h.region_code, region)
@@ -165,6 +173,7 @@ def load_households(
     limit: int,
     facts: FactCatalogue,
     only: Collection[str] | None = None,
+    ids: Collection[int] | None = None,
 ) -> SubjectChunk | None:
     """The next `limit` stored households after `after_id` as engine columns, or None at the end.
 
@@ -176,14 +185,16 @@ def load_households(
         limit: households per chunk.
         facts: the fact catalogue.
         only: the facts to build (`program_facts`); None: every fact.
+        ids: only these households (the live event path re-evaluates a few); None: every one.
 
     Raises:
         ValueError: a stored fact of the wrong type.
     """
-    read = list(session.connection().execute(_keyset(_HOUSEHOLD, after_id, limit, region)))
+    query = _keyset(_HOUSEHOLD, after_id, limit, region, ids)
+    read = list(session.connection().execute(query))
     if not read:
         return None
-    members = _members(session, read[0].id, read[-1].id, region)
+    members = _members(session, read[0].id, read[-1].id, region, ids)
     housed = {m.household_id for m in members}
     rows = [r for r in read if r.id in housed]
     households = _identity(rows, "household_id")
@@ -209,9 +220,11 @@ def load_enterprises(
     limit: int,
     facts: FactCatalogue,
     only: Collection[str] | None = None,
+    ids: Collection[int] | None = None,
 ) -> SubjectChunk | None:
     """The next `limit` stored enterprises after `after_id` as engine columns (as households)."""
-    rows = list(session.connection().execute(_keyset(_ENTERPRISE, after_id, limit, region)))
+    query = _keyset(_ENTERPRISE, after_id, limit, region, ids)
+    rows = list(session.connection().execute(query))
     if not rows:
         return None
     cols = _identity(rows, "enterprise_id")

@@ -28,14 +28,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlmodel import col
+from sqlmodel import Session, col
 
-from matcher.vector.engine import VectorCatalogue, VectorResult, compile_catalogue, run
+from matcher.vector.engine import VectorCatalogue, VectorResult, run
 from rules.catalogue import Catalogue
 from store.db import read_session, write_session
 from store.sweep.columns import SubjectChunk, load_enterprises, load_households, program_facts
-from store.sweep.decisions import ended_decisions, revised_decisions, stored_decisions
-from store.sweep.diff import Current, Decision, Key, Plan, plan
+from store.sweep.decisions import stored_decisions
+from store.sweep.diff import Decision, Plan
+from store.sweep.evaluate import compiled, plan_chunk, stale_subjects
+from store.sweep.notes import PolicyNote, policy_notes
 from store.sweep.reads import read_ahead
 from store.sweep.runs import (
     RegionError,
@@ -48,7 +50,7 @@ from store.sweep.runs import (
     lock_sweeps,
     validate_region,
 )
-from store.sweep.writes import ChunkContext, read_current, write_plan
+from store.sweep.writes import ChunkContext, write_plan
 from store.tables.profiles import EnterpriseRow, HouseholdRow
 
 __all__ = [
@@ -101,10 +103,11 @@ class _Sweeper:
     last: dict[str, int] = field(default_factory=dict)
     swept: dict[str, int] = field(default_factory=dict)
     total: int = 0
+    notes: dict[str, PolicyNote] = field(default_factory=dict)  # once per run, not per notice
 
     def phase(self, kind: str) -> None:
         """Sweep every subject of `kind` after the checkpoint."""
-        program = compile_catalogue(self.catalogue, self.start.on, kind)
+        program = compiled(self.catalogue, self.start.on, kind)
         for chunk, result, stored in read_ahead(self.evaluated(kind, program)):
             self.store(chunk, result, stored)
 
@@ -133,21 +136,13 @@ class _Sweeper:
         kind, start = chunk.kind, self.start
         with write_session(self.engine) as session:
             lock_sweeps(session)
-            current = _of_chunk(
-                read_current(session, kind=kind, first_id=chunk.first_id, last_id=chunk.last_id),
-                chunk,
-                start,
-            )
-            keep = [k for k, c in current.items() if c.state.status != "ineligible"]
-            removed = {p for _, p in keep} - set(result.engine.ids)
-            revised = (
-                revised_decisions(result, chunk, keep)
-                + ended_decisions(chunk, keep)
-                + _withdrawn(chunk, keep, removed)
-            )
-            decided = _merged(stored, revised, result)
+            if stale_subjects(session, chunk):  # an event changed one since the chunk was read
+                chunk, result, stored = self.again(session, chunk)
             ctx = self.context(kind)
-            chunk_plan = plan(decided, current, rule_hashes=ctx.rule_hashes, removed=removed)
+            chunk_plan = plan_chunk(
+                session, chunk=chunk, result=result, stored=stored, on=start.on,
+                rule_hashes=ctx.rule_hashes,
+            )  # fmt: skip
             write_plan(session=session, ctx=ctx, plan=chunk_plan)
             counts = _added(self.counts, kind, len(chunk.ids) + len(chunk.empty), chunk_plan)
             advance_checkpoint(
@@ -163,6 +158,18 @@ class _Sweeper:
         if self.progress is not None:
             self.progress(sum(self.swept.values()), self.total)
 
+    def again(self, session: Session, chunk: SubjectChunk) -> Evaluated:
+        """The chunk's subjects read and evaluated again, in the write transaction."""
+        program = compiled(self.catalogue, self.start.on, chunk.kind)
+        ids = [*chunk.ids.tolist(), *chunk.empty]
+        fresh = _LOADERS[chunk.kind](
+            session, on=self.start.on, region=self.start.region, after_id=chunk.first_id - 1,
+            limit=len(ids), facts=self.catalogue.facts, only=program_facts(program), ids=ids,
+        )  # fmt: skip
+        assert fresh is not None  # stored subjects are never deleted
+        result = run(program, fresh.population)
+        return fresh, result, stored_decisions(result, fresh)
+
     def context(self, kind: str) -> ChunkContext:
         """What the rows of a `kind` chunk share."""
         s = self.start
@@ -174,50 +181,9 @@ class _Sweeper:
             on_date=s.on,
             run_id=s.run_id,
             actor=s.actor,
+            notes=self.notes,
+            facts=self.catalogue.facts,
         )
-
-
-def _of_chunk(
-    current: dict[Key, Current], chunk: SubjectChunk, start: SweepStart
-) -> dict[Key, Current]:
-    """The open intervals of the chunk's own subjects (the id range also holds subjects of other
-    regions), after checking none starts after the sweep's date (history moves forward)."""
-    subjects = set(chunk.ids.tolist()) | set(chunk.empty)
-    mine = {k: c for k, c in current.items() if k[0] in subjects}
-    late = [c.valid_from for c in mine.values() if c.valid_from > start.on]
-    if late:
-        raise SweepDateError(
-            f"{chunk.kind} entitlements of this chunk hold intervals from {max(late)}, after the "
-            f"sweep's date {start.on}: the history only moves forward"
-        )
-    return mine
-
-
-def _withdrawn(chunk: SubjectChunk, keys: list[Key], removed: set[str]) -> list[Decision]:
-    """Ineligible decisions ending the open intervals of policies the catalogue no longer has
-    (households left without members end through `ended_decisions` already)."""
-    if not removed:
-        return []
-    hashes = dict(zip(chunk.ids.tolist(), chunk.hashes, strict=True))
-    return [
-        Decision(s, p, "ineligible", None, "", (), None, hashes[s])
-        for s, p in sorted(keys)
-        if p in removed and s in hashes
-    ]
-
-
-def _merged(
-    stored: list[Decision], revised: list[Decision], result: VectorResult
-) -> list[Decision]:
-    """Both lists in one order (subject, then policy column), so audit records come in order."""
-    if not revised:
-        return stored
-    column = {pid: j for j, pid in enumerate(result.engine.ids)}
-    last = len(column)  # removed policies after the catalogue's, by id
-    return sorted(
-        stored + revised,
-        key=lambda d: (d.subject_id, column.get(d.policy_id, last), d.policy_id),
-    )
 
 
 def _added(counts: dict[str, Any], kind: str, subjects: int, chunk_plan: Plan) -> dict[str, Any]:
@@ -270,6 +236,7 @@ def run_sweep(
     if catalogue.version != start.catalogue_hash:
         raise ValueError("run_sweep needs the catalogue begin_sweep published")
     sweeper = _Sweeper(engine, start, catalogue, chunk_size, progress, counts=dict(start.counts))
+    sweeper.notes = policy_notes(catalogue)
     sweeper.last = {"household": start.after_household_id, "enterprise": start.after_enterprise_id}
     sweeper.total = _remaining(engine, start) if progress is not None else 0
     seconds = {}

@@ -10,15 +10,19 @@ the open interval's writes nothing, so a sweep in which nothing changed writes n
 and edited back, swept twice on one day, keeps both transitions; - an outbox row's `dedup_key` is
 `{kind}:{subject_kind}:{subject_id}:{policy_id}:{catalogue hash}:{on_date}:{sweep_run_id}`, the
 identity of one transition: a resumed run keeps its id, so replaying a chunk cannot queue a notice
-twice, and a later genuine transition is a new notice. The payload names the subject by surrogate id
+twice, and a later genuine transition is a new notice; the live event path (`store.events`) ends
+the key with `event{event_id}` instead. The payload names the subject by surrogate id
 only (no ID number, no name), and carries amounts as strings of yuan with two decimals (`"300.02"`),
-never floats.
+never floats. It is self-contained (`store.sweep.notes`): the policy's title, department,
+delivery, basis, period and unit; the `says` of the conditions that held and `not_met` of those
+that failed; the missing facts with their Chinese labels; `effective_on` and the event path's
+`notify` when they apply.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -27,9 +31,11 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+from rules.facts import FactCatalogue
 from store.audit.log import AuditEntry, append_many
 from store.bulk import execute_many
 from store.sweep.diff import Change, Current, Decision, Key, Plan, State
+from store.sweep.notes import PolicyNote, missing_labels
 from store.sweep.runs import SweepConflict
 from store.tables.entitlements import Entitlement, EntitlementChange, OutboxMessage
 from store.tables.types import utcnow
@@ -41,10 +47,10 @@ _CHANGE: Table = EntitlementChange.__table__  # type: ignore[attr-defined]  # SQ
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _INTERVAL = ("subject_kind", "subject_id", "policy_id", "valid_from", "valid_to",
              "catalogue_version_id", "rule_hash", "status", "amount", "conditions", "missing",
-             "dropped_for", "inputs_hash", "sweep_run_id")  # fmt: skip
+             "dropped_for", "inputs_hash", "sweep_run_id", "event_id")  # fmt: skip
 _CHANGE_COLUMNS = ("subject_kind", "subject_id", "policy_id", "catalogue_version_id", "on_date",
                    "kind", "before_status", "after_status", "before_amount", "after_amount",
-                   "sweep_run_id", "at")  # fmt: skip
+                   "sweep_run_id", "event_id", "effective_on", "at")  # fmt: skip
 _OUTBOX_COLUMNS = ("dedup_key", "change_id", "subject_kind", "subject_id", "policy_id", "kind",
                    "payload", "state", "attempts", "created_at")  # fmt: skip
 _CLOSE_BATCH = 500  # ids per UPDATE … WHERE id IN (…): well under every driver's parameter cap
@@ -52,15 +58,29 @@ _CLOSE_BATCH = 500  # ids per UPDATE … WHERE id IN (…): well under every dri
 
 @dataclass(frozen=True)
 class ChunkContext:
-    """What every row of a chunk shares: subject kind, catalogue, its rules, date, run, actor."""
+    """What every row of a chunk shares: subject kind, catalogue, its rules, date, run, actor.
+
+    A sweep chunk names its run (`run_id`); a chunk the live event path writes names, instead,
+    the event of each subject (`event_ids`), and may add keys to a subject's notices (`extra`,
+    e.g. who to notify) and a later date a change takes effect (`effective_on`).
+    """
 
     kind: str
     version_id: int
     catalogue_hash: str
     rule_hashes: Mapping[str, str]  # policy id → rule hash, for the policies in the catalogue
     on_date: date
-    run_id: int
+    run_id: int | None
     actor: str
+    notes: Mapping[str, PolicyNote] = field(default_factory=dict)  # `store.sweep.notes`
+    facts: FactCatalogue | None = None  # for the Chinese labels of missing facts
+    event_ids: Mapping[int, int] = field(default_factory=dict)  # subject id → event id
+    extra: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)  # subject → payload
+    effective_on: Mapping[Key, date] = field(default_factory=dict)
+
+    def event_of(self, subject_id: int) -> int | None:
+        """The event that re-evaluated a subject (None in a sweep)."""
+        return self.event_ids.get(subject_id) if self.run_id is None else None
 
 
 def money(amount: Decimal | None) -> str | None:
@@ -116,7 +136,7 @@ def _open(session: Session, ctx: ChunkContext, rows: Sequence[Decision]) -> None
     values = [
         (ctx.kind, d.subject_id, d.policy_id, ctx.on_date, None, ctx.version_id,
          ctx.rule_hashes.get(d.policy_id), d.status, d.amount, d.conditions, list(d.missing),
-         d.dropped_for, d.inputs_hash, ctx.run_id)
+         d.dropped_for, d.inputs_hash, ctx.run_id, ctx.event_of(d.subject_id))
         for d in rows
     ]  # fmt: skip
     execute_many(session=session, stmt=insert(_ENTITLEMENT), columns=_INTERVAL, rows=values)
@@ -128,7 +148,8 @@ def _changes(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> 
     values = [
         (ctx.kind, ch.decision.subject_id, ch.decision.policy_id, ctx.version_id, ctx.on_date,
          ch.kind, ch.before.status, ch.decision.status, ch.before.amount, ch.decision.amount,
-         ctx.run_id, now)
+         ctx.run_id, ctx.event_of(ch.decision.subject_id), ctx.effective_on.get(ch.decision.key),
+         now)
         for ch in changes
     ]  # fmt: skip
     # A plain INSERT: the checkpoint commits with the chunk, so a run never writes one
@@ -138,12 +159,17 @@ def _changes(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> 
     # faster than the batched INSERT … RETURNING SQLAlchemy builds.
     c = _CHANGE.c
     subjects = [ch.decision.subject_id for ch in changes]
+    by = (
+        c.sweep_run_id == ctx.run_id
+        if ctx.run_id is not None
+        else c.event_id.in_(sorted({ctx.event_ids[s] for s in subjects}))
+    )
     found = session.connection().execute(
         select(c.id, c.subject_id, c.policy_id).where(
             c.subject_kind == ctx.kind,
             c.subject_id >= min(subjects),
             c.subject_id <= max(subjects),
-            c.sweep_run_id == ctx.run_id,
+            by,
         )
     )
     return {(r.subject_id, r.policy_id): r.id for r in found}
@@ -152,9 +178,10 @@ def _changes(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> 
 def dedup_key(ctx: ChunkContext, change: Change) -> str:
     """The identity of one transition (see the module docstring)."""
     d = change.decision
+    by = ctx.run_id if ctx.run_id is not None else f"event{ctx.event_ids[d.subject_id]}"
     return (
         f"{change.kind}:{ctx.kind}:{d.subject_id}:{d.policy_id}:"
-        f"{ctx.catalogue_hash}:{ctx.on_date.isoformat()}:{ctx.run_id}"
+        f"{ctx.catalogue_hash}:{ctx.on_date.isoformat()}:{by}"
     )
 
 
@@ -172,15 +199,28 @@ def _transition(ctx: ChunkContext, change: Change) -> dict[str, Any]:
 
 
 def _payload(ctx: ChunkContext, change: Change) -> dict[str, Any]:
+    """A self-contained notice: the transition, the policy, why, and what is still missing."""
     d = change.decision
-    return {
+    said: dict[str, Any] = {
         "type": f"entitlement.{change.kind}",
         "subject": {"kind": ctx.kind, "id": d.subject_id},
         "policy_id": d.policy_id,
         "catalogue_hash": ctx.catalogue_hash,
         **_transition(ctx, change),
-        "sweep_run_id": ctx.run_id,
     }
+    if ctx.run_id is not None:
+        said["sweep_run_id"] = ctx.run_id
+    else:
+        said["event_id"] = ctx.event_ids[d.subject_id]
+    note = ctx.notes.get(d.policy_id)
+    if note is not None:
+        said["policy"] = note.policy
+        said.update(note.said(d.conditions))
+    said["missing"] = missing_labels(d.missing, ctx.facts)
+    if (effective := ctx.effective_on.get(d.key)) is not None:
+        said["effective_on"] = effective.isoformat()
+    said.update(ctx.extra.get(d.subject_id, {}))
+    return said
 
 
 def _outbox(

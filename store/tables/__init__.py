@@ -10,6 +10,7 @@ from store.tables.entitlements import (
     EntitlementPublic,
     OutboxMessage,
 )
+from store.tables.events import DeadlineRow, EventRow
 from store.tables.profiles import (
     EnterpriseRow,
     HouseholdRow,
@@ -21,12 +22,14 @@ from store.tables.runs import ImportRun, SweepRun
 __all__ = [
     "AuditRecord",
     "CatalogueVersion",
+    "DeadlineRow",
     "Delivery",
     "DeliveryAttempt",
     "EnterpriseRow",
     "Entitlement",
     "EntitlementChange",
     "EntitlementPublic",
+    "EventRow",
     "HouseholdRow",
     "ImportRun",
     "MemberRow",

@@ -10,7 +10,10 @@
   record when and why it ended; no interval covering a date means ineligible (see
   docs/storage.md).
 - `EntitlementChange`: newly eligible, no longer eligible, amount changed, became undetermined;
-  keyed by the run too, so a result that changes and changes back keeps both transitions.
+  keyed by the run too, so a result that changes and changes back keeps both transitions. A
+  change written by the live event path (`store.events`) carries its `event_id` instead of a
+  run, one per (subject, policy, event) (`uq_entitlement_change_event`), and an `effective_on`
+  when it takes effect later than its date (follow-ons ending from the first of next month).
 - `OutboxMessage`: one per change, written in the same transaction (the transactional outbox);
   `dedup_key` is unique, so a re-run can never queue a notice twice. Drained by the delivery jobs
   (`jobs.drain`): `pending` until every delivery of it ended, then `sent`, `dead` (one delivery
@@ -41,6 +44,7 @@ __all__ = [
 STATUSES = ("ineligible", "undetermined", "eligible")
 CHANGE_KINDS = ("newly_eligible", "no_longer_eligible", "amount_changed", "became_undetermined")
 _OPEN = text("valid_to IS NULL")
+_BY_EVENT = text("event_id IS NOT NULL")
 
 
 class EntitlementBase(SQLModel):
@@ -63,6 +67,7 @@ class EntitlementBase(SQLModel):
     dropped_for: str | None = Field(default=None, max_length=120)
     inputs_hash: str | None = Field(default=None, max_length=64)  # the profile it came from
     sweep_run_id: int | None = Field(default=None, foreign_key="sweep_run.id")  # who opened it
+    event_id: int | None = Field(default=None, foreign_key="event.id")  # … or which event did
 
 
 class Entitlement(EntitlementBase, table=True):
@@ -107,6 +112,16 @@ class EntitlementChange(SQLModel, table=True):
             name="uq_entitlement_change_key",
         ),
         Index("ix_entitlement_change_subject", "subject_kind", "subject_id"),
+        Index(
+            "uq_entitlement_change_event",
+            "event_id",  # first: the event path reads its changes back by event
+            "subject_kind",
+            "subject_id",
+            "policy_id",
+            unique=True,
+            sqlite_where=_BY_EVENT,
+            postgresql_where=_BY_EVENT,
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -121,6 +136,8 @@ class EntitlementChange(SQLModel, table=True):
     before_amount: Decimal | None = Field(default=None, sa_type=Money)
     after_amount: Decimal | None = Field(default=None, sa_type=Money)
     sweep_run_id: int | None = Field(default=None, foreign_key="sweep_run.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="event.id")  # the live event path's
+    effective_on: date | None = None  # when the change takes effect, if not `on_date` (payments)
     at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

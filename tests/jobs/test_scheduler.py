@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from jobs.lock import SchedulerRunning
-from jobs.schedule import JOB_TABLE, make_scheduler
+from jobs.schedule import JOB_TABLE, JOBS, make_scheduler
 from jobs.tasks import nightly_sweep
 from store.db import read_session
 from store.seeding import seed_households
@@ -41,11 +41,16 @@ def test_jobs_are_registered_once_with_the_measured_options(engine: Engine) -> N
         scheduler = make_scheduler(engine, root=POLICIES, kind="background")
         scheduler.start(paused=True)
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"nightly_sweep", "outbox_drain"}
+        assert (
+            set(jobs) == {j.id for j in JOBS} == {"nightly_sweep", "fire_deadlines", "outbox_drain"}
+        )
         sweep, drain = jobs["nightly_sweep"], jobs["outbox_drain"]
         assert sweep.func_ref == "jobs.tasks:nightly_sweep"
         assert drain.func_ref == "jobs.tasks:drain_outbox"
-        for job in (sweep, drain):
+        deadlines = jobs["fire_deadlines"]
+        assert deadlines.func_ref == "jobs.tasks:fire_deadlines"
+        assert deadlines.kwargs == {"root": str(POLICIES)} and deadlines.misfire_grace_time >= 3600
+        for job in (sweep, drain, deadlines):
             assert (job.coalesce, job.max_instances) == (True, 1) and job.args == ()
         assert sweep.misfire_grace_time >= 3600 and 0 < drain.misfire_grace_time <= 60
         assert sweep.kwargs == {"root": str(POLICIES)} and drain.kwargs == {}
@@ -54,7 +59,7 @@ def test_jobs_are_registered_once_with_the_measured_options(engine: Engine) -> N
         assert sweep.trigger.timezone == ZoneInfo("Asia/Shanghai")
         assert drain.trigger.interval == timedelta(seconds=5)
         scheduler.shutdown()
-        assert _stored_jobs(engine) == 2
+        assert _stored_jobs(engine) == len(JOBS)
 
 
 def test_the_drain_interval_is_a_setting(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -72,7 +77,7 @@ def test_the_job_store_holds_no_id_number(engine: Engine) -> None:
     scheduler.shutdown()
     with engine.connect() as conn:
         states = conn.execute(text(f"SELECT job_state FROM {JOB_TABLE}")).scalars().all()
-    assert len(states) == 2
+    assert len(states) == len(JOBS)
     for state in states:
         raw = bytes(state)
         assert re.search(rb"\d{17}[\dX]", raw) is None
