@@ -126,10 +126,10 @@ def _zhida(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
 def test_zhida_scheduler_runs_alone_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     first = _zhida(tmp_path, "scheduler")
     assert first.stdout is not None
-    started = first.stdout.readline() + first.stdout.readline()
-    started += first.stdout.readline()
-    assert "调度器已启动" in started and "nightly_sweep" in started, started
-    assert "outbox_drain" in started
+    started = "".join(first.stdout.readline() for _ in range(1 + len(JOBS)))
+    assert "调度器已启动" in started, started
+    for job in ("nightly_sweep", "fire_deadlines", "outbox_drain"):
+        assert job in started, started
     second = _zhida(tmp_path, "scheduler")
     _, refused = second.communicate(timeout=60)
     assert second.returncode == 2 and "另一个调度器已在运行" in refused
