@@ -19,7 +19,7 @@ run: setup
 	$(RUN) zhida demo
 	@test -f $(DEMO)/households.xlsx || $(RUN) zhida demo-data --households 3000 --enterprises 300 --out $(DEMO)
 	$(RUN) zhida import households $(DEMO)/households.xlsx --on 2025-03-01
-	$(RUN) zhida import enterprises $(DEMO)/enterprises.xlsx
+	$(RUN) zhida import enterprises $(DEMO)/enterprises.xlsx --on 2025-03-01
 	$(RUN) zhida sweep --on 2025-03-01
 	$(RUN) zhida audit verify
 

@@ -82,6 +82,12 @@ def drain_command(
         engine.dispose()
     tries = ", ".join(f"{SAID.get(k, k)} {v:,}" for k, v in sorted(report.tries.items()))
     out.print(f"投递结束：认领通知 {report.claimed:,} 条；尝试 {tries or '无'}", highlight=False)
+    if report.claimed > sum(report.tries.values()):
+        out.print(
+            "无人订阅、也无村（社区）代收的通知不发送，记为「无人订阅」："
+            "zhida notices list --state undeliverable；添加订阅后可用 zhida notices replay 编号 重发",
+            highlight=False,
+        )
 
 
 def _subject(engine: Engine, text: str) -> tuple[str, int]:
