@@ -85,7 +85,8 @@ def drain_command(
     if report.claimed > sum(report.tries.values()):
         out.print(
             "无人订阅、也无村（社区）代收的通知不发送，记为「无人订阅」："
-            "zhida notices list --state undeliverable；添加订阅后可用 zhida notices replay 编号 重发",
+            "zhida notices list --state undeliverable；"
+            "添加订阅后可用 zhida notices replay 编号 重发",
             highlight=False,
         )
 
