@@ -1,4 +1,5 @@
-"""Fixtures of the delivery tests: a fake SMS gateway on loopback (tests/jobs/sms_gateway.py)."""
+"""Fixtures of the delivery tests: a fake SMS gateway (tests/jobs/sms_gateway.py) and an SMTP
+server (tests/jobs/mailbox.py), both real servers on loopback."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from jobs.mail import MailSettings
+from tests.jobs.mailbox import Inbox, mail_server
 from tests.jobs.sms_gateway import FakeAliyun, GatewayServer
 
 
@@ -15,3 +18,10 @@ def sms_gateway() -> Iterator[FakeAliyun]:
     `.settings()` (client settings that reach it)."""
     with GatewayServer() as gateway:
         yield gateway
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, MailSettings]]:
+    """An SMTP server on loopback (aiosmtpd) and the settings that reach it."""
+    with mail_server() as server:
+        yield server

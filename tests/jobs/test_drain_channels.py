@@ -5,16 +5,9 @@ centre when they have no subscription of their own."""
 from __future__ import annotations
 
 import random
-import socket
-from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import Engine, select
 
 from jobs.channels import Channels, DrainSettings
@@ -30,46 +23,10 @@ from store.tables.entitlements import OutboxMessage
 from store.tables.profiles import HouseholdRow
 from synth.households import Population, generate_households
 from tests.jobs.delivery_kit import Clock, Receiver, add_enterprises, queue_notices, serving
+from tests.jobs.mailbox import Inbox
 from tests.jobs.sms_gateway import FakeAliyun
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
-
-
-class Inbox:
-    """Keeps every message; 550 for @refused.example, 451 for @busy.example."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
-    ) -> str:
-        if address.endswith("@refused.example"):
-            return "550 5.1.1 no such mailbox"
-        if address.endswith("@busy.example"):
-            return "451 4.3.0 try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        parsed = message_from_bytes(envelope.original_content or b"", policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, MailSettings]]:
-    with socket.socket() as s:  # Controller(port=0) does not work: pick a port first
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, MailSettings(host="127.0.0.1", port=port, sender="notices@zhida.example")
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -107,7 +64,7 @@ def test_mail_is_sent_refusals_are_dead_and_busy_servers_retried(
         errors = {d.outbox_id: d.last_error for d in session.execute(select(Delivery)).scalars()}
     assert state == {ok: "sent", refused: "dead", busy: "pending"}
     assert "550" in (errors[refused] or "") and "451" in (errors[busy] or "")
-    (mail,) = inbox.messages
+    ((_, mail),) = inbox.messages
     assert mail["To"] == "caiwu@firm.example" and mail["Subject"]
     body = mail.get_body(("plain",))
     assert body is not None and "测试企业0" in body.get_content()

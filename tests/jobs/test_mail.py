@@ -3,56 +3,10 @@ body arrive intact, in a text and an HTML part; a refused recipient is one clear
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from typing import Any
-
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from jobs.mail import MailError, MailSettings, send_mail
-
-
-class Inbox:
-    """Keeps every message; refuses any recipient at refused.example."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[Envelope, EmailMessage]] = []
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
-    ) -> str:
-        if address.endswith("@refused.example"):
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
-        parsed = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((envelope, parsed))
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:  # Controller(port=0) does not work: pick one first
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, MailSettings]]:
-    inbox, port = Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, MailSettings(host="127.0.0.1", port=port, sender="notices@zhida.example")
-    finally:
-        controller.stop()
+from tests.jobs.mailbox import Inbox, free_port
 
 
 def test_a_chinese_notice_arrives_intact_in_two_parts(smtp: tuple[Inbox, MailSettings]) -> None:
@@ -79,7 +33,7 @@ def test_a_refused_recipient_is_one_clear_error(smtp: tuple[Inbox, MailSettings]
 
 
 def test_a_server_that_is_not_there_is_one_clear_error() -> None:
-    settings = MailSettings(host="127.0.0.1", port=_free_port())
+    settings = MailSettings(host="127.0.0.1", port=free_port())
     with pytest.raises(MailError, match=r"SMTP 127\.0\.0\.1:\d+ 发送失败：ConnectionRefusedError"):
         send_mail(settings, "a@b.example", "主题", "正文", "<p>正文</p>")
 

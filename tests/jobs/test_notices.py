@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from jobs.mail import MailSettings, send_mail
@@ -34,6 +28,7 @@ from jobs.notices import (
 from jobs.sms_templates import LIMITS, PLACEHOLDER, SMS_MAX
 from store.sweep.diff import Change, Decision, State
 from store.sweep.writes import ChunkContext, _payload
+from tests.jobs.mailbox import Inbox
 
 ID_NUMBER = re.compile(r"\d{17}[\dX]")
 CHINESE = re.compile(r"[\u4e00-\u9fff]{4}")
@@ -252,31 +247,6 @@ def test_an_amount_or_link_too_long_for_an_sms_picks_the_template_without_it() -
 
 
 # --- RELIABILITY M1: a title with CR/LF cannot add a header -----------------------------------
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[Envelope, EmailMessage]] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        parsed = message_from_bytes(envelope.original_content or b"", policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((envelope, parsed))
-        return "250 Message accepted"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, MailSettings]]:
-    with socket.socket() as s:  # Controller(port=0) does not work: pick a port first
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, MailSettings(host="127.0.0.1", port=port, sender="notices@zhida.example")
-    finally:
-        controller.stop()
 
 
 def test_a_title_with_crlf_gives_a_clean_subject(smtp: tuple[Inbox, MailSettings]) -> None:
