@@ -11,7 +11,7 @@ import pytest
 
 from matcher.explain.cases import run_case
 from matcher.explain.reaction_cases import run_reaction_case
-from rules.catalogue import Catalogue, is_reaction_file, load_catalogue
+from rules.catalogue import Catalogue, is_reaction_file, is_side_file, load_catalogue
 from rules.lint import find_root
 from rules.reactions import ReactionFile, load_reactions
 
@@ -32,7 +32,7 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
         return None
     if "policies" not in file_path.parts or "bundles" in file_path.parts:
         return None
-    if "tests" in file_path.relative_to(parent.config.rootpath).parts:
+    if "tests" in file_path.relative_to(parent.config.rootpath).parts or is_side_file(file_path):
         return None
     if is_reaction_file(file_path):
         return ReactionFileCollector.from_parent(parent, path=file_path)

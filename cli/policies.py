@@ -34,6 +34,7 @@ MARK = {True: ("✔", "green"), False: ("✘", "red"), None: ("?", "yellow")}
 def lint(path: Annotated[Path, typer.Argument(help="规则文件或文件夹")] = DEFAULT_ROOT) -> None:
     """检查规则文件 lint：格式、表达式、名称、参数、一件事、测试用例、两侧测试、送达反应。
 
+    整个目录时也检查申领流程 workflow.yaml 与节假日 holidays.yaml。
     目录之外的草稿按项目的政策目录检查。
     """
     checked = _check(path)

@@ -28,6 +28,10 @@ from rules.yaml_safe import Loaded, load_file
 FACTS_FILE = "facts.yaml"
 BUNDLES_DIR = "bundles"
 REACTIONS_DIR = "reactions"  # delivery reactions (rules.reactions): hashed, not compiled here
+WORKFLOW_FILE = "workflow.yaml"  # the claims transition table (rules.workflow)
+HOLIDAYS_FILE = "holidays.yaml"  # published holiday schedules beyond the package (rules.workdays)
+# Data beside the facts that is not a policy: hashed and published, checked by its own module.
+SIDE_FILES = (WORKFLOW_FILE, HOLIDAYS_FILE)
 
 
 @dataclass(frozen=True)
@@ -285,10 +289,23 @@ def _condition(
 
 
 def rule_files(root: Path) -> list[Path]:
-    """Every policy and bundle file under `root` (not the fact catalogue, not reactions), sorted."""
+    """Every policy and bundle file under `root` (not the fact catalogue, not reactions, not the
+    workflow or holiday files), sorted."""
     return sorted(
-        p for p in root.rglob("*.yaml") if p.name != FACTS_FILE and not is_reaction_file(p)
+        p
+        for p in root.rglob("*.yaml")
+        if p.name != FACTS_FILE and not is_reaction_file(p) and not is_side_file(p)
     )
+
+
+def side_files(root: Path) -> list[Path]:
+    """The workflow and holiday files of the catalogue at `root` that exist (`SIDE_FILES` order)."""
+    return [root / name for name in SIDE_FILES if (root / name).is_file()]
+
+
+def is_side_file(path: Path) -> bool:
+    """Whether `path` is the workflow or holiday file of a catalogue (beside its facts.yaml)."""
+    return path.name in SIDE_FILES and (path.parent / FACTS_FILE).is_file()
 
 
 def reaction_files(root: Path) -> list[Path]:
@@ -302,8 +319,9 @@ def is_reaction_file(path: Path) -> bool:
 
 
 def catalogue_paths(root: Path) -> list[Path]:
-    """Every file a catalogue version is made of, in hashing order: facts, rules, reactions."""
-    return [root / FACTS_FILE, *rule_files(root), *reaction_files(root)]
+    """Every file a catalogue version is made of, in hashing order: facts, rules, reactions, and
+    the workflow and holiday files."""
+    return [root / FACTS_FILE, *rule_files(root), *reaction_files(root), *side_files(root)]
 
 
 def load_catalogue(root: Path | str) -> Catalogue:
@@ -317,7 +335,7 @@ def load_catalogue(root: Path | str) -> Catalogue:
     policies: dict[str, CompiledPolicy] = {}
     bundles: dict[str, CompiledBundle] = {}
     digest = hashlib.sha256((base / FACTS_FILE).read_bytes())
-    for path in reaction_files(base):  # reactions are part of the version, loaded elsewhere
+    for path in [*reaction_files(base), *side_files(base)]:  # in the version, loaded elsewhere
         digest.update(path.relative_to(base).as_posix().encode() + b"\0" + path.read_bytes())
     for path in rule_files(base):
         display = str(path)

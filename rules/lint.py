@@ -12,9 +12,19 @@ from pathlib import Path
 from typing import Literal
 
 from rules import ir
-from rules.catalogue import FACTS_FILE, Catalogue, CompiledPolicy, param_value
+from rules.catalogue import (
+    FACTS_FILE,
+    HOLIDAYS_FILE,
+    Catalogue,
+    CompiledPolicy,
+    is_side_file,
+    param_value,
+    side_files,
+)
 from rules.errors import Location, RuleError
 from rules.facts import FactCatalogue
+from rules.workdays import check_holidays
+from rules.workflow import check_workflow
 from rules.workspace import Workspace, find_root, open_workspace
 from rules.yaml_safe import load_file
 
@@ -63,6 +73,7 @@ def lint_tree(
 def lint_workspace(workspace: Workspace) -> list[Diagnostic]:
     """Every problem of the files of `workspace`, and the warnings that need no test run."""
     found = [Diagnostic.of(e) for e in (*workspace.problems, *workspace.links)]
+    found += side_file_problems(workspace)
     if workspace.facts is None:
         return found
     if workspace.whole:
@@ -71,6 +82,21 @@ def lint_workspace(workspace: Workspace) -> list[Diagnostic]:
         if isinstance(item, CompiledPolicy):
             found += material_problems(item, workspace.facts)
             found += policy_warnings(item)
+    return found
+
+
+def side_file_problems(workspace: Workspace) -> list[Diagnostic]:
+    """The problems of the workflow and holiday files asked about (the catalogue's, or one)."""
+    target = workspace.target
+    if target.is_file():
+        files = [target] if is_side_file(target) else []
+    else:
+        whole = not workspace.draft and target.resolve() == workspace.root.resolve()
+        files = side_files(workspace.root) if whole else []
+    found: list[Diagnostic] = []
+    for path in files:
+        check = check_holidays if path.name == HOLIDAYS_FILE else check_workflow
+        found += [Diagnostic.of(e) for e in check(path)[1]]
     return found
 
 

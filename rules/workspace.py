@@ -25,6 +25,7 @@ from rules.catalogue import (
     compile_file,
     entry_of,
     is_reaction_file,
+    is_side_file,
     load_facts,
     rule_files,
 )
@@ -126,7 +127,9 @@ def open_workspace(path: Path | str, fallback: Path | None = None) -> Workspace:
     except RuleError as exc:
         return Workspace(target, root, draft, None, (), (exc,))
     files = [target] if target.is_file() else rule_files(target)
-    files = [f for f in files if f.name != FACTS_FILE and not is_reaction_file(f)]
+    files = [
+        f for f in files if f.name != FACTS_FILE and not is_reaction_file(f) and not is_side_file(f)
+    ]
     reactions = _reaction_files(target)
     if draft and not files and not reactions:  # nothing to check: a folder mistaken for a catalogue
         raise RuleError(
