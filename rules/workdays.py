@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -112,10 +113,7 @@ class WorkCalendar:
         """
         if day.year in self.years:
             return day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            raise CalendarUnknown(day.year) from None
+        return _package_is_workday(day)
 
     def add_workdays(self, start: date, n: int) -> date:
         """The `n`-th working day after `start` (`start` when n is 0).
@@ -147,6 +145,14 @@ class WorkCalendar:
         return count
 
 
+@lru_cache(maxsize=16384)  # about 45 years of days: counting a span asks for every day in it
+def _package_is_workday(day: date) -> bool:
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        raise CalendarUnknown(day.year) from None
+
+
 def check_holidays(path: Path) -> tuple[WorkCalendar | None, list[RuleError]]:
     """Load and check an override file: the calendar, or every problem at `file:line:col`."""
     try:
@@ -160,18 +166,21 @@ def check_holidays(path: Path) -> tuple[WorkCalendar | None, list[RuleError]]:
     workdays: set[date] = set()
     problems: list[RuleError] = []
     for year, spec_year in spec.years.items():
-        days = _days(spec_year)
-        holidays |= days
-        workdays |= set(spec_year.workdays)
-        for day in sorted({*days, *spec_year.workdays}):
+        listed = [
+            ("holidays", i, d) for i, item in enumerate(spec_year.holidays) for d in _days(item)
+        ]
+        listed += [("workdays", i, d) for i, d in enumerate(spec_year.workdays)]
+        off = {d for kind, _, d in listed if kind == "holidays"}
+        for kind, i, day in listed:
+            where = loaded.where(("years", year, kind, i))
             if day.year != year:
-                where = loaded.where(("years", year))
                 problems.append(
                     _wrong(where, day, f"不在 {year} 年内", f"写在 years: {day.year}: 下")
                 )
-        for day in sorted(days & set(spec_year.workdays)):
-            where = loaded.where(("years", year, "workdays"))
-            problems.append(_wrong(where, day, "既是放假日又是调休上班日", "只写在其中一处"))
+            elif kind == "workdays" and day in off:
+                problems.append(_wrong(where, day, "既是放假日又是调休上班日", "只写在其中一处"))
+        holidays |= off
+        workdays |= set(spec_year.workdays)
     calendar = WorkCalendar(frozenset(holidays), frozenset(workdays), frozenset(spec.years))
     return (None, problems) if problems else (calendar, [])
 
@@ -180,17 +189,11 @@ def _wrong(where: Location, day: date, what: str, hint: str) -> RuleError:
     return RuleError(where, f"日期 {day} {what}", hint)
 
 
-def _days(spec: YearSpec) -> set[date]:
-    out: set[date] = set()
-    for item in spec.holidays:
-        if isinstance(item, date):
-            out.add(item)
-            continue
-        day = item.from_
-        while day <= item.to:
-            out.add(day)
-            day += _ONE
-    return out
+def _days(item: date | _Span) -> list[date]:
+    """The days of one `holidays:` item (a date, or every day of a span)."""
+    if isinstance(item, date):
+        return [item]
+    return [item.from_ + timedelta(days=k) for k in range((item.to - item.from_).days + 1)]
 
 
 _PACKAGE = WorkCalendar()
