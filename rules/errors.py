@@ -7,6 +7,7 @@ ZhidaError              base of every error zhida raises on purpose
 │                       (matcher.profiles.errors)
 ├── EngineError         an engine could not evaluate (e.g. durable-rules error 303)
 │                       (matcher.profiles.errors)
+├── CalendarUnknown     a date in a year whose holiday schedule is not known (rules.workdays)
 ├── SheetError          a whole spreadsheet is refused: too big, damaged, not a sheet
 │                       (sheets.guards)
 └── DatabaseUnavailable the database cannot be opened: unsupported URL, server down, a file
