@@ -4,12 +4,12 @@ plain data (the job store pickles them; unpickling runs code, so never objects).
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from matcher.events.reactions import Reactions
 from rules.catalogue import load_catalogue
+from rules.clock import TIMEZONE, today  # the county's day, the CLI's default date too
 from rules.errors import ZhidaError
 from store.db import migrate, open_engine
 from store.events.deadlines import fire_due
@@ -17,13 +17,7 @@ from store.sweep.run import SweepConflict, SweepDateError, SweepReport, begin_sw
 
 __all__ = ["TIMEZONE", "drain_outbox", "fire_deadlines", "nightly_sweep", "today"]
 
-TIMEZONE = "Asia/Shanghai"
 log = logging.getLogger(__name__)
-
-
-def today() -> date:
-    """Today where the county is (the scheduler's time zone), whatever the machine's."""
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def nightly_sweep(root: str, on: str | None = None) -> SweepReport | None:
