@@ -74,8 +74,10 @@ def fire_deadlines(root: str, on: str | None = None) -> int:
     """Turn every deadline due by `on` (default today) into its event, once each.
 
     Each deadline fires in its own transaction through the live event path (the subject is
-    re-evaluated, changes and notices written); one that cannot fire (its date is before the
-    subject's history) is logged and stays pending, never raised into the scheduler's thread.
+    re-evaluated, changes and notices written); one the event path refuses (e.g. the subject's
+    history already reaches past the firing date) is marked `failed` with the reason and
+    logged, and the later ones still fire (`store.events.deadlines.fire_due`). A date after
+    today is logged and nothing fires; nothing is raised into the scheduler's thread.
 
     Returns:
         How many deadlines this run fired.
@@ -92,5 +94,7 @@ def fire_deadlines(root: str, on: str | None = None) -> int:
         return 0
     finally:
         engine.dispose()
-    log.info("due deadlines of %s: %d fired", day, len(fired))
+    for deadline_id, reason in fired.failed:
+        log.warning("deadline %s of %s failed: %s", deadline_id, day, reason)
+    log.info("due deadlines of %s: %d fired, %d failed", day, len(fired), len(fired.failed))
     return len(fired)

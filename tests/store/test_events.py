@@ -167,7 +167,7 @@ def test_dibao_lapsed_ends_the_follow_ons_next_month_and_its_deadline_fires_once
     assert (deadline.event_name, deadline.due_on) == ("followons_end", date(2025, 4, 1))
     early = fire_due(engine, catalogue=_catalogue(), root=ROOT, reactions=_reactions(),
                      on=date(2025, 3, 31))  # fmt: skip
-    assert early == []
+    assert early.outcomes == [] and early.failed == []
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert fire_deadlines(str(ROOT), on="2025-04-01") == 1
     assert fire_deadlines(str(ROOT), on="2025-04-02") == 0  # fired once
@@ -344,3 +344,31 @@ def test_profile_set_without_on_is_dated_today_in_shanghai_whatever_the_machines
     assert len(dated) == 1 and str(dated[0])[:10] in days
     assert tasks.today is today  # one function for the CLI's default and the scheduler's jobs
 
+
+def test_a_deadline_that_cannot_fire_fails_with_its_reason_and_the_next_still_fires(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two due deadlines, the first refused by the event path (its household's history already
+    reaches past the firing date): it is marked failed with the reason in Chinese and never
+    retried, and the second fires."""
+    seed_demo(engine, households=4)
+    other = "5206021002010003"
+    for key in (ELDERLY, other):
+        change(engine, key, dibao_status="active")
+        (deadline,) = change(engine, key, dibao_status="lapsed").deadlines
+        assert deadline.due_on == date(2025, 4, 1)
+    change(engine, ELDERLY, on=date(2025, 4, 5), dibao_status="active")  # after the firing date
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert fire_deadlines(str(ROOT), on="2025-04-02") == 1
+    assert fire_deadlines(str(ROOT), on="2025-04-03") == 0  # the failed one is not retried
+    with read_session(engine) as session:
+        rows = session.execute(
+            text("SELECT d.id, d.state, d.details, h.household_no FROM deadline d "
+                 "JOIN household h ON h.id = d.subject_id ORDER BY d.id")
+        ).all()  # fmt: skip
+    assert [(r.household_no, r.state) for r in rows] == [(ELDERLY, "failed"), (other, "fired")]
+    details = rows[0].details if isinstance(rows[0].details, dict) else json.loads(rows[0].details)
+    assert details["failed"]["on"] == "2025-04-02"
+    assert details["failed"]["reason"].startswith(f"期限 #{rows[0].id} 于 2025-04-02 无法触发")
+    assert "享受记录已记到 2025-04-05" in details["failed"]["reason"]
+    assert details["policies"]  # what the deadline said stays
