@@ -102,13 +102,28 @@ def load(root: Path) -> Catalogue:
         raise typer.Exit(2) from None
 
 
-def on_date(text: str | None, option: str = "--on") -> date:
-    """A YYYY-MM-DD option as a date (today when absent), or one clear message and exit 2."""
+def on_date(text: str | None, option: str = "--on", *, future: bool = True) -> date:
+    """A YYYY-MM-DD option as a date, or one clear message and exit 2.
+
+    Args:
+        text: the option's text; absent means today in Asia/Shanghai (`rules.clock.today`),
+            whatever the machine's time zone (the scheduler's jobs use the same day).
+        option: the option's name, for the message.
+        future: whether a date after today is allowed (a change cannot be dated later).
+
+    Returns:
+        The date.
+    """
+    from rules.clock import future_date_message, today
+
     try:
-        return date.fromisoformat(text) if text else date.today()
+        day = date.fromisoformat(text) if text else today()
     except ValueError:
         err.print(f"[red]{option} {text!r}：应为日期 YYYY-MM-DD[/]", highlight=False)
         raise typer.Exit(2) from None
+    if not future and day > today():
+        fail(future_date_message(day, option))
+    return day
 
 
 def fail(message: str) -> NoReturn:

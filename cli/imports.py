@@ -51,7 +51,7 @@ def households(
     source: Source,
     on: Annotated[
         str | None,
-        typer.Option(help="评估日期 YYYY-MM-DD（默认：中断的导入所用日期，或今天）"),
+        typer.Option(help="评估日期 YYYY-MM-DD（默认：中断的导入所用日期，或今天；不能晚于今天）"),
     ] = None,
     errors: Errors = None,
     show: Show = 20,
@@ -68,7 +68,7 @@ def households(
     from sheets.guards import Limits
     from store.ingest.run import import_households
 
-    catalogue, day = load(root), (on_date(on) if on else None)
+    catalogue, day = load(root), (on_date(on, future=False) if on else None)
     limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
     events = _events(catalogue, root, day)
     report = _import(
@@ -86,7 +86,9 @@ def enterprises(
     source: Source,
     on: Annotated[
         str | None,
-        typer.Option(help="事件日期 YYYY-MM-DD：给出时变化的企业即时处理（事件、评估、通知）"),
+        typer.Option(
+            help="事件日期 YYYY-MM-DD（不能晚于今天）：给出时变化的企业即时处理（事件、评估、通知）"
+        ),
     ] = None,
     errors: Errors = None,
     show: Show = 20,
@@ -102,7 +104,7 @@ def enterprises(
 
     catalogue = load(root)
     limits = Limits(max_rows=max_rows, max_xlsx_uncompressed=max_xlsx_mb * 1024 * 1024)
-    events = _events(catalogue, root, on_date(on) if on else None)
+    events = _events(catalogue, root, on_date(on, future=False) if on else None)
     report = _import(
         source,
         lambda engine, progress: import_enterprises(

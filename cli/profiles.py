@@ -50,7 +50,9 @@ def set_facts(
     member: Annotated[
         str | None, typer.Option("--member", help="改这位成员的事实（身份证号）")
     ] = None,
-    on: Annotated[str | None, typer.Option(help="变更日期 YYYY-MM-DD（默认今天）")] = None,
+    on: Annotated[
+        str | None, typer.Option(help="变更日期 YYYY-MM-DD（默认今天 Asia/Shanghai，不晚于今天）")
+    ] = None,
     actor: Annotated[str, typer.Option("--actor", help="操作人（记入审计日志）")] = "cli",
     root: Root = DEFAULT_ROOT,
 ) -> None:
@@ -59,7 +61,7 @@ def set_facts(
 
     if kind not in _KINDS:
         fail(f"对象类型 {kind!r}：应为 household（户）或 enterprise（企业）")
-    catalogue, day = load(root), on_date(on)
+    catalogue, day = load(root), on_date(on, future=False)
     level = "member" if member is not None else kind
     try:
         facts = read_assignments(assignments, catalogue.facts, level=level)  # type: ignore[arg-type]  # a FactLevel

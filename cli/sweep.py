@@ -18,7 +18,9 @@ _KINDS = ("newly_eligible", "no_longer_eligible", "amount_changed", "became_unde
 
 @app.command("sweep")
 def sweep(
-    on: Annotated[str | None, typer.Option(help="评估日期 YYYY-MM-DD（默认今天）")] = None,
+    on: Annotated[
+        str | None, typer.Option(help="评估日期 YYYY-MM-DD（默认今天 Asia/Shanghai，不晚于今天）")
+    ] = None,
     region: Annotated[str | None, typer.Option(help="只普查区划代码以这些数字开头的地区")] = None,
     chunk_size: Annotated[int, typer.Option(help="每个事务的档案数")] = DEFAULT_CHUNK,
     root: Root = DEFAULT_ROOT,
@@ -29,7 +31,7 @@ def sweep(
     from store.db import migrate
     from store.sweep.run import RegionError, SweepConflict, SweepDateError, begin_sweep, run_sweep
 
-    catalogue, day = load(root), on_date(on)
+    catalogue, day = load(root), on_date(on, future=False)
     if chunk_size < 1:
         err.print("[red]--chunk-size：应为正整数（每个事务的档案数）[/]")
         raise typer.Exit(2)

@@ -4,12 +4,12 @@ plain data (the job store pickles them; unpickling runs code, so never objects).
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from matcher.events.reactions import Reactions
 from rules.catalogue import load_catalogue
+from rules.clock import TIMEZONE, today  # the county's day, the CLI's default date too
 from rules.errors import ZhidaError
 from store.db import migrate, open_engine
 from store.events.deadlines import fire_due
@@ -17,13 +17,7 @@ from store.sweep.run import SweepConflict, SweepDateError, SweepReport, begin_sw
 
 __all__ = ["TIMEZONE", "drain_outbox", "fire_deadlines", "nightly_sweep", "today"]
 
-TIMEZONE = "Asia/Shanghai"
 log = logging.getLogger(__name__)
-
-
-def today() -> date:
-    """Today where the county is (the scheduler's time zone), whatever the machine's."""
-    return datetime.now(ZoneInfo(TIMEZONE)).date()
 
 
 def nightly_sweep(root: str, on: str | None = None) -> SweepReport | None:
@@ -80,8 +74,10 @@ def fire_deadlines(root: str, on: str | None = None) -> int:
     """Turn every deadline due by `on` (default today) into its event, once each.
 
     Each deadline fires in its own transaction through the live event path (the subject is
-    re-evaluated, changes and notices written); one that cannot fire (its date is before the
-    subject's history) is logged and stays pending, never raised into the scheduler's thread.
+    re-evaluated, changes and notices written); one the event path refuses (e.g. the subject's
+    history already reaches past the firing date) is marked `failed` with the reason and
+    logged, and the later ones still fire (`store.events.deadlines.fire_due`). A date after
+    today is logged and nothing fires; nothing is raised into the scheduler's thread.
 
     Returns:
         How many deadlines this run fired.
@@ -98,5 +94,7 @@ def fire_deadlines(root: str, on: str | None = None) -> int:
         return 0
     finally:
         engine.dispose()
-    log.info("due deadlines of %s: %d fired", day, len(fired))
+    for deadline_id, reason in fired.failed:
+        log.warning("deadline %s of %s failed: %s", deadline_id, day, reason)
+    log.info("due deadlines of %s: %d fired, %d failed", day, len(fired), len(fired.failed))
     return len(fired)

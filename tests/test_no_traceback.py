@@ -379,6 +379,37 @@ CASES |= {
         parts=lambda c: ["对象类型 'company'", "应为 household（户）或 enterprise（企业）"],
     ),
 }
+FUTURE = "2099-01-01"  # after today: a change, an import's events or a sweep cannot be dated later
+
+
+def _future(c: Inputs) -> list[str]:
+    from rules.clock import today
+
+    return [f"--on {FUTURE}", "晚于今天", f"{today()}（Asia/Shanghai）", "或之前的日期"]
+
+
+CASES |= {
+    "future_date-profile_set": Case(
+        args=lambda c: [*PROFILE_SET, "H1", "dibao_status=active", "--on", FUTURE, *MINI],
+        parts=_future,
+    ),
+    "future_date-import_households": Case(
+        args=lambda c: ["import", "households", str(c.sheet("good")), "--on", FUTURE, *MINI],
+        parts=_future,
+    ),
+    "future_date-import_enterprises": Case(
+        args=lambda c: [
+            "import",
+            "enterprises",
+            str(c.tmp / "sheets" / "enterprises.xlsx"),
+            "--on",
+            FUTURE,
+            *MINI,
+        ],  # fmt: skip
+        parts=_future,
+    ),
+    "future_date-sweep": Case(args=lambda c: ["sweep", "--on", FUTURE, *MINI], parts=_future),
+}
 CASES["not_a_database_url-sweep"] = Case(
     args=lambda c: ["sweep", *MINI],
     parts=lambda c: ["DATABASE_URL", str(c.tmp / "wrong" / "zhida.db"), "file is not a database"],

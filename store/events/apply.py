@@ -14,6 +14,10 @@ entitlement changes, notices, deadlines). Anything refused or failing rolls all 
 A household that loses a member to the changed one (`apply_profile` with a member stored
 elsewhere: the person moved) is a changed subject too (`member_moved`, re-evaluated).
 `change_in` / `profile_in` do the same inside a caller's transaction (tests, the API).
+
+A date after today (Asia/Shanghai, `rules.clock.today`) is refused (`refuse_the_future`, in
+`setup_in`, so changes, imports given `--on` and deadlines alike): the notices would go out
+now, and intervals opened in the future would make every sweep before that date refuse to run.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sqlmodel import Session, col
 from matcher.events.reactions import Reactions
 from matcher.profiles.parse import Enterprise, Household
 from rules.catalogue import Catalogue
+from rules.clock import future_date_message, today
 from rules.facts import FactValue
 from store.audit.catalogues import publish_catalogue
 from store.db import write_session
@@ -48,6 +53,7 @@ __all__ = [
     "apply_profile",
     "change_in",
     "profile_in",
+    "refuse_the_future",
     "setup_in",
 ]
 
@@ -62,11 +68,28 @@ def setup_in(
     actor: str,
     source: str,
 ) -> EventSetup:
-    """Take the sweep lock and publish the catalogue; what the transaction's events share."""
+    """Take the sweep lock and publish the catalogue; what the transaction's events share.
+
+    Raises:
+        ProfileChangeError: `on` is after today in Asia/Shanghai (`rules.clock.today`): the
+            notices would be sent now, and the intervals opened at that date would refuse
+            every sweep before it.
+    """
+    refuse_the_future(on)
     lock_sweeps(session)
     version = publish_catalogue(session=session, catalogue=catalogue, root=root, actor=actor)
     assert version.id is not None
     return EventSetup(catalogue, root, reactions, on, actor, source, version.id)
+
+
+def refuse_the_future(on: date, option: str = "--on") -> None:
+    """Refuse a date after today in Asia/Shanghai: history is recorded as it happens.
+
+    Raises:
+        ProfileChangeError: naming the option, the date given and today.
+    """
+    if on > today():
+        raise ProfileChangeError(future_date_message(on, option))
 
 
 def _last_change(session: Session, kind: str, subject_id: int) -> int | None:

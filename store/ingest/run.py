@@ -39,6 +39,7 @@ from matcher.events.reactions import Reactions
 from matcher.profiles.masking import mask_ids_in_text
 from matcher.profiles.parse import Enterprise, Household
 from rules.catalogue import Catalogue
+from rules.clock import today
 from rules.errors import ZhidaError
 from sheets.enterprises import EnterpriseSheet
 from sheets.grouping import RowError
@@ -235,7 +236,7 @@ def import_households(
         ImportConflict: when another process is writing the same run.
     """
     sha256 = file_sha256(path)
-    day = on or resumable_date(engine=engine, kind="households", sha256=sha256) or date.today()
+    day = on or resumable_date(engine=engine, kind="households", sha256=sha256) or today()
     sheet = HouseholdSheet(path, catalogue.facts, on=day, limits=limits, chunk=chunk)
     sheet.open()  # refuse a bad file before a run is recorded
     if progress is not None:

@@ -120,9 +120,10 @@ def _of_chunk(current: dict[Key, Current], chunk: SubjectChunk, on: date) -> dic
     mine = {k: c for k, c in current.items() if k[0] in subjects}
     late = [c.valid_from for c in mine.values() if c.valid_from > on]
     if late:
+        what = {"household": "户", "enterprise": "企业"}.get(chunk.kind, chunk.kind)
         raise SweepDateError(
-            f"{chunk.kind} entitlements of this chunk hold intervals from {max(late)}, after the "
-            f"sweep's date {on}: the history only moves forward"
+            f"--on {on}：本批{what}的享受记录已有始于 {max(late)} 的区间，晚于普查日期 {on}；"
+            f"历史只能向前（history only moves forward）；应为 {max(late)} 或之后的日期"
         )
     return mine
 

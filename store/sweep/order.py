@@ -4,7 +4,8 @@
   so a sweep dated before the latest run of an overlapping region is refused
   (`SweepDateError`). Regions overlap when one prefix begins the other ("" is every region).
 - Starting a run under another catalogue version, date or region marks every other unfinished
-  run `abandoned`, with what differs as its reason, audited. What it stored stays; a process
+  run `abandoned`, with what differs as its reason (in Chinese: `被普查 9 取代（日期 2025-03-01 →
+  2025-03-02）`), audited. What it stored stays; a process
   still sweeping it stops at its next checkpoint (`store.sweep.runs.SweepConflict`).
 """
 
@@ -46,27 +47,26 @@ def refuse_the_past(*, session: Session, on: date, prefix: str) -> None:
     if later:
         day, region = max(later)
         raise SweepDateError(
-            f"--on {on}: entitlements of {_region(region)} were already swept on {day}, and "
-            "their history only moves forward (a sweep closes intervals at its date). Sweep on "
-            f"{day} or later; to see a past date, read the stored history, or evaluate without "
-            "storing (zhida batch, zhida impact)"
+            f"--on {on}：{_region(region)}的享受记录已于 {day} 普查，历史只能向前（history only "
+            f"moves forward：普查在其日期关闭区间）；应为 {day} 或之后的日期。要看过去某日的结果，"
+            "请查阅已存的历史，或只评估不存储（zhida batch、zhida impact）"
         )
 
 
 def _region(prefix: str) -> str:
-    return f"region {prefix}" if prefix else "every region"
+    return f"地区 {prefix} " if prefix else "全部地区"
 
 
 def _why(old: SweepRun, new: SweepRun) -> str:
     """What differs between an unfinished run and the run that supersedes it."""
     moved = []
     if old.catalogue_version_id != new.catalogue_version_id:
-        moved.append(f"catalogue version {old.catalogue_version_id} → {new.catalogue_version_id}")
+        moved.append(f"政策目录版本 {old.catalogue_version_id} → {new.catalogue_version_id}")
     if old.on_date != new.on_date:
-        moved.append(f"on {old.on_date} → {new.on_date}")
+        moved.append(f"日期 {old.on_date} → {new.on_date}")
     if old.region_prefix != new.region_prefix:
-        moved.append(f"{_region(old.region_prefix)} → {_region(new.region_prefix)}")
-    return f"superseded by sweep run {new.id} ({'; '.join(moved) or 'the same key'})"
+        moved.append(f"{_region(old.region_prefix).strip()} → {_region(new.region_prefix).strip()}")
+    return f"被普查 {new.id} 取代（{'；'.join(moved) or '键相同'}）"
 
 
 def abandon_others(
@@ -85,7 +85,7 @@ def abandon_others(
     for run in others:
         run.state, run.finished_at = "abandoned", utcnow()
         run.reason = _why(run, keep)[:300]
-        said.append(f"run {run.id}: {run.reason}")
+        said.append(f"{run.id}：{run.reason}")
         entry = AuditEntry(
             actor=actor,
             action="sweep.abandoned",

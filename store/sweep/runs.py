@@ -97,7 +97,7 @@ class SweepStart:
     counts: dict[str, Any]
     actor: str
     rule_hashes: dict[str, str] = field(default_factory=dict)  # policy id → rule hash
-    abandoned: tuple[str, ...] = ()  # "run N: reason" for each run this start abandoned
+    abandoned: tuple[str, ...] = ()  # "N：reason" for each run this start abandoned
 
 
 def begin_sweep(
@@ -205,8 +205,8 @@ def advance_checkpoint(
         raise _conflict(
             session,
             run_id,
-            "was advanced by another process; let that one finish (or start the sweep again "
-            "to resume from the run's checkpoint)",
+            "已被另一进程推进（advanced by another process）；请让那个进程跑完，或重新启动"
+            "普查，从该次普查的检查点续跑",
         )
 
 
@@ -214,8 +214,8 @@ def _conflict(session: Session, run_id: int, otherwise: str) -> SweepConflict:
     """The conflict to raise when a run did not move: abandoned (with why), or `otherwise`."""
     run = session.get(SweepRun, run_id)
     if run is not None and run.state == "abandoned":
-        return SweepConflict(f"sweep run {run_id} was abandoned: {run.reason}")
-    return SweepConflict(f"sweep run {run_id} {otherwise}")
+        return SweepConflict(f"普查 {run_id} 已被放弃（abandoned）：{run.reason}")
+    return SweepConflict(f"普查 {run_id} {otherwise}")
 
 
 def finish_run(*, engine: Engine, start: SweepStart, counts: dict[str, Any]) -> None:
@@ -232,7 +232,8 @@ def finish_run(*, engine: Engine, start: SweepStart, counts: dict[str, Any]) -> 
             .values(state="done", finished_at=utcnow(), counts=counts)
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's Result is a CursorResult
-            raise _conflict(session, start.run_id, "was finished by another process")
+            done_elsewhere = "已由另一进程完成（finished by another process）"
+            raise _conflict(session, start.run_id, done_elsewhere)
         entry = AuditEntry(
             actor=start.actor,
             action="sweep.done",

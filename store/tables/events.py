@@ -7,7 +7,9 @@
   Entitlement intervals, changes and outbox rows the event wrote carry its id (`event_id`).
 - `DeadlineRow`: an event to raise on a date (`due_on`), written by an `end-from-date` action.
   The due-deadline job (`jobs.tasks:fire_deadlines`) turns it into an event, once: its `state`
-  moves `pending` → `fired` by compare-and-set, in the event's own transaction.
+  moves `pending` → `fired` by compare-and-set, in the event's own transaction, or
+  `pending` → `failed` when the event path refuses it (the reason in `details["failed"]`; no
+  migration: `state` is a free string of at most 16 characters).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from store.tables.types import JSONType, UTCDateTime, utcnow
 
 __all__ = ["DEADLINE_STATES", "DeadlineRow", "EventRow"]
 
-DEADLINE_STATES = ("pending", "fired")
+DEADLINE_STATES = ("pending", "fired", "failed")
 
 
 class EventRow(SQLModel, table=True):
@@ -60,7 +62,7 @@ class DeadlineRow(SQLModel, table=True):
     event_name: str = Field(max_length=64)
     due_on: date
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    state: str = Field(default="pending", max_length=16)  # pending | fired
+    state: str = Field(default="pending", max_length=16)  # pending | fired | failed
     fired_event_id: int | None = Field(default=None, foreign_key="event.id")
     created_by_event_id: int | None = Field(default=None, foreign_key="event.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

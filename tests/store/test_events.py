@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+import time
+from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, text
@@ -19,11 +21,12 @@ from jobs.tasks import fire_deadlines
 from matcher.events.reactions import Reactions
 from matcher.profiles.parse import parse_household
 from rules.catalogue import Catalogue, load_catalogue
+from rules.clock import today
 from store.db import read_session, write_session
 from store.events.apply import ProfileChangeError, apply_change, change_in, setup_in
 from store.events.deadlines import fire_due
 from store.ingest.profiles import upsert_households
-from store.sweep.run import begin_sweep, run_sweep
+from store.sweep.run import SweepDateError, begin_sweep, run_sweep
 from synth.demo import demo_village
 
 ROOT = Path(__file__).parents[2] / "policies"
@@ -164,7 +167,7 @@ def test_dibao_lapsed_ends_the_follow_ons_next_month_and_its_deadline_fires_once
     assert (deadline.event_name, deadline.due_on) == ("followons_end", date(2025, 4, 1))
     early = fire_due(engine, catalogue=_catalogue(), root=ROOT, reactions=_reactions(),
                      on=date(2025, 3, 31))  # fmt: skip
-    assert early == []
+    assert early.outcomes == [] and early.failed == []
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert fire_deadlines(str(ROOT), on="2025-04-01") == 1
     assert fire_deadlines(str(ROOT), on="2025-04-02") == 0  # fired once
@@ -279,3 +282,93 @@ def test_a_sweeps_notices_are_self_contained_too(engine: Engine) -> None:
         ]
     undetermined = [p for k, _, p in payloads if k == "became_undetermined"]
     assert undetermined and all(p["missing"] for p in undetermined)
+
+
+def test_a_change_dated_after_today_is_refused_and_the_nightly_sweep_still_runs(
+    engine: Engine,
+) -> None:
+    """A change dated after today (Asia/Shanghai) is refused with the option, the date and
+    today, and writes nothing; so tonight's sweep, dated today, is not held up by intervals
+    opened in the future."""
+    seed_demo(engine, households=3)
+    tables = ("profile_change", "event", "entitlement", "entitlement_change", "outbox")
+    counts = [count(engine, t) for t in tables]
+    now = today()
+    later = now + timedelta(days=1)
+    with pytest.raises(ProfileChangeError, match=f"--on {later}：晚于今天 {now}（Asia/Shanghai）"):
+        change(engine, ELDERLY, on=later, dibao_status="active")
+    assert [count(engine, t) for t in tables] == counts
+    with pytest.raises(ProfileChangeError, match="晚于今天"):  # nor do deadlines fire ahead
+        fire_due(engine, catalogue=_catalogue(), root=ROOT, reactions=_reactions(), on=later)
+    assert sweep(engine, on=now)["households"] == 3
+
+
+def test_a_sweep_dated_before_an_events_intervals_is_refused_in_chinese(engine: Engine) -> None:
+    """A sweep dated between the last sweep and a later event's date is refused, in Chinese,
+    naming the interval's date and the sweep's (the history only moves forward)."""
+    seed_demo(engine, households=3)
+    change(engine, ELDERLY, on=date(2025, 3, 5), dibao_status="active")
+    said = "--on 2025-03-02：本批户的享受记录已有始于 2025-03-05 的区间，晚于普查日期 2025-03-02"
+    with pytest.raises(SweepDateError, match=re.escape(said)):
+        sweep(engine, on=date(2025, 3, 2))
+
+
+def test_profile_set_without_on_is_dated_today_in_shanghai_whatever_the_machines_zone(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`zhida profile set` without `--on`, on a machine whose zone (TZ) is on another date than
+    Asia/Shanghai, dates the change today in Asia/Shanghai: the day the scheduler's sweep uses
+    too, so a change after the night's sweep is never dated the day before it."""
+    from jobs import tasks
+
+    seed_demo(engine, households=3)
+    shanghai = datetime.now(ZoneInfo("Asia/Shanghai"))
+    # a POSIX zone on another date now: 20 h behind Shanghai before 19:00 there, 6 h ahead after
+    zone, hours = ("XXX+12", -12) if shanghai.hour < 19 else ("XXX-14", 14)
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()  # the process's local time is now that zone's (undone below)
+    try:
+        assert date.today() == datetime.now(timezone(timedelta(hours=hours))).date()
+        assert date.today() != shanghai.date()
+        result = runner.invoke(
+            app, ["profile", "set", "household", ELDERLY, "dibao_status=active", "--root",
+                  str(ROOT)], env={"DATABASE_URL": database_url},
+        )  # fmt: skip
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert result.exit_code == 0, result.output
+    with read_session(engine) as session:
+        dated = session.execute(text("SELECT DISTINCT on_date FROM event")).scalars().all()
+    days = {shanghai.date().isoformat(), today().isoformat()}  # should midnight pass meanwhile
+    assert len(dated) == 1 and str(dated[0])[:10] in days
+    assert tasks.today is today  # one function for the CLI's default and the scheduler's jobs
+
+
+def test_a_deadline_that_cannot_fire_fails_with_its_reason_and_the_next_still_fires(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two due deadlines, the first refused by the event path (its household's history already
+    reaches past the firing date): it is marked failed with the reason in Chinese and never
+    retried, and the second fires."""
+    seed_demo(engine, households=4)
+    other = "5206021002010003"
+    for key in (ELDERLY, other):
+        change(engine, key, dibao_status="active")
+        (deadline,) = change(engine, key, dibao_status="lapsed").deadlines
+        assert deadline.due_on == date(2025, 4, 1)
+    change(engine, ELDERLY, on=date(2025, 4, 5), dibao_status="active")  # after the firing date
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert fire_deadlines(str(ROOT), on="2025-04-02") == 1
+    assert fire_deadlines(str(ROOT), on="2025-04-03") == 0  # the failed one is not retried
+    with read_session(engine) as session:
+        rows = session.execute(
+            text("SELECT d.id, d.state, d.details, h.household_no FROM deadline d "
+                 "JOIN household h ON h.id = d.subject_id ORDER BY d.id")
+        ).all()  # fmt: skip
+    assert [(r.household_no, r.state) for r in rows] == [(ELDERLY, "failed"), (other, "fired")]
+    details = rows[0].details if isinstance(rows[0].details, dict) else json.loads(rows[0].details)
+    assert details["failed"]["on"] == "2025-04-02"
+    assert details["failed"]["reason"].startswith(f"期限 #{rows[0].id} 于 2025-04-02 无法触发")
+    assert "享受记录已记到 2025-04-05" in details["failed"]["reason"]
+    assert details["policies"]  # what the deadline said stays

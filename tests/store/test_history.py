@@ -288,7 +288,7 @@ def test_a_sweep_dated_before_the_latest_sweep_of_its_region_is_refused(
     _sweep(engine, ON, region="520602")
     earlier = ON - timedelta(days=1)
     for region in (None, "52", "520602100"):
-        with pytest.raises(SweepDateError, match="already swept on 2025-03-01"):
+        with pytest.raises(SweepDateError, match="已于 2025-03-01 普查"):
             begin_sweep(engine=engine, catalogue=_catalogue(), root=ROOT, on=earlier, region=region)
     assert _sweep(engine, earlier, region="520603").counts.get("households", 0) == 0
     assert _sweep(engine, ON, region="520602").run_id  # the same date again is fine
@@ -315,14 +315,14 @@ def test_a_new_sweep_abandons_an_unfinished_one_with_the_reason(
         starts.append(begin_sweep(engine=engine, catalogue=cat, root=where, on=day, region=region))
     reasons = [s.abandoned for s in starts]
     assert reasons[0] == () and all(len(r) == 1 for r in reasons[1:])
-    assert "every region → region 5206" in reasons[1][0]
-    assert "on 2025-03-01 → 2025-03-02" in reasons[2][0]
-    assert "catalogue version 1 → 2" in reasons[3][0]
+    assert "全部地区 → 地区 5206" in reasons[1][0]
+    assert "日期 2025-03-01 → 2025-03-02" in reasons[2][0]
+    assert "政策目录版本 1 → 2" in reasons[3][0]
     runs = _rows(engine, "SELECT state, reason FROM sweep_run ORDER BY id")
     assert [r.state for r in runs] == ["abandoned"] * 3 + ["running"]
-    assert runs[0].reason == reasons[1][0].removeprefix("run 1: ")
+    assert runs[0].reason == reasons[1][0].removeprefix("1：")
     assert _rows(engine, "SELECT COUNT(*) FROM audit WHERE action = 'sweep.abandoned'")[0][0] == 3
-    with pytest.raises(SweepConflict, match="abandoned: superseded by sweep run 2"):
+    with pytest.raises(SweepConflict, match="已被放弃（abandoned）：被普查 2 取代"):
         run_sweep(engine=engine, start=starts[0], catalogue=catalogue, chunk_size=CHUNK)
     assert _rows(engine, "SELECT COUNT(*) FROM entitlement")[0][0] == 0
     run_sweep(engine=engine, start=starts[3], catalogue=edited, chunk_size=CHUNK)

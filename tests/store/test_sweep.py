@@ -283,7 +283,7 @@ def test_a_chunk_that_fails_at_its_last_statement_leaves_nothing_behind(seeded: 
         session.execute(
             update(SweepRun).where(SweepRun.id == start.run_id).values(last_household_id=first)
         )
-    with pytest.raises(SweepConflict, match="advanced by another process"):
+    with pytest.raises(SweepConflict, match="已被另一进程推进"):
         run_sweep(engine=seeded, start=start, catalogue=_catalogue(), chunk_size=CHUNK)
     for table in ("entitlement", "entitlement_change", "outbox"):
         assert _rows(seeded, f"SELECT COUNT(*) FROM {table}")[0][0] == 0, table
