@@ -22,6 +22,8 @@ check it against theirs, so it never comes from the drain's injectable clock).
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import time
 from collections.abc import Callable
@@ -34,13 +36,15 @@ import httpx
 from jobs.mail import MailError, MailSettings, send_mail
 from jobs.notices import Notice, mail_parts, notice_of, sms_message, webhook_body
 from jobs.sms import AliyunSettings, AliyunSms, SmsError, SmsGateway
-from jobs.webhooks import UnsafeURL, check_url, headers
+from jobs.webhooks import BadAllowList, Unresolved, UnsafeURL, allowed_ranges, check_url, headers
 from store.delivery.outbox import Claimed, Result, Send
+from store.delivery.retry import MAX_RETRY_AFTER
 from store.delivery.secrets import SecretBox, SecretKeyError
 
 __all__ = ["Channels", "DrainSettings", "message_id", "retry_after"]
 
 THROTTLE = (429, 502, 503, 504)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,34 +60,48 @@ class DrainSettings:
 
     @classmethod
     def from_env(cls) -> DrainSettings:
-        """The settings of the environment (defaults for those not set).
+        """The settings of the environment (defaults for those not set); also checks
+        `ZHIDA_WEBHOOK_ALLOW` once, so a malformed range stops the drain at start-up instead of
+        failing every push.
 
         Raises:
-            ValueError: a setting that is not a positive number (the message names it).
+            ValueError: a batch or worker count that is not a whole number ≥ 1, another setting
+                that is not a finite positive number, or a malformed `ZHIDA_WEBHOOK_ALLOW`
+                (each message names the variable).
         """
-        found: dict[str, float] = {}
-        for name, env in (
-            ("timeout_s", "ZHIDA_WEBHOOK_TIMEOUT_S"),
-            ("batch", "ZHIDA_DRAIN_BATCH"),
-            ("lease_s", "ZHIDA_DRAIN_LEASE_S"),
-            ("workers", "ZHIDA_DRAIN_WORKERS"),
-            ("poll_s", "ZHIDA_DRAIN_POLL_S"),
+        found: dict[str, float | int] = {}
+        for name, env, whole in (
+            ("timeout_s", "ZHIDA_WEBHOOK_TIMEOUT_S", False),
+            ("batch", "ZHIDA_DRAIN_BATCH", True),
+            ("lease_s", "ZHIDA_DRAIN_LEASE_S", False),
+            ("workers", "ZHIDA_DRAIN_WORKERS", True),
+            ("poll_s", "ZHIDA_DRAIN_POLL_S", False),
         ):
             text = os.environ.get(env, "").strip()
-            if not text:
-                continue
-            try:
-                value = float(text)
-            except ValueError:
-                value = -1
-            if value <= 0:
-                raise ValueError(f"{env} {text!r}：应为正数")
-            found[name] = value
-        for whole in ("batch", "workers"):
-            if whole in found:
-                found[whole] = int(found[whole])
+            if text:
+                found[name] = _whole(env, text) if whole else _positive(env, text)
+        try:
+            allowed_ranges()
+        except BadAllowList as exc:
+            raise ValueError(str(exc)) from None
         confirm = os.environ.get("ZHIDA_CONFIRM_BASE", "").strip() or None
         return cls(**found, confirm_base=confirm)  # type: ignore[arg-type]  # right kinds, by name
+
+
+def _whole(env: str, text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{env} {text!r}：应为不小于 1 的整数")
+    return int(text)
+
+
+def _positive(env: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{env} {text!r}：应为正数（有限的秒数，如 15）")
+    return value
 
 
 def message_id(outbox_id: int) -> str:
@@ -92,20 +110,20 @@ def message_id(outbox_id: int) -> str:
 
 
 def retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """A `Retry-After` header (seconds, or an HTTP date) as a wait from `now`; None if absent
-    or unreadable."""
+    """A `Retry-After` header (seconds, or an HTTP date) as a wait from `now`, at most
+    `store.delivery.retry.MAX_RETRY_AFTER` (a day); None if absent or unreadable."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    if value.isdigit():  # clamped first: 10**20 seconds does not fit a timedelta
+        return timedelta(seconds=min(int(value), int(MAX_RETRY_AFTER.total_seconds())))
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(when - now, timedelta(0))
+    return min(max(when - now, timedelta(0)), MAX_RETRY_AFTER)
 
 
 class Channels:
@@ -151,30 +169,51 @@ class Channels:
         )  # fmt: skip
 
     def send(self, claimed: Claimed, send: Send, at: datetime) -> Result:
-        """One try of `send` for the claimed notice, started at `at` (the drain's clock)."""
+        """One try of `send` for the claimed notice, started at `at` (the drain's clock).
+
+        Never raises: an unexpected error (a template that does not render, a bug) becomes a
+        failed, retryable Result naming the exception's type, and is logged with the delivery's
+        ids only (never a target, a secret or the notice's content).
+        """
         if send.disabled is not None:
             return Result(send, at, ok=False, error=f"订阅已停用：{send.disabled}", attempted=False)
         started = time.perf_counter()
+        try:
+            result = self._send(claimed, send, at)
+        except Exception as exc:  # one delivery's fault must not stop the batch
+            log.exception(
+                "drain: delivery %d (notice %d, subscription %d, %s) failed unexpectedly",
+                send.delivery_id, send.outbox_id, send.subscription_id, send.channel,
+            )  # fmt: skip
+            error = f"内部错误（{type(exc).__name__}）：{exc}"[:300]
+            result = Result(send, at, ok=False, error=error)
+        latency = int((time.perf_counter() - started) * 1000)
+        return Result(**{**result.__dict__, "latency_ms": latency})
+
+    def _send(self, claimed: Claimed, send: Send, at: datetime) -> Result:
         try:
             notice = self.notice(claimed)
         except ValueError as exc:
             error = f"通知内容无法生成：{exc}"[:300]
             return Result(send, at, ok=False, error=error, permanent=True)
         if send.channel == "webhook":
-            result = self._webhook(notice, send, at)
-        elif send.channel == "email":
-            result = self._email(notice, send, at)
-        else:
-            result = self._sms(notice, send, at)
-        latency = int((time.perf_counter() - started) * 1000)
-        return Result(**{**result.__dict__, "latency_ms": latency})
+            return self._webhook(notice, send, at)
+        if send.channel == "email":
+            return self._email(notice, send, at)
+        return self._sms(notice, send, at)
 
     def _webhook(self, notice: Notice, send: Send, at: datetime) -> Result:
         try:
             url = check_url(send.target)
-            secrets = [self.box.open(s) for s in send.secrets]
-        except (UnsafeURL, SecretKeyError) as exc:
+        except (Unresolved, BadAllowList) as exc:  # DNS or our configuration: may pass
+            return Result(send, at, ok=False, error=f"暂不能推送：{exc}"[:300])
+        except UnsafeURL as exc:  # refused by policy: no retry will help
             return Result(send, at, ok=False, error=f"拒绝推送：{exc}"[:300], permanent=True)
+        try:
+            secrets = [self.box.open(s) for s in send.secrets]
+        except SecretKeyError as exc:  # the wrong key is configured: fixable, so retried
+            log.error("drain: delivery %d: %s", send.delivery_id, exc)
+            return Result(send, at, ok=False, error=f"密钥错误（按计划重试）：{exc}"[:300])
         body = webhook_body(notice)
         signed = headers(secrets, notice.id, int(time.time()), body)
         try:

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from jobs.webhooks import UnsafeURL, check_url, new_secret, sign
+from jobs.webhooks import BadAllowList, UnsafeURL, check_url, new_secret, sign
 from rules.errors import ZhidaError
 from store.db import write_session
 from store.delivery.secrets import secret_box
@@ -72,6 +72,8 @@ def _target(channel: str, target: str) -> str:
             return check_url(target)
         except UnsafeURL as exc:
             raise BadSubscription(f"--webhook：{exc}") from None
+        except BadAllowList as exc:
+            raise BadSubscription(str(exc)) from None
     if channel == "email":
         if not _EMAIL.match(target) or any(ord(c) < 32 for c in target):
             raise BadSubscription(
@@ -114,7 +116,7 @@ def register(
     clear = _secret(secret) if channel == "webhook" else None
     if secret is not None and channel != "webhook":
         raise BadSubscription("--secret 只用于 --webhook")
-    sealed = secret_box().seal(clear) if clear else None
+    sealed = secret_box(create=True).seal(clear) if clear else None
     with write_session(engine) as session:
         subject_id = subject_id_of(session=session, kind=kind, key=key)
         if subject_id is None:
@@ -151,7 +153,7 @@ def rotate(engine: Engine, subscription_id: int) -> str:
         rotate_secret(
             session=session,
             subscription=row,
-            sealed_secret=secret_box().seal(clear),
+            sealed_secret=secret_box(create=True).seal(clear),
             keep_until=utcnow() + ROTATION_GRACE,
         )
     return clear

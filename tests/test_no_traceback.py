@@ -338,6 +338,41 @@ CASES |= {  # subscriptions and notices: each refusal names the option, the find
         parts=lambda c: ["ZHIDA_WEBHOOK_TIMEOUT_S 'soon'", "应为正数"],
         env=lambda c: {"ZHIDA_WEBHOOK_TIMEOUT_S": "soon"},
     ),
+    "bad_allow-subscriptions_add": Case(
+        args=_add("enterprise", FIRM, "--webhook", "https://93.184.216.34/h"),
+        parts=lambda c: ["ZHIDA_WEBHOOK_ALLOW", "'10.0.0.0/33'", "不是网段", "应为逗号分隔的 CIDR"],
+        env=lambda c: {"ZHIDA_WEBHOOK_ALLOW": "10.0.0.0/33"},
+    ),
+    "bad_allow-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_WEBHOOK_ALLOW", "'loopback'", "不是网段"],
+        env=lambda c: {"ZHIDA_WEBHOOK_ALLOW": "loopback"},
+    ),
+    "half_batch-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_DRAIN_BATCH '0.5'", "应为不小于 1 的整数"],
+        env=lambda c: {"ZHIDA_DRAIN_BATCH": "0.5"},
+    ),
+    "inf_batch-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_DRAIN_BATCH 'inf'", "应为不小于 1 的整数"],
+        env=lambda c: {"ZHIDA_DRAIN_BATCH": "inf"},
+    ),
+    "half_workers-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_DRAIN_WORKERS '0.5'", "应为不小于 1 的整数"],
+        env=lambda c: {"ZHIDA_DRAIN_WORKERS": "0.5"},
+    ),
+    "nan_timeout-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_WEBHOOK_TIMEOUT_S 'nan'", "应为正数"],
+        env=lambda c: {"ZHIDA_WEBHOOK_TIMEOUT_S": "nan"},
+    ),
+    "inf_lease-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_DRAIN_LEASE_S 'inf'", "应为正数"],
+        env=lambda c: {"ZHIDA_DRAIN_LEASE_S": "inf"},
+    ),
     "bad_secret_key-notices_drain": Case(
         args=lambda c: ["notices", "drain", "--once"],
         parts=lambda c: ["ZHIDA_SECRET_KEY", "不是有效的密钥", "应为 32 字节的 URL-safe base64"],

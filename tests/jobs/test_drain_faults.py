@@ -1,0 +1,160 @@
+"""Faults of one delivery, of DNS, of the settings and of the secret key do not stop or poison
+the drain: each is recorded as that delivery's try and retried when it may pass (real receiver
+and SMTP server on loopback)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from jobs.channels import Channels, DrainSettings
+from jobs.drain import drain
+from jobs.mail import MailSettings
+from jobs.subscriptions import register
+from store.db import read_session, write_session
+from store.delivery.secrets import secret_box
+from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
+from tests.jobs.delivery_kit import Clock, Receiver, add_enterprises, queue_notices, serving
+from tests.jobs.mailbox import Inbox
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZHIDA_WEBHOOK_ALLOW", "127.0.0.0/8")
+    monkeypatch.setenv("ZHIDA_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ZHIDA_SECRET_KEY", raising=False)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with serving(Receiver()) as running:
+        yield running
+
+
+def _deliveries(engine: Engine) -> dict[str, Delivery]:
+    """Channel → its delivery (one per channel in these tests)."""
+    with read_session(engine) as session:
+        rows = list(session.execute(select(Delivery)).scalars())
+        session.expunge_all()
+    return {d.channel: d for d in rows}
+
+
+def _attempts(engine: Engine) -> list[tuple[str, str]]:
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(DeliveryAttempt.channel, DeliveryAttempt.outcome).order_by(DeliveryAttempt.id)  # type: ignore[arg-type]
+        ).all()
+    return [(c, o) for c, o in rows]
+
+
+def test_an_absurd_retry_after_does_not_stop_the_batch_nor_resend_the_mail(
+    engine: Engine, env: None, receiver: Receiver, smtp: tuple[Inbox, MailSettings]
+) -> None:
+    inbox, mail = smtp
+    receiver.script = lambda _p, _i, _n: (429, {"Retry-After": "99999999999999999999"}, 0.0)
+    ((firm, code),) = add_enterprises(engine, 1)
+    hook = register(engine, kind="enterprise", key=code, channel="webhook",
+                    target=receiver.url("a"))  # fmt: skip
+    receiver.secrets["/hook/a"] = hook.secret or ""
+    register(engine, kind="enterprise", key=code, channel="email", target="caiwu@firm.example")
+    queue_notices(engine, [("enterprise", firm)])
+    clock = Clock()
+    channels = Channels(DrainSettings(timeout_s=2, lease_s=60), box=secret_box(), mail=lambda: mail)
+    try:
+        for _ in range(2):  # a second pass after the lease would have expired
+            drain(engine, channels=channels, clock=clock, rng=random.Random(1))
+            clock.advance(timedelta(minutes=5))
+    finally:
+        channels.close()
+    assert len(inbox.messages) == 1
+    found = _deliveries(engine)
+    assert found["email"].state == "sent"
+    assert found["webhook"].state == "pending" and "429" in (found["webhook"].last_error or "")
+    assert found["webhook"].next_attempt_at is not None
+    assert sorted(_attempts(engine)) == [("email", "sent"), ("webhook", "retry")]
+
+
+def test_a_host_that_does_not_resolve_is_retried_not_dead(
+    engine: Engine, env: None, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ((firm, code),) = add_enterprises(engine, 1)
+    hook = register(engine, kind="enterprise", key=code, channel="webhook",
+                    target=receiver.url("a"))  # fmt: skip
+    with write_session(engine) as session:  # the name stopped resolving since registration
+        row = session.get(Subscription, hook.subscription.id)
+        assert row is not None
+        row.target = "http://no-such-host.invalid/hook"
+    queue_notices(engine, [("enterprise", firm)])
+    channels = Channels(DrainSettings(timeout_s=2), box=secret_box())
+    try:
+        drain(engine, channels=channels, clock=Clock())
+    finally:
+        channels.close()
+    delivery = _deliveries(engine)["webhook"]
+    assert delivery.state == "pending" and delivery.next_attempt_at is not None
+    assert "无法解析" in (delivery.last_error or "")
+    assert _attempts(engine) == [("webhook", "retry")]
+
+
+def test_a_drain_from_another_directory_finds_the_key_beside_the_database(
+    engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZHIDA_WEBHOOK_ALLOW", "127.0.0.0/8")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("ZHIDA_SECRET_KEY", raising=False)
+    if database_url.startswith("sqlite"):
+        monkeypatch.delenv("ZHIDA_DATA_DIR", raising=False)  # the key goes beside zhida.db
+        key = tmp_path / "secret.key"
+    else:
+        monkeypatch.setenv("ZHIDA_DATA_DIR", str(tmp_path / "keys"))
+        key = tmp_path / "keys" / "secret.key"
+    here, there = tmp_path / "admin", tmp_path / "cron"
+    here.mkdir(), there.mkdir()
+    ((firm, code),) = add_enterprises(engine, 1)
+    with serving(Receiver()) as receiver:
+        monkeypatch.chdir(here)
+        hook = register(engine, kind="enterprise", key=code, channel="webhook",
+                        target=receiver.url("a"))  # fmt: skip
+        receiver.secrets["/hook/a"] = hook.secret or ""
+        assert key.exists()
+        monkeypatch.chdir(there)  # the drain runs from elsewhere (cron, a service manager)
+        queue_notices(engine, [("enterprise", firm)])
+        channels = Channels(DrainSettings(timeout_s=2), box=secret_box())
+        try:
+            drain(engine, channels=channels, clock=Clock())
+        finally:
+            channels.close()
+    assert _deliveries(engine)["webhook"].state == "sent"
+    assert receiver.forged == 0 and len(receiver.processed) == 1
+    assert not (there / "data").exists() and not (here / "data").exists()
+
+
+def test_a_missing_key_at_send_time_is_retried_and_never_replaced(
+    engine: Engine, env: None, receiver: Receiver, tmp_path: Path
+) -> None:
+    ((firm, code),) = add_enterprises(engine, 1)
+    hook = register(engine, kind="enterprise", key=code, channel="webhook",
+                    target=receiver.url("a"))  # fmt: skip
+    receiver.secrets["/hook/a"] = hook.secret or ""
+    key = tmp_path / "secret.key"
+    kept = key.read_bytes()
+    key.unlink()  # e.g. a restore that forgot the key file
+    queue_notices(engine, [("enterprise", firm)])
+    clock = Clock()
+    channels = Channels(DrainSettings(timeout_s=2), box=secret_box())
+    try:
+        drain(engine, channels=channels, clock=clock)
+        delivery = _deliveries(engine)["webhook"]
+        assert delivery.state == "pending" and "secret.key" in (delivery.last_error or "")
+        assert not key.exists()  # the drain made no new key
+        key.write_bytes(kept)
+        clock.advance(timedelta(hours=1))
+        drain(engine, channels=channels, clock=clock)
+    finally:
+        channels.close()
+    assert _deliveries(engine)["webhook"].state == "sent" and receiver.forged == 0
