@@ -17,8 +17,10 @@ from jobs.drain import drain
 from jobs.mail import MailSettings
 from jobs.subscriptions import register
 from store.db import read_session, write_session
+from store.delivery.outbox import aware, claim, record, replay
 from store.delivery.secrets import secret_box
 from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
+from store.tables.entitlements import OutboxMessage
 from tests.jobs.delivery_kit import Clock, Receiver, add_enterprises, queue_notices, serving
 from tests.jobs.mailbox import Inbox
 
@@ -158,3 +160,61 @@ def test_a_missing_key_at_send_time_is_retried_and_never_replaced(
     finally:
         channels.close()
     assert _deliveries(engine)["webhook"].state == "sent" and receiver.forged == 0
+
+
+def test_replay_reaches_a_subscription_added_after_every_delivery_went_gone(
+    engine: Engine, env: None, receiver: Receiver
+) -> None:
+    receiver.script = lambda path, _i, _n: (410, {}, 0.0) if path == "/hook/old" else (204, {}, 0.0)
+    ((firm, code),) = add_enterprises(engine, 1)
+    for name in ("old", "new"):
+        if name == "new":  # subscribed after the notice became undeliverable
+            (notice,) = queue_notices(engine, [("enterprise", firm)])
+            channels = Channels(DrainSettings(timeout_s=2), box=secret_box())
+            drain(engine, channels=channels, clock=Clock())
+            with read_session(engine) as session:
+                found = session.get(OutboxMessage, notice)
+                assert found is not None and found.state == "undeliverable"
+        hook = register(engine, kind="enterprise", key=code, channel="webhook",
+                        target=receiver.url(name))  # fmt: skip
+        receiver.secrets[f"/hook/{name}"] = hook.secret or ""
+    with write_session(engine) as session:
+        assert replay(session=session, outbox_id=notice, now=Clock()(), actor="test") == 1
+    try:
+        drain(engine, channels=channels, clock=Clock())
+    finally:
+        channels.close()
+    with read_session(engine) as session:
+        found = session.get(OutboxMessage, notice)
+        assert found is not None and found.state == "sent"
+    assert [h[0] for h in receiver.hits] == ["/hook/old", "/hook/new"]
+
+
+def test_a_late_drainer_does_not_release_the_lease_a_newer_drainer_holds(
+    engine: Engine, env: None, receiver: Receiver
+) -> None:
+    ((firm, code),) = add_enterprises(engine, 1)
+    hook = register(engine, kind="enterprise", key=code, channel="webhook",
+                    target=receiver.url("a"))  # fmt: skip
+    receiver.secrets["/hook/a"] = hook.secret or ""
+    (notice,) = queue_notices(engine, [("enterprise", firm)])
+    clock, lease = Clock(), timedelta(seconds=60)
+    channels = Channels(DrainSettings(timeout_s=2), box=secret_box())
+    try:
+        late = claim(engine=engine, now=clock(), batch=10, lease=lease)
+        results = [channels.send(n, s, clock()) for n in late.notices for s in n.sends]
+        clock.advance(timedelta(minutes=2))  # the late drainer stalled past its lease
+        newer = claim(engine=engine, now=clock(), batch=10, lease=lease)
+        assert newer.ids == [notice]
+        record(engine=engine, batch=late, results=results, now=clock())
+        with read_session(engine) as session:
+            row = session.get(OutboxMessage, notice)
+            assert row is not None and row.locked_until is not None  # still the newer one's
+            assert aware(row.locked_until) == clock() + lease
+        record(engine=engine, batch=newer, results=[], now=clock())
+    finally:
+        channels.close()
+    with read_session(engine) as session:
+        row = session.get(OutboxMessage, notice)
+        assert row is not None and row.locked_until is None and row.state == "sent"
+    assert receiver.seen == {f"msg_{notice}": 1}
