@@ -8,7 +8,9 @@ drain records. What each channel counts as what:
   since registration) is dead at once; anything else — other statuses, a 3xx (never followed),
   429/502/503/504 (throttling, `Retry-After` honoured), a timeout, a refused or reset
   connection — is retried on the schedule.
-- e-mail: accepted by the SMTP server is success; a 5xx refusal (e.g. 550 no such mailbox) is
+- e-mail: sent with the Message-ID `<msg_<outbox id>.<subscription id>@<sender's domain>>`,
+  the same on every try, so a resend after a crash can be deduplicated by the mail server or
+  client; accepted by the SMTP server is success; a 5xx refusal (e.g. 550 no such mailbox) is
   dead at once; a 4xx, no connection or no configuration is retried.
 - SMS: the gateway's OK is success; `SmsError.retryable` codes are retried, others are dead.
 
@@ -33,7 +35,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from jobs.mail import MailError, MailSettings, send_mail
+from jobs.mail import MailError, MailSettings, mail_domain, send_mail
 from jobs.notices import Notice, mail_parts, notice_of, sms_message, webhook_body
 from jobs.sms import AliyunSettings, AliyunSms, SmsError, SmsGateway
 from jobs.webhooks import BadAllowList, Unresolved, UnsafeURL, allowed_ranges, check_url, headers
@@ -244,7 +246,10 @@ class Channels:
         try:
             settings = self._mail()
             subject, text, html = mail_parts(notice)
-            send_mail(settings, send.target, subject, text, html)
+            stable = (
+                f"<{message_id(send.outbox_id)}.{send.subscription_id}@{mail_domain(settings)}>"
+            )
+            send_mail(settings, send.target, subject, text, html, message_id=stable)
         except MailError as exc:
             permanent = exc.code is not None and 500 <= exc.code < 600
             return Result(

@@ -19,7 +19,7 @@ from email.utils import formataddr, make_msgid
 
 from rules.errors import ZhidaError
 
-__all__ = ["MailError", "MailSettings", "send_mail"]
+__all__ = ["MailError", "MailSettings", "mail_domain", "send_mail"]
 
 TIMEOUT_S = 30.0
 
@@ -73,25 +73,50 @@ class MailSettings:
         )
 
 
-def _message(settings: MailSettings, to: str, subject: str, text: str, html: str) -> EmailMessage:
+def _message(
+    settings: MailSettings, to: str, subject: str, text: str, html: str, message_id: str | None
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = formataddr((settings.sender_name, settings.sender))
     message["To"] = to
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or "zhida")
+    message["Message-ID"] = message_id or make_msgid(domain=mail_domain(settings))
     message.set_content(text, cte="base64")
     message.add_alternative(html, subtype="html", cte="base64")
     return message
 
 
-def send_mail(settings: MailSettings, to: str, subject: str, text: str, html: str) -> str:
+def mail_domain(settings: MailSettings) -> str:
+    """The domain of the sender's address (`zhida` when it has none): the right-hand side of
+    the Message-IDs we make."""
+    return settings.sender.rpartition("@")[2] or "zhida"
+
+
+def send_mail(
+    settings: MailSettings,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    *,
+    message_id: str | None = None,
+) -> str:
     """Send one message; returns its Message-ID.
+
+    Args:
+        settings: where and as whom to send.
+        to: the recipient's address.
+        subject: the subject line.
+        text: the plain-text part.
+        html: the HTML part.
+        message_id: the Message-ID (`<left@right>`) to send under — the same on every try of
+            one delivery, so a resend after a crash can be deduplicated; a fresh one if None.
 
     Raises:
         MailError: the server could not be reached or refused the message, the sender, the
             recipient or the login.
     """
-    message = _message(settings, to, subject, text, html)
+    message = _message(settings, to, subject, text, html, message_id)
     where = f"SMTP {settings.host}:{settings.port}"
     try:
         with smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT_S) as smtp:

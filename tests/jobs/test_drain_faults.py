@@ -218,3 +218,24 @@ def test_a_late_drainer_does_not_release_the_lease_a_newer_drainer_holds(
         row = session.get(OutboxMessage, notice)
         assert row is not None and row.locked_until is None and row.state == "sent"
     assert receiver.seen == {f"msg_{notice}": 1}
+
+
+def test_every_try_of_one_mail_delivery_carries_the_same_message_id(
+    engine: Engine, env: None, smtp: tuple[Inbox, MailSettings]
+) -> None:
+    inbox, mail = smtp
+    ((firm, code),) = add_enterprises(engine, 1)
+    sub = register(engine, kind="enterprise", key=code, channel="email",
+                   target="caiwu@firm.example").subscription  # fmt: skip
+    (notice,) = queue_notices(engine, [("enterprise", firm)])
+    clock = Clock()
+    channels = Channels(DrainSettings(), box=secret_box(), mail=lambda: mail)
+    try:
+        batch = claim(engine=engine, now=clock(), batch=10, lease=timedelta(seconds=60))
+        ((claimed, send),) = [(n, s) for n in batch.notices for s in n.sends]
+        for _ in range(2):  # a drainer killed before `record`: the next one sends it again
+            assert channels.send(claimed, send, clock()).ok
+    finally:
+        channels.close()
+    ids = {m["Message-ID"] for _, m in inbox.messages}
+    assert len(inbox.messages) == 2 and ids == {f"<msg_{notice}.{sub.id}@zhida.example>"}
