@@ -10,8 +10,9 @@ drain records. What each channel counts as what:
   connection — is retried on the schedule.
 - e-mail: sent with the Message-ID `<msg_<outbox id>.<subscription id>@<sender's domain>>`,
   the same on every try, so a resend after a crash can be deduplicated by the mail server or
-  client; accepted by the SMTP server is success; a 5xx refusal (e.g. 550 no such mailbox) is
-  dead at once; a 4xx, no connection or no configuration is retried.
+  client; accepted by the SMTP server is success; a 5xx refusal of the recipient (e.g. 550 no
+  such mailbox) is dead at once; a 4xx, a refused login (535) or sender (a configuration
+  fault), no connection or no configuration is retried.
 - SMS: the gateway's OK is success; `SmsError.retryable` codes are retried, others are dead.
 
 Webhook pushes: `POST` with httpx, `follow_redirects=False`, timeout `DrainSettings.timeout_s`
@@ -251,7 +252,9 @@ class Channels:
             )
             send_mail(settings, send.target, subject, text, html, message_id=stable)
         except MailError as exc:
-            permanent = exc.code is not None and 500 <= exc.code < 600
+            # only the recipient's refusal is about the address; a refused login (535) or
+            # sender is a configuration fault, retried until it is fixed
+            permanent = exc.recipient and exc.code is not None and 500 <= exc.code < 600
             return Result(
                 send, at, ok=False, status_code=exc.code, error=str(exc)[:300], permanent=permanent
             )

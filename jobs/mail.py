@@ -26,11 +26,14 @@ TIMEOUT_S = 30.0
 
 class MailError(ZhidaError):
     """A message that could not be handed to the SMTP server; `code` is the server's SMTP reply
-    code when it answered one (5xx: permanent, 4xx: try again later), else None."""
+    code when it answered one, else None; `recipient` is True when the server refused the
+    recipient (a 5xx there is the only verdict on the address itself: a refused login or
+    sender is our configuration's fault)."""
 
-    def __init__(self, message: str, code: int | None = None) -> None:
+    def __init__(self, message: str, code: int | None = None, *, recipient: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        self.recipient = recipient
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ def send_mail(
     except smtplib.SMTPRecipientsRefused as exc:
         code, said = next(iter(exc.recipients.values()))
         raise MailError(
-            f"{where} 拒收收件人 {to}：{code} {said.decode(errors='replace')}", code
+            f"{where} 拒收收件人 {to}：{code} {said.decode(errors='replace')}", code, recipient=True
         ) from None
     except smtplib.SMTPSenderRefused as exc:
         raise MailError(

@@ -6,7 +6,10 @@
   metadata address, for every address the name resolves to; `ZHIDA_WEBHOOK_ALLOW` allows
   ranges). Its secret is the one given (`whsec_…`, 24–64 bytes) or a new one; it is stored
   encrypted and returned once, for the caller to print once.
-- An e-mail address must look like one (local@domain.tld, no spaces or control characters);
+- An e-mail address must be one address smtplib can send to without SMTPUTF8: an ASCII
+  dot-atom local part (letters, digits and the RFC 5322 atext signs, dots between), one `@`, a
+  domain of ASCII labels (an internationalised domain in its `xn--` form) — no commas, spaces
+  or second `@`, which the SMTP server would refuse on every try;
   a mobile number is a mainland number, 11 digits starting with 1 (an optional +86 is
   dropped).
 - Rotation: a new secret; the old one keeps signing for `ROTATION_GRACE` (24 h), so a receiver
@@ -43,7 +46,12 @@ __all__ = [
 ]
 
 ROTATION_GRACE = timedelta(hours=24)
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(
+    rf"^(?=[^@]{{1,64}}@)(?=.{{3,254}}$){_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$"
+)
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 _REGION = re.compile(r"^\d{12}$")
 _SUBJECTS = {
@@ -75,9 +83,11 @@ def _target(channel: str, target: str) -> str:
         except BadAllowList as exc:
             raise BadSubscription(str(exc)) from None
     if channel == "email":
-        if not _EMAIL.match(target) or any(ord(c) < 32 for c in target):
+        if not _EMAIL.fullmatch(target):
             raise BadSubscription(
                 f"--email {target!r}：不是电子邮件地址；应为 名字@域名，如 caiwu@example.com"
+                "（一个地址；只用英文字母、数字和 . _ + - 等，不含逗号、空格；"
+                "中文域名请写成 xn-- 形式）"
             )
         return target
     phone = target.removeprefix("+86").replace(" ", "").replace("-", "")

@@ -302,6 +302,10 @@ CASES |= {  # subscriptions and notices: each refusal names the option, the find
         args=_add("enterprise", FIRM, "--email", "caiwu at firm"),
         parts=lambda c: ["--email 'caiwu at firm'", "不是电子邮件地址", "应为 名字@域名"],
     ),
+    "two_emails-subscriptions_add": Case(
+        args=_add("enterprise", FIRM, "--email", "a@firm.example,b@firm.example"),
+        parts=lambda c: ["--email 'a@firm.example,b@firm.example'", "不是电子邮件地址", "不含逗号"],
+    ),
     "bad_phone-subscriptions_add": Case(
         args=_add("household", "H1", "--sms", "12345"),
         parts=lambda c: ["--sms '12345'", "不是手机号", "应为 11 位"],

@@ -15,14 +15,14 @@ from sqlalchemy import Engine, select
 from jobs.channels import Channels, DrainSettings
 from jobs.drain import drain
 from jobs.mail import MailSettings
-from jobs.subscriptions import register
+from jobs.subscriptions import BadSubscription, register
 from store.db import read_session, write_session
 from store.delivery.outbox import aware, claim, record, replay
 from store.delivery.secrets import secret_box
 from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
 from store.tables.entitlements import OutboxMessage
 from tests.jobs.delivery_kit import Clock, Receiver, add_enterprises, queue_notices, serving
-from tests.jobs.mailbox import Inbox
+from tests.jobs.mailbox import Inbox, SenderRefused, mail_server
 
 
 @pytest.fixture
@@ -239,3 +239,29 @@ def test_every_try_of_one_mail_delivery_carries_the_same_message_id(
         channels.close()
     ids = {m["Message-ID"] for _, m in inbox.messages}
     assert len(inbox.messages) == 2 and ids == {f"<msg_{notice}.{sub.id}@zhida.example>"}
+
+
+@pytest.mark.parametrize("address", ["a,b@firm.example", "a@b@firm.example", "张三@firm.example"])
+def test_an_address_the_smtp_server_would_refuse_forever_is_refused_at_registration(
+    engine: Engine, env: None, address: str
+) -> None:
+    ((_, code),) = add_enterprises(engine, 1)
+    with pytest.raises(BadSubscription, match="不是电子邮件地址"):
+        register(engine, kind="enterprise", key=code, channel="email", target=address)
+
+
+def test_a_refused_sender_is_a_configuration_fault_retried_not_dead(
+    engine: Engine, env: None
+) -> None:
+    ((firm, code),) = add_enterprises(engine, 1)
+    register(engine, kind="enterprise", key=code, channel="email", target="caiwu@firm.example")
+    queue_notices(engine, [("enterprise", firm)])
+    with mail_server(SenderRefused()) as (inbox, mail):
+        channels = Channels(DrainSettings(), box=secret_box(), mail=lambda: mail)
+        try:
+            drain(engine, channels=channels, clock=Clock())
+        finally:
+            channels.close()
+    delivery = _deliveries(engine)["email"]
+    assert delivery.state == "pending" and "553" in (delivery.last_error or "")
+    assert not inbox.messages
