@@ -15,12 +15,13 @@ drain records. What each channel counts as what:
   fault), no connection or no configuration is retried.
 - SMS: the gateway's OK is success; `SmsError.retryable` codes are retried, others are dead.
 
-Webhook pushes: `POST` with httpx, `follow_redirects=False`, timeout `DrainSettings.timeout_s`
-(15 s by default, `ZHIDA_WEBHOOK_TIMEOUT_S`), Standard Webhooks headers (`jobs.webhooks.headers`)
-signed by the current secret and, during a rotation, the previous one; `webhook-id` is
-`msg_<outbox id>`, the same on every try and for every subscriber of the notice (a receiver
-dedupes the resend a crash causes), `webhook-timestamp` the wall clock at the try (receivers
-check it against theirs, so it never comes from the drain's injectable clock).
+Webhook pushes: `POST` with httpx, `follow_redirects=False`, timeout `DrainSettings.timeout_s` (15
+s by default, `ZHIDA_WEBHOOK_TIMEOUT_S`) for the whole try — connect to last byte, so a receiver
+that drips its answer cannot hold a worker (`jobs.deadline`) — Standard Webhooks headers
+(`jobs.webhooks.headers`) signed by the current secret and, during a rotation, the previous one;
+`webhook-id` is `msg_<outbox id>`, the same on every try and for every subscriber of the notice (a
+receiver dedupes the resend a crash causes), `webhook-timestamp` the wall clock at the try
+(receivers check it against theirs, so it never comes from the drain's injectable clock).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
+from jobs.deadline import DeadlineTransport, deadline
 from jobs.mail import MailError, MailSettings, mail_domain, send_mail
 from jobs.notices import Notice, mail_parts, notice_of, sms_message, webhook_body
 from jobs.sms import AliyunSettings, AliyunSms, SmsError, SmsGateway
@@ -144,7 +146,9 @@ class Channels:
         self.box = box
         self._mail = mail
         self.sms = sms
-        self.http = httpx.Client(follow_redirects=False, timeout=settings.timeout_s)
+        self.http = httpx.Client(
+            follow_redirects=False, timeout=settings.timeout_s, transport=DeadlineTransport()
+        )
 
     @classmethod
     def from_env(cls, settings: DrainSettings, *, box: SecretBox) -> Channels:
@@ -220,7 +224,8 @@ class Channels:
         body = webhook_body(notice)
         signed = headers(secrets, notice.id, int(time.time()), body)
         try:
-            response = self.http.post(url, content=body, headers=signed)
+            with deadline(self.settings.timeout_s):  # the whole try, not each step
+                response = self.http.post(url, content=body, headers=signed)
         except httpx.TimeoutException:
             return Result(send, at, ok=False, error=f"超时（{self.settings.timeout_s:g} 秒无应答）")
         except httpx.TransportError as exc:

@@ -5,8 +5,11 @@ and SMTP server on loopback)."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -265,3 +268,41 @@ def test_a_refused_sender_is_a_configuration_fault_retried_not_dead(
     delivery = _deliveries(engine)["email"]
     assert delivery.state == "pending" and "553" in (delivery.last_error or "")
     assert not inbox.messages
+
+
+class _Drip(BaseHTTPRequestHandler):
+    """Answers one byte every 0.2 s (about 8 s for the whole answer)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        try:
+            for byte in b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n":
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass  # the sender gave up
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_a_receiver_that_drips_its_answer_times_out_on_the_whole_try(
+    engine: Engine, env: None
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ((firm, code),) = add_enterprises(engine, 1)
+    register(engine, kind="enterprise", key=code, channel="webhook",
+             target=f"http://127.0.0.1:{server.server_address[1]}/hook")  # fmt: skip
+    queue_notices(engine, [("enterprise", firm)])
+    channels = Channels(DrainSettings(timeout_s=1), box=secret_box())
+    try:
+        drain(engine, channels=channels, clock=Clock())
+    finally:
+        channels.close()
+        server.shutdown()
+        server.server_close()
+    delivery = _deliveries(engine)["webhook"]
+    assert delivery.state == "pending" and "超时" in (delivery.last_error or "")
