@@ -10,7 +10,9 @@ Standard Webhooks library; tests/jobs/test_webhooks.py uses the official one.
 A subscription URL must not reach inside the network: loopback, private, link-local (the cloud
 metadata service at 169.254.169.254), multicast, reserved and unspecified addresses are refused,
 for every address the host name resolves to. `ZHIDA_WEBHOOK_ALLOW` (comma-separated CIDR ranges,
-e.g. `127.0.0.0/8` for tests, a county intranet's range) allows chosen ranges.
+e.g. `127.0.0.0/8` for tests, a county intranet's range) allows chosen ranges; a malformed entry
+is `BadAllowList` (a configuration fault the drain reports at start-up). A host name that does not
+resolve is `Unresolved` (a kind of `UnsafeURL`): refused at registration, retried at send time.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from jobs.mail import MailSettings
 from jobs.subscriptions import BadSubscription, register
 from store.db import read_session, write_session
 from store.delivery.outbox import aware, claim, record, replay
-from store.delivery.secrets import secret_box
+from store.delivery.secrets import SecretBox, secret_box
 from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
 from store.tables.entitlements import OutboxMessage
 from tests.jobs.delivery_kit import Clock, Receiver, add_enterprises, queue_notices, serving
@@ -306,3 +306,29 @@ def test_a_receiver_that_drips_its_answer_times_out_on_the_whole_try(
         server.server_close()
     delivery = _deliveries(engine)["webhook"]
     assert delivery.state == "pending" and "超时" in (delivery.last_error or "")
+
+
+def test_processes_racing_to_make_the_key_file_all_get_the_same_whole_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from store.delivery.secrets import KEY_FILE
+
+    monkeypatch.delenv("ZHIDA_SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    for round_ in range(5):
+        monkeypatch.setenv("ZHIDA_DATA_DIR", str(tmp_path / str(round_)))
+        start, boxes = threading.Barrier(8), []
+
+        def make(start: threading.Barrier = start, boxes: list[SecretBox] = boxes) -> None:
+            start.wait()
+            boxes.append(secret_box(create=True))
+
+        threads = [threading.Thread(target=make) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        token = boxes[0].seal("whsec_x")
+        assert all(box.open(token) == "whsec_x" for box in boxes)  # one key for all
+        assert len((tmp_path / str(round_) / KEY_FILE).read_bytes().strip()) == 44
+        assert [p.name for p in (tmp_path / str(round_)).iterdir()] == [KEY_FILE]  # no temp left
