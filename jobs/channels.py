@@ -30,6 +30,7 @@ import logging
 import math
 import os
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -188,9 +189,11 @@ class Channels:
         try:
             result = self._send(claimed, send, at)
         except Exception as exc:  # one delivery's fault must not stop the batch
-            log.exception(
-                "drain: delivery %d (notice %d, subscription %d, %s) failed unexpectedly",
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            log.error(  # where and what kind only: the message may quote the notice's content
+                "drain: delivery %d (notice %d, subscription %d, %s) failed: %s at %s:%s",
                 send.delivery_id, send.outbox_id, send.subscription_id, send.channel,
+                type(exc).__name__, frame.filename, frame.lineno,
             )  # fmt: skip
             error = f"内部错误（{type(exc).__name__}）：{exc}"[:300]
             result = Result(send, at, ok=False, error=error)

@@ -89,7 +89,7 @@ def _result(send: Send, clock: Clock, future: Future[Result]) -> Result:
     try:
         return future.result()
     except Exception as exc:  # record the rest whatever one send did
-        log.exception("drain: delivery %d raised", send.delivery_id)
+        log.error("drain: delivery %d raised %s", send.delivery_id, type(exc).__name__)
         return Result(send, clock(), ok=False, error=f"内部错误（{type(exc).__name__}）"[:300])
 
 

@@ -332,3 +332,28 @@ def test_processes_racing_to_make_the_key_file_all_get_the_same_whole_key(
         assert all(box.open(token) == "whsec_x" for box in boxes)  # one key for all
         assert len((tmp_path / str(round_) / KEY_FILE).read_bytes().strip()) == 44
         assert [p.name for p in (tmp_path / str(round_)).iterdir()] == [KEY_FILE]  # no temp left
+
+
+def test_an_unexpected_error_in_one_sender_is_recorded_as_its_try_and_the_rest_go_out(
+    engine: Engine, env: None, receiver: Receiver
+) -> None:
+    def broken() -> MailSettings:
+        raise KeyError("ZHIDA_SMTP_HOST")  # a fault no sender anticipates
+
+    ((firm, code),) = add_enterprises(engine, 1)
+    hook = register(engine, kind="enterprise", key=code, channel="webhook",
+                    target=receiver.url("a"))  # fmt: skip
+    receiver.secrets["/hook/a"] = hook.secret or ""
+    register(engine, kind="enterprise", key=code, channel="email", target="caiwu@firm.example")
+    queue_notices(engine, [("enterprise", firm)])
+    clock = Clock()
+    channels = Channels(DrainSettings(timeout_s=2, lease_s=60), box=secret_box(), mail=broken)
+    try:
+        for _ in range(2):
+            drain(engine, channels=channels, clock=clock)
+            clock.advance(timedelta(minutes=2))  # past the lease: mail tried again
+    finally:
+        channels.close()
+    found = _deliveries(engine)
+    assert found["webhook"].state == "sent" and len(receiver.hits) == 1
+    assert found["email"].state == "pending" and "KeyError" in (found["email"].last_error or "")
