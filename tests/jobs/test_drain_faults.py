@@ -244,13 +244,14 @@ def test_every_try_of_one_mail_delivery_carries_the_same_message_id(
     assert len(inbox.messages) == 2 and ids == {f"<msg_{notice}.{sub.id}@zhida.example>"}
 
 
-@pytest.mark.parametrize("address", ["a,b@firm.example", "a@b@firm.example", "张三@firm.example"])
 def test_an_address_the_smtp_server_would_refuse_forever_is_refused_at_registration(
-    engine: Engine, env: None, address: str
+    engine: Engine, env: None
 ) -> None:
     ((_, code),) = add_enterprises(engine, 1)
-    with pytest.raises(BadSubscription, match="不是电子邮件地址"):
-        register(engine, kind="enterprise", key=code, channel="email", target=address)
+    for address in ("a,b@firm.example", "a@b@firm.example", "张三@firm.example"):
+        with pytest.raises(BadSubscription, match="不是电子邮件地址"):
+            register(engine, kind="enterprise", key=code, channel="email", target=address)
+    register(engine, kind="enterprise", key=code, channel="email", target="o'neil+x@xn--fiq.cn")
 
 
 def test_a_refused_sender_is_a_configuration_fault_retried_not_dead(
