@@ -233,6 +233,6 @@ def replay_command(outbox_id: Annotated[int, typer.Argument(help="通知编号")
     finally:
         engine.dispose()
     out.print(
-        f"通知 {outbox_id} 已放回队列（重置 {reset} 个投递），下次投递时发送", highlight=False
+        f"通知 {outbox_id} 已放回队列（重置或新增 {reset} 个投递），下次投递时发送", highlight=False
     )
     err.print("已记入审计日志 notice.replay", highlight=False)

@@ -8,22 +8,29 @@ drain records. What each channel counts as what:
   since registration) is dead at once; anything else — other statuses, a 3xx (never followed),
   429/502/503/504 (throttling, `Retry-After` honoured), a timeout, a refused or reset
   connection — is retried on the schedule.
-- e-mail: accepted by the SMTP server is success; a 5xx refusal (e.g. 550 no such mailbox) is
-  dead at once; a 4xx, no connection or no configuration is retried.
+- e-mail: sent with the Message-ID `<msg_<outbox id>.<subscription id>@<sender's domain>>`,
+  the same on every try, so a resend after a crash can be deduplicated by the mail server or
+  client; accepted by the SMTP server is success; a 5xx refusal of the recipient (e.g. 550 no
+  such mailbox) is dead at once; a 4xx, a refused login (535) or sender (a configuration
+  fault), no connection or no configuration is retried.
 - SMS: the gateway's OK is success; `SmsError.retryable` codes are retried, others are dead.
 
-Webhook pushes: `POST` with httpx, `follow_redirects=False`, timeout `DrainSettings.timeout_s`
-(15 s by default, `ZHIDA_WEBHOOK_TIMEOUT_S`), Standard Webhooks headers (`jobs.webhooks.headers`)
-signed by the current secret and, during a rotation, the previous one; `webhook-id` is
-`msg_<outbox id>`, the same on every try and for every subscriber of the notice (a receiver
-dedupes the resend a crash causes), `webhook-timestamp` the wall clock at the try (receivers
-check it against theirs, so it never comes from the drain's injectable clock).
+Webhook pushes: `POST` with httpx, `follow_redirects=False`, timeout `DrainSettings.timeout_s` (15
+s by default, `ZHIDA_WEBHOOK_TIMEOUT_S`) for the whole try — connect to last byte, so a receiver
+that drips its answer cannot hold a worker (`jobs.deadline`) — Standard Webhooks headers
+(`jobs.webhooks.headers`) signed by the current secret and, during a rotation, the previous one;
+`webhook-id` is `msg_<outbox id>`, the same on every try and for every subscriber of the notice (a
+receiver dedupes the resend a crash causes), `webhook-timestamp` the wall clock at the try
+(receivers check it against theirs, so it never comes from the drain's injectable clock).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,16 +38,19 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-from jobs.mail import MailError, MailSettings, send_mail
+from jobs.deadline import DeadlineTransport, deadline
+from jobs.mail import MailError, MailSettings, mail_domain, send_mail
 from jobs.notices import Notice, mail_parts, notice_of, sms_message, webhook_body
 from jobs.sms import AliyunSettings, AliyunSms, SmsError, SmsGateway
-from jobs.webhooks import UnsafeURL, check_url, headers
+from jobs.webhooks import BadAllowList, Unresolved, UnsafeURL, allowed_ranges, check_url, headers
 from store.delivery.outbox import Claimed, Result, Send
+from store.delivery.retry import MAX_RETRY_AFTER
 from store.delivery.secrets import SecretBox, SecretKeyError
 
 __all__ = ["Channels", "DrainSettings", "message_id", "retry_after"]
 
 THROTTLE = (429, 502, 503, 504)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,34 +66,48 @@ class DrainSettings:
 
     @classmethod
     def from_env(cls) -> DrainSettings:
-        """The settings of the environment (defaults for those not set).
+        """The settings of the environment (defaults for those not set); also checks
+        `ZHIDA_WEBHOOK_ALLOW` once, so a malformed range stops the drain at start-up instead of
+        failing every push.
 
         Raises:
-            ValueError: a setting that is not a positive number (the message names it).
+            ValueError: a batch or worker count that is not a whole number ≥ 1, another setting
+                that is not a finite positive number, or a malformed `ZHIDA_WEBHOOK_ALLOW`
+                (each message names the variable).
         """
-        found: dict[str, float] = {}
-        for name, env in (
-            ("timeout_s", "ZHIDA_WEBHOOK_TIMEOUT_S"),
-            ("batch", "ZHIDA_DRAIN_BATCH"),
-            ("lease_s", "ZHIDA_DRAIN_LEASE_S"),
-            ("workers", "ZHIDA_DRAIN_WORKERS"),
-            ("poll_s", "ZHIDA_DRAIN_POLL_S"),
+        found: dict[str, float | int] = {}
+        for name, env, whole in (
+            ("timeout_s", "ZHIDA_WEBHOOK_TIMEOUT_S", False),
+            ("batch", "ZHIDA_DRAIN_BATCH", True),
+            ("lease_s", "ZHIDA_DRAIN_LEASE_S", False),
+            ("workers", "ZHIDA_DRAIN_WORKERS", True),
+            ("poll_s", "ZHIDA_DRAIN_POLL_S", False),
         ):
             text = os.environ.get(env, "").strip()
-            if not text:
-                continue
-            try:
-                value = float(text)
-            except ValueError:
-                value = -1
-            if value <= 0:
-                raise ValueError(f"{env} {text!r}：应为正数")
-            found[name] = value
-        for whole in ("batch", "workers"):
-            if whole in found:
-                found[whole] = int(found[whole])
+            if text:
+                found[name] = _whole(env, text) if whole else _positive(env, text)
+        try:
+            allowed_ranges()
+        except BadAllowList as exc:
+            raise ValueError(str(exc)) from None
         confirm = os.environ.get("ZHIDA_CONFIRM_BASE", "").strip() or None
         return cls(**found, confirm_base=confirm)  # type: ignore[arg-type]  # right kinds, by name
+
+
+def _whole(env: str, text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{env} {text!r}：应为不小于 1 的整数")
+    return int(text)
+
+
+def _positive(env: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{env} {text!r}：应为正数（有限的秒数，如 15）")
+    return value
 
 
 def message_id(outbox_id: int) -> str:
@@ -92,20 +116,20 @@ def message_id(outbox_id: int) -> str:
 
 
 def retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """A `Retry-After` header (seconds, or an HTTP date) as a wait from `now`; None if absent
-    or unreadable."""
+    """A `Retry-After` header (seconds, or an HTTP date) as a wait from `now`, at most
+    `store.delivery.retry.MAX_RETRY_AFTER` (a day); None if absent or unreadable."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    if value.isdigit():  # clamped first: 10**20 seconds does not fit a timedelta
+        return timedelta(seconds=min(int(value), int(MAX_RETRY_AFTER.total_seconds())))
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(when - now, timedelta(0))
+    return min(max(when - now, timedelta(0)), MAX_RETRY_AFTER)
 
 
 class Channels:
@@ -123,7 +147,9 @@ class Channels:
         self.box = box
         self._mail = mail
         self.sms = sms
-        self.http = httpx.Client(follow_redirects=False, timeout=settings.timeout_s)
+        self.http = httpx.Client(
+            follow_redirects=False, timeout=settings.timeout_s, transport=DeadlineTransport()
+        )
 
     @classmethod
     def from_env(cls, settings: DrainSettings, *, box: SecretBox) -> Channels:
@@ -151,34 +177,58 @@ class Channels:
         )  # fmt: skip
 
     def send(self, claimed: Claimed, send: Send, at: datetime) -> Result:
-        """One try of `send` for the claimed notice, started at `at` (the drain's clock)."""
+        """One try of `send` for the claimed notice, started at `at` (the drain's clock).
+
+        Never raises: an unexpected error (a template that does not render, a bug) becomes a
+        failed, retryable Result naming the exception's type, and is logged with the delivery's
+        ids only (never a target, a secret or the notice's content).
+        """
         if send.disabled is not None:
             return Result(send, at, ok=False, error=f"订阅已停用：{send.disabled}", attempted=False)
         started = time.perf_counter()
+        try:
+            result = self._send(claimed, send, at)
+        except Exception as exc:  # one delivery's fault must not stop the batch
+            frame = traceback.extract_tb(exc.__traceback__)[-1]
+            log.error(  # where and what kind only: the message may quote the notice's content
+                "drain: delivery %d (notice %d, subscription %d, %s) failed: %s at %s:%s",
+                send.delivery_id, send.outbox_id, send.subscription_id, send.channel,
+                type(exc).__name__, frame.filename, frame.lineno,
+            )  # fmt: skip
+            error = f"内部错误（{type(exc).__name__}）：{exc}"[:300]
+            result = Result(send, at, ok=False, error=error)
+        latency = int((time.perf_counter() - started) * 1000)
+        return Result(**{**result.__dict__, "latency_ms": latency})
+
+    def _send(self, claimed: Claimed, send: Send, at: datetime) -> Result:
         try:
             notice = self.notice(claimed)
         except ValueError as exc:
             error = f"通知内容无法生成：{exc}"[:300]
             return Result(send, at, ok=False, error=error, permanent=True)
         if send.channel == "webhook":
-            result = self._webhook(notice, send, at)
-        elif send.channel == "email":
-            result = self._email(notice, send, at)
-        else:
-            result = self._sms(notice, send, at)
-        latency = int((time.perf_counter() - started) * 1000)
-        return Result(**{**result.__dict__, "latency_ms": latency})
+            return self._webhook(notice, send, at)
+        if send.channel == "email":
+            return self._email(notice, send, at)
+        return self._sms(notice, send, at)
 
     def _webhook(self, notice: Notice, send: Send, at: datetime) -> Result:
         try:
             url = check_url(send.target)
-            secrets = [self.box.open(s) for s in send.secrets]
-        except (UnsafeURL, SecretKeyError) as exc:
+        except (Unresolved, BadAllowList) as exc:  # DNS or our configuration: may pass
+            return Result(send, at, ok=False, error=f"暂不能推送：{exc}"[:300])
+        except UnsafeURL as exc:  # refused by policy: no retry will help
             return Result(send, at, ok=False, error=f"拒绝推送：{exc}"[:300], permanent=True)
+        try:
+            secrets = [self.box.open(s) for s in send.secrets]
+        except SecretKeyError as exc:  # the wrong key is configured: fixable, so retried
+            log.error("drain: delivery %d: %s", send.delivery_id, exc)
+            return Result(send, at, ok=False, error=f"密钥错误（按计划重试）：{exc}"[:300])
         body = webhook_body(notice)
         signed = headers(secrets, notice.id, int(time.time()), body)
         try:
-            response = self.http.post(url, content=body, headers=signed)
+            with deadline(self.settings.timeout_s):  # the whole try, not each step
+                response = self.http.post(url, content=body, headers=signed)
         except httpx.TimeoutException:
             return Result(send, at, ok=False, error=f"超时（{self.settings.timeout_s:g} 秒无应答）")
         except httpx.TransportError as exc:
@@ -205,9 +255,14 @@ class Channels:
         try:
             settings = self._mail()
             subject, text, html = mail_parts(notice)
-            send_mail(settings, send.target, subject, text, html)
+            stable = (
+                f"<{message_id(send.outbox_id)}.{send.subscription_id}@{mail_domain(settings)}>"
+            )
+            send_mail(settings, send.target, subject, text, html, message_id=stable)
         except MailError as exc:
-            permanent = exc.code is not None and 500 <= exc.code < 600
+            # only the recipient's refusal is about the address; a refused login (535) or
+            # sender is a configuration fault, retried until it is fixed
+            permanent = exc.recipient and exc.code is not None and 500 <= exc.code < 600
             return Result(
                 send, at, ok=False, status_code=exc.code, error=str(exc)[:300], permanent=permanent
             )

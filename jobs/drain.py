@@ -26,7 +26,7 @@ import random
 import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -77,9 +77,20 @@ def drain_pass(
     if not batch.ids:
         return 0, []
     jobs: list[tuple[Claimed, Send]] = [(n, s) for n in batch.notices for s in n.sends]
-    results = list(pool.map(lambda job: channels.send(job[0], job[1], clock()), jobs))
+    futures = [(s, pool.submit(lambda n, s: channels.send(n, s, clock()), n, s)) for n, s in jobs]
+    results = [_result(send, clock, future) for send, future in futures]
     record(engine=engine, batch=batch, results=results, now=clock(), rng=rng, schedule=schedule)
     return len(batch.ids), results
+
+
+def _result(send: Send, clock: Clock, future: Future[Result]) -> Result:
+    """A try's Result; a sender that raised anyway (`Channels.send` should not) is a failed,
+    retryable try, so the batch's other results are still recorded."""
+    try:
+        return future.result()
+    except Exception as exc:  # record the rest whatever one send did
+        log.error("drain: delivery %d raised %s", send.delivery_id, type(exc).__name__)
+        return Result(send, clock(), ok=False, error=f"内部错误（{type(exc).__name__}）"[:300])
 
 
 def drain(

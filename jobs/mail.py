@@ -19,18 +19,21 @@ from email.utils import formataddr, make_msgid
 
 from rules.errors import ZhidaError
 
-__all__ = ["MailError", "MailSettings", "send_mail"]
+__all__ = ["MailError", "MailSettings", "mail_domain", "send_mail"]
 
 TIMEOUT_S = 30.0
 
 
 class MailError(ZhidaError):
     """A message that could not be handed to the SMTP server; `code` is the server's SMTP reply
-    code when it answered one (5xx: permanent, 4xx: try again later), else None."""
+    code when it answered one, else None; `recipient` is True when the server refused the
+    recipient (a 5xx there is the only verdict on the address itself: a refused login or
+    sender is our configuration's fault)."""
 
-    def __init__(self, message: str, code: int | None = None) -> None:
+    def __init__(self, message: str, code: int | None = None, *, recipient: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        self.recipient = recipient
 
 
 @dataclass(frozen=True)
@@ -73,25 +76,50 @@ class MailSettings:
         )
 
 
-def _message(settings: MailSettings, to: str, subject: str, text: str, html: str) -> EmailMessage:
+def _message(
+    settings: MailSettings, to: str, subject: str, text: str, html: str, message_id: str | None
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = formataddr((settings.sender_name, settings.sender))
     message["To"] = to
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or "zhida")
+    message["Message-ID"] = message_id or make_msgid(domain=mail_domain(settings))
     message.set_content(text, cte="base64")
     message.add_alternative(html, subtype="html", cte="base64")
     return message
 
 
-def send_mail(settings: MailSettings, to: str, subject: str, text: str, html: str) -> str:
+def mail_domain(settings: MailSettings) -> str:
+    """The domain of the sender's address (`zhida` when it has none): the right-hand side of
+    the Message-IDs we make."""
+    return settings.sender.rpartition("@")[2] or "zhida"
+
+
+def send_mail(
+    settings: MailSettings,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    *,
+    message_id: str | None = None,
+) -> str:
     """Send one message; returns its Message-ID.
+
+    Args:
+        settings: where and as whom to send.
+        to: the recipient's address.
+        subject: the subject line.
+        text: the plain-text part.
+        html: the HTML part.
+        message_id: the Message-ID (`<left@right>`) to send under — the same on every try of
+            one delivery, so a resend after a crash can be deduplicated; a fresh one if None.
 
     Raises:
         MailError: the server could not be reached or refused the message, the sender, the
             recipient or the login.
     """
-    message = _message(settings, to, subject, text, html)
+    message = _message(settings, to, subject, text, html, message_id)
     where = f"SMTP {settings.host}:{settings.port}"
     try:
         with smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT_S) as smtp:
@@ -103,7 +131,7 @@ def send_mail(settings: MailSettings, to: str, subject: str, text: str, html: st
     except smtplib.SMTPRecipientsRefused as exc:
         code, said = next(iter(exc.recipients.values()))
         raise MailError(
-            f"{where} 拒收收件人 {to}：{code} {said.decode(errors='replace')}", code
+            f"{where} 拒收收件人 {to}：{code} {said.decode(errors='replace')}", code, recipient=True
         ) from None
     except smtplib.SMTPSenderRefused as exc:
         raise MailError(

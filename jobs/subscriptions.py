@@ -6,7 +6,10 @@
   metadata address, for every address the name resolves to; `ZHIDA_WEBHOOK_ALLOW` allows
   ranges). Its secret is the one given (`whsec_…`, 24–64 bytes) or a new one; it is stored
   encrypted and returned once, for the caller to print once.
-- An e-mail address must look like one (local@domain.tld, no spaces or control characters);
+- An e-mail address must be one address smtplib can send to without SMTPUTF8: an ASCII
+  dot-atom local part (letters, digits and the RFC 5322 atext signs, dots between), one `@`, a
+  domain of ASCII labels (an internationalised domain in its `xn--` form) — no commas, spaces
+  or second `@`, which the SMTP server would refuse on every try;
   a mobile number is a mainland number, 11 digits starting with 1 (an optional +86 is
   dropped).
 - Rotation: a new secret; the old one keeps signing for `ROTATION_GRACE` (24 h), so a receiver
@@ -21,7 +24,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from jobs.webhooks import UnsafeURL, check_url, new_secret, sign
+from jobs.webhooks import BadAllowList, UnsafeURL, check_url, new_secret, sign
 from rules.errors import ZhidaError
 from store.db import write_session
 from store.delivery.secrets import secret_box
@@ -43,7 +46,12 @@ __all__ = [
 ]
 
 ROTATION_GRACE = timedelta(hours=24)
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(
+    rf"^(?=[^@]{{1,64}}@)(?=.{{3,254}}$){_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$"
+)
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 _REGION = re.compile(r"^\d{12}$")
 _SUBJECTS = {
@@ -72,10 +80,14 @@ def _target(channel: str, target: str) -> str:
             return check_url(target)
         except UnsafeURL as exc:
             raise BadSubscription(f"--webhook：{exc}") from None
+        except BadAllowList as exc:
+            raise BadSubscription(str(exc)) from None
     if channel == "email":
-        if not _EMAIL.match(target) or any(ord(c) < 32 for c in target):
+        if not _EMAIL.fullmatch(target):
             raise BadSubscription(
                 f"--email {target!r}：不是电子邮件地址；应为 名字@域名，如 caiwu@example.com"
+                "（一个地址；只用英文字母、数字和 . _ + - 等，不含逗号、空格；"
+                "中文域名请写成 xn-- 形式）"
             )
         return target
     phone = target.removeprefix("+86").replace(" ", "").replace("-", "")
@@ -114,7 +126,7 @@ def register(
     clear = _secret(secret) if channel == "webhook" else None
     if secret is not None and channel != "webhook":
         raise BadSubscription("--secret 只用于 --webhook")
-    sealed = secret_box().seal(clear) if clear else None
+    sealed = secret_box(create=True).seal(clear) if clear else None
     with write_session(engine) as session:
         subject_id = subject_id_of(session=session, kind=kind, key=key)
         if subject_id is None:
@@ -151,7 +163,7 @@ def rotate(engine: Engine, subscription_id: int) -> str:
         rotate_secret(
             session=session,
             subscription=row,
-            sealed_secret=secret_box().seal(clear),
+            sealed_secret=secret_box(create=True).seal(clear),
             keep_until=utcnow() + ROTATION_GRACE,
         )
     return clear

@@ -10,7 +10,9 @@ Standard Webhooks library; tests/jobs/test_webhooks.py uses the official one.
 A subscription URL must not reach inside the network: loopback, private, link-local (the cloud
 metadata service at 169.254.169.254), multicast, reserved and unspecified addresses are refused,
 for every address the host name resolves to. `ZHIDA_WEBHOOK_ALLOW` (comma-separated CIDR ranges,
-e.g. `127.0.0.0/8` for tests, a county intranet's range) allows chosen ranges.
+e.g. `127.0.0.0/8` for tests, a county intranet's range) allows chosen ranges; a malformed entry
+is `BadAllowList` (a configuration fault the drain reports at start-up). A host name that does not
+resolve is `Unresolved` (a kind of `UnsafeURL`): refused at registration, retried at send time.
 """
 
 from __future__ import annotations
@@ -29,7 +31,10 @@ from rules.errors import ZhidaError
 
 __all__ = [
     "PREFIX",
+    "BadAllowList",
     "UnsafeURL",
+    "Unresolved",
+    "allowed_ranges",
     "check_url",
     "headers",
     "new_secret",
@@ -44,6 +49,16 @@ Resolver = Callable[[str, int], Sequence[str]]
 
 class UnsafeURL(ZhidaError):
     """A webhook URL zhida will not call: malformed, not http(s), or reaching inside."""
+
+
+class Unresolved(UnsafeURL):
+    """A webhook host name that does not resolve now: refused at registration, but at send time
+    a passing DNS fault, so the drain retries it (only an address refused by policy is dead)."""
+
+
+class BadAllowList(ZhidaError):
+    """`ZHIDA_WEBHOOK_ALLOW` holds something that is not a CIDR range: a configuration fault,
+    reported at start-up (`allowed_ranges`), never a verdict on one subscription."""
 
 
 def new_secret(size: int = 32) -> str:
@@ -83,9 +98,25 @@ def headers(secrets_: Iterable[str], msg_id: str, timestamp: int, body: bytes) -
     }
 
 
-def _allowed() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    ranges = [r.strip() for r in os.environ.get("ZHIDA_WEBHOOK_ALLOW", "").split(",")]
-    return [ipaddress.ip_network(r, strict=False) for r in ranges if r]
+def allowed_ranges() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The ranges `ZHIDA_WEBHOOK_ALLOW` allows (none when unset).
+
+    Raises:
+        BadAllowList: an entry is not a CIDR range (the message names the setting and entry).
+    """
+    text = os.environ.get("ZHIDA_WEBHOOK_ALLOW", "")
+    found = []
+    for entry in (r.strip() for r in text.split(",")):
+        if not entry:
+            continue
+        try:
+            found.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise BadAllowList(
+                f"ZHIDA_WEBHOOK_ALLOW {text!r}：{entry!r} 不是网段；"
+                "应为逗号分隔的 CIDR 网段，如 127.0.0.0/8,10.20.0.0/16"
+            ) from None
+    return found
 
 
 def _inside(address: Address) -> str | None:
@@ -112,8 +143,10 @@ def check_url(url: str, *, resolve: Resolver = _resolve) -> str:
     """The URL itself when zhida may call it; every address its host resolves to is checked.
 
     Raises:
-        UnsafeURL: the URL is malformed, not http(s), has credentials, does not resolve, or
-            reaches an address inside the network that `ZHIDA_WEBHOOK_ALLOW` does not allow.
+        UnsafeURL: the URL is malformed, not http(s), has credentials, does not resolve
+            (`Unresolved`, a subclass), or reaches an address inside the network that
+            `ZHIDA_WEBHOOK_ALLOW` does not allow.
+        BadAllowList: `ZHIDA_WEBHOOK_ALLOW` is malformed.
     """
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
@@ -123,9 +156,11 @@ def check_url(url: str, *, resolve: Resolver = _resolve) -> str:
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         addresses = [ipaddress.ip_address(a) for a in resolve(parts.hostname, port)]
-    except (OSError, ValueError) as exc:
-        raise UnsafeURL(f"webhook 地址 {parts.hostname}：无法解析（{exc}）") from None
-    allowed = _allowed()
+    except ValueError as exc:  # a port out of range
+        raise UnsafeURL(f"webhook 地址 {url!r}：{exc}") from None
+    except OSError as exc:
+        raise Unresolved(f"webhook 地址 {parts.hostname}：无法解析（{exc}）") from None
+    allowed = allowed_ranges()
     for address in addresses:
         why = _inside(address)
         if why and not any(address in network for network in allowed):

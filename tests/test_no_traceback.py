@@ -302,6 +302,10 @@ CASES |= {  # subscriptions and notices: each refusal names the option, the find
         args=_add("enterprise", FIRM, "--email", "caiwu at firm"),
         parts=lambda c: ["--email 'caiwu at firm'", "不是电子邮件地址", "应为 名字@域名"],
     ),
+    "two_emails-subscriptions_add": Case(
+        args=_add("enterprise", FIRM, "--email", "a@firm.example,b@firm.example"),
+        parts=lambda c: ["--email 'a@firm.example,b@firm.example'", "不是电子邮件地址", "不含逗号"],
+    ),
     "bad_phone-subscriptions_add": Case(
         args=_add("household", "H1", "--sms", "12345"),
         parts=lambda c: ["--sms '12345'", "不是手机号", "应为 11 位"],
@@ -337,6 +341,41 @@ CASES |= {  # subscriptions and notices: each refusal names the option, the find
         args=lambda c: ["notices", "drain", "--once"],
         parts=lambda c: ["ZHIDA_WEBHOOK_TIMEOUT_S 'soon'", "应为正数"],
         env=lambda c: {"ZHIDA_WEBHOOK_TIMEOUT_S": "soon"},
+    ),
+    "bad_allow-subscriptions_add": Case(
+        args=_add("enterprise", FIRM, "--webhook", "https://93.184.216.34/h"),
+        parts=lambda c: ["ZHIDA_WEBHOOK_ALLOW", "'10.0.0.0/33'", "不是网段", "应为逗号分隔的 CIDR"],
+        env=lambda c: {"ZHIDA_WEBHOOK_ALLOW": "10.0.0.0/33"},
+    ),
+    "bad_allow-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_WEBHOOK_ALLOW", "'loopback'", "不是网段"],
+        env=lambda c: {"ZHIDA_WEBHOOK_ALLOW": "loopback"},
+    ),
+    "half_batch-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_DRAIN_BATCH '0.5'", "应为不小于 1 的整数"],
+        env=lambda c: {"ZHIDA_DRAIN_BATCH": "0.5"},
+    ),
+    "inf_batch-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_DRAIN_BATCH 'inf'", "应为不小于 1 的整数"],
+        env=lambda c: {"ZHIDA_DRAIN_BATCH": "inf"},
+    ),
+    "half_workers-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_DRAIN_WORKERS '0.5'", "应为不小于 1 的整数"],
+        env=lambda c: {"ZHIDA_DRAIN_WORKERS": "0.5"},
+    ),
+    "nan_timeout-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_WEBHOOK_TIMEOUT_S 'nan'", "应为正数"],
+        env=lambda c: {"ZHIDA_WEBHOOK_TIMEOUT_S": "nan"},
+    ),
+    "inf_lease-notices_drain": Case(
+        args=lambda c: ["notices", "drain", "--once"],
+        parts=lambda c: ["ZHIDA_DRAIN_LEASE_S 'inf'", "应为正数"],
+        env=lambda c: {"ZHIDA_DRAIN_LEASE_S": "inf"},
     ),
     "bad_secret_key-notices_drain": Case(
         args=lambda c: ["notices", "drain", "--once"],

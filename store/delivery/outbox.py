@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, insert, or_, select, true, update
 from sqlmodel import Session
 
 from store.audit.log import AuditEntry, append
@@ -132,6 +132,7 @@ class Batch:
 
     ids: list[int]
     notices: list[Claimed]
+    until: datetime | None = None  # the lease this claim set; `record` releases only it
 
 
 def claim(*, engine: Engine, now: datetime, batch: int, lease: timedelta) -> Batch:
@@ -146,7 +147,8 @@ def claim(*, engine: Engine, now: datetime, batch: int, lease: timedelta) -> Bat
         ids = list(conn.execute(query).scalars())
         if not ids:
             return Batch([], [])
-        conn.execute(update(_OUTBOX).where(o.id.in_(ids)).values(locked_until=now + lease))
+        until = now + lease
+        conn.execute(update(_OUTBOX).where(o.id.in_(ids)).values(locked_until=until))
         rows = {r.id: r for r in conn.execute(select(_OUTBOX).where(o.id.in_(ids)))}
         _fan_out(session, rows, now)
         sends = _sends(session, ids, now)
@@ -168,6 +170,7 @@ def claim(*, engine: Engine, now: datetime, batch: int, lease: timedelta) -> Bat
             for r in (rows[i] for i in ids)
             if r.id in sends
         ],
+        until,
     )
 
 
@@ -183,56 +186,14 @@ def _wanted(payload: dict[str, Any]) -> tuple[bool, bool]:
 
 def _fan_out(session: Session, rows: dict[int, Any], now: datetime) -> None:
     """Create the deliveries of notices claimed for the first time; mark the unheard."""
-    conn, d, s = session.connection(), _DELIVERY.c, _SUB.c
+    conn, d = session.connection(), _DELIVERY.c
     done = set(conn.execute(select(d.outbox_id).where(d.outbox_id.in_(list(rows)))).scalars())
     fresh = [r for i, r in rows.items() if i not in done]
     if not fresh:
         return
-    own: dict[tuple[str, int], list[int]] = {}
-    subjects = {(r.subject_kind, r.subject_id) for r in fresh}
-    for kind in {k for k, _ in subjects}:
-        ids = [i for k, i in subjects if k == kind]
-        for sub in conn.execute(
-            select(s.id, s.subject_id).where(
-                s.subject_kind == kind, s.subject_id.in_(ids), s.state == "active"
-            )
-        ):
-            own.setdefault((kind, sub.subject_id), []).append(sub.id)
-    villages = _village_subscriptions(
-        session, [r.subject_id for r in fresh if r.subject_kind == "household"]
-    )
-    new, unheard = [], []
-    for r in fresh:
-        mine, village = own.get((r.subject_kind, r.subject_id), []), villages.get(r.subject_id, [])
-        want_own, want_village = _wanted(r.payload)
-        if not want_village and not mine and r.subject_kind == "household":
-            want_village = True  # on the household's behalf
-        chosen = ([(i, "subject") for i in mine] if want_own else []) + (
-            [(i, "village") for i in village if i not in mine] if want_village else []
-        )
-        new += [
-            {
-                "outbox_id": r.id,
-                "subscription_id": i,
-                "channel": "",
-                "on_behalf": who,
-                "state": "pending",
-                "attempts": 0,
-                "next_attempt_at": None,
-            }
-            for i, who in chosen
-        ]
-        if not chosen:
-            unheard.append(r.id)
-    if new:
-        channels = dict(
-            conn.execute(
-                select(s.id, s.channel).where(s.id.in_({n["subscription_id"] for n in new}))
-            ).all()
-        )
-        for n in new:
-            n["channel"] = channels[n["subscription_id"]]
-        conn.execute(insert(_DELIVERY), new)
+    chosen = _chosen(session, fresh)
+    _insert_deliveries(session, chosen)
+    unheard = [r.id for r in fresh if not chosen.get(r.id)]
     if unheard:
         o = _OUTBOX.c
         conn.execute(
@@ -242,6 +203,63 @@ def _fan_out(session: Session, rows: dict[int, Any], now: datetime) -> None:
                 state="undeliverable", last_error=NO_CHANNEL, finished_at=now, locked_until=None
             )
         )
+
+
+def _chosen(session: Session, notices: list[Any]) -> dict[int, list[tuple[int, str]]]:
+    """Outbox id → the active subscriptions that hear of it now, with on whose behalf."""
+    conn, s = session.connection(), _SUB.c
+    own: dict[tuple[str, int], list[int]] = {}
+    subjects = {(r.subject_kind, r.subject_id) for r in notices}
+    for kind in {k for k, _ in subjects}:
+        ids = [i for k, i in subjects if k == kind]
+        for sub in conn.execute(
+            select(s.id, s.subject_id).where(
+                s.subject_kind == kind, s.subject_id.in_(ids), s.state == "active"
+            )
+        ):
+            own.setdefault((kind, sub.subject_id), []).append(sub.id)
+    villages = _village_subscriptions(
+        session, [r.subject_id for r in notices if r.subject_kind == "household"]
+    )
+    out: dict[int, list[tuple[int, str]]] = {}
+    for r in notices:
+        mine, village = own.get((r.subject_kind, r.subject_id), []), villages.get(r.subject_id, [])
+        want_own, want_village = _wanted(r.payload)
+        if not want_village and not mine and r.subject_kind == "household":
+            want_village = True  # on the household's behalf
+        out[r.id] = ([(i, "subject") for i in mine] if want_own else []) + (
+            [(i, "village") for i in village if i not in mine] if want_village else []
+        )
+    return out
+
+
+def _insert_deliveries(session: Session, chosen: dict[int, list[tuple[int, str]]]) -> int:
+    """Insert a first-try delivery for each (outbox id, subscription); returns how many."""
+    conn, s = session.connection(), _SUB.c
+    new = [
+        {
+            "outbox_id": outbox_id,
+            "subscription_id": i,
+            "channel": "",
+            "on_behalf": who,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": None,
+        }
+        for outbox_id, subs in chosen.items()
+        for i, who in subs
+    ]
+    if not new:
+        return 0
+    channels = dict(
+        conn.execute(
+            select(s.id, s.channel).where(s.id.in_({n["subscription_id"] for n in new}))
+        ).all()
+    )
+    for n in new:
+        n["channel"] = channels[n["subscription_id"]]
+    conn.execute(insert(_DELIVERY), new)
+    return len(new)
 
 
 def _village_subscriptions(session: Session, household_ids: list[int]) -> dict[int, list[int]]:
@@ -414,7 +432,7 @@ def record(
                 ),
                 moves,
             )
-        _settle(session, batch.ids, now)
+        _settle(session, batch, now)
 
 
 def _disable(session: Session, subscription_id: int, reason: str) -> None:
@@ -426,11 +444,15 @@ def _disable(session: Session, subscription_id: int, reason: str) -> None:
     )
 
 
-def _settle(session: Session, ids: list[int], now: datetime) -> None:
-    """Each claimed notice's state from its deliveries; leases released."""
+def _settle(session: Session, batch: Batch, now: datetime) -> None:
+    """Each claimed notice's state from its deliveries; leases released — only where the lease
+    is still this claim's: a notice whose lease expired and that another drainer claimed since
+    is left to that drainer (which settles it from the same deliveries)."""
+    ids = batch.ids
     if not ids:
         return
     conn, d, o = session.connection(), _DELIVERY.c, _OUTBOX.c
+    mine = o.locked_until == batch.until if batch.until is not None else true()
     found: dict[int, list[Any]] = {}
     for r in conn.execute(
         select(d.outbox_id, d.state, d.attempts, d.next_attempt_at, d.last_error).where(
@@ -469,11 +491,11 @@ def _settle(session: Session, ids: list[int], now: datetime) -> None:
         changes.append(values)
     if changes:
         columns = ("attempts", "locked_until", "last_error", "next_attempt_at", "finished_at")
-        settle = update(_OUTBOX).where(o.id == bindparam("_id"))
+        settle = update(_OUTBOX).where(o.id == bindparam("_id"), mine)
         conn.execute(settle.values({k: bindparam(k) for k in (*columns, "state")}), changes)
     rest = [i for i in ids if i not in found]
     if rest:  # an undeliverable notice: just let go of the lease
-        conn.execute(update(_OUTBOX).where(o.id.in_(rest)).values(locked_until=None))
+        conn.execute(update(_OUTBOX).where(o.id.in_(rest), mine).values(locked_until=None))
 
 
 class NotReplayable(ValueError):
@@ -482,14 +504,16 @@ class NotReplayable(ValueError):
 
 def replay(*, session: Session, outbox_id: int, now: datetime, actor: str) -> int:
     """Put a dead (or undeliverable) notice back in the queue, its dead deliveries reset to a
-    first try now; audited. Returns how many deliveries were reset.
+    first try now, and a first delivery added for each active subscription that hears of it
+    now and has none for it yet (an undeliverable notice whose every subscription went `gone`
+    reaches the ones added since); audited. Returns how many deliveries were reset or added.
 
     Raises:
         NotReplayable: no such notice, or it is pending or sent.
     """
     conn, d, o = session.connection(), _DELIVERY.c, _OUTBOX.c
     row = conn.execute(
-        select(o.state, o.subject_kind, o.subject_id).where(o.id == outbox_id)
+        select(o.id, o.state, o.subject_kind, o.subject_id, o.payload).where(o.id == outbox_id)
     ).first()
     if row is None:
         raise NotReplayable(f"通知 {outbox_id} 不存在")
@@ -502,6 +526,12 @@ def replay(*, session: Session, outbox_id: int, now: datetime, actor: str) -> in
         .where(d.outbox_id == outbox_id, d.state == "dead")
         .values(state="pending", attempts=0, next_attempt_at=now, last_error=None)
     ).rowcount
+    had = set(conn.execute(select(d.subscription_id).where(d.outbox_id == outbox_id)).scalars())
+    if had:  # subscribed since (e.g. after a 410 ended every delivery): fan out to them too
+        chosen = _chosen(session, [row])[outbox_id]
+        reset += _insert_deliveries(
+            session, {outbox_id: [(i, who) for i, who in chosen if i not in had]}
+        )
     conn.execute(
         update(_OUTBOX)
         .where(o.id == outbox_id)

@@ -46,10 +46,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class SenderRefused(Inbox):
+    """An inbox whose server refuses our sender (553), as a relay does that we may not use."""
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        return "553 5.7.1 sender not allowed to relay"
+
+
 @contextmanager
-def mail_server() -> Iterator[tuple[Inbox, MailSettings]]:
-    """An SMTP server on a free loopback port, and the settings that reach it."""
-    inbox, port = Inbox(), free_port()
+def mail_server(inbox: Inbox | None = None) -> Iterator[tuple[Inbox, MailSettings]]:
+    """An SMTP server on a free loopback port (keeping into `inbox`, a new one if None), and
+    the settings that reach it."""
+    inbox, port = inbox or Inbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
