@@ -99,16 +99,14 @@ REFUSALS = {  # name → (role, region, extra, parts of the message)
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", sorted(REFUSALS))
-def test_a_bad_role_region_or_department_is_refused_and_nothing_is_stored(
-    engine: Engine, case: str
-) -> None:
-    """Each refusal names the option, what was found and what was expected; no row is left."""
-    role, region, extra, parts = REFUSALS[case]
-    with pytest.raises(UserError) as refused:
-        _add(engine, "新用户", role, region, **extra)
-    for part in parts:
-        assert part in str(refused.value), (part, str(refused.value))
+def test_a_bad_role_region_or_department_is_refused_and_nothing_is_stored(engine: Engine) -> None:
+    """Each refusal names the option, what was found and what was expected; no row is left.
+    (One database for every case: a fresh PostgreSQL database per case costs half a second.)"""
+    for case, (role, region, extra, parts) in REFUSALS.items():
+        with pytest.raises(UserError) as refused:
+            _add(engine, "新用户", role, region, **extra)
+        for part in parts:
+            assert part in str(refused.value), (case, part, str(refused.value))
     with read_session(engine) as session:
         assert session.scalar(select(func.count()).select_from(UserAccount)) == 0
         assert session.scalar(select(func.count()).select_from(UserRole)) == 0
