@@ -15,6 +15,7 @@ from cli import (
     sheets,
     subscriptions,
     sweep,
+    users,
 )
 from cli.base import app, main
 
@@ -31,4 +32,5 @@ __all__ = [
     "sheets",
     "subscriptions",
     "sweep",
+    "users",
 ]

@@ -123,6 +123,7 @@ def _db_commands(c: Inputs) -> list[list[str]]:
         ["subscriptions", "list"],
         ["subscriptions", "rotate", "1"],
         ["profile", "set", "household", "H1", "dibao_status=active", *MINI],
+        ["users", "list"],
     ]
 
 
@@ -260,7 +261,7 @@ DB_ENV: dict[str, Callable[[Inputs], dict[str, str]]] = {
 DB_COMMANDS = (
     "import_households", "import_enterprises", "sweep", "impact", "audit_verify", "audit_head",
     "scheduler", "notices_drain", "notices_list", "notices_show", "notices_replay",
-    "subscriptions_list", "subscriptions_rotate", "profile_set",
+    "subscriptions_list", "subscriptions_rotate", "profile_set", "users_list",
 )  # fmt: skip
 
 
@@ -418,6 +419,83 @@ CASES |= {
         parts=lambda c: ["对象类型 'company'", "应为 household（户）或 enterprise（企业）"],
     ),
 }
+USERS = ["users", "add", "新用户"]
+VILLAGE2 = "520602100202"
+
+
+def has_users(c: Inputs) -> dict[str, str]:
+    """A data directory where 李村干 (village 520602100201) exists already."""
+    return {"ZHIDA_DATA_DIR": str(c.tmp / "users")}
+
+
+CASES |= {  # users and roles: the option, what was found, what was expected
+    "unknown_role-users_add": Case(
+        args=lambda c: [*USERS, "--role", "mayor", "--region", "520602"],
+        parts=lambda c: ["--role 'mayor'", "没有这个角色", "应为 village | township | county"],
+    ),
+    "short_region-users_add": Case(
+        args=lambda c: [*USERS, "--role", "village", "--region", "520602100"],
+        parts=lambda c: ["--region '520602100'", "应为12 位村级区划代码", "实际为"],
+    ),
+    "no_region-users_add": Case(
+        args=lambda c: [*USERS, "--role", "township"],
+        parts=lambda c: ["--region", "须给出9 位乡级区划代码"],
+    ),
+    "bad_province-users_add": Case(
+        args=lambda c: [*USERS, "--role", "county", "--region", "990602"],
+        parts=lambda c: ["--region '990602'", "省级代码", "GB/T 2260"],
+    ),
+    "no_dept-users_add": Case(
+        args=lambda c: [*USERS, "--role", "department", "--region", "520602"],
+        parts=lambda c: ["--dept", "department 角色须给出", "县级部门名称"],
+    ),
+    "extra_dept-users_add": Case(
+        args=lambda c: [*USERS, "--role", "village", "--region", "520602100201", "--dept", "民政"],
+        parts=lambda c: ["--dept '民政'", "角色 village 不应给出"],
+    ),
+    "bad_credit_code-users_add": Case(
+        args=lambda c: [*USERS, "--role", "enterprise", "--credit-code", FIRM],
+        parts=lambda c: [f"--credit-code '{FIRM}'", "校验码", "不符"],
+    ),
+    "no_credit_code-users_add": Case(
+        args=lambda c: [*USERS, "--role", "enterprise"],
+        parts=lambda c: ["--credit-code", "18 位统一社会信用代码"],
+    ),
+    "bad_name-users_add": Case(
+        args=lambda c: ["users", "add", "李 村干", "--role", "county", "--region", "520602"],
+        parts=lambda c: ["用户名 '李 村干'", "应为 1–64 个字符，不含空格"],
+    ),
+    "duplicate-users_add": Case(
+        args=lambda c: ["users", "add", "李村干", "--role", "county", "--region", "520602"],
+        parts=lambda c: ["用户名 '李村干' 已存在（角色：village）", "zhida users grant 李村干"],
+        env=has_users,
+    ),
+    "unknown_user-users_grant": Case(
+        args=lambda c: ["users", "grant", "无名", "--role", "county", "--region", "520602"],
+        parts=lambda c: ["用户 '无名' 不存在", "应为 zhida users list 列出的用户名"],
+    ),
+    "held_role-users_grant": Case(
+        args=lambda c: [
+            "users",
+            "grant",
+            "李村干",
+            "--role",
+            "village",
+            "--region",
+            "520602100202",
+        ],
+        parts=lambda c: ["用户 李村干 已有角色 village", "每个角色只能有一个"],
+        env=has_users,
+    ),
+    "bad_region-users_list": Case(
+        args=lambda c: ["users", "list", "--region", "52-06"],
+        parts=lambda c: ["--region '52-06'", "应为区划代码的前 1–12 位数字"],
+    ),
+    "unknown_role-users_list": Case(
+        args=lambda c: ["users", "list", "--role", "mayor"],
+        parts=lambda c: ["--role 'mayor'", "应为 village | township"],
+    ),
+}
 FUTURE = "2099-01-01"  # after today: a change, an import's events or a sweep cannot be dated later
 
 
@@ -526,6 +604,11 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Inputs:
         ],
     )
     assert result.exit_code == 0, result.output
+    users = ["users", "add", "李村干", "--role", "village", "--region", "520602100201"]
+    added = runner.invoke(
+        app, users, env={"DATABASE_URL": None, "ZHIDA_DATA_DIR": str(tmp / "users")}
+    )
+    assert added.exit_code == 0, added.output
     good = (tmp / "sheets" / "households.xlsx").read_bytes()
     shutil.copyfile(tmp / "sheets" / "households.xlsx", c.sheet("good"))
     for kind in ("flipped_byte", "crc_lies", "size_lies"):

@@ -18,6 +18,7 @@ from store.tables.profiles import (
     ProfileChange,
 )
 from store.tables.runs import ImportRun, SweepRun
+from store.tables.users import UserAccount, UserRole
 
 __all__ = [
     "AuditRecord",
@@ -37,4 +38,6 @@ __all__ = [
     "ProfileChange",
     "Subscription",
     "SweepRun",
+    "UserAccount",
+    "UserRole",
 ]
