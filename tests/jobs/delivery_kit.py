@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, insert
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from jobs.subscriptions import Registered, register
 from store.db import write_session
 from store.tables.catalogue import CatalogueVersion
 from store.tables.entitlements import EntitlementChange, OutboxMessage
@@ -231,3 +232,14 @@ def queue_notices(
             OutboxMessage.__table__.select().order_by(OutboxMessage.__table__.c.id)  # type: ignore[attr-defined]
         )
         return [r.id for r in got][-len(rows) :]
+
+
+def subscribe_webhook(
+    engine: Engine, receiver: Receiver, key: str, name: str, *, kind: str = "enterprise"
+) -> Registered:
+    """Subscribe `key` (a credit code, or the key of `kind`) by webhook to the receiver's
+    `/hook/<name>`, and give the receiver the secret it verifies those pushes with."""
+    done = register(engine, kind=kind, key=key, channel="webhook", target=receiver.url(name))
+    assert done.secret is not None
+    receiver.secrets[f"/hook/{name}"] = done.secret
+    return done

@@ -24,7 +24,15 @@ from store.delivery.retry import JITTER, SCHEDULE
 from store.delivery.secrets import secret_box
 from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
 from store.tables.entitlements import OutboxMessage
-from tests.jobs.delivery_kit import Answer, Clock, Receiver, add_enterprises, queue_notices, serving
+from tests.jobs.delivery_kit import (
+    Answer,
+    Clock,
+    Receiver,
+    add_enterprises,
+    queue_notices,
+    serving,
+    subscribe_webhook,
+)
 
 runner = CliRunner()
 
@@ -41,15 +49,7 @@ class World:
 
     def subscribe(self, index: int, name: str) -> int:
         """Subscribe enterprise `index` to the receiver's path `/hook/<name>`; its id."""
-        done = register(
-            self.engine,
-            kind="enterprise",
-            key=self.enterprises[index][1],
-            channel="webhook",
-            target=self.receiver.url(name),
-        )
-        assert done.secret is not None
-        self.receiver.secrets[f"/hook/{name}"] = done.secret
+        done = subscribe_webhook(self.engine, self.receiver, self.enterprises[index][1], name)
         return int(done.subscription.id or 0)
 
     def drain(self) -> None:

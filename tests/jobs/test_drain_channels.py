@@ -22,7 +22,14 @@ from store.tables.delivery import Delivery, DeliveryAttempt
 from store.tables.entitlements import OutboxMessage
 from store.tables.profiles import HouseholdRow
 from synth.households import Population, generate_households
-from tests.jobs.delivery_kit import Clock, Receiver, add_enterprises, queue_notices, serving
+from tests.jobs.delivery_kit import (
+    Clock,
+    Receiver,
+    add_enterprises,
+    queue_notices,
+    serving,
+    subscribe_webhook,
+)
 from tests.jobs.mailbox import Inbox
 from tests.jobs.sms_gateway import FakeAliyun
 
@@ -114,10 +121,7 @@ def test_households_without_a_subscription_hear_through_their_village(
     mine = next((sid, no) for sid, no, r in noticed if r == village)
     with serving(Receiver()) as receiver:
         for name, kind, key in (("village", "village", village), ("own", "household", mine[1])):
-            done = register(
-                engine, kind=kind, key=key, channel="webhook", target=receiver.url(name)
-            )
-            receiver.secrets[f"/hook/{name}"] = done.secret or ""
+            subscribe_webhook(engine, receiver, key, name, kind=kind)
         (both,) = queue_notices(engine, [("household", mine[0])], notify=["subject", "village"])
         channels = Channels(DrainSettings(), box=secret_box())
         drain(engine, channels=channels, clock=Clock(), rng=random.Random(1))

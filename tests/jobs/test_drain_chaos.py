@@ -16,14 +16,21 @@ from sqlalchemy import Engine, func, select
 
 from jobs.channels import Channels, DrainSettings
 from jobs.drain import drain
-from jobs.subscriptions import register
 from store.db import read_session
 from store.delivery.outbox import aware
 from store.delivery.retry import JITTER, SCHEDULE
 from store.delivery.secrets import secret_box
 from store.tables.delivery import Delivery, DeliveryAttempt
 from store.tables.entitlements import OutboxMessage
-from tests.jobs.delivery_kit import Answer, Clock, Receiver, add_enterprises, queue_notices, serving
+from tests.jobs.delivery_kit import (
+    Answer,
+    Clock,
+    Receiver,
+    add_enterprises,
+    queue_notices,
+    serving,
+    subscribe_webhook,
+)
 
 NOTICES, SUBJECTS = 100, 10
 
@@ -59,9 +66,7 @@ def test_random_failures_end_sent_or_dead_with_every_wait_on_schedule(
     with serving(Receiver(script=chaos)) as receiver:
         subjects = []
         for sid, code in add_enterprises(engine, SUBJECTS):
-            done = register(engine, kind="enterprise", key=code, channel="webhook",
-                            target=receiver.url(code))  # fmt: skip
-            receiver.secrets[f"/hook/{code}"] = done.secret or ""
+            subscribe_webhook(engine, receiver, code, code)
             subjects.append(("enterprise", sid))
         queue_notices(engine, subjects, NOTICES // SUBJECTS)
         for _ in range(len(SCHEDULE) * 20):

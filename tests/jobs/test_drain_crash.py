@@ -29,13 +29,18 @@ from sqlalchemy import Engine, func, select
 
 from jobs.channels import Channels, DrainSettings
 from jobs.drain import drain
-from jobs.subscriptions import register
 from store.db import read_session
 from store.delivery.secrets import secret_box
 from store.tables.delivery import Delivery, DeliveryAttempt
 from store.tables.entitlements import OutboxMessage
 from store.testing import fresh_sqlite
-from tests.jobs.delivery_kit import Receiver, add_enterprises, queue_notices, serving
+from tests.jobs.delivery_kit import (
+    Receiver,
+    add_enterprises,
+    queue_notices,
+    serving,
+    subscribe_webhook,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SUBJECTS, KILLS, NOTICES = 100, 3, 10_000
@@ -51,10 +56,7 @@ def allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _subscribed(engine: Engine, receiver: Receiver, count: int) -> list[tuple[str, int]]:
     subjects = []
     for sid, code in add_enterprises(engine, count):
-        done = register(engine, kind="enterprise", key=code, channel="webhook",
-                        target=receiver.url(code))  # fmt: skip
-        assert done.secret is not None
-        receiver.secrets[f"/hook/{code}"] = done.secret
+        subscribe_webhook(engine, receiver, code, code)
         subjects.append(("enterprise", sid))
     return subjects
 

@@ -24,7 +24,14 @@ from store.delivery.outbox import aware, claim, record, replay
 from store.delivery.secrets import SecretBox, secret_box
 from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
 from store.tables.entitlements import OutboxMessage
-from tests.jobs.delivery_kit import Clock, Receiver, add_enterprises, queue_notices, serving
+from tests.jobs.delivery_kit import (
+    Clock,
+    Receiver,
+    add_enterprises,
+    queue_notices,
+    serving,
+    subscribe_webhook,
+)
 from tests.jobs.mailbox import Inbox, SenderRefused, mail_server
 
 
@@ -63,9 +70,7 @@ def test_an_absurd_retry_after_does_not_stop_the_batch_nor_resend_the_mail(
     inbox, mail = smtp
     receiver.script = lambda _p, _i, _n: (429, {"Retry-After": "99999999999999999999"}, 0.0)
     ((firm, code),) = add_enterprises(engine, 1)
-    hook = register(engine, kind="enterprise", key=code, channel="webhook",
-                    target=receiver.url("a"))  # fmt: skip
-    receiver.secrets["/hook/a"] = hook.secret or ""
+    subscribe_webhook(engine, receiver, code, "a")
     register(engine, kind="enterprise", key=code, channel="email", target="caiwu@firm.example")
     queue_notices(engine, [("enterprise", firm)])
     clock = Clock()
@@ -123,9 +128,7 @@ def test_a_drain_from_another_directory_finds_the_key_beside_the_database(
     ((firm, code),) = add_enterprises(engine, 1)
     with serving(Receiver()) as receiver:
         monkeypatch.chdir(here)
-        hook = register(engine, kind="enterprise", key=code, channel="webhook",
-                        target=receiver.url("a"))  # fmt: skip
-        receiver.secrets["/hook/a"] = hook.secret or ""
+        subscribe_webhook(engine, receiver, code, "a")
         assert key.exists()
         monkeypatch.chdir(there)  # the drain runs from elsewhere (cron, a service manager)
         queue_notices(engine, [("enterprise", firm)])
@@ -143,9 +146,7 @@ def test_a_missing_key_at_send_time_is_retried_and_never_replaced(
     engine: Engine, env: None, receiver: Receiver, tmp_path: Path
 ) -> None:
     ((firm, code),) = add_enterprises(engine, 1)
-    hook = register(engine, kind="enterprise", key=code, channel="webhook",
-                    target=receiver.url("a"))  # fmt: skip
-    receiver.secrets["/hook/a"] = hook.secret or ""
+    subscribe_webhook(engine, receiver, code, "a")
     key = tmp_path / "secret.key"
     kept = key.read_bytes()
     key.unlink()  # e.g. a restore that forgot the key file
@@ -178,9 +179,7 @@ def test_replay_reaches_a_subscription_added_after_every_delivery_went_gone(
             with read_session(engine) as session:
                 found = session.get(OutboxMessage, notice)
                 assert found is not None and found.state == "undeliverable"
-        hook = register(engine, kind="enterprise", key=code, channel="webhook",
-                        target=receiver.url(name))  # fmt: skip
-        receiver.secrets[f"/hook/{name}"] = hook.secret or ""
+        subscribe_webhook(engine, receiver, code, name)
     with write_session(engine) as session:
         assert replay(session=session, outbox_id=notice, now=Clock()(), actor="test") == 1
     try:
@@ -197,9 +196,7 @@ def test_a_late_drainer_does_not_release_the_lease_a_newer_drainer_holds(
     engine: Engine, env: None, receiver: Receiver
 ) -> None:
     ((firm, code),) = add_enterprises(engine, 1)
-    hook = register(engine, kind="enterprise", key=code, channel="webhook",
-                    target=receiver.url("a"))  # fmt: skip
-    receiver.secrets["/hook/a"] = hook.secret or ""
+    subscribe_webhook(engine, receiver, code, "a")
     (notice,) = queue_notices(engine, [("enterprise", firm)])
     clock, lease = Clock(), timedelta(seconds=60)
     channels = Channels(DrainSettings(timeout_s=2), box=secret_box())
@@ -342,9 +339,7 @@ def test_an_unexpected_error_in_one_sender_is_recorded_as_its_try_and_the_rest_g
         raise KeyError("ZHIDA_SMTP_HOST")  # a fault no sender anticipates
 
     ((firm, code),) = add_enterprises(engine, 1)
-    hook = register(engine, kind="enterprise", key=code, channel="webhook",
-                    target=receiver.url("a"))  # fmt: skip
-    receiver.secrets["/hook/a"] = hook.secret or ""
+    subscribe_webhook(engine, receiver, code, "a")
     register(engine, kind="enterprise", key=code, channel="email", target="caiwu@firm.example")
     queue_notices(engine, [("enterprise", firm)])
     clock = Clock()
