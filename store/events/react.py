@@ -47,7 +47,7 @@ from store.sweep.columns import load_enterprises, load_households, program_facts
 from store.sweep.decisions import stored_decisions
 from store.sweep.diff import Key, Plan
 from store.sweep.evaluate import compiled, plan_chunk
-from store.sweep.history import rule_hash
+from store.sweep.history import rule_hashes
 from store.sweep.notes import PolicyNote, policy_notes
 from store.sweep.writes import ChunkContext, write_plan
 from store.tables.entitlements import Entitlement
@@ -111,11 +111,7 @@ _CACHE: dict[str, tuple[dict[str, str], dict[str, PolicyNote]]] = {}
 def _catalogue_parts(catalogue: Catalogue) -> tuple[dict[str, str], dict[str, PolicyNote]]:
     """Rule hashes and notices' notes of a catalogue, worked out once per content hash."""
     if catalogue.version not in _CACHE:
-        hashes = {
-            pid: rule_hash(Path(p.path).read_text(encoding="utf-8"))
-            for pid, p in catalogue.policies.items()
-        }
-        _CACHE[catalogue.version] = (hashes, policy_notes(catalogue))
+        _CACHE[catalogue.version] = (rule_hashes(catalogue), policy_notes(catalogue))
     return _CACHE[catalogue.version]
 
 

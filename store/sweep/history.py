@@ -21,15 +21,17 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, Table, or_, select
 from sqlmodel import Session
 
+from rules.catalogue import Catalogue
 from store.tables.catalogue import CatalogueVersion
 from store.tables.entitlements import Entitlement, EntitlementPublic
 
-__all__ = ["entitlement_history", "entitlements_on", "rule_hash"]
+__all__ = ["entitlement_history", "entitlements_on", "rule_hash", "rule_hashes"]
 
 _ENTITLEMENT: Table = Entitlement.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _VERSION: Table = CatalogueVersion.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
@@ -42,6 +44,14 @@ def rule_hash(text: str) -> str:
     Python reads them), so the hash can be recomputed from any stored catalogue version.
     """
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def rule_hashes(catalogue: Catalogue) -> dict[str, str]:
+    """The `rule_hash` of every policy of `catalogue`, by policy id (its files read once)."""
+    return {
+        pid: rule_hash(Path(p.path).read_text(encoding="utf-8"))
+        for pid, p in catalogue.policies.items()
+    }
 
 
 def _intervals(subject_kind: str, subject_id: int) -> Select[Any]:

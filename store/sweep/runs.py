@@ -29,7 +29,7 @@ from rules.catalogue import Catalogue
 from store.audit.catalogues import publish_catalogue
 from store.audit.log import AuditEntry, append
 from store.db import is_postgres, write_session
-from store.sweep.history import rule_hash
+from store.sweep.history import rule_hashes
 from store.sweep.order import SweepDateError, abandon_others, refuse_the_past
 from store.tables.runs import SweepRun
 from store.tables.types import utcnow
@@ -146,10 +146,7 @@ def begin_sweep(
             after_enterprise_id=row.last_enterprise_id,
             counts=dict(row.counts),
             actor=actor,
-            rule_hashes={
-                pid: rule_hash(Path(p.path).read_text(encoding="utf-8"))
-                for pid, p in catalogue.policies.items()
-            },
+            rule_hashes=rule_hashes(catalogue),
             abandoned=abandoned,
         )
 
