@@ -107,7 +107,8 @@ def _subject(engine: Engine, text: str) -> tuple[str, int]:
 
 
 def _titles(root: object) -> dict[str, str]:
-    """Policy id → title, from the catalogue when it loads (ids otherwise)."""
+    """Policy id → title, from the catalogue when it loads (ids otherwise): only for notices
+    queued before payloads carried their policy's title."""
     from pathlib import Path
 
     from rules.catalogue import load_catalogue
@@ -120,9 +121,16 @@ def _titles(root: object) -> dict[str, str]:
     return {pid: p.spec.title for pid, p in catalogue.policies.items()}
 
 
+def _title(line: NoticeLine) -> str | None:
+    """The policy title the notice itself carries (`payload.policy.title`), if any."""
+    policy = line.notice.payload.get("policy")
+    title = policy.get("title") if isinstance(policy, dict) else None
+    return str(title) if title else None
+
+
 def _row(line: NoticeLine, titles: dict[str, str]) -> list[str]:
     n = line.notice
-    title = n.payload.get("policy_title") or titles.get(n.policy_id, n.policy_id)
+    title = _title(line) or titles.get(n.policy_id, n.policy_id)
     return [
         str(n.id),
         line.subject,
@@ -164,7 +172,7 @@ def list_command(
     if not lines:
         out.print("没有符合条件的通知", highlight=False)
         return
-    titles = _titles(root)
+    titles = {} if all(_title(line) for line in lines) else _titles(root)
     table = Table("编号", "对象", "政策", "类型", "状态", "尝试", "最近的错误")
     for line in lines:
         table.add_row(*_row(line, titles))
