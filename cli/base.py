@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from sqlalchemy import Engine
 
+    from matcher.events.reactions import Reactions
     from rules.catalogue import Catalogue
 
 app = typer.Typer(
@@ -100,6 +101,18 @@ def load(root: Path) -> Catalogue:
         err.print(Text(str(exc), style="red"))  # as written: no markup, no :emoji: codes
         err.print(Text(f"(运行 zhida lint {root} 查看全部问题)"))
         raise typer.Exit(2) from None
+
+
+def load_reactions(root: Path, catalogue: Catalogue) -> Reactions:
+    """The delivery reactions beside the catalogue at `root`, or one clear message and exit 2
+    (a reaction file that is wrong, or rules durable-rules refuses)."""
+    from matcher.events.reactions import Reactions
+    from rules.errors import ZhidaError
+
+    try:
+        return Reactions.load(root, catalogue)
+    except ZhidaError as exc:
+        fail(str(exc))
 
 
 def on_date(text: str | None, option: str = "--on", *, future: bool = True) -> date:

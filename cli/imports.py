@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.base import DEFAULT_ROOT, Root, app, err, fail, load, on_date, open_db, out
+from cli.base import DEFAULT_ROOT, Root, app, err, load, load_reactions, on_date, open_db, out
 from cli.base import progress as _bar
 
 if TYPE_CHECKING:
@@ -120,14 +120,9 @@ def _events(catalogue: Catalogue, root: Path, day: date | None) -> Events | None
     stored, and the next sweep evaluates them."""
     if day is None:
         return None
-    from matcher.events.reactions import Reactions
-    from rules.errors import ZhidaError
     from store.ingest.run import Events
 
-    try:
-        return Events(catalogue, root, Reactions.load(root, catalogue), day)
-    except ZhidaError as exc:  # a reaction file that is wrong
-        fail(str(exc))
+    return Events(catalogue, root, load_reactions(root, catalogue), day)
 
 
 def _import(source: Path, run: Run) -> ImportReport:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.base import DEFAULT_ROOT, Root, app, fail, load, on_date, open_db, out
+from cli.base import DEFAULT_ROOT, Root, app, fail, load, load_reactions, on_date, open_db, out
 
 if TYPE_CHECKING:
     from rules.catalogue import Catalogue
@@ -82,16 +82,11 @@ class _Change:
 
 
 def _apply(catalogue: Catalogue, root: Path, change: _Change) -> Outcome:
-    from matcher.events.reactions import Reactions
-    from rules.errors import ZhidaError
     from store.db import migrate
     from store.events.apply import apply_change
     from store.events.changes import ProfileChangeError
 
-    try:
-        reactions = Reactions.load(root, catalogue)
-    except ZhidaError as exc:  # a reaction file that is wrong, or rules durable-rules refuses
-        fail(str(exc))
+    reactions = load_reactions(root, catalogue)
     engine = open_db()
     try:
         migrate(engine)
