@@ -20,13 +20,21 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, Table, column, select, table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session
 
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["execute_many"]
+__all__ = ["dialect_insert", "execute_many"]
+
+
+def dialect_insert(session: Session, table: Table) -> Any:
+    """An INSERT into `table` in the session's dialect (SQLite or PostgreSQL), so that it can
+    take `on_conflict_do_nothing(…)` — the one clause both dialects spell alike."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def execute_many(

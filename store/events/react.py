@@ -34,13 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from matcher.events.changes import profile_events
 from matcher.events.reactions import Action, Event, Reactions, effective_date
 from matcher.vector.engine import run
 from rules.catalogue import Catalogue
+from store.bulk import dialect_insert
 from store.events.changes import ProfileChangeError
 from store.events.outcome import ActionDone, EventDone, Outcome, outbox_mark, read_written
 from store.sweep.columns import load_enterprises, load_households, program_facts
@@ -215,7 +215,6 @@ def _effective(s: _Subject, plan: Plan, on: date) -> dict[Key, date]:
 
 def _deadlines(session: Session, s: _Subject, on: date) -> None:
     """A deadline per `end-from-date` action due after `on` (idempotent per subject and day)."""
-    dialect = session.get_bind().dialect.name
     for event_id, _, actions in s.events:
         for a in actions:
             if a.verb != "end-from-date":
@@ -223,9 +222,8 @@ def _deadlines(session: Session, s: _Subject, on: date) -> None:
             due = effective_date(str(a.args["from"]), on)
             if due <= on:
                 continue
-            stmt = (postgresql if dialect == "postgresql" else sqlite).insert(_DEADLINE)
             session.execute(
-                stmt.on_conflict_do_nothing(),
+                dialect_insert(session, _DEADLINE).on_conflict_do_nothing(),
                 {"subject_kind": s.change.kind, "subject_id": s.change.subject_id,
                  "event_name": _FOLLOW_ONS_END, "due_on": due,
                  "details": {"policies": _jsonable(a.args.get("policies", ())),

@@ -28,12 +28,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from rules.facts import FactCatalogue
 from store.audit.log import AuditEntry, append_many
-from store.bulk import execute_many
+from store.bulk import dialect_insert, execute_many
 from store.sweep.diff import Change, Current, Decision, Key, Plan, State
 from store.sweep.notes import PolicyNote, missing_labels
 from store.sweep.runs import SweepConflict
@@ -109,11 +108,6 @@ def read_current(session: Session, *, kind: str, first_id: int, last_id: int) ->
         )
         for r in rows
     }  # fmt: skip
-
-
-def _insert(session: Session, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def _close(session: Session, ctx: ChunkContext, ids: Sequence[int]) -> None:
@@ -226,7 +220,7 @@ def _payload(ctx: ChunkContext, change: Change) -> dict[str, Any]:
 def _outbox(
     session: Session, ctx: ChunkContext, changes: Sequence[Change], ids: Mapping[Key, int]
 ) -> None:
-    stmt = _insert(session, _OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
+    stmt = dialect_insert(session, _OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
     now = utcnow()
     values = [
         (dedup_key(ctx, ch), ids[ch.decision.key], ctx.kind, ch.decision.subject_id,
