@@ -21,35 +21,32 @@ from matcher.profiles.parse import Enterprise, Household
 from store.events.outcome import Outcome
 from store.events.react import EventSetup, SubjectChange, react_in
 from store.ingest.documents import household_rows, stored_households
-from store.ingest.profiles import UpsertCounts, upsert_enterprises, upsert_households
+from store.ingest.profiles import (
+    IN_LIST,
+    UpsertCounts,
+    rows_by_key,
+    upsert_enterprises,
+    upsert_households,
+)
 from store.tables.profiles import EnterpriseRow, HouseholdRow, MemberRow, ProfileChange
 
 __all__ = ["enterprises_in", "households_in"]
 
-_IN = 1000  # keys per IN list
-
 
 def _household_ids(session: Session, numbers: Sequence[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for at in range(0, len(numbers), _IN):
-        h = HouseholdRow
-        rows = session.execute(
-            select(col(h.household_no), col(h.id)).where(
-                col(h.household_no).in_(numbers[at : at + _IN])
-            )
-        )
-        out.update({r[0]: r[1] for r in rows})
-    return out
+    h = HouseholdRow
+    found = rows_by_key(session, col(h.household_no), numbers, col(h.household_no), col(h.id))
+    return {number: row["id"] for number, row in found.items()}
 
 
 def _holders(session: Session, households: Sequence[Household], mine: Collection[int]) -> set[int]:
     """Stored households outside the chunk holding one of its members (they lose them)."""
     numbers = [m.id_number for h in households for m in h.members]
     found: set[int] = set()
-    for at in range(0, len(numbers), _IN):
+    for at in range(0, len(numbers), IN_LIST):
         rows = session.execute(
             select(col(MemberRow.household_id)).where(
-                col(MemberRow.id_number).in_(numbers[at : at + _IN])
+                col(MemberRow.id_number).in_(numbers[at : at + IN_LIST])
             )
         ).scalars()
         found.update(r for r in rows if r not in mine)
@@ -59,17 +56,17 @@ def _holders(session: Session, households: Sequence[Household], mine: Collection
 def _docs(session: Session, ids: Collection[int]) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     every = sorted(ids)
-    for at in range(0, len(every), _IN):
-        out |= stored_households(session, household_rows(session, every[at : at + _IN]))
+    for at in range(0, len(every), IN_LIST):
+        out |= stored_households(session, household_rows(session, every[at : at + IN_LIST]))
     return out
 
 
 def _last_changes(session: Session, kind: str, ids: Collection[int]) -> dict[int, int]:
     p, every, out = ProfileChange, sorted(ids), {}
-    for at in range(0, len(every), _IN):
+    for at in range(0, len(every), IN_LIST):
         rows = session.execute(
             select(col(p.subject_id), func.max(col(p.id)))
-            .where(col(p.subject_kind) == kind, col(p.subject_id).in_(every[at : at + _IN]))
+            .where(col(p.subject_kind) == kind, col(p.subject_id).in_(every[at : at + IN_LIST]))
             .group_by(col(p.subject_id))
         )
         out.update({r[0]: r[1] for r in rows})
@@ -132,15 +129,11 @@ def enterprises_in(
 
 
 def _enterprise_docs(session: Session, codes: Sequence[str]) -> dict[str, dict[str, Any]]:
-    e, out = EnterpriseRow, {}
-    for at in range(0, len(codes), _IN):
-        rows = session.execute(
-            select(
-                col(e.id), col(e.credit_code), col(e.name), col(e.region_code), col(e.facts)
-            ).where(col(e.credit_code).in_(codes[at : at + _IN]))
-        ).mappings()
-        out.update({r["credit_code"]: dict(r) for r in rows})
-    return out
+    e = EnterpriseRow
+    columns = (col(e.id), col(e.credit_code), col(e.name), col(e.region_code), col(e.facts))
+    return {
+        c: dict(r) for c, r in rows_by_key(session, col(e.credit_code), codes, *columns).items()
+    }
 
 
 def _doc(row: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -39,9 +39,16 @@ from store.ingest.documents import (
 from store.tables.profiles import EnterpriseRow, HouseholdRow, MemberRow, ProfileChange
 from store.tables.types import utcnow
 
-__all__ = ["MovedMember", "UpsertCounts", "upsert_enterprises", "upsert_households"]
+__all__ = [
+    "IN_LIST",
+    "MovedMember",
+    "UpsertCounts",
+    "rows_by_key",
+    "upsert_enterprises",
+    "upsert_households",
+]
 
-_IN = 1000  # ids per IN list: well under SQLite's and PostgreSQL's bound-parameter limits
+IN_LIST = 1000  # ids per IN list: well under SQLite's and PostgreSQL's bound-parameter limits
 # Bulk inserts go to the Core tables: the ORM's bulk path costs ≈ 10 µs of bookkeeping a row.
 _HOUSEHOLD, _MEMBER = HouseholdRow.__table__, MemberRow.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _ENTERPRISE, _CHANGE = EnterpriseRow.__table__, ProfileChange.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
@@ -76,10 +83,14 @@ class UpsertCounts:
         self.moved += other.moved
 
 
-def _by_key(session: Session, column: Any, keys: list[str], *columns: Any) -> dict[str, RowMapping]:
+def rows_by_key(
+    session: Session, column: Any, keys: Sequence[str], *columns: Any
+) -> dict[str, RowMapping]:
+    """The rows whose `column` is one of `keys`, by that key (`columns` selected; the key's
+    column among them), read `IN_LIST` keys at a time."""
     found: dict[str, RowMapping] = {}
-    for start in range(0, len(keys), _IN):
-        rows = session.execute(select(*columns).where(column.in_(keys[start : start + _IN])))
+    for start in range(0, len(keys), IN_LIST):
+        rows = session.execute(select(*columns).where(column.in_(keys[start : start + IN_LIST])))
         found.update({r[column.key]: r for r in rows.mappings()})
     return found
 
@@ -107,7 +118,7 @@ def upsert_households(
     if None in keyed or len(keyed) != len(households):
         raise ValueError("every household needs a distinct household_id (户编号)")
     h = HouseholdRow
-    stored = _by_key(
+    stored = rows_by_key(
         session, h.household_no, list(docs), h.id, h.household_no, h.region_code, h.facts,
         h.profile_hash,
     )  # fmt: skip
@@ -173,8 +184,8 @@ def _update_households(
             for n, (d, _) in changed.items()
         ],
     )  # fmt: skip
-    for start in range(0, len(ids), _IN):
-        part = list(ids.values())[start : start + _IN]
+    for start in range(0, len(ids), IN_LIST):
+        part = list(ids.values())[start : start + IN_LIST]
         session.execute(delete(MemberRow).where(col(MemberRow.household_id).in_(part)))
     records = [
         (ids[n], "updated", profile_diff(before[ids[n]], d), s) for n, (d, s) in changed.items()
@@ -188,12 +199,12 @@ def _members_elsewhere(
 ) -> list[RowMapping]:
     """Stored members with one of these ID numbers in a household outside the chunk."""
     found: list[RowMapping] = []
-    for start in range(0, len(numbers), _IN):
+    for start in range(0, len(numbers), IN_LIST):
         m = MemberRow
         rows = session.execute(
             select(col(m.id), col(m.id_number), col(m.household_id), col(HouseholdRow.household_no))
             .join(HouseholdRow, col(HouseholdRow.id) == col(m.household_id))
-            .where(col(m.id_number).in_(numbers[start : start + _IN]))
+            .where(col(m.id_number).in_(numbers[start : start + IN_LIST]))
         )
         found += [r for r in rows.mappings() if r["household_no"] not in chunk]
     return found
@@ -254,7 +265,7 @@ def upsert_enterprises(
     if len(docs) != len(enterprises):
         raise ValueError("a credit code appears twice in one chunk")
     e = EnterpriseRow
-    stored = _by_key(
+    stored = rows_by_key(
         session, e.credit_code, list(docs), e.id, e.credit_code, e.name, e.region_code, e.facts,
         e.profile_hash,
     )  # fmt: skip
