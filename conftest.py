@@ -49,7 +49,19 @@ class PolicyFileCollector(pytest.File):
             yield PolicyCaseItem.from_parent(self, name=case.name, policy_id=policy.id, index=index)
 
 
-class PolicyCaseItem(pytest.Item):
+class CaseItem(pytest.Item):
+    """A `tests:` case of a rule file; a failure shows where and what, not a traceback."""
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None
+    ) -> str:
+        if isinstance(excinfo.value, PolicyCaseFailure):
+            where, problems = excinfo.value.args
+            return f"{where}: {self.name}\n  " + "\n  ".join(problems)
+        return str(super().repr_failure(excinfo))
+
+
+class PolicyCaseItem(CaseItem):
     """One `tests:` case, run with the interpreter."""
 
     def __init__(self, *, policy_id: str, index: int, **kwargs: object) -> None:
@@ -62,14 +74,6 @@ class PolicyCaseItem(pytest.Item):
         outcome = run_case(catalogue.policies[self.policy_id], self.index, catalogue)
         if not outcome.passed:
             raise PolicyCaseFailure(outcome.location, outcome.problems)
-
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None
-    ) -> str:
-        if isinstance(excinfo.value, PolicyCaseFailure):
-            where, problems = excinfo.value.args
-            return f"{where}: {self.name}\n  " + "\n  ".join(problems)
-        return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"{self.policy_id}: {self.name}"
@@ -88,7 +92,7 @@ class ReactionFileCollector(pytest.File):
             yield ReactionCaseItem.from_parent(self, name=case.name, index=index)
 
 
-class ReactionCaseItem(pytest.Item):
+class ReactionCaseItem(CaseItem):
     """One `tests:` case of a reaction file, run on durable-rules."""
 
     def __init__(self, *, index: int, **kwargs: object) -> None:
@@ -100,11 +104,3 @@ class ReactionCaseItem(pytest.Item):
         outcome = run_reaction_case(reactions, self.index)
         if not outcome.passed:
             raise PolicyCaseFailure(outcome.location, outcome.problems)
-
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: object = None
-    ) -> str:
-        if isinstance(excinfo.value, PolicyCaseFailure):
-            where, problems = excinfo.value.args
-            return f"{where}: {self.name}\n  " + "\n  ".join(problems)
-        return str(super().repr_failure(excinfo))
