@@ -3,6 +3,7 @@
 
 from store.tables.audit import AuditRecord
 from store.tables.catalogue import CatalogueVersion
+from store.tables.claims import Claim, ClaimDeadline, ClaimPart, ClaimStep, IdempotencyKey
 from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
 from store.tables.entitlements import (
     Entitlement,
@@ -23,6 +24,10 @@ from store.tables.users import UserAccount, UserRole
 __all__ = [
     "AuditRecord",
     "CatalogueVersion",
+    "Claim",
+    "ClaimDeadline",
+    "ClaimPart",
+    "ClaimStep",
     "DeadlineRow",
     "Delivery",
     "DeliveryAttempt",
@@ -32,6 +37,7 @@ __all__ = [
     "EntitlementPublic",
     "EventRow",
     "HouseholdRow",
+    "IdempotencyKey",
     "ImportRun",
     "MemberRow",
     "OutboxMessage",

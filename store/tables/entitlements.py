@@ -149,7 +149,8 @@ class OutboxMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(max_length=200, unique=True)
-    change_id: int = Field(foreign_key="entitlement_change.id")
+    change_id: int | None = Field(default=None, foreign_key="entitlement_change.id")
+    claim_id: int | None = Field(default=None, foreign_key="claim.id")  # a claim's own notice
     subject_kind: str = Field(max_length=16)
     subject_id: int
     policy_id: str = Field(max_length=120)
