@@ -41,6 +41,7 @@ from matcher.events.reactions import Action, Event, Reactions, effective_date
 from matcher.vector.engine import run
 from rules.catalogue import Catalogue
 from store.bulk import dialect_insert
+from store.claims.specs import claim_specs
 from store.events.changes import ProfileChangeError
 from store.events.outcome import ActionDone, EventDone, Outcome, outbox_mark, read_written
 from store.sweep.columns import load_enterprises, load_households, program_facts
@@ -257,6 +258,7 @@ def _reevaluate(session: Session, setup: EventSetup, kind: str, subjects: list[_
         rule_hashes=hashes, on_date=on, run_id=None, actor=setup.actor, notes=notes,
         facts=catalogue.facts, event_ids={s.change.subject_id: s.event_id for s in subjects},
         extra={s.change.subject_id: _payload_extra(s) for s in subjects}, effective_on=effective,
+        claims=claim_specs(catalogue),
     )  # fmt: skip
     write_plan(session=session, ctx=ctx, plan=plan)
 

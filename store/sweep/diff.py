@@ -119,6 +119,8 @@ class Plan:
     closed: list[int] = field(default_factory=list)  # ids of open intervals ending on the date
     opened: list[Decision] = field(default_factory=list)  # new open intervals from the date
     changes: list[Change] = field(default_factory=list)
+    # subject → the bundles whose gate holds, for subjects with a newly eligible bundle member
+    gates: dict[int, frozenset[str]] = field(default_factory=dict)
 
 
 def change_kind(before: State, after: State) -> str | None:

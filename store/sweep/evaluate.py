@@ -21,6 +21,7 @@ from datetime import date
 from sqlalchemy import Table, select
 from sqlmodel import Session
 
+from matcher.vector.arrays import T
 from matcher.vector.engine import VectorCatalogue, VectorResult, compile_catalogue
 from rules.catalogue import Catalogue
 from store.sweep.columns import SubjectChunk
@@ -94,7 +95,21 @@ def plan_chunk(
         + _withdrawn(chunk, keep, removed)
     )
     decided = _merged(stored, revised, result)
-    return plan(decided, current, rule_hashes=rule_hashes, removed=removed)
+    planned = plan(decided, current, rule_hashes=rule_hashes, removed=removed)
+    planned.gates = _gates(planned, chunk, result)
+    return planned
+
+
+def _gates(planned: Plan, chunk: SubjectChunk, result: VectorResult) -> dict[int, frozenset[str]]:
+    """The bundles whose gate holds, for each subject with a newly eligible entitlement."""
+    newly = {ch.decision.subject_id for ch in planned.changes if ch.kind == "newly_eligible"}
+    if not newly or not result.gates:
+        return {}
+    row = {int(s): i for i, s in enumerate(chunk.ids.tolist()) if int(s) in newly}
+    return {
+        s: frozenset(b for b, values in result.gates.items() if int(values[i]) == int(T))
+        for s, i in row.items()
+    }
 
 
 def stale_subjects(session: Session, chunk: SubjectChunk) -> bool:

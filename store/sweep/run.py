@@ -32,6 +32,7 @@ from sqlmodel import Session, col
 
 from matcher.vector.engine import VectorCatalogue, VectorResult, run
 from rules.catalogue import Catalogue
+from store.claims.specs import claim_specs
 from store.db import read_session, write_session
 from store.sweep.columns import SubjectChunk, load_enterprises, load_households, program_facts
 from store.sweep.decisions import stored_decisions
@@ -183,6 +184,7 @@ class _Sweeper:
             actor=s.actor,
             notes=self.notes,
             facts=self.catalogue.facts,
+            claims=claim_specs(self.catalogue),
         )
 
 

@@ -33,6 +33,8 @@ from sqlmodel import Session
 from rules.facts import FactCatalogue
 from store.audit.log import AuditEntry, append_many
 from store.bulk import dialect_insert, execute_many
+from store.claims.opening import ClaimContext, open_and_end
+from store.claims.specs import ClaimSpecs
 from store.sweep.diff import Change, Current, Decision, Key, Plan, State
 from store.sweep.notes import PolicyNote, missing_labels
 from store.sweep.runs import SweepConflict
@@ -76,6 +78,7 @@ class ChunkContext:
     event_ids: Mapping[int, int] = field(default_factory=dict)  # subject id → event id
     extra: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)  # subject → payload
     effective_on: Mapping[Key, date] = field(default_factory=dict)
+    claims: ClaimSpecs | None = None  # open and end claims with the changes (None: do not)
 
     def event_of(self, subject_id: int) -> int | None:
         """The event that re-evaluated a subject (None in a sweep)."""
@@ -192,7 +195,9 @@ def _transition(ctx: ChunkContext, change: Change) -> dict[str, Any]:
     return said
 
 
-def _payload(ctx: ChunkContext, change: Change) -> dict[str, Any]:
+def _payload(
+    ctx: ChunkContext, change: Change, claims: Mapping[Key, Mapping[str, Any]]
+) -> dict[str, Any]:
     """A self-contained notice: the transition, the policy, why, and what is still missing."""
     d = change.decision
     said: dict[str, Any] = {
@@ -213,18 +218,24 @@ def _payload(ctx: ChunkContext, change: Change) -> dict[str, Any]:
     said["missing"] = missing_labels(d.missing, ctx.facts)
     if (effective := ctx.effective_on.get(d.key)) is not None:
         said["effective_on"] = effective.isoformat()
+    if (claim := claims.get(d.key)) is not None:
+        said["claim"] = dict(claim)
     said.update(ctx.extra.get(d.subject_id, {}))
     return said
 
 
 def _outbox(
-    session: Session, ctx: ChunkContext, changes: Sequence[Change], ids: Mapping[Key, int]
+    session: Session,
+    ctx: ChunkContext,
+    changes: Sequence[Change],
+    ids: Mapping[Key, int],
+    claims: Mapping[Key, Mapping[str, Any]],
 ) -> None:
     stmt = dialect_insert(session, _OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
     now = utcnow()
     values = [
         (dedup_key(ctx, ch), ids[ch.decision.key], ctx.kind, ch.decision.subject_id,
-         ch.decision.policy_id, ch.kind, _payload(ctx, ch), "pending", 0, now)
+         ch.decision.policy_id, ch.kind, _payload(ctx, ch, claims), "pending", 0, now)
         for ch in changes
     ]  # fmt: skip
     execute_many(session=session, stmt=stmt, columns=_OUTBOX_COLUMNS, rows=values)
@@ -245,6 +256,27 @@ def _audit(session: Session, ctx: ChunkContext, changes: Sequence[Change]) -> No
     append_many(session=session, entries=entries)
 
 
+def _claims(
+    session: Session, ctx: ChunkContext, plan: Plan, ids: Mapping[Key, int]
+) -> dict[Key, dict[str, Any]]:
+    """Open and end the claims of the changes (`store.claims.opening`); the claim of each."""
+    if ctx.claims is None:
+        return {}
+    reasons = {}
+    for ch in plan.changes:
+        note = ctx.notes.get(ch.decision.policy_id)
+        if ch.kind == "no_longer_eligible" and note is not None:
+            title = note.policy.get("title", ch.decision.policy_id)
+            unmet = "；".join(note.said(ch.decision.conditions)["not_met"])
+            reasons[ch.decision.key] = f"不再符合「{title}」" + (f"：{unmet}" if unmet else "")
+    claim_ctx = ClaimContext(
+        kind=ctx.kind, on_date=ctx.on_date, version_id=ctx.version_id,
+        catalogue_hash=ctx.catalogue_hash, actor=ctx.actor, specs=ctx.claims, gates=plan.gates,
+        effective_on=ctx.effective_on, reasons=reasons,
+    )  # fmt: skip
+    return open_and_end(session, claim_ctx, plan.changes, ids)
+
+
 def write_plan(*, session: Session, ctx: ChunkContext, plan: Plan) -> None:
     """Write a chunk's plan: intervals closed, then opened; changes with their outbox rows; audit.
 
@@ -262,5 +294,6 @@ def write_plan(*, session: Session, ctx: ChunkContext, plan: Plan) -> None:
         _open(session, ctx, plan.opened)
     if plan.changes:
         ids = _changes(session, ctx, plan.changes)
-        _outbox(session, ctx, plan.changes, ids)
+        claims = _claims(session, ctx, plan, ids)
+        _outbox(session, ctx, plan.changes, ids, claims)
         _audit(session, ctx, plan.changes)

@@ -1,0 +1,328 @@
+"""Claims opened and ended by entitlement changes, in the transaction that writes the changes.
+
+Called by `store.sweep.writes.write_plan`, so the nightly sweep and the live event path open
+the same claims for the same changes (and roll back with them). For each change:
+
+- **newly eligible**, the policy's `delivery`:
+  - a member of a bundle whose gate holds for the subject (低保一件事 for a 低保 household):
+    its section joins the subject's **bundle claim** — the one still `prepared`, else a new
+    one: one form, a part per department, materials merged (`store.claims.forms`);
+  - `auto` (免申即享): a **grant**, `granted` by the system at once (no one acts);
+  - `confirm`: a **prepared claim** (one part), waiting for one confirmation;
+  - `notify`: no claim, the notice only.
+- **no longer eligible**: every part holding the policy ends. A part not yet approved is
+  `withdrawn` by the system with the reason (what is no longer met); a part granted, approved
+  or paid keeps its state and gets `ends_on` (payments stop from the change's
+  `effective_on`, e.g. the first of next month, else its date); a claim all of whose parts
+  are withdrawn is withdrawn. Each department concerned is told (an office notice).
+
+Every claim opened, granted, withdrawn or ended is a `claim_step` (by `system`) and an audit
+record. `origin` (`policy:…:change{id}`, `bundle:…:change{id}`) is unique: the same change
+can never open two claims.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Table, update
+from sqlalchemy import select as core_select
+from sqlmodel import Session, col, select
+
+from store.audit.log import AuditEntry, append_many, inputs_hash
+from store.claims.forms import Subject, form_of, materials_of, subjects
+from store.claims.notices import department_office, queue_office_notices
+from store.claims.specs import ClaimSpecs, PolicySpec
+from store.sweep.diff import Change, Key
+from store.tables.claims import Claim, ClaimPart, ClaimStep
+from store.tables.types import utcnow
+
+__all__ = ["ClaimContext", "OPEN_STATES", "open_and_end"]
+
+_CLAIM: Table = Claim.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_PART: Table = ClaimPart.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_STEP: Table = ClaimStep.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+# States a part is withdrawn from when its entitlement ends; from the others it keeps paying
+# until `ends_on`, or is over already.
+OPEN_STATES = ("prepared", "confirmed", "village_accepted", "township_checked", "returned")
+_KEEPS = ("granted", "county_approved", "paid")
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class ClaimContext:
+    """What the claims of one write share (the sweep's chunk context, in claim terms)."""
+
+    kind: str
+    on_date: date
+    version_id: int
+    catalogue_hash: str
+    actor: str
+    specs: ClaimSpecs
+    gates: Mapping[int, frozenset[str]] = field(default_factory=dict)  # subject → open bundles
+    effective_on: Mapping[Key, date] = field(default_factory=dict)
+    reasons: Mapping[Key, str] = field(default_factory=dict)  # why an entitlement ended
+
+
+def _section(spec: PolicySpec, ch: Change, change_id: int, on: date) -> dict[str, Any]:
+    d = ch.decision
+    return {"policy_id": spec.id, "title": spec.title, "department": spec.department,
+            "delivery": spec.delivery, "amount": None if d.amount is None else str(d.amount),
+            "unit": spec.unit, "period": spec.period, "from": on.isoformat(),
+            "change_id": change_id}  # fmt: skip
+
+
+class _Writer:
+    def __init__(self, session: Session, ctx: ClaimContext) -> None:
+        self.session, self.ctx = session, ctx
+        self.audit: list[AuditEntry] = []
+        self.steps: list[dict[str, Any]] = []
+        self.office: list[dict[str, Any]] = []
+        self.notes: dict[Key, dict[str, Any]] = {}
+
+    def step(self, claim: int, part: int | None, action: str, frm: str, to: str,
+             reason: str | None = None) -> None:  # fmt: skip
+        self.steps.append({
+            "claim_id": claim, "part_id": part, "action": action, "from_state": frm,
+            "to_state": to, "actor": SYSTEM, "person": None, "role": SYSTEM, "region": "",
+            "department": None, "on_behalf": False, "reason": reason, "on_date": self.ctx.on_date,
+            "idempotency_key": None, "at": utcnow(),
+        })  # fmt: skip
+
+    def record(self, claim: int, action: str, details: Mapping[str, Any], inputs: str) -> None:
+        self.audit.append(AuditEntry(
+            actor=self.ctx.actor, action=f"claim.{action}", subject=f"claim:{claim}",
+            catalogue_hash=self.ctx.catalogue_hash, inputs_hash=inputs,
+            details={"role": SYSTEM, **details},
+        ))  # fmt: skip
+
+    def flush(self) -> None:
+        if self.steps:
+            self.session.execute(_STEP.insert(), self.steps)
+        queue_office_notices(self.session, self.office)
+        append_many(session=self.session, entries=self.audit)
+
+
+def _open_claim(
+    w: _Writer, kind: str, subject_id: int, subject: Subject, bundle: str | None,
+    items: list[tuple[PolicySpec, Change, int]],
+) -> Claim:  # fmt: skip
+    ctx, specs = w.ctx, w.ctx.specs
+    policies = [p for p, _, _ in items]
+    sections = [_section(p, ch, cid, ctx.on_date) for p, ch, cid in items]
+    if bundle is not None:
+        claim_kind, title = "bundle", specs.bundles[bundle].title
+        origin = f"bundle:{bundle}:{kind}:{subject_id}:change{items[0][2]}"
+    else:
+        p = policies[0]
+        claim_kind = "grant" if p.delivery == "auto" else "claim"
+        title, origin = p.title, f"policy:{p.id}:{kind}:{subject_id}:change{items[0][2]}"
+    state = "granted" if claim_kind == "grant" else "prepared"
+    claim = Claim(
+        kind=claim_kind, subject_kind=kind, subject_id=subject_id, subject_key=subject["key"],
+        region=subject["region"], bundle_id=bundle, title=title[:300], state=state,
+        entered_on=ctx.on_date, eligible_on=ctx.on_date, origin=origin,
+        form=form_of(specs, kind, subject, sections),
+        materials=materials_of(specs, policies, subject), catalogue_version_id=ctx.version_id,
+    )  # fmt: skip
+    w.session.add(claim)
+    w.session.flush()
+    assert claim.id is not None
+    by_department: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for s in sections:
+        by_department[s["department"]].append(s)
+    parts = [
+        ClaimPart(
+            claim_id=claim.id, department=dept, state=state, entered_on=ctx.on_date, sections=secs
+        )  # fmt: skip
+        for dept, secs in by_department.items()
+    ]
+    w.session.add_all(parts)
+    w.session.flush()
+    inputs = inputs_hash({"form": claim.form, "sections": sections})
+    w.record(claim.id, "open", {"kind": claim_kind, "state": "prepared", "origin": origin,
+                                "policies": [p.id for p in policies]}, inputs)  # fmt: skip
+    if claim_kind == "grant":
+        w.step(claim.id, None, "grant", "prepared", "granted")
+        w.record(claim.id, "grant", {"from": "prepared", "to": "granted"}, inputs)
+    return claim
+
+
+def _join_bundle(
+    w: _Writer, claim: Claim, subject: Subject, items: list[tuple[PolicySpec, Change, int]]
+) -> None:
+    """Add sections to a bundle claim still `prepared` (its form and materials grow)."""
+    ctx, specs = w.ctx, w.ctx.specs
+    assert claim.id is not None
+    found = w.session.exec(select(ClaimPart).where(col(ClaimPart.claim_id) == claim.id))
+    parts = {p.department: p for p in found}
+    for p, ch, cid in items:
+        section = _section(p, ch, cid, ctx.on_date)
+        part = parts.get(p.department)
+        if part is None:
+            part = ClaimPart(claim_id=claim.id, department=p.department, state="prepared",
+                             entered_on=ctx.on_date, sections=[])  # fmt: skip
+            parts[p.department] = part
+        if all(s["policy_id"] != p.id for s in part.sections):
+            part.sections = [*part.sections, section]
+            part.version += 1
+        w.session.add(part)
+    every = [s for part in parts.values() for s in part.sections]
+    policies = [specs.policies[s["policy_id"]] for s in every if s["policy_id"] in specs.policies]
+    claim.form = form_of(specs, claim.subject_kind, subject, every)
+    claim.materials = materials_of(specs, policies, subject)
+    claim.version += 1
+    claim.updated_at = utcnow()
+    w.session.add(claim)
+    w.session.flush()
+    w.record(claim.id, "join", {"policies": [p.id for p, _, _ in items]},
+             inputs_hash({"form": claim.form, "sections": every}))  # fmt: skip
+
+
+def _note(claim: Claim) -> dict[str, Any]:
+    by = defaultdict(list)
+    for m in claim.materials:
+        by[m["status"]].append(m["name"])
+    return {"id": claim.id, "kind": claim.kind, "state": claim.state, "title": claim.title,
+            "asked": by["asked"], "waived": by["waived"], "held": by["held"]}  # fmt: skip
+
+
+def _open_all(w: _Writer, changes: Sequence[Change], change_ids: Mapping[Key, int]) -> None:
+    ctx, specs = w.ctx, w.ctx.specs
+    wanted = [
+        ch for ch in changes
+        if ch.kind == "newly_eligible" and ch.decision.policy_id in specs.policies
+        and specs.policies[ch.decision.policy_id].delivery != "notify"
+    ]  # fmt: skip
+    if not wanted:
+        return
+    found = subjects(w.session, ctx.kind, [ch.decision.subject_id for ch in wanted])
+    by_subject: dict[int, list[Change]] = defaultdict(list)
+    for ch in wanted:
+        by_subject[ch.decision.subject_id].append(ch)
+    for subject_id, mine in by_subject.items():
+        subject = found.get(subject_id)
+        if subject is None:
+            continue
+        bundles: dict[str, list[tuple[PolicySpec, Change, int]]] = defaultdict(list)
+        for ch in mine:
+            spec = specs.policies[ch.decision.policy_id]
+            item = (spec, ch, change_ids[ch.decision.key])
+            bundle = next((b for b in spec.bundles if b in ctx.gates.get(subject_id, ())), None)
+            if bundle is not None:
+                bundles[bundle].append(item)
+                continue
+            claim = _open_claim(w, ctx.kind, subject_id, subject, None, [item])
+            w.notes[ch.decision.key] = _note(claim)
+        for bundle, items in bundles.items():
+            found_claim = w.session.exec(
+                select(Claim)
+                .where(col(Claim.subject_kind) == ctx.kind, col(Claim.subject_id) == subject_id,
+                       col(Claim.bundle_id) == bundle, col(Claim.state) == "prepared")
+                .order_by(col(Claim.id).desc())
+            ).first()  # fmt: skip
+            if found_claim is None:
+                claim = _open_claim(w, ctx.kind, subject_id, subject, bundle, items)
+            else:
+                claim = found_claim
+                _join_bundle(w, claim, subject, items)
+            for _, ch, _ in items:
+                w.notes[ch.decision.key] = _note(claim)
+
+
+def _end_all(w: _Writer, changes: Sequence[Change]) -> None:
+    ctx = w.ctx
+    ended: dict[int, set[str]] = defaultdict(set)
+    for ch in changes:
+        if ch.kind == "no_longer_eligible":
+            ended[ch.decision.subject_id].add(ch.decision.policy_id)
+    if not ended:
+        return
+    c, p = _CLAIM.c, _PART.c
+    rows = w.session.connection().execute(
+        core_select(p.id, p.claim_id, p.department, p.state, p.version, p.sections, c.subject_id,
+               c.region, c.state.label("claim_state"), c.version.label("claim_version"))
+        .join(_CLAIM, c.id == p.claim_id)
+        .where(c.subject_kind == ctx.kind, c.subject_id.in_(sorted(ended)),
+               p.state.in_(OPEN_STATES + _KEEPS))
+    ).all()  # fmt: skip
+    touched: set[int] = set()
+    for r in rows:
+        gone = [s["policy_id"] for s in r.sections if s["policy_id"] in ended[r.subject_id]]
+        if not gone:
+            continue
+        key = (r.subject_id, gone[0])
+        reason = ctx.reasons.get(key) or "不再符合享受条件"
+        effective = ctx.effective_on.get(key, ctx.on_date)
+        all_gone = len(gone) == len(r.sections)
+        if r.state in OPEN_STATES and all_gone:
+            moved = w.session.connection().execute(
+                update(_PART).where(p.id == r.id, p.version == r.version)
+                .values(state="withdrawn", version=r.version + 1, entered_on=ctx.on_date,
+                        end_reason=reason[:500], updated_at=utcnow())
+            )  # fmt: skip
+            if moved.rowcount != 1:
+                continue  # moved meanwhile by a person: the next sweep sees it again
+            w.step(r.claim_id, r.id, "withdraw", r.state, "withdrawn", reason)
+            what = {"action": "withdraw", "from": r.state, "to": "withdrawn"}
+            touched.add(r.claim_id)
+        else:
+            sections = [
+                {**s, "ends_on": effective.isoformat()} if s["policy_id"] in gone else s
+                for s in r.sections
+            ]
+            values: dict[str, Any] = {"sections": sections, "updated_at": utcnow()}
+            if all_gone:
+                values |= {"ends_on": effective, "end_reason": reason[:500]}
+            w.session.connection().execute(update(_PART).where(p.id == r.id).values(**values))
+            what = {"action": "end", "state": r.state, "ends_on": effective.isoformat()}
+        details = {**what, "department": r.department, "policies": gone, "reason": reason}
+        w.record(r.claim_id, "end" if what["action"] == "end" else "withdraw", details,
+                 inputs_hash({"part": r.id, "policies": gone}))  # fmt: skip
+        w.office.append({
+            "dedup_key": f"claim.ended:{r.id}:{ctx.on_date.isoformat()}", "claim_id": r.claim_id,
+            "kind": "claim.ended", "office": department_office(r.region, r.department),
+            "policy_id": gone[0], "payload": {"part_id": r.id, **details},
+        })  # fmt: skip
+    _withdraw_emptied(w, touched)
+
+
+def _withdraw_emptied(w: _Writer, claims: set[int]) -> None:
+    """Withdraw each claim, at a claim-level state, all of whose parts are withdrawn."""
+    if not claims:
+        return
+    c, p = _CLAIM.c, _PART.c
+    conn = w.session.connection()
+    for claim_id in sorted(claims):
+        states = {r.state for r in conn.execute(core_select(p.state).where(p.claim_id == claim_id))}
+        head = conn.execute(core_select(c.state, c.version).where(c.id == claim_id)).one()
+        if states != {"withdrawn"} or head.state not in OPEN_STATES:
+            continue
+        moved = conn.execute(
+            update(_CLAIM).where(c.id == claim_id, c.version == head.version)
+            .values(state="withdrawn", version=head.version + 1, entered_on=w.ctx.on_date,
+                    updated_at=utcnow())
+        )  # fmt: skip
+        if moved.rowcount == 1:
+            w.step(claim_id, None, "withdraw", head.state, "withdrawn", "各部门分项均已撤回")
+            w.record(claim_id, "withdraw", {"from": head.state, "to": "withdrawn"}, "")
+
+
+def open_and_end(
+    session: Session, ctx: ClaimContext, changes: Sequence[Change], change_ids: Mapping[Key, int]
+) -> dict[Key, dict[str, Any]]:
+    """Open and end the claims of a chunk's changes (module docstring), in its transaction.
+
+    Returns:
+        By (subject, policy): the claim a newly eligible entitlement went into, for its notice
+        (`id`, `kind`, `state`, `title`, and the materials `asked`, `waived` and `held`).
+    """
+    w = _Writer(session, ctx)
+    _end_all(w, changes)
+    _open_all(w, changes, change_ids)
+    w.flush()
+    return w.notes
