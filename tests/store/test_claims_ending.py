@@ -72,8 +72,12 @@ def test_dibao_lapsing_withdraws_open_parts_and_ends_the_paid_one_next_month(
         assert (w.from_state, w.actor, w.role) == ("township_checked", "system", "system")
         assert w.reason == next(p.end_reason for p in after.values() if p.id == w.part_id)
     assert scalar(engine, "SELECT state FROM claim WHERE id = :c", c=claim) == "township_checked"
-    office = rows(engine, "SELECT kind, subject_kind, subject_id, claim_id, change_id, payload "
-                          "FROM outbox WHERE id > :n AND subject_kind = 'office'", n=outbox)
+    office = rows(
+        engine,
+        "SELECT kind, subject_kind, subject_id, claim_id, change_id, payload "
+        "FROM outbox WHERE id > :n AND subject_kind = 'office'",
+        n=outbox,
+    )
     assert sorted(js(o.payload)["office"] for o in office) == sorted(
         department_office("520602100201", d) for d in before
     )  # one per department, the paid one's included

@@ -254,8 +254,11 @@ def test_auto_outside_a_bundle_is_granted_and_confirm_is_prepared(engine: Engine
                              "WHERE claim_id = :c", c=g.id)  # fmt: skip
         assert [tuple(s) for s in steps] == [("grant", "prepared", "granted", "system", "system")]
     assert granted["household.dibao.electricity"].subject_key == TEKUN
-    prepared = rows(engine, "SELECT c.id, c.state, p.state AS part_state, p.sections FROM claim c "
-                            "JOIN claim_part p ON p.claim_id = c.id WHERE c.kind = 'claim'")
+    prepared = rows(
+        engine,
+        "SELECT c.id, c.state, p.state AS part_state, p.sections FROM claim c "
+        "JOIN claim_part p ON p.claim_id = c.id WHERE c.kind = 'claim'",
+    )
     assert prepared and len({c.id for c in prepared}) == len(prepared)  # one part each
     for c in prepared:
         assert (c.state, c.part_state) == ("prepared", "prepared")

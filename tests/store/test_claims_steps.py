@@ -79,7 +79,10 @@ def test_the_whole_path_confirm_accept_check_approve_pay(engine: Engine) -> None
     step(engine, claim, "village_accepted", VILLAGER, D1)
     (dl,) = _open_deadlines(engine, claim)
     assert (dl[1], _day(dl[3]), _day(dl[4])) == (
-        "village_accepted", add_workdays(D1, 3, calendar=cal), add_workdays(D1, 2, calendar=cal))
+        "village_accepted",
+        add_workdays(D1, 3, calendar=cal),
+        add_workdays(D1, 2, calendar=cal),
+    )
     step(engine, claim, "township_checked", CHECKER, D2)
     open_ = _open_deadlines(engine, claim)
     assert {r[0] for r in open_} == {p.id for p in parts.values()}  # one per part now
@@ -215,7 +218,10 @@ def test_a_departments_return_sends_only_its_part_back_then_resubmit_and_check_a
     assert {d for d, p in parts.items() if p.state == "returned"} == {WATER}
     assert scalar(engine, "SELECT state FROM claim WHERE id = :c", c=claim) == "township_checked"
     (returned,) = [r for r in _open_deadlines(engine, claim) if r[0] == parts[WATER].id]
-    assert (returned[1], _day(returned[3])) == ("returned", add_workdays(D3, 5, calendar=_calendar()))
+    assert (returned[1], _day(returned[3])) == (
+        "returned",
+        add_workdays(D3, 5, calendar=_calendar()),
+    )
     done = step(engine, claim, "village_accepted", VILLAGER, D4)
     assert (done.action, done.part_ids) == ("resubmit", (parts[WATER].id,))
     done = step(engine, claim, "township_checked", CHECKER, D4)
@@ -249,7 +255,11 @@ def test_a_deadline_across_national_day_2025_counts_working_days(engine: Engine)
     step(engine, claim, "village_accepted", VILLAGER, date(2025, 9, 30))
     (dl,) = _open_deadlines(engine, claim)
     assert (dl[1], _day(dl[2]), _day(dl[3]), _day(dl[4])) == (
-        "village_accepted", date(2025, 9, 30), date(2025, 10, 11), date(2025, 10, 10))
+        "village_accepted",
+        date(2025, 9, 30),
+        date(2025, 10, 11),
+        date(2025, 10, 10),
+    )
 
 
 def test_a_deadline_reaching_a_year_with_no_holiday_schedule_refuses_the_step(
