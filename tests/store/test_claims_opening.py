@@ -284,3 +284,22 @@ def test_notify_opens_no_claim(engine: Engine, tmp_path: Path) -> None:
     assert all(
         s["policy_id"] != "household.elderly.longevity" for (secs,) in claims for s in js(secs)
     )  # …but none for the notify policy
+
+
+def test_a_bundle_claim_asks_each_material_once_across_its_departments(engine: Engine) -> None:
+    """The first sweep's 低保 bundle claim of a 低保 family (a disabled head, a student): the
+    一卡通 account needed by two departments is listed once, waived (容缺) for both; the 低保证
+    held once for all seven; the disability card (no fact, not waivable) asked."""
+    seed(engine, households=1)
+    claim_id = bundle_of(engine, DIBAO)
+    parts = parts_of(engine, claim_id)
+    assert len(parts) == 7
+    materials = js(scalar(engine, "SELECT materials FROM claim WHERE id = :c", c=claim_id))
+    by_name = {m["name"]: m for m in materials}
+    assert len(by_name) == len(materials)
+    card = by_name["惠民惠农“一卡通”账户"]
+    assert card["status"] == "waived" and set(card["departments"]) == {
+        "县教育局（学生资助管理中心）", "县残疾人联合会（会同县民政局）"}  # fmt: skip
+    assert by_name["低保证"]["status"] == "held"
+    assert set(by_name["低保证"]["departments"]) == set(parts)
+    assert by_name["第二代残疾人证"]["status"] == "asked"
