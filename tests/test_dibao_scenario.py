@@ -99,7 +99,8 @@ def test_dibao_household_one_visit_instead_of_seven_then_lapse(
         )
 
     said = _zhida("profile", "set", "household", household, "dibao_status=active",
-                  "dibao_certificate_no=DB520600001", "--on", str(RECOGNISED), "--root", str(ROOT))  # fmt: skip
+                  "dibao_certificate_no=DB520600001", "--on", str(RECOGNISED),
+                  "--root", str(ROOT))  # fmt: skip
     assert "dibao_granted" in said
     listed = json.loads(_zhida("claims", "list", "--kind", "bundle", "--region", VILLAGE, "--json"))
     (claim,) = [c for c in listed if c["subject_key"] == household]
@@ -119,7 +120,7 @@ def test_dibao_household_one_visit_instead_of_seven_then_lapse(
     _zhida("claims", "confirm", claim_id, "--as", "村代办", *day)
     _zhida("claims", "advance", claim_id, "--to", "village_accepted", "--as", "村代办", *day)
     _zhida("claims", "advance", claim_id, "--to", "township_checked", "--as", "镇审核", *day)
-    for dept, name in clerks.items():
+    for name in clerks.values():
         _zhida("claims", "advance", claim_id, "--to", "county_approved", "--as", name, *day)
     shown = json.loads(_zhida("claims", "show", claim_id, "--json"))
     assert {p["state"] for p in shown["parts"]} == {"county_approved"}
@@ -146,8 +147,8 @@ def test_dibao_household_one_visit_instead_of_seven_then_lapse(
     shown = json.loads(_zhida("claims", "show", claim_id, "--json"))
     assert {p["ends_on"] for p in shown["parts"]} == {"2025-05-01"}
     assert {p["state"] for p in shown["parts"]} == {"paid"}
-    ended = _rows(engine, "SELECT payload FROM outbox WHERE subject_kind = 'office' AND claim_id = :c",
-                  c=int(claim_id))  # fmt: skip
+    ended = _rows(engine, "SELECT payload FROM outbox WHERE subject_kind = 'office' "
+                  "AND claim_id = :c", c=int(claim_id))  # fmt: skip
     offices = {(r[0] if isinstance(r[0], dict) else json.loads(r[0]))["office"] for r in ended}
     assert offices == {f"{VILLAGE[:6]}/{d}" for d in departments}
     open_ = _rows(engine, "SELECT policy_id FROM entitlement WHERE valid_to IS NULL AND "
