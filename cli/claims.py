@@ -42,7 +42,6 @@ ToOpt = Annotated[str, typer.Option("--to", help="转到的状态，如 village_
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="理由（退回、不予批准、撤回必填）")]
 DeptOpt = Annotated[str | None, typer.Option("--dept", help="部门分项（默认办理人所在部门）")]
 PaymentOpt = Annotated[str | None, typer.Option("--payment-ref", help="发放凭证号（转为 paid 时）")]
-CLAIM_LEVEL = ("prepared", "confirmed", "village_accepted", "returned")  # moves as one
 
 
 def _engine() -> Engine:
@@ -191,6 +190,7 @@ def _targets(engine: Engine, claim_id: int | None, every: bool, region: str | No
              to_state: str, wf: Workflow) -> list[tuple[int, int | None]]:  # fmt: skip
     """The claims to act on: one, or every claim in the region that can reach `to_state`."""
     from store.claims.reads import list_claims
+    from store.claims.steps import CLAIM_LEVEL
     from store.db import read_session
 
     if every == (claim_id is not None):
