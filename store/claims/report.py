@@ -15,9 +15,10 @@ prefix (filtered in SQL):
   person (status `asked`; `held` ones were filled from data we hold, `waived` ones are 容缺);
 - **visits**: over the claims taken up — grants, and claims with a `confirm` step —
   the departments a household would have visited without zhida (the distinct departments
-  of the claim's sections, plus 县民政局 that recognises the household, for a bundle)
-  vs. visits with zhida (1 for a claim confirmed at the village, 0 for a grant). For the 低保
-  bundle of a household qualifying for every follow-on: 7 → 1 (常山);
+  of the claim's sections) vs. visits with zhida (1 for a claim confirmed at the village, 0
+  for a grant). For the 低保 bundle of a household qualifying for every follow-on (人社, 医保,
+  供电, 水务, 广电, 教育, 残联): 7 → 1 (常山). The 民政 office that recognised the household
+  as 低保 is not counted on either side: the household applies for 低保 itself in both worlds;
 - **days from eligibility to payment**: `part.paid_on − claim.eligible_on` over paid parts
   (median, max);
 - **overdue steps**: `claim_deadline` rows not done whose `due_on` is before `today`.
@@ -61,7 +62,6 @@ _ENTERPRISE: Table = EnterpriseRow.__table__  # type: ignore[attr-defined]  # SQ
 
 DELIVERED = ("granted", "paid")  # a part whose benefit reached the subject (or is being paid)
 DEAD_STATES = ("withdrawn", "rejected")  # a part in any other state still holds its policies
-CIVIL_AFFAIRS = "县民政局"  # the office a bundle's household goes to first, without zhida
 _HUNDREDTH = Decimal("0.01")
 
 
@@ -153,7 +153,8 @@ class OutcomesReport:
         """The report as JSON."""
         return {
             "region": self.region, "today": self.today.isoformat(), "days": self.days,
-            "groups": [g.as_json() for g in self.groups],
+            "bundles": [g.as_json() for g in self.groups if g.kind == "bundle"],
+            "policies": [g.as_json() for g in self.groups if g.kind == "policy"],
             "unclaimed": [u.as_json() for u in self.unclaimed],
         }  # fmt: skip
 
@@ -227,10 +228,7 @@ def _add(g: GroupOutcome, claim: Any, parts: list[Any], sections: list[dict[str,
         g.delivered_actions += actions
     if claim.kind == "grant" or confirmed:
         g.taken_up += 1
-        departments = {s["department"] for s in sections}
-        if claim.kind == "bundle":  # the household is recognised (低保认定) by 民政 first
-            departments.add(CIVIL_AFFAIRS)
-        g.visits_without += len(departments)
+        g.visits_without += len({s["department"] for s in sections})
         g.visits_with += 0 if claim.kind == "grant" else 1
     g.days_to_pay += [(p.paid_on - claim.eligible_on).days for p in parts if p.paid_on]
     g.overdue += overdue
