@@ -6,6 +6,7 @@ when imported, and imports what a command needs only when the command runs.
 
 from cli import (
     audit,
+    claims,
     impact,
     imports,
     notices,
@@ -32,5 +33,6 @@ __all__ = [
     "sheets",
     "subscriptions",
     "sweep",
+    "claims",
     "users",
 ]
