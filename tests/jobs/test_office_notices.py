@@ -23,7 +23,8 @@ from jobs.mail import MailSettings
 from jobs.notices import SMS_TEMPLATES, mail_parts, notice_of, sms_message, sms_text, webhook_body
 from jobs.subscriptions import BadSubscription, register
 from jobs.tasks import claim_deadlines
-from store.db import read_session
+from store.db import read_session, write_session
+from store.delivery.outbox import replay
 from store.delivery.secrets import secret_box
 from store.delivery.views import list_notices
 from store.tables.delivery import Subscription
@@ -88,6 +89,8 @@ def test_an_escalation_reaches_the_township_webhook_and_the_supervisors_mailbox(
 def test_an_office_nobody_subscribed_to_ends_undeliverable_naming_its_key(
     engine: Engine, env: None
 ) -> None:
+    """A reminder to a department nobody subscribed (another department did) is undeliverable,
+    saying which key to subscribe; subscribed and replayed, it is delivered."""
     claim_id, part_id = add_claim(engine, state="township_checked", entered_on=date(2025, 9, 29))
     add_deadline(engine, claim_id, state="township_checked", part_id=part_id,
                  department="县医疗保障局", entered_on=date(2025, 9, 29),
@@ -96,14 +99,21 @@ def test_an_office_nobody_subscribed_to_ends_undeliverable_naming_its_key(
     assert claim_deadlines(str(POLICIES), on="2025-10-09").reminded == 1  # type: ignore[union-attr]
     channels = Channels(DrainSettings(), box=secret_box())
     drain(engine, channels=channels, clock=Clock())
-    channels.close()
     with read_session(engine) as session:
-        ((kind, state, error),) = session.execute(
-            select(OutboxMessage.kind, OutboxMessage.state, OutboxMessage.last_error)
-        ).all()
+        ((outbox_id, kind, state, error),) = session.execute(
+            select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.state,
+                   OutboxMessage.last_error)
+        ).all()  # fmt: skip
     assert (kind, state) == ("claim.reminder", "undeliverable")
     assert "办公室 520602/县医疗保障局 没有有效订阅" in (error or "")
     assert "zhida subscriptions add office 520602/县医疗保障局" in (error or "")
+    with serving(Receiver()) as receiver:
+        subscribe_webhook(engine, receiver, "520602/县医疗保障局", "yb", kind="office")
+        with write_session(engine) as session:
+            replay(session=session, outbox_id=outbox_id, now=Clock()(), actor="test")
+        drain(engine, channels=channels, clock=Clock())
+        channels.close()
+    assert [path for path, _, _ in receiver.hits] == ["/hook/yb"] and receiver.forged == 0
 
 
 @pytest.mark.parametrize(
