@@ -7,7 +7,9 @@ the same claims for the same changes (and roll back with them). For each change:
   - a member of a bundle whose gate holds for the subject (低保一件事 for a 低保 household):
     its section joins the subject's **bundle claim** — the one still `prepared`, else a new
     one: one form, a part per department, materials merged (`store.claims.forms`);
-  - `auto` (免申即享): a **grant**, `granted` by the system at once (no one acts);
+  - `auto` (免申即享): a **grant**, `granted` by the system at once (no one acts); it gets no
+    deadline row: it is paid in the department's regular payment batch, and a nightly sweep
+    must never fail because a deadline's year has no holiday schedule yet;
   - `confirm`: a **prepared claim** (one part), waiting for one confirmation;
   - `notify`: no claim, the notice only.
 - **no longer eligible**: every part holding the policy ends. A part not yet approved is
