@@ -6,11 +6,14 @@ when imported, and imports what a command needs only when the command runs.
 
 from cli import (
     audit,
+    claim_files,
+    claims,
     impact,
     imports,
     notices,
     policies,
     profiles,
+    report,
     scheduler,
     sheets,
     subscriptions,
@@ -19,18 +22,23 @@ from cli import (
 )
 from cli.base import app, main
 
+claim_files.register(claims.claims_app)  # idempotent: cli.claims may call it too
+
 __all__ = [
     "app",
     "main",
     "audit",
+    "claim_files",
     "impact",
     "imports",
     "notices",
     "policies",
     "profiles",
+    "report",
     "scheduler",
     "sheets",
     "subscriptions",
     "sweep",
+    "claims",
     "users",
 ]

