@@ -334,8 +334,10 @@ def test_outcomes_report_agrees_with_the_database(seeded: Seeded) -> None:
         )
     today = ON + timedelta(days=60)
     with read_session(engine) as session:
-        report = outcomes(session, region=COUNTY, today=today, root=ROOT)
-        village = outcomes(session, region=_village(engine), today=today, root=ROOT)
+        report = outcomes(session, region=COUNTY, today=today, root=ROOT, catalogue=_catalogue())
+        village = outcomes(
+            session, region=_village(engine), today=today, root=ROOT, catalogue=_catalogue()
+        )
     claims = _sql(engine, "SELECT id, kind, state, bundle_id, materials FROM claim WHERE "
                   "region LIKE :r", r=COUNTY + "%")  # fmt: skip
     steps = {r[0] for r in _sql(engine, "SELECT claim_id FROM claim_step WHERE action='confirm'")}
@@ -385,9 +387,19 @@ def test_unclaimed_lists_eligible_entitlements_without_a_live_claim(seeded: Seed
         0
     ]
     with read_session(engine) as session:
-        late = outcomes(session, region=None, today=ON + timedelta(days=30), root=ROOT)
-        early = outcomes(session, region=None, today=ON + timedelta(days=29), root=ROOT)
-        elsewhere = outcomes(session, region="520603", today=ON + timedelta(days=30), root=ROOT)
+        late = outcomes(
+            session, region=None, today=ON + timedelta(days=30), root=ROOT, catalogue=_catalogue()
+        )
+        early = outcomes(
+            session, region=None, today=ON + timedelta(days=29), root=ROOT, catalogue=_catalogue()
+        )
+        elsewhere = outcomes(
+            session,
+            region="520603",
+            today=ON + timedelta(days=30),
+            root=ROOT,
+            catalogue=_catalogue(),
+        )
     assert [(u.subject_id, u.subject_key, u.days) for u in late.unclaimed] == [(subject, key, 30)]
     assert early.unclaimed == [] and elsewhere.unclaimed == [] and elsewhere.groups == []
 
