@@ -1,4 +1,6 @@
-"""`zhida subscriptions`: where enterprises, households and village centres hear about notices.
+"""`zhida subscriptions`: where enterprises, households, village centres and offices (a village,
+township, the county's supervisors, a county department: claims' reminders and escalations)
+hear about notices.
 
 A thin shell over `jobs.subscriptions`: a webhook's secret is printed once, when it is made (or
 rotated), and listed masked; every refusal is one message naming the option.
@@ -17,7 +19,7 @@ subscriptions_app = typer.Typer(
 )
 app.add_typer(subscriptions_app, name="subscriptions")
 
-KINDS = {"enterprise": "企业", "household": "户", "village": "村（社区）"}
+KINDS = {"enterprise": "企业", "household": "户", "village": "村（社区）", "office": "办公室"}
 Webhook = Annotated[str | None, typer.Option("--webhook", help="推送地址 https://…")]
 Secret = Annotated[str | None, typer.Option("--secret", help="whsec_…（省略则生成并只显示一次）")]
 Email = Annotated[str | None, typer.Option("--email", help="电子邮件地址")]
@@ -26,8 +28,14 @@ Sms = Annotated[str | None, typer.Option("--sms", help="手机号（11 位）")]
 
 @subscriptions_app.command("add")
 def add_command(
-    kind: Annotated[str, typer.Argument(help="enterprise | household | village")],
-    key: Annotated[str, typer.Argument(help="统一社会信用代码 | 户编号 | 12 位区划代码")],
+    kind: Annotated[str, typer.Argument(help="enterprise | household | village | office")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            help="统一社会信用代码 | 户编号 | 12 位区划代码 | 办公室："
+            "12/9/6 位区划代码或 6 位县级代码/部门名称"
+        ),
+    ],
     webhook: Webhook = None,
     secret: Secret = None,
     email: Email = None,
@@ -39,7 +47,10 @@ def add_command(
     from store.delivery.secrets import SecretKeyError
 
     if kind not in KINDS:
-        fail(f"对象类型 {kind!r}：应为 enterprise（企业）、household（户）或 village（村/社区）")
+        fail(
+            f"对象类型 {kind!r}：应为 enterprise（企业）、household（户）、village（村/社区）"
+            "或 office（办公室：村、乡镇、县督查、县级部门）"
+        )
     chosen = [(c, t) for c, t in (("webhook", webhook), ("email", email), ("sms", sms)) if t]
     if len(chosen) != 1:
         fail("--webhook、--email、--sms：应给出且只给出一个 (exactly one channel)")

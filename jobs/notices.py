@@ -16,6 +16,7 @@ The template *kind* comes from the payload's type and the policy's delivery:
 | entitlement.newly_eligible | notify or unknown | newly_eligible |
 | entitlement.amount_changed / no_longer_eligible / became_undetermined | any | the same name |
 | reminder | any | reminder |
+| claim.reminder, claim.overdue, claim.ended | – | claim_… (to an office: `jobs.claim_notices`) |
 
 Missing payload keys fall back: the title to the policy id, a department to "主管部门", reasons
 to none. The confirm link is `{confirm_base}/{notice id}` (e.g.
@@ -44,10 +45,13 @@ import orjson
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from jobs.claim_notices import CLAIM_KINDS, CLAIM_TYPES, ClaimFacts, claim_data, claim_facts
+from jobs.claim_notices import next_step as claim_next_step
 from jobs.sms_templates import SMS_TEMPLATES, choose, sms_text
 from matcher.profiles.masking import mask_ids_in_text
 
 __all__ = [
+    "CLAIM_KINDS",
     "ENVIRONMENT",
     "KINDS",
     "SMS_TEMPLATES",
@@ -115,6 +119,7 @@ class Notice:
     confirm_url: str | None
     catalogue_hash: str
     removed: bool = False  # the catalogue no longer has the policy
+    claim: ClaimFacts | None = None  # an office notice's claim (kinds claim_*)
 
 
 def _line(value: Any) -> str:
@@ -200,6 +205,8 @@ def notice_of(
     Raises:
         ValueError: an unknown payload type, or an amount that is not a decimal string.
     """
+    if str(payload.get("type", "")) in CLAIM_TYPES:
+        return _office_notice(payload, outbox_id=outbox_id, subject_label=subject_label)
     policy: Mapping[str, Any] = payload.get("policy") or {}
     before, after = payload.get("before") or {}, payload.get("after") or {}
     event_type = str(payload.get("type", ""))
@@ -236,6 +243,23 @@ def notice_of(
         catalogue_hash=_line(payload.get("catalogue_hash", "")),
         removed=payload.get("reason") == "policy_removed",
     )
+
+
+def _office_notice(payload: Mapping[str, Any], *, outbox_id: int, subject_label: str) -> Notice:
+    """The notice of a claim's office notice (`jobs.claim_notices`)."""
+    event_type = str(payload["type"])
+    kind, facts = CLAIM_TYPES[event_type], claim_facts(payload, _opt)
+    title = _opt(payload.get("title")) or "、".join(facts.policies) or f"申领 {facts.claim_id}"
+    return Notice(
+        id=f"msg_{outbox_id}", kind=kind, event_type=event_type, subject_kind="office",
+        subject_label=_line(subject_label), policy_id=_line(payload.get("policy_id", "")),
+        title=title, department=_opt(payload.get("department")), delivery=None, amount=None,
+        before_amount=None, unit=None, period=None, says=(), missing=(), basis=None,
+        on_date=_line(payload.get("on_date", "")),
+        effective_on=facts.ends_on if kind == "claim_ended" else facts.due_on,
+        next_step=claim_next_step(kind, facts), confirm_url=None, catalogue_hash="",
+        claim=facts,
+    )  # fmt: skip
 
 
 def _money(amount: str, unit: str | None) -> str:
@@ -284,6 +308,8 @@ def _context(notice: Notice) -> dict[str, Any]:
         "effective_text": _date_text(notice.effective_on),
         "catalogue_version": notice.catalogue_hash[:12],
         "removed": notice.removed,
+        "c": notice.claim,
+        "due_text": _date_text(notice.claim.due_on) if notice.claim else None,
     }
 
 
@@ -305,7 +331,12 @@ def webhook_body(notice: Notice) -> bytes:
     """The JSON body of the notice's webhook: UTF-8, keys sorted, the same bytes on every retry.
 
     Carries no time of its own (the `webhook-timestamp` header is per attempt) and no ID number.
+    An office notice's data is the claim's (`jobs.claim_notices.claim_data`).
     """
+    if notice.claim is not None:
+        data = claim_data(notice.kind, notice.claim, notice.title, notice.department)
+        body = {"type": notice.event_type, "id": notice.id, "data": data}
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
     data = {
         "kind": notice.kind,
         "subject": {"kind": notice.subject_kind, "label": notice.subject_label},
@@ -338,6 +369,8 @@ def sms_message(notice: Notice) -> tuple[str, dict[str, str]]:
     The first template of the notice's kind whose params are all known is used
     (`jobs/templates/sms.yaml`); a long title or name is cut to fit and ends in "…".
     """
+    if notice.claim is not None:
+        return choose(notice.kind, _claim_sms(notice, notice.claim))
     office = notice.department or "主管部门"
     date_iso = notice.effective_on if notice.kind == "no_longer_eligible" else None
     known = {
@@ -351,3 +384,17 @@ def sms_message(notice: Notice) -> tuple[str, dict[str, str]]:
         "link": notice.confirm_url,
     }
     return choose(notice.kind, {k: v for k, v in known.items() if v})
+
+
+def _claim_sms(notice: Notice, facts: ClaimFacts) -> dict[str, str]:
+    days = facts.days_overdue
+    known = {
+        "claim": str(facts.claim_id),
+        "title": notice.title,
+        "state": facts.state_label or facts.state,
+        "date": _date_text(notice.effective_on),
+        "days": f"{days}个工作日" if days is not None else None,
+        "reason": facts.reason,
+        "department": notice.department or "主管部门",
+    }
+    return {k: v for k, v in known.items() if v}

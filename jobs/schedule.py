@@ -8,7 +8,8 @@ never duplicates it), `coalesce=True` (after downtime a missed job runs once, no
 tick), `max_instances=1` (a run longer than its interval is not overlapped), a long
 `misfire_grace_time` (a sweep missed by minutes still runs), the time zone Asia/Shanghai, and
 plain-data arguments — the values DELIVERY.md measured. The nightly sweep runs at 02:00; due
-deadlines fire hourly (`fire_deadlines`, at minute 5); the outbox drain every 5 s
+deadlines fire hourly (`fire_deadlines`, at minute 5); claim steps' deadlines (承诺时限) are
+reminded and escalated hourly (`claim_deadlines`, at minute 10); the outbox drain every 5 s
 (`ZHIDA_DRAIN_EVERY_S`); retries of failed deliveries are the drain's too: a failed delivery is
 simply due again later. Each job names its trigger (`cron` or `interval`) and the trigger's
 fields; `interval` jobs get a short misfire grace (a missed tick is worth nothing once the next
@@ -79,6 +80,13 @@ JOBS: tuple[JobSpec, ...] = (
         func="jobs.tasks:fire_deadlines",
         cron={"minute": 5},
         says="每小时第 5 分钟：到期的期限（如次月起停发后续待遇）转为事件，重新评估",
+        kwargs=lambda root: {"root": str(root)},
+    ),
+    JobSpec(
+        id="claim_deadlines",
+        func="jobs.tasks:claim_deadlines",
+        cron={"minute": 10},
+        says="每小时第 10 分钟：申领各环节的承诺时限，到期前提醒经办单位，逾期报县督查",
         kwargs=lambda root: {"root": str(root)},
     ),
     JobSpec(

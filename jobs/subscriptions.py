@@ -2,6 +2,12 @@
 
 - The subject must be known: an enterprise by its 18-character credit code, a household by its
   户编号, a village centre by a 12-digit region code where at least one household lives.
+- An office (for a claim's own notices: reminders, escalations, ended claims; see
+  `store.claims.notices`) by its key: a 12-digit village code, a 9-digit township code, a
+  6-digit county code (its supervisors, who get escalations) or `{county code}/{department}`
+  (a county department, named as its users' `--dept`). The code is checked as a region code
+  of its length (`parse_region_code`); it need not have households (a county's supervisors
+  and departments have none).
 - A webhook URL must pass `jobs.webhooks.check_url` (no loopback, private, link-local or
   metadata address, for every address the name resolves to; `ZHIDA_WEBHOOK_ALLOW` allows
   ranges). Its secret is the one given (`whsec_…`, 24–64 bytes) or a new one; it is stored
@@ -25,6 +31,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from jobs.webhooks import BadAllowList, UnsafeURL, check_url, new_secret, sign
+from matcher.profiles.identifiers import IdentifierError, parse_region_code
 from rules.errors import ZhidaError
 from store.db import write_session
 from store.delivery.secrets import secret_box
@@ -41,6 +48,7 @@ __all__ = [
     "ROTATION_GRACE",
     "BadSubscription",
     "Registered",
+    "office_key",
     "register",
     "rotate",
 ]
@@ -58,7 +66,13 @@ _SUBJECTS = {
     "enterprise": "企业（统一社会信用代码）",
     "household": "户（户编号）",
     "village": "村（社区）（12 位区划代码）",
+    "office": "办公室",
 }
+_OFFICE_EXPECTED = (
+    "应为 12 位村（社区）代码、9 位乡镇（街道）代码、6 位县级代码（县督查）"
+    "或 6 位县级代码/部门名称（如 520602/县医疗保障局）"
+)
+_DEPARTMENT_MAX = 64 - 7  # the subject key holds 64 characters: 6 digits, "/", the name
 
 
 class BadSubscription(ZhidaError):
@@ -111,6 +125,35 @@ def _secret(given: str | None) -> str:
     return given
 
 
+def office_key(key: str) -> str:
+    """Check and normalise an office key (see the module docstring).
+
+    Raises:
+        BadSubscription: naming what was found and what is expected.
+    """
+    key = key.strip()
+    code, slash, department = key.partition("/")
+    lengths = (6,) if slash else (6, 9, 12)
+    try:
+        code = parse_region_code(code, lengths=lengths)
+    except IdentifierError as exc:
+        raise BadSubscription(
+            f"办公室 {key!r}：区划代码不对（{exc.message}）；{_OFFICE_EXPECTED}"
+        ) from None
+    if not slash:
+        return code
+    department = department.strip()
+    if not department or any(c.isspace() or c == "/" for c in department):
+        raise BadSubscription(
+            f"办公室 {key!r}：部门名称 {department!r} 为空或含空格、斜杠；{_OFFICE_EXPECTED}"
+        )
+    if len(department) > _DEPARTMENT_MAX:
+        raise BadSubscription(
+            f"办公室 {key!r}：部门名称有 {len(department)} 个字符，应为至多 {_DEPARTMENT_MAX} 个"
+        )
+    return f"{code}/{department}"
+
+
 def register(
     engine: Engine, *, kind: str, key: str, channel: str, target: str, secret: str | None = None
 ) -> Registered:
@@ -122,13 +165,15 @@ def register(
     key = key.strip().upper() if kind == "enterprise" else key.strip()
     if kind == "village" and not _REGION.match(key):
         raise BadSubscription(f"村（社区）{key!r}：应为 12 位统计用区划代码，如 520602100201")
+    if kind == "office":
+        key = office_key(key)
     target = _target(channel, target)
     clear = _secret(secret) if channel == "webhook" else None
     if secret is not None and channel != "webhook":
         raise BadSubscription("--secret 只用于 --webhook")
     sealed = secret_box(create=True).seal(clear) if clear else None
     with write_session(engine) as session:
-        subject_id = subject_id_of(session=session, kind=kind, key=key)
+        subject_id = 0 if kind == "office" else subject_id_of(session=session, kind=kind, key=key)
         if subject_id is None:
             raise BadSubscription(
                 f"{_SUBJECTS[kind]} {key}：库中没有这个对象；应先导入其档案（zhida import）"

@@ -11,11 +11,19 @@ from matcher.events.reactions import Reactions
 from rules.catalogue import load_catalogue
 from rules.clock import TIMEZONE, today  # the county's day, the CLI's default date too
 from rules.errors import ZhidaError
-from store.db import migrate, open_engine
+from store.claims.deadlines import DeadlineReport, due_notices
+from store.db import migrate, open_engine, write_session
 from store.events.deadlines import fire_due
 from store.sweep.run import SweepConflict, SweepDateError, SweepReport, begin_sweep, run_sweep
 
-__all__ = ["TIMEZONE", "drain_outbox", "fire_deadlines", "nightly_sweep", "today"]
+__all__ = [
+    "TIMEZONE",
+    "claim_deadlines",
+    "drain_outbox",
+    "fire_deadlines",
+    "nightly_sweep",
+    "today",
+]
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +106,28 @@ def fire_deadlines(root: str, on: str | None = None) -> int:
         log.warning("deadline %s of %s failed: %s", deadline_id, day, reason)
     log.info("due deadlines of %s: %d fired, %d failed", day, len(fired), len(fired.failed))
     return len(fired)
+
+
+def claim_deadlines(root: str, on: str | None = None) -> DeadlineReport | None:
+    """Send the due reminders and escalations of claim steps' deadlines (承诺时限), as of `on`
+    (default today in Asia/Shanghai), in one transaction; each notice once however often it
+    runs (`store.claims.deadlines.due_notices`). A wrong `workflow.yaml` or `holidays.yaml` is
+    logged and nothing is sent, never raised into the scheduler's thread.
+
+    Returns:
+        The counts, or None when nothing could be done.
+    """
+
+    day = date.fromisoformat(on) if on else today()
+    engine = open_engine()
+    try:
+        migrate(engine)
+        with write_session(engine) as session:
+            report = due_notices(session, today=day, root=Path(root))
+    except ZhidaError as exc:
+        log.warning("claim deadlines of %s not checked: %s", day, exc)
+        return None
+    finally:
+        engine.dispose()
+    log.info("claim deadlines of %s: %s", day, report)
+    return report

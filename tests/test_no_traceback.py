@@ -319,6 +319,14 @@ CASES |= {  # subscriptions and notices: each refusal names the option, the find
         args=_add("enterprise", FIRM, "--webhook", "https://93.184.216.34/h", "--secret", "abc"),
         parts=lambda c: ["--secret", "不是 Standard Webhooks 密钥", "应为 whsec_"],
     ),
+    "bad_office-subscriptions_add": Case(
+        args=_add("office", "52060", "--email", "duban@county.example"),
+        parts=lambda c: ["办公室 '52060'", "区划代码不对", "应为 12 位村（社区）代码", "部门名称"],
+    ),
+    "office_department-subscriptions_add": Case(
+        args=_add("office", "520602/县 医保局", "--sms", "13800138000"),
+        parts=lambda c: ["办公室 '520602/县 医保局'", "含空格", "应为", "520602/县医疗保障局"],
+    ),
     "missing-subscriptions_rotate": Case(
         args=lambda c: ["subscriptions", "rotate", "99"],
         parts=lambda c: ["订阅 99 不存在", "应为 webhook 订阅的编号"],

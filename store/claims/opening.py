@@ -7,11 +7,14 @@ the same claims for the same changes (and roll back with them). For each change:
   - a member of a bundle whose gate holds for the subject (低保一件事 for a 低保 household):
     its section joins the subject's **bundle claim** — the one still `prepared`, else a new
     one: one form, a part per department, materials merged (`store.claims.forms`);
-  - `auto` (免申即享): a **grant**, `granted` by the system at once (no one acts);
+  - `auto` (免申即享): a **grant**, `granted` by the system at once (no one acts); it gets no
+    deadline row: it is paid in the department's regular payment batch, and a nightly sweep
+    must never fail because a deadline's year has no holiday schedule yet;
   - `confirm`: a **prepared claim** (one part), waiting for one confirmation;
   - `notify`: no claim, the notice only.
 - **no longer eligible**: every part holding the policy ends. A part not yet approved is
-  `withdrawn` by the system with the reason (what is no longer met); a part granted, approved
+  `withdrawn` by the system with the reason (what is no longer met), its open deadlines closed;
+  a part granted, approved
   or paid keeps its state and gets `ends_on` (payments stop from the change's
   `effective_on`, e.g. the first of next month, else its date); a claim all of whose parts
   are withdrawn is withdrawn. Each department concerned is told (an office notice).
@@ -38,7 +41,7 @@ from store.claims.forms import Subject, form_of, materials_of, subjects
 from store.claims.notices import department_office, queue_office_notices
 from store.claims.specs import ClaimSpecs, PolicySpec
 from store.sweep.diff import Change, Key
-from store.tables.claims import Claim, ClaimPart, ClaimStep
+from store.tables.claims import Claim, ClaimDeadline, ClaimPart, ClaimStep
 from store.tables.types import utcnow
 
 __all__ = ["ClaimContext", "OPEN_STATES", "open_and_end"]
@@ -46,6 +49,7 @@ __all__ = ["ClaimContext", "OPEN_STATES", "open_and_end"]
 _CLAIM: Table = Claim.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _PART: Table = ClaimPart.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _STEP: Table = ClaimStep.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_DEADLINE: Table = ClaimDeadline.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 # States a part is withdrawn from when its entitlement ends; from the others it keeps paying
 # until `ends_on`, or is over already.
 OPEN_STATES = ("prepared", "confirmed", "village_accepted", "township_checked", "returned")
@@ -267,6 +271,10 @@ def _end_all(w: _Writer, changes: Sequence[Change]) -> None:
             )  # fmt: skip
             if moved.rowcount != 1:
                 continue  # moved meanwhile by a person: the next sweep sees it again
+            w.session.connection().execute(
+                update(_DEADLINE).where(_DEADLINE.c.part_id == r.id, _DEADLINE.c.done_at.is_(None))
+                .values(done_at=utcnow())
+            )  # fmt: skip
             w.step(r.claim_id, r.id, "withdraw", r.state, "withdrawn", reason)
             what = {"action": "withdraw", "from": r.state, "to": "withdrawn"}
             touched.add(r.claim_id)
@@ -308,6 +316,11 @@ def _withdraw_emptied(w: _Writer, claims: set[int]) -> None:
                     updated_at=utcnow())
         )  # fmt: skip
         if moved.rowcount == 1:
+            d = _DEADLINE.c
+            conn.execute(
+                update(_DEADLINE).where(d.claim_id == claim_id, d.done_at.is_(None))
+                .values(done_at=utcnow())
+            )  # fmt: skip
             w.step(claim_id, None, "withdraw", head.state, "withdrawn", "各部门分项均已撤回")
             w.record(claim_id, "withdraw", {"from": head.state, "to": "withdrawn"}, "")
 

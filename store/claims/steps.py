@@ -226,7 +226,8 @@ def take_step(session: Session, req: StepRequest, *, root: Path) -> StepDone:
     for part in targets:
         head = claim if part is None else part
         state, version = head.state, head.version
-        if req.version is not None and part is None and req.version != version:
+        # the version the caller saw: the claim's, or its one part's for a part step
+        if req.version is not None and len(targets) == 1 and req.version != version:
             raise ClaimError(
                 f"申领 {claim.id} 已被他人办理（你看到的是第 {req.version} 版，"
                 f"现为第 {version} 版，状态「{workflow.state_label(state)}」）：请刷新后重试",

@@ -13,9 +13,11 @@ transaction held across an HTTP call would hold the single write lock for its le
 - **Fan-out** happens at a notice's first claim: one `delivery` per active subscription of
   its subject; for a household with none, the subscriptions of its village centre (its
   12-digit region code), on its behalf. A payload `notify: ["subject", "village"]` asks for
-  both (either alone restricts to it). A notice nobody hears about becomes `undeliverable`
-  ("no_channel") rather than being claimed for ever; `replay` fans it out again once someone
-  subscribed.
+  both (either alone restricts to it). An office notice (`subject_kind` "office", a claim's
+  reminder or escalation: `store.claims.notices`) goes to the active office subscriptions whose
+  key is its `payload.office`. A notice nobody hears about becomes `undeliverable`
+  ("no_channel", naming the office key for an office notice) rather than being claimed for
+  ever; `replay` fans it out again once someone subscribed.
 - **Record.** Every attempt is a row. A delivery is `sent` on success, `gone` when its
   subscription is disabled (a 410), `dead` after a permanent failure or the last try, else
   due again after `store.delivery.retry.delay_after`. The notice is `dead` if any delivery is
@@ -39,6 +41,13 @@ from sqlmodel import Session
 
 from store.audit.log import AuditEntry, append
 from store.db import write_session
+from store.delivery.offices import (
+    label_key,
+    office_label,
+    office_of,
+    office_subscriptions,
+    unheard_error,
+)
 from store.delivery.retry import SCHEDULE, delay_after
 from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
 from store.tables.entitlements import OutboxMessage
@@ -51,7 +60,9 @@ __all__ = [
     "Result",
     "Send",
     "aware",
+    "label_of",
     "labels_of",
+    "office_label",
     "claim",
     "record",
     "replay",
@@ -161,9 +172,7 @@ def claim(*, engine: Engine, now: datetime, batch: int, lease: timedelta) -> Bat
                 kind=r.kind,
                 subject_kind=r.subject_kind,
                 subject_id=r.subject_id,
-                subject_label=labels.get(
-                    (r.subject_kind, r.subject_id), f"{r.subject_kind}:{r.subject_id}"
-                ),
+                subject_label=label_of(labels, r),
                 payload=dict(r.payload),
                 sends=sends.get(r.id, []),
             )
@@ -193,15 +202,19 @@ def _fan_out(session: Session, rows: dict[int, Any], now: datetime) -> None:
         return
     chosen = _chosen(session, fresh)
     _insert_deliveries(session, chosen)
-    unheard = [r.id for r in fresh if not chosen.get(r.id)]
+    unheard = [r for r in fresh if not chosen.get(r.id)]
     if unheard:
         o = _OUTBOX.c
         conn.execute(
             update(_OUTBOX)
-            .where(o.id.in_(unheard))
+            .where(o.id == bindparam("_id"))
             .values(
-                state="undeliverable", last_error=NO_CHANNEL, finished_at=now, locked_until=None
-            )
+                state="undeliverable",
+                last_error=bindparam("_error"),
+                finished_at=now,
+                locked_until=None,
+            ),
+            [{"_id": r.id, "_error": unheard_error(r) or NO_CHANNEL} for r in unheard],
         )
 
 
@@ -209,7 +222,7 @@ def _chosen(session: Session, notices: list[Any]) -> dict[int, list[tuple[int, s
     """Outbox id → the active subscriptions that hear of it now, with on whose behalf."""
     conn, s = session.connection(), _SUB.c
     own: dict[tuple[str, int], list[int]] = {}
-    subjects = {(r.subject_kind, r.subject_id) for r in notices}
+    subjects = {(r.subject_kind, r.subject_id) for r in notices if r.subject_kind != "office"}
     for kind in {k for k, _ in subjects}:
         ids = [i for k, i in subjects if k == kind]
         for sub in conn.execute(
@@ -221,8 +234,12 @@ def _chosen(session: Session, notices: list[Any]) -> dict[int, list[tuple[int, s
     villages = _village_subscriptions(
         session, [r.subject_id for r in notices if r.subject_kind == "household"]
     )
+    offices = office_subscriptions(session, notices)
     out: dict[int, list[tuple[int, str]]] = {}
     for r in notices:
+        if r.subject_kind == "office":
+            out[r.id] = [(i, "subject") for i in offices.get(office_of(r), [])]
+            continue
         mine, village = own.get((r.subject_kind, r.subject_id), []), villages.get(r.subject_id, [])
         want_own, want_village = _wanted(r.payload)
         if not want_village and not mine and r.subject_kind == "household":
@@ -327,10 +344,21 @@ def _sends(session: Session, ids: list[int], now: datetime) -> dict[int, list[Se
     return out
 
 
+def label_of(labels: dict[tuple[str, int], str], row: Any) -> str:
+    """The label `labels_of` gave `row`'s subject (`kind:id` when it found none)."""
+    found = labels.get(label_key(row))
+    return found or f"{row.subject_kind}:{row.subject_id}"
+
+
 def labels_of(session: Session, rows: Iterable[Any]) -> dict[tuple[str, int], str]:
-    """How notices name their subjects: the 户编号, or the enterprise's name and credit code
-    (by (subject kind, subject id); rows need `subject_kind` and `subject_id`)."""
+    """How notices name their subjects: the 户编号, the enterprise's name and credit code, or
+    for an office notice the claim and the office ("申领 12 · 县医疗保障局"). Read a row's
+    label with `label_of` (rows need `subject_kind`, `subject_id` and, for offices, `payload`)."""
+    rows = list(rows)
     conn, out = session.connection(), {}
+    for r in rows:
+        if r.subject_kind == "office":
+            out[label_key(r)] = f"申领 {r.subject_id} · {office_label(office_of(r))}"
     households = [r.subject_id for r in rows if r.subject_kind == "household"]
     enterprises = [r.subject_id for r in rows if r.subject_kind == "enterprise"]
     if households:

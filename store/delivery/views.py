@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from store.delivery.outbox import labels_of
+from store.delivery.outbox import label_of, labels_of
 from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
 from store.tables.entitlements import OutboxMessage
 
@@ -56,12 +56,7 @@ def list_notices(
 
 def _lines(session: Session, rows: Sequence[OutboxMessage]) -> list[NoticeLine]:
     labels = labels_of(session, rows)
-    return [
-        NoticeLine(
-            r, labels.get((r.subject_kind, r.subject_id), f"{r.subject_kind}:{r.subject_id}")
-        )
-        for r in rows
-    ]
+    return [NoticeLine(r, label_of(labels, r)) for r in rows]
 
 
 def notice_detail(*, session: Session, outbox_id: int) -> NoticeDetail | None:

@@ -15,6 +15,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from jobs.mail import MailSettings, send_mail
 from jobs.notices import (
+    CLAIM_KINDS,
     ENVIRONMENT,
     KINDS,
     SMS_TEMPLATES,
@@ -134,7 +135,7 @@ def test_a_payload_as_the_sweep_writes_it_today_falls_back_gracefully() -> None:
                        date(2025, 3, 1), 3, "test")  # fmt: skip
     decision = Decision(7, "household.dibao.allowance", "eligible", Decimal("705.00"), "TT", (),
                         None, "h")  # fmt: skip
-    today = _payload(ctx, Change(decision, "newly_eligible", State("ineligible")))
+    today = _payload(ctx, Change(decision, "newly_eligible", State("ineligible")), {})
     n = notice_of(json.loads(json.dumps(today)), outbox_id=9, subject_label="5206020012010001")
     assert (n.kind, n.title, n.amount, n.department, n.confirm_url) == (
         "newly_eligible", "household.dibao.allowance", "705.00", None, None,
@@ -200,7 +201,7 @@ def test_the_webhook_body_is_the_same_bytes_every_time() -> None:
 
 
 def test_every_template_fits_one_sms_with_every_param_at_its_limit() -> None:
-    assert {t.kind for t in SMS_TEMPLATES.values()} == set(KINDS)
+    assert {t.kind for t in SMS_TEMPLATES.values()} == set(KINDS) | set(CLAIM_KINDS)
     for template in SMS_TEMPLATES.values():
         longest = {p: "长" * LIMITS[p] for p in template.params}
         assert len(sms_text(template.code, longest)) <= SMS_MAX, template.code

@@ -41,16 +41,21 @@ def test_jobs_are_registered_once_with_the_measured_options(engine: Engine) -> N
         scheduler = make_scheduler(engine, root=POLICIES, kind="background")
         scheduler.start(paused=True)
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert (
-            set(jobs) == {j.id for j in JOBS} == {"nightly_sweep", "fire_deadlines", "outbox_drain"}
-        )
+        assert set(jobs) == {j.id for j in JOBS} == {
+            "nightly_sweep", "fire_deadlines", "claim_deadlines", "outbox_drain"
+        }  # fmt: skip
         sweep, drain = jobs["nightly_sweep"], jobs["outbox_drain"]
         assert sweep.func_ref == "jobs.tasks:nightly_sweep"
         assert drain.func_ref == "jobs.tasks:drain_outbox"
         deadlines = jobs["fire_deadlines"]
         assert deadlines.func_ref == "jobs.tasks:fire_deadlines"
         assert deadlines.kwargs == {"root": str(POLICIES)} and deadlines.misfire_grace_time >= 3600
-        for job in (sweep, drain, deadlines):
+        claims = jobs["claim_deadlines"]
+        assert claims.func_ref == "jobs.tasks:claim_deadlines"
+        assert claims.kwargs == {"root": str(POLICIES)} and claims.misfire_grace_time >= 3600
+        minute = {f.name: str(f) for f in claims.trigger.fields}["minute"]
+        assert minute == "10" and claims.trigger.timezone == ZoneInfo("Asia/Shanghai")
+        for job in (sweep, drain, deadlines, claims):
             assert (job.coalesce, job.max_instances) == (True, 1) and job.args == ()
         assert sweep.misfire_grace_time >= 3600 and 0 < drain.misfire_grace_time <= 60
         assert sweep.kwargs == {"root": str(POLICIES)} and drain.kwargs == {}
@@ -128,7 +133,7 @@ def test_zhida_scheduler_runs_alone_and_stops_cleanly_on_sigterm(tmp_path: Path)
     assert first.stdout is not None
     started = "".join(first.stdout.readline() for _ in range(1 + len(JOBS)))
     assert "调度器已启动" in started, started
-    for job in ("nightly_sweep", "fire_deadlines", "outbox_drain"):
+    for job in ("nightly_sweep", "fire_deadlines", "claim_deadlines", "outbox_drain"):
         assert job in started, started
     second = _zhida(tmp_path, "scheduler")
     _, refused = second.communicate(timeout=60)
