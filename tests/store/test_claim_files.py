@@ -24,7 +24,7 @@ from sqlalchemy import Engine, text, update
 from typer.testing import CliRunner
 
 from cli import app
-from matcher.profiles.parse import parse_household
+from matcher.profiles.parse import parse_enterprise, parse_household
 from rules.catalogue import Catalogue, load_catalogue
 from rules.workflow import Actor
 from store.claims.export import HEADERS, export_rows, file_sha256, write_export
@@ -32,10 +32,11 @@ from store.claims.payments import PaymentRow, read_payments, record_payments
 from store.claims.report import outcomes
 from store.claims.steps import StepRequest, advance
 from store.db import read_session, write_session
-from store.ingest.profiles import upsert_households
+from store.ingest.profiles import upsert_enterprises, upsert_households
 from store.sweep.run import begin_sweep, run_sweep
 from store.tables.profiles import MemberRow
 from store.users import actor_of, add_user
+from synth.enterprises import Enterprises, generate_enterprises
 from synth.households import Population, generate_households, raw_households
 
 ROOT = Path(__file__).parents[2] / "policies"
@@ -56,6 +57,11 @@ def _catalogue() -> Catalogue:
 def _raw() -> tuple[dict[str, Any], ...]:
     pop = Population(households=60, seed=11, as_of=ON, chunk_size=60)
     return tuple(r for chunk in generate_households(pop) for r in raw_households(chunk))
+
+
+@cache
+def _firms() -> tuple[dict[str, Any], ...]:
+    return tuple(generate_enterprises(Enterprises(40, seed=5, as_of=ON)).rows())
 
 
 def _sql(engine: Engine, sql: str, **params: Any) -> list[Any]:
@@ -106,6 +112,8 @@ def seeded(engine: Engine) -> Seeded:
     with write_session(engine) as session:
         parsed = [(parse_household(r, facts, today=ON), "test") for r in _raw()]
         upsert_households(session=session, households=parsed)
+        firms = [(parse_enterprise(r, facts), "test") for r in _firms()]
+        upsert_enterprises(session=session, enterprises=firms)
     start = begin_sweep(engine=engine, catalogue=_catalogue(), root=ROOT, on=ON, region=None)
     run_sweep(engine=engine, start=start, catalogue=_catalogue(), chunk_size=60)
     claims = _sql(engine, "SELECT id, kind, region FROM claim WHERE state = 'prepared' ORDER BY id")
@@ -161,16 +169,25 @@ def test_export_holds_one_departments_parts_with_full_ids(seeded: Seeded, tmp_pa
     formula-looking text escaped."""
     engine = seeded.engine
     heads = _heads(engine)
+    firms = {r[0]: r[1] for r in _sql(engine, "SELECT credit_code, name FROM enterprise")}
+    grants = _sql(engine, "SELECT count(*) FROM claim WHERE subject_kind = 'enterprise' AND "
+                  "kind = 'grant' AND region LIKE :r", r=COUNTY + "%")[0][0]  # fmt: skip
+    exported = 0
     depts = [d for (d,) in _sql(engine, "SELECT DISTINCT department FROM claim_part")]
     for dept in depts:
         with read_session(engine) as session:
             rows = export_rows(session, department=dept, county=COUNTY)
             assert export_rows(session, department=dept, county="520603") == []
         assert {(r.part_id, r.policy_id) for r in rows} == _expected(engine, dept, COUNTY)
+        exported += len({r.claim_id for r in rows if r.subject_key in firms})
         for r in rows:
+            if r.subject_key in firms:  # an enterprise: its name and credit code
+                assert (r.name, r.id_number) == (firms[r.subject_key], r.subject_key)
+                continue
             assert r.id_number == heads[r.subject_key] and ID_NUMBER.fullmatch(r.id_number)
             assert r.amount is None or r.amount.as_tuple().exponent == -2
             assert r.approved_on == ON
+    assert exported == grants > 0
     dept = max(seeded.departments, key=lambda d: len(_expected(engine, d, COUNTY)))
     with read_session(engine) as session:
         rows = export_rows(session, department=dept, county=COUNTY)
