@@ -291,6 +291,13 @@ def _check(row: PaymentRow, actor: Actor, region: str | None, parts: list[Any]) 
     return part
 
 
+def _paid_meanwhile(parts: dict[int, list[Any]], row: PaymentRow, req: StepRequest) -> bool:
+    return any(
+        p.department == req.department and p.state == "paid" and p.payment_ref == row.payment_ref
+        for p in parts.get(row.claim_id, [])
+    )
+
+
 def record_payments(
     engine: Engine, rows: Sequence[PaymentRow], actor: Actor, person: str, root: Path
 ) -> PaymentsDone:
@@ -323,8 +330,13 @@ def record_payments(
                 payment_ref=row.payment_ref, paid_on=row.paid_on,
             )))  # fmt: skip
     results = advance_many(engine, [req for _, req in asked], root=root)
-    for (row, _), result in zip(asked, results, strict=True):
-        if isinstance(result, ClaimError):
+    raced = sorted({row.claim_id for (row, _), r in zip(asked, results, strict=True)
+                    if isinstance(r, ClaimError) and r.why == "conflict"})  # fmt: skip
+    now = _parts(engine, raced)[1] if raced else {}
+    for (row, req), result in zip(asked, results, strict=True):
+        if isinstance(result, ClaimError) and _paid_meanwhile(now, row, req):
+            done.already.append(row)  # another run of the same file paid it meanwhile
+        elif isinstance(result, ClaimError):
             done.problems.append(PaymentProblem(row.row, CLAIM_COL, str(result), row.claim_id))
         elif isinstance(result, StepDone) and result.replayed:
             done.already.append(row)

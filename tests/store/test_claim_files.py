@@ -12,6 +12,7 @@ import json
 import re
 import statistics
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -427,3 +428,23 @@ def _village(engine: Engine) -> str:
 
 def _policies() -> dict[str, str]:
     return {pid: p.spec.delivery for pid, p in _catalogue().policies.items()}
+
+
+def test_the_same_file_recorded_twice_at_once_pays_each_part_once(seeded: Seeded) -> None:
+    """Two runs of one payment file at once: every part paid once, the rest already recorded."""
+    engine = seeded.engine
+    dept = max(seeded.departments, key=lambda d: len(_expected(engine, d, COUNTY)))
+    with read_session(engine) as session:
+        rows = export_rows(session, department=dept, county=COUNTY)
+        actor = actor_of(session=session, name=seeded.departments[dept])
+    parts = {r.part_id: r.claim_id for r in rows}
+    payments = [
+        PaymentRow(i + 2, c, p, PAID_ON, f"R-{p}") for i, (p, c) in enumerate(parts.items())
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: record_payments(engine, payments, actor, "x", ROOT), [1, 2]))
+    assert [r.problems for r in runs] == [[], []]
+    assert sum(len(r.recorded) for r in runs) == len(parts)
+    assert sum(len(r.already) for r in runs) == len(parts)
+    steps = _sql(engine, "SELECT part_id FROM claim_step WHERE action = 'pay'")
+    assert sorted(s[0] for s in steps) == sorted(parts)
