@@ -328,6 +328,12 @@ def _csv_with_another_reference(seeded: Seeded, tmp_path: Path) -> None:
     again = record_payments(engine, read_payments(first, today=PAID_ON)[0], actor, "x", ROOT)
     assert [(p.row, p.column) for p in again.problems] == [(2, "发放凭证号")]
     assert "A-1" in str(again.problems[0]) and "B-2" in str(again.problems[0])
+    typo = tmp_path / "typo.csv"  # an ID number typed into 申领编号: refused, quoted masked
+    typo.write_text("申领编号,发放日期,发放凭证号\n522201193909049119,2025-03-20,C-3\n")
+    _, problems = read_payments(typo, today=PAID_ON)
+    typo.unlink()  # the file itself holds the number; the problem must not
+    assert [(p.row, p.column) for p in problems] == [(2, "申领编号")]
+    assert "522***********9119" in str(problems[0]) and not ID_NUMBER.search(str(problems[0]))
 
 
 def _days(engine: Engine) -> list[int]:
