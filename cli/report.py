@@ -84,7 +84,7 @@ def _print(report: OutcomesReport) -> None:
                    "跑动 原需→现需", "领取用时（天）中位/最长", "超期"):  # fmt: skip
         table.add_column(header)
     for g in (g.as_json() for g in report.groups):
-        per = g["actions_per_delivered"] or "—（尚无发放）"
+        per = g["actions_per_delivered"] or "—"
         took = f"{g['days_to_pay_median']} / {g['days_to_pay_max']}" if g["paid"] else "—"
         table.add_row(
             f"{'【一件事】' if g['kind'] == 'bundle' else ''}{g['title']}\n{g['id']}",

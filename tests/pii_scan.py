@@ -20,11 +20,12 @@ whose first row has a `身份证号` cell (the household roster's ID column, `sh
 village uploads and what `demo-data` and `template` write), or JSON with an `id_number` key (a
 profile, the `match` input). Every other such file is an *output*, scanned cell by cell, except
 the `户主身份证号` column of a batch result's department sheets (header = `sheets.workbook`'s
-department header) and the `身份证号/信用代码` and `已掌握材料` columns of a department's payment
-batch (header = `store.claims.export.HEADERS`): the places a full ID is written by design, so
-the department pays the right person. In an enterprise roster (first row has `统一社会信用代码`,
-an input too) only that column is skipped: public credit codes are often all digits, so
-ID-shaped. Files the upload guard refuses (zip bombs) are hostile inputs and are skipped.
+department header) and the `store.claims.export.FULL_COLUMNS` of a department's payment batch
+(header = `store.claims.export.HEADERS`: ID numbers, credit codes, held materials): the
+places a full ID is written by design, so the department pays the right person. In an
+enterprise roster (first row has `统一社会信用代码`, an input too) only that column is skipped:
+public credit codes are often all digits, so ID-shaped. Files the upload guard refuses (zip
+bombs) are hostile inputs and are skipped.
 
 When anything was found, the session fails with a list: test id, where, the masked number.
 """
@@ -95,8 +96,8 @@ def _scan_rows(
         if r == 1 and cells[: len(_DEPARTMENT)] == _DEPARTMENT:
             allowed = {_DEPARTMENT.index(DEPARTMENT_ID_COLUMN)}
         elif r == 1 and tuple(cells[: len(CLAIMS_EXPORT)]) == CLAIMS_EXPORT:
-            # A department's payment batch (store.claims.export): the head's ID number and the
-            # held materials (bank account …) are written in full there by design.
+            # A department's payment batch (store.claims.export): the head's ID number, the
+            # credit code and the held materials (bank account …) are written in full there.
             allowed = {CLAIMS_EXPORT.index(h) for h in CLAIMS_FULL}
         elif r == 1 and CREDIT_CODE_COLUMN in cells:
             # An enterprise roster (sheets.template's enterprise sheet) is an input, written by

@@ -72,7 +72,8 @@ HEADERS = (
     "身份证号/信用代码", "村（社区）代码", "政策编号", "政策名称", "金额", "单位", "周期",
     "起始日期", "已掌握材料", "审批日期", *PAYMENT_HEADERS,
 )  # fmt: skip
-FULL_COLUMNS = ("身份证号/信用代码", "已掌握材料")  # written in full, by design (PII scan)
+# Written in full by design (the PII scan lets them through): IDs, accounts, credit codes.
+FULL_COLUMNS = ("户编号/信用代码", "身份证号/信用代码", "已掌握材料")
 _TEXT_COLUMNS = frozenset({3, 4, 5, 6, 7, 12, 13, 14, 15, 16})  # 0-based: written as text (@)
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, select
 
+from matcher.profiles.masking import mask_ids_in_text
 from rules.clock import today as shanghai_today
 from rules.workflow import Actor
 from sheets.guards import Limits, SheetError
@@ -53,6 +54,7 @@ COLUMNS = (CLAIM_COL, PART_COL, DATE_COL, REF_COL)
 _REQUIRED = (CLAIM_COL, DATE_COL, REF_COL)
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _FORMULA_START = ("=", "+", "-", "@")
+_MAX_ID = 2**31  # ids are 32-bit integers: anything larger is not one (an ID number, a typo)
 _STATE_LABELS = {"prepared": "待确认", "confirmed": "已确认", "village_accepted": "村级已受理",
                  "township_checked": "乡镇已审核", "returned": "退回补正",
                  "rejected": "不予批准", "withdrawn": "已撤回"}  # fmt: skip
@@ -84,7 +86,7 @@ class PaymentProblem:
             f"「{self.column}」" if self.column else "",
         ]
         place = "".join(where)
-        return f"{place}：{self.message}" if place else self.message
+        return mask_ids_in_text(f"{place}：{self.message}" if place else self.message)
 
 
 @dataclass
@@ -97,7 +99,8 @@ class PaymentsDone:
 
 
 def _shown(value: Any) -> str:
-    text = str(value)
+    """A cell as a problem quotes it: ID numbers masked (an ID typed in the wrong column), short."""
+    text = mask_ids_in_text(str(value))
     return text if len(text) <= 40 else text[:40] + "…"
 
 
@@ -110,7 +113,7 @@ def _whole(value: Any) -> int | None:
     if isinstance(value, str):
         text = value.strip().lstrip("'")
         value = int(text) if text.isascii() and text.isdigit() else None
-    return value if isinstance(value, int) and value > 0 else None
+    return value if isinstance(value, int) and 0 < value < _MAX_ID else None
 
 
 def _date(value: Any) -> date | None:
@@ -291,6 +294,13 @@ def _check(row: PaymentRow, actor: Actor, region: str | None, parts: list[Any]) 
     return part
 
 
+def _paid_meanwhile(parts: dict[int, list[Any]], row: PaymentRow, req: StepRequest) -> bool:
+    return any(
+        p.department == req.department and p.state == "paid" and p.payment_ref == row.payment_ref
+        for p in parts.get(row.claim_id, [])
+    )
+
+
 def record_payments(
     engine: Engine, rows: Sequence[PaymentRow], actor: Actor, person: str, root: Path
 ) -> PaymentsDone:
@@ -323,8 +333,13 @@ def record_payments(
                 payment_ref=row.payment_ref, paid_on=row.paid_on,
             )))  # fmt: skip
     results = advance_many(engine, [req for _, req in asked], root=root)
-    for (row, _), result in zip(asked, results, strict=True):
-        if isinstance(result, ClaimError):
+    raced = sorted({row.claim_id for (row, _), r in zip(asked, results, strict=True)
+                    if isinstance(r, ClaimError) and r.why == "conflict"})  # fmt: skip
+    now = _parts(engine, raced)[1] if raced else {}
+    for (row, req), result in zip(asked, results, strict=True):
+        if isinstance(result, ClaimError) and _paid_meanwhile(now, row, req):
+            done.already.append(row)  # another run of the same file paid it meanwhile
+        elif isinstance(result, ClaimError):
             done.problems.append(PaymentProblem(row.row, CLAIM_COL, str(result), row.claim_id))
         elif isinstance(result, StepDone) and result.replayed:
             done.already.append(row)

@@ -44,7 +44,7 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlmodel import Session
 
-from rules.catalogue import load_catalogue
+from rules.catalogue import Catalogue, load_catalogue
 from store.claims.specs import ClaimSpecs, claim_specs
 from store.tables.claims import Claim, ClaimDeadline, ClaimPart, ClaimStep
 from store.tables.entitlements import Entitlement
@@ -280,7 +280,13 @@ def _held(session: Session, kind: str, ids: Iterable[int]) -> dict[int, set[str]
 
 
 def outcomes(
-    session: Session, *, region: str | None, today: date, root: Path, days: int = 30
+    session: Session,
+    *,
+    region: str | None,
+    today: date,
+    root: Path,
+    days: int = 30,
+    catalogue: Catalogue | None = None,
 ) -> OutcomesReport:
     """The outcomes report (module docstring).
 
@@ -290,11 +296,12 @@ def outcomes(
         today: the day overdue steps and the 应享未享 waiting time are counted at.
         root: the policies folder (titles, departments, each policy's delivery).
         days: an entitlement unclaimed for at least this many days is listed as 应享未享.
+        catalogue: the catalogue of `root`, when the caller has it loaded already.
 
     Returns:
         The report; `as_json()` gives it as JSON.
     """
-    specs = claim_specs(load_catalogue(root))
+    specs = claim_specs(catalogue or load_catalogue(root))
     groups = _groups(session, specs, region, today)
     unclaimed = _unclaimed(session, specs, region, today, days)
     return OutcomesReport(region, today, days, groups, unclaimed)

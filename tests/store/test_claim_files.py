@@ -12,6 +12,7 @@ import json
 import re
 import statistics
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
@@ -24,7 +25,7 @@ from sqlalchemy import Engine, text, update
 from typer.testing import CliRunner
 
 from cli import app
-from matcher.profiles.parse import parse_household
+from matcher.profiles.parse import parse_enterprise, parse_household
 from rules.catalogue import Catalogue, load_catalogue
 from rules.workflow import Actor
 from store.claims.export import HEADERS, export_rows, file_sha256, write_export
@@ -32,10 +33,11 @@ from store.claims.payments import PaymentRow, read_payments, record_payments
 from store.claims.report import outcomes
 from store.claims.steps import StepRequest, advance
 from store.db import read_session, write_session
-from store.ingest.profiles import upsert_households
+from store.ingest.profiles import upsert_enterprises, upsert_households
 from store.sweep.run import begin_sweep, run_sweep
 from store.tables.profiles import MemberRow
 from store.users import actor_of, add_user
+from synth.enterprises import Enterprises, generate_enterprises
 from synth.households import Population, generate_households, raw_households
 
 ROOT = Path(__file__).parents[2] / "policies"
@@ -56,6 +58,11 @@ def _catalogue() -> Catalogue:
 def _raw() -> tuple[dict[str, Any], ...]:
     pop = Population(households=60, seed=11, as_of=ON, chunk_size=60)
     return tuple(r for chunk in generate_households(pop) for r in raw_households(chunk))
+
+
+@cache
+def _firms() -> tuple[dict[str, Any], ...]:
+    return tuple(generate_enterprises(Enterprises(40, seed=5, as_of=ON)).rows())
 
 
 def _sql(engine: Engine, sql: str, **params: Any) -> list[Any]:
@@ -106,6 +113,8 @@ def seeded(engine: Engine) -> Seeded:
     with write_session(engine) as session:
         parsed = [(parse_household(r, facts, today=ON), "test") for r in _raw()]
         upsert_households(session=session, households=parsed)
+        firms = [(parse_enterprise(r, facts), "test") for r in _firms()]
+        upsert_enterprises(session=session, enterprises=firms)
     start = begin_sweep(engine=engine, catalogue=_catalogue(), root=ROOT, on=ON, region=None)
     run_sweep(engine=engine, start=start, catalogue=_catalogue(), chunk_size=60)
     claims = _sql(engine, "SELECT id, kind, region FROM claim WHERE state = 'prepared' ORDER BY id")
@@ -161,16 +170,25 @@ def test_export_holds_one_departments_parts_with_full_ids(seeded: Seeded, tmp_pa
     formula-looking text escaped."""
     engine = seeded.engine
     heads = _heads(engine)
+    firms = {r[0]: r[1] for r in _sql(engine, "SELECT credit_code, name FROM enterprise")}
+    grants = _sql(engine, "SELECT count(*) FROM claim WHERE subject_kind = 'enterprise' AND "
+                  "kind = 'grant' AND region LIKE :r", r=COUNTY + "%")[0][0]  # fmt: skip
+    exported = 0
     depts = [d for (d,) in _sql(engine, "SELECT DISTINCT department FROM claim_part")]
     for dept in depts:
         with read_session(engine) as session:
             rows = export_rows(session, department=dept, county=COUNTY)
             assert export_rows(session, department=dept, county="520603") == []
         assert {(r.part_id, r.policy_id) for r in rows} == _expected(engine, dept, COUNTY)
+        exported += len({r.claim_id for r in rows if r.subject_key in firms})
         for r in rows:
+            if r.subject_key in firms:  # an enterprise: its name and credit code
+                assert (r.name, r.id_number) == (firms[r.subject_key], r.subject_key)
+                continue
             assert r.id_number == heads[r.subject_key] and ID_NUMBER.fullmatch(r.id_number)
             assert r.amount is None or r.amount.as_tuple().exponent == -2
             assert r.approved_on == ON
+    assert exported == grants > 0
     dept = max(seeded.departments, key=lambda d: len(_expected(engine, d, COUNTY)))
     with read_session(engine) as session:
         rows = export_rows(session, department=dept, county=COUNTY)
@@ -310,6 +328,12 @@ def _csv_with_another_reference(seeded: Seeded, tmp_path: Path) -> None:
     again = record_payments(engine, read_payments(first, today=PAID_ON)[0], actor, "x", ROOT)
     assert [(p.row, p.column) for p in again.problems] == [(2, "发放凭证号")]
     assert "A-1" in str(again.problems[0]) and "B-2" in str(again.problems[0])
+    typo = tmp_path / "typo.csv"  # an ID number typed into 申领编号: refused, quoted masked
+    typo.write_text("申领编号,发放日期,发放凭证号\n522201193909049119,2025-03-20,C-3\n")
+    _, problems = read_payments(typo, today=PAID_ON)
+    typo.unlink()  # the file itself holds the number; the problem must not
+    assert [(p.row, p.column) for p in problems] == [(2, "申领编号")]
+    assert "522***********9119" in str(problems[0]) and not ID_NUMBER.search(str(problems[0]))
 
 
 def _days(engine: Engine) -> list[int]:
@@ -334,8 +358,10 @@ def test_outcomes_report_agrees_with_the_database(seeded: Seeded) -> None:
         )
     today = ON + timedelta(days=60)
     with read_session(engine) as session:
-        report = outcomes(session, region=COUNTY, today=today, root=ROOT)
-        village = outcomes(session, region=_village(engine), today=today, root=ROOT)
+        report = outcomes(session, region=COUNTY, today=today, root=ROOT, catalogue=_catalogue())
+        village = outcomes(
+            session, region=_village(engine), today=today, root=ROOT, catalogue=_catalogue()
+        )
     claims = _sql(engine, "SELECT id, kind, state, bundle_id, materials FROM claim WHERE "
                   "region LIKE :r", r=COUNTY + "%")  # fmt: skip
     steps = {r[0] for r in _sql(engine, "SELECT claim_id FROM claim_step WHERE action='confirm'")}
@@ -385,9 +411,19 @@ def test_unclaimed_lists_eligible_entitlements_without_a_live_claim(seeded: Seed
         0
     ]
     with read_session(engine) as session:
-        late = outcomes(session, region=None, today=ON + timedelta(days=30), root=ROOT)
-        early = outcomes(session, region=None, today=ON + timedelta(days=29), root=ROOT)
-        elsewhere = outcomes(session, region="520603", today=ON + timedelta(days=30), root=ROOT)
+        late = outcomes(
+            session, region=None, today=ON + timedelta(days=30), root=ROOT, catalogue=_catalogue()
+        )
+        early = outcomes(
+            session, region=None, today=ON + timedelta(days=29), root=ROOT, catalogue=_catalogue()
+        )
+        elsewhere = outcomes(
+            session,
+            region="520603",
+            today=ON + timedelta(days=30),
+            root=ROOT,
+            catalogue=_catalogue(),
+        )
     assert [(u.subject_id, u.subject_key, u.days) for u in late.unclaimed] == [(subject, key, 30)]
     assert early.unclaimed == [] and elsewhere.unclaimed == [] and elsewhere.groups == []
 
@@ -398,3 +434,23 @@ def _village(engine: Engine) -> str:
 
 def _policies() -> dict[str, str]:
     return {pid: p.spec.delivery for pid, p in _catalogue().policies.items()}
+
+
+def test_the_same_file_recorded_twice_at_once_pays_each_part_once(seeded: Seeded) -> None:
+    """Two runs of one payment file at once: every part paid once, the rest already recorded."""
+    engine = seeded.engine
+    dept = max(seeded.departments, key=lambda d: len(_expected(engine, d, COUNTY)))
+    with read_session(engine) as session:
+        rows = export_rows(session, department=dept, county=COUNTY)
+        actor = actor_of(session=session, name=seeded.departments[dept])
+    parts = {r.part_id: r.claim_id for r in rows}
+    payments = [
+        PaymentRow(i + 2, c, p, PAID_ON, f"R-{p}") for i, (p, c) in enumerate(parts.items())
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: record_payments(engine, payments, actor, "x", ROOT), [1, 2]))
+    assert [r.problems for r in runs] == [[], []]
+    assert sum(len(r.recorded) for r in runs) == len(parts)
+    assert sum(len(r.already) for r in runs) == len(parts)
+    steps = _sql(engine, "SELECT part_id FROM claim_step WHERE action = 'pay'")
+    assert sorted(s[0] for s in steps) == sorted(parts)
