@@ -28,7 +28,12 @@ claims_app = typer.Typer(
 app.add_typer(claims_app, name="claims")
 
 KINDS = {"grant": "免申即享", "claim": "申领", "bundle": "一件事"}
-MATERIAL = {"held": "已有（取自数据）", "waived": "容缺（后补）", "asked": "需本人提供"}
+MATERIAL = {
+    "held": "已有（取自数据）",
+    "waived": "容缺（后补）",
+    "asked": "需本人提供",
+    "exempt": "免于提供（免申即享）",
+}
 ClaimId = Annotated[int | None, typer.Argument(help="申领编号（批量办理时用 --all 代替）")]
 As = Annotated[str, typer.Option("--as", help="办理人用户名（zhida users list）")]
 RoleOpt = Annotated[str | None, typer.Option("--role", help="办理人有多个角色时，以哪个角色办理")]

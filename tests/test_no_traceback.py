@@ -504,6 +504,50 @@ CASES |= {  # users and roles: the option, what was found, what was expected
         parts=lambda c: ["--role 'mayor'", "应为 village | township"],
     ),
 }
+CASES |= {  # claims: the claim, the option, what was found, what was expected
+    "unknown_state-claims_list": Case(
+        args=lambda c: ["claims", "list", "--state", "flying"],
+        parts=lambda c: ["--state 'flying'：未知状态", "prepared | granted"],
+    ),
+    "bad_region-claims_list": Case(
+        args=lambda c: ["claims", "list", "--region", "52-06"],
+        parts=lambda c: ["--region '52-06'", "1–12 位数字"],
+    ),
+    "unknown_claim-claims_show": Case(
+        args=lambda c: ["claims", "show", "424242"],
+        parts=lambda c: ["申领 424242 不存在", "zhida claims list"],
+        env=has_users,
+    ),
+    "unknown_user-claims_confirm": Case(
+        args=lambda c: ["claims", "confirm", "1", "--as", "无名"],
+        parts=lambda c: ["--as 无名", "用户 '无名' 不存在"],
+        env=has_users,
+    ),
+    "unknown_claim-claims_confirm": Case(
+        args=lambda c: ["claims", "confirm", "424242", "--as", "李村干", "--on", "2025-03-03"],
+        parts=lambda c: ["申领 424242 不存在"],
+        env=has_users,
+    ),
+    "unknown_state-claims_advance": Case(
+        args=lambda c: ["claims", "advance", "1", "--to", "nowhere", "--as", "李村干"],
+        parts=lambda c: ["--to 'nowhere'：未知状态", "village_accepted"],
+    ),
+    "all_without_region-claims_advance": Case(
+        args=lambda c: [
+            "claims",
+            "advance",
+            "--all",
+            "--to",
+            "village_accepted",
+            "--as",
+            "李村干",
+            "--on",
+            "2025-03-03",
+        ],  # fmt: skip
+        parts=lambda c: ["--all 须同时给出 --region"],
+        env=has_users,
+    ),
+}
 DEPT = "县医疗保障局"
 
 

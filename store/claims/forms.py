@@ -6,7 +6,9 @@ Each material a policy requires is, for the subject at hand:
   asked (the value is kept masked when the fact is sensitive; the department export reads the
   profile itself);
 - `waived` (容缺): not held, but `waivable`: the claim goes ahead and the material is due later;
-- `asked`: neither: the person provides it, once, with every other asked material at once.
+- `asked`: neither: the person provides it, once, with every other asked material at once;
+- `exempt`: a grant's material not held (免申即享: nobody is asked for anything; the
+  department grants from the data it has).
 
 A bundle claim merges its policies' materials by name (居民户口簿, 低保证 and the 一卡通 account are
 asked once whatever number of departments need them): held when any policy's source holds it,
@@ -71,9 +73,10 @@ def _held(subject: Subject, fact: str | None) -> Any:
 
 
 def materials_of(
-    specs: ClaimSpecs, policies: Sequence[PolicySpec], subject: Subject
+    specs: ClaimSpecs, policies: Sequence[PolicySpec], subject: Subject, *, grant: bool = False
 ) -> list[dict[str, Any]]:
-    """Every material the policies require, merged by name, each resolved (module docstring)."""
+    """Every material the policies require, merged by name, each resolved (module docstring);
+    for a grant (免申即享) what is not held is `exempt`: nobody is asked for anything."""
     merged: dict[str, dict[str, Any]] = {}
     for p in policies:
         for m in p.materials:
@@ -96,6 +99,8 @@ def materials_of(
             shown = mask_id(str(value)) if fact in specs.sensitive else str(value)
             material |= {"status": "held", "from": fact, "label": specs.labels.get(fact, fact),
                          "value": shown}  # fmt: skip
+        elif grant:
+            material |= {"status": "exempt", "from": (entry["sources"] or [None])[0]}
         elif entry["waivable"]:
             material |= {"status": "waived", "from": (entry["sources"] or [None])[0]}
         else:

@@ -131,7 +131,8 @@ def _open_claim(
         region=subject["region"], bundle_id=bundle, title=title[:300], state=state,
         entered_on=ctx.on_date, eligible_on=ctx.on_date, origin=origin,
         form=form_of(specs, kind, subject, sections),
-        materials=materials_of(specs, policies, subject), catalogue_version_id=ctx.version_id,
+        materials=materials_of(specs, policies, subject, grant=claim_kind == "grant"),
+        catalogue_version_id=ctx.version_id,
     )  # fmt: skip
     w.session.add(claim)
     w.session.flush()

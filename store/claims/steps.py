@@ -39,7 +39,7 @@ from rules.workdays import CalendarUnknown, WorkCalendar
 from rules.workflow import Actor, Step, Workflow
 from store.audit.log import AuditEntry, append, inputs_hash
 from store.claims.errors import ClaimError
-from store.db import write_session
+from store.db import read_session, write_session
 from store.tables.catalogue import CatalogueVersion
 from store.tables.claims import Claim, ClaimDeadline, ClaimPart, ClaimStep
 from store.tables.types import utcnow
@@ -222,6 +222,13 @@ def take_step(session: Session, req: StepRequest, *, root: Path) -> StepDone:
     steps = conn.execute(select(_STEP).where(s.claim_id == claim.id).order_by(s.id)).all()
     scope = "claim" if claim.state in CLAIM_LEVEL else "part"
     targets = [None] if scope == "claim" else _targets(parts, req, workflow)
+    if req.version is not None and len(targets) > 1:
+        names = "、".join(p.department for p in targets if p is not None)
+        raise ClaimError(
+            f"申领 {claim.id}：版本号只对应整件申领或一个部门分项，此次将办理多个分项（{names}）；"
+            "应指明部门（--dept）",
+            why="invalid", claim_id=claim.id,
+        )  # fmt: skip
     now, done_parts, froms, action, to_state = utcnow(), [], set(), "", ""
     for part in targets:
         head = claim if part is None else part
@@ -312,6 +319,28 @@ def _audit_refusal(engine: Engine, req: StepRequest, exc: ClaimError) -> None:
         ))  # fmt: skip
 
 
+def _stale_before_locking(engine: Engine, req: StepRequest) -> None:
+    """A claim-level step whose expected version already moved is a conflict, found in a read
+    transaction: a loser of a race (or a stale batch) never queues for the write lock. The
+    compare-and-set inside the write transaction still decides every race this lets through.
+    A key already used on the claim is left to `take_step`, which replays its answer."""
+    if req.version is None or req.key is not None:
+        return
+    c = _CLAIM.c
+    with read_session(engine) as session:
+        row = (
+            session.connection()
+            .execute(select(c.state, c.version).where(c.id == req.claim_id))
+            .first()
+        )
+    if row is not None and row.state in CLAIM_LEVEL and row.version != req.version:
+        raise ClaimError(
+            f"申领 {req.claim_id} 已被他人办理（你看到的是第 {req.version} 版，"
+            f"现为第 {row.version} 版）：请刷新后重试",
+            why="conflict", claim_id=req.claim_id,
+        )  # fmt: skip
+
+
 def advance(engine: Engine, req: StepRequest, *, root: Path) -> StepDone:
     """Take one step in its own transaction; a workflow refusal is audited, then raised.
 
@@ -327,6 +356,7 @@ def advance(engine: Engine, req: StepRequest, *, root: Path) -> StepDone:
         ClaimError: see `take_step`; nothing of the step was written.
     """
     try:
+        _stale_before_locking(engine, req)
         with write_session(engine) as session:
             return take_step(session, req, root=root)
     except ClaimError as exc:

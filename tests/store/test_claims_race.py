@@ -32,7 +32,7 @@ from store.db import open_engine, read_session, write_session
 from store.tables.claims import Claim, ClaimPart
 from tests.store.test_claims_opening import ROOT, VILLAGE, VILLAGER, rows, scalar, seed
 
-CLAIMS = int(os.environ.get("ZHIDA_RACE_CLAIMS", "250"))
+CLAIMS = int(os.environ.get("ZHIDA_RACE_CLAIMS", "1000"))
 WORKERS = 8
 ON = date(2025, 3, 3)
 _CLAIM: Any = Claim.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
