@@ -40,6 +40,9 @@ KIND = {
     "no_longer_eligible": "不再符合",
     "amount_changed": "金额变化",
     "became_undetermined": "待补充信息",
+    "claim.reminder": "办理提醒",
+    "claim.overdue": "超期督办",
+    "claim.ended": "待遇终止",
 }
 
 

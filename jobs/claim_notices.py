@@ -76,7 +76,8 @@ def claim_facts(payload: Mapping[str, Any], line: Callable[[Any], str | None]) -
     subject = payload.get("subject") or {}
     key = line(subject.get("key")) if isinstance(subject, Mapping) else None
     kind = _SUBJECTS.get(str(subject.get("kind")), "") if isinstance(subject, Mapping) else ""
-    policies = tuple(p for p in (line(x) for x in payload.get("policies") or ()) if p)
+    named = payload.get("policy_titles") or payload.get("policies") or ()
+    policies = tuple(p for p in (line(x) for x in named) if p)
     return ClaimFacts(
         claim_id=claim_id, office=office, office_label=office_label(office),
         subject=f"{kind} {key}".strip() if key else None,

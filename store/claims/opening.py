@@ -250,7 +250,8 @@ def _end_all(w: _Writer, changes: Sequence[Change]) -> None:
     c, p = _CLAIM.c, _PART.c
     rows = w.session.connection().execute(
         core_select(p.id, p.claim_id, p.department, p.state, p.version, p.sections, c.subject_id,
-               c.region, c.state.label("claim_state"), c.version.label("claim_version"))
+               c.region, c.title, c.subject_kind, c.subject_key, c.state.label("claim_state"),
+               c.version.label("claim_version"))
         .join(_CLAIM, c.id == p.claim_id)
         .where(c.subject_kind == ctx.kind, c.subject_id.in_(sorted(ended)),
                p.state.in_(OPEN_STATES + _KEEPS))
@@ -289,7 +290,10 @@ def _end_all(w: _Writer, changes: Sequence[Change]) -> None:
                 values |= {"ends_on": effective, "end_reason": reason[:500]}
             w.session.connection().execute(update(_PART).where(p.id == r.id).values(**values))
             what = {"action": "end", "state": r.state, "ends_on": effective.isoformat()}
-        details = {**what, "department": r.department, "policies": gone, "reason": reason}
+        titles = [ctx.specs.policies[g].title for g in gone if g in ctx.specs.policies]
+        details = {**what, "department": r.department, "policies": gone, "reason": reason,
+                   "title": r.title, "policy_titles": titles,
+                   "subject": {"kind": r.subject_kind, "key": r.subject_key}}  # fmt: skip
         w.record(r.claim_id, "end" if what["action"] == "end" else "withdraw", details,
                  inputs_hash({"part": r.id, "policies": gone}))  # fmt: skip
         w.office.append({
