@@ -70,11 +70,11 @@ PAYMENT_HEADERS = ("发放日期", "发放凭证号")
 HEADERS = (
     "申领编号", "分项编号", "类型", "户编号/信用代码", "户主姓名/企业名称",
     "身份证号/信用代码", "村（社区）代码", "政策编号", "政策名称", "金额", "单位", "周期",
-    "起始日期", "已掌握材料", "审批日期", *PAYMENT_HEADERS,
+    "起始日期", "截止日期", "已掌握材料", "审批日期", *PAYMENT_HEADERS,
 )  # fmt: skip
 # Written in full by design (the PII scan lets them through): IDs, accounts, credit codes.
 FULL_COLUMNS = ("户编号/信用代码", "身份证号/信用代码", "已掌握材料")
-_TEXT_COLUMNS = frozenset({3, 4, 5, 6, 7, 12, 13, 14, 15, 16})  # 0-based: written as text (@)
+_TEXT_COLUMNS = frozenset({3, 4, 5, 6, 7, 12, 13, 14, 15, 16, 17})  # 0-based: text (@)
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ class ExportRow:
     unit: str | None
     period: str | None
     effective_from: date | None
+    ends_on: date | None  # payments stop from this day (the entitlement ended); None: open
     materials: str  # the held materials, `name：value` joined by `；`, values in full
     approved_on: date | None
 
@@ -103,7 +104,8 @@ class ExportRow:
             self.claim_id, self.part_id, self.kind, self.subject_key, self.name or "",
             self.id_number, self.region, self.policy_id, self.title, self.amount,
             unit_label(self.unit), period_label(self.period),
-            self.effective_from.isoformat() if self.effective_from else "", self.materials,
+            self.effective_from.isoformat() if self.effective_from else "",
+            self.ends_on.isoformat() if self.ends_on else "", self.materials,
             self.approved_on.isoformat() if self.approved_on else "", "", "",
         ]  # fmt: skip
 
@@ -179,7 +181,7 @@ def export_rows(session: Session, *, department: str, county: str) -> list[Expor
     """
     c, p = _CLAIM.c, _PART.c
     query = (
-        select(p.id, p.claim_id, p.sections, c.kind, c.subject_kind, c.subject_id,
+        select(p.id, p.claim_id, p.sections, p.ends_on, c.kind, c.subject_kind, c.subject_id,
                c.subject_key, c.region, c.materials)
         .join(_CLAIM, c.id == p.claim_id)
         .where(p.department == department, p.state.in_(EXPORT_STATES),
@@ -198,7 +200,8 @@ def export_rows(session: Session, *, department: str, county: str) -> list[Expor
     rows = []
     for r in parts:
         name, id_number = people[r.subject_kind].get(r.subject_id, (None, ""))
-        held = _held_text(r.materials or [], facts[r.subject_kind].get(r.subject_id, {}))
+        mine = [m for m in r.materials or [] if department in m.get("departments", [department])]
+        held = _held_text(mine, facts[r.subject_kind].get(r.subject_id, {}))
         on = approved.get(r.id) or granted.get(r.claim_id)
         for s in sorted(r.sections, key=lambda x: x["policy_id"]):
             if s.get("department", department) != department:
@@ -209,6 +212,7 @@ def export_rows(session: Session, *, department: str, county: str) -> list[Expor
                 policy_id=s["policy_id"], title=s["title"], amount=_amount(s.get("amount")),
                 unit=s.get("unit"), period=s.get("period"),
                 effective_from=date.fromisoformat(s["from"]) if s.get("from") else None,
+                ends_on=date.fromisoformat(s["ends_on"]) if s.get("ends_on") else r.ends_on,
                 materials=held, approved_on=on,
             ))  # fmt: skip
     return rows

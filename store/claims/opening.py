@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -159,33 +159,53 @@ def _open_claim(
 
 def _join_bundle(
     w: _Writer, claim: Claim, subject: Subject, items: list[tuple[PolicySpec, Change, int]]
-) -> None:
-    """Add sections to a bundle claim still `prepared` (its form and materials grow)."""
+) -> bool:
+    """Add sections to a bundle claim still `prepared` (its form and materials grow), by
+    compare-and-set on the claim's version and each touched part's; False (nothing written)
+    when the claim moved meanwhile or a department's part is no longer `prepared` (withdrawn
+    while the claim waited): the items then open a bundle claim of their own."""
     ctx, specs = w.ctx, w.ctx.specs
     assert claim.id is not None
     found = w.session.exec(select(ClaimPart).where(col(ClaimPart.claim_id) == claim.id))
     parts = {p.department: p for p in found}
+    if any(p.department in parts and parts[p.department].state != "prepared" for p, _, _ in items):
+        return False
+    conn, c, pc = w.session.connection(), _CLAIM.c, _PART.c
+    form_sections = [s for part in parts.values() for s in part.sections]
+    added: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for p, ch, cid in items:
-        section = _section(p, ch, cid, ctx.on_date)
         part = parts.get(p.department)
-        if part is None:
-            part = ClaimPart(claim_id=claim.id, department=p.department, state="prepared",
-                             entered_on=ctx.on_date, sections=[])  # fmt: skip
-            parts[p.department] = part
-        if all(s["policy_id"] != p.id for s in part.sections):
-            part.sections = [*part.sections, section]
-            part.version += 1
-        w.session.add(part)
-    every = [s for part in parts.values() for s in part.sections]
+        if part is None or all(s["policy_id"] != p.id for s in part.sections):
+            added[p.department].append(_section(p, ch, cid, ctx.on_date))
+    every = form_sections + [s for secs in added.values() for s in secs]
     policies = [specs.policies[s["policy_id"]] for s in every if s["policy_id"] in specs.policies]
-    claim.form = form_of(specs, claim.subject_kind, subject, every)
-    claim.materials = materials_of(specs, policies, subject)
-    claim.version += 1
-    claim.updated_at = utcnow()
-    w.session.add(claim)
-    w.session.flush()
+    form, materials = (
+        form_of(specs, claim.subject_kind, subject, every),
+        materials_of(specs, policies, subject),
+    )
+    moved = conn.execute(
+        update(_CLAIM).where(c.id == claim.id, c.state == "prepared", c.version == claim.version)
+        .values(form=form, materials=materials, version=claim.version + 1, updated_at=utcnow())
+    )  # fmt: skip
+    if moved.rowcount != 1:
+        return False
+    for dept, secs in added.items():
+        part = parts.get(dept)
+        if part is None:
+            conn.execute(insert(_PART), {
+                "claim_id": claim.id, "department": dept, "state": "prepared", "version": 1,
+                "entered_on": ctx.on_date, "sections": secs, "updated_at": utcnow(),
+            })  # fmt: skip
+            continue
+        conn.execute(
+            update(_PART).where(pc.id == part.id, pc.version == part.version)
+            .values(sections=[*part.sections, *secs], version=part.version + 1,
+                    updated_at=utcnow())
+        )  # fmt: skip
+    w.session.expire(claim)
     w.record(claim.id, "join", {"policies": [p.id for p, _, _ in items]},
-             inputs_hash({"form": claim.form, "sections": every}))  # fmt: skip
+             inputs_hash({"form": form, "sections": every}))  # fmt: skip
+    return True
 
 
 def _note(claim: Claim) -> dict[str, Any]:
@@ -230,11 +250,10 @@ def _open_all(w: _Writer, changes: Sequence[Change], change_ids: Mapping[Key, in
                        col(Claim.bundle_id) == bundle, col(Claim.state) == "prepared")
                 .order_by(col(Claim.id).desc())
             ).first()  # fmt: skip
-            if found_claim is None:
-                claim = _open_claim(w, ctx.kind, subject_id, subject, bundle, items)
-            else:
+            if found_claim is not None and _join_bundle(w, found_claim, subject, items):
                 claim = found_claim
-                _join_bundle(w, claim, subject, items)
+            else:
+                claim = _open_claim(w, ctx.kind, subject_id, subject, bundle, items)
             for _, ch, _ in items:
                 w.notes[ch.decision.key] = _note(claim)
 
@@ -249,22 +268,26 @@ def _end_all(w: _Writer, changes: Sequence[Change]) -> None:
         return
     c, p = _CLAIM.c, _PART.c
     rows = w.session.connection().execute(
-        core_select(p.id, p.claim_id, p.department, p.state, p.version, p.sections, c.subject_id,
-               c.region, c.title, c.subject_kind, c.subject_key, c.state.label("claim_state"),
-               c.version.label("claim_version"))
+        core_select(p.id, p.claim_id, p.department, p.state, p.version, p.sections, p.ends_on,
+                    c.subject_id, c.region, c.title, c.subject_kind, c.subject_key,
+                    c.state.label("claim_state"), c.version.label("claim_version"))
         .join(_CLAIM, c.id == p.claim_id)
         .where(c.subject_kind == ctx.kind, c.subject_id.in_(sorted(ended)),
                p.state.in_(OPEN_STATES + _KEEPS))
     ).all()  # fmt: skip
     touched: set[int] = set()
     for r in rows:
-        gone = [s["policy_id"] for s in r.sections if s["policy_id"] in ended[r.subject_id]]
-        if not gone:
+        # a section that ended already keeps its date: a later end never moves it
+        gone = [
+            s["policy_id"] for s in r.sections
+            if s["policy_id"] in ended[r.subject_id] and not s.get("ends_on")
+        ]  # fmt: skip
+        if not gone or r.ends_on is not None:
             continue
         key = (r.subject_id, gone[0])
         reason = ctx.reasons.get(key) or "不再符合享受条件"
         effective = ctx.effective_on.get(key, ctx.on_date)
-        all_gone = len(gone) == len(r.sections)
+        all_gone = all(s["policy_id"] in gone or s.get("ends_on") for s in r.sections)
         if r.state in OPEN_STATES and all_gone:
             moved = w.session.connection().execute(
                 update(_PART).where(p.id == r.id, p.version == r.version)

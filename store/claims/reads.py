@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, exists, or_, select
+from sqlalchemy import Table, exists, select
 from sqlmodel import Session
 
 from store.claims.steps import CLAIM_LEVEL
@@ -143,7 +143,8 @@ def list_claims(
 
     Args:
         session: a session.
-        state: the claim's state, or one of its parts' states.
+        state: a state one of its parts is in (while a claim moves as one its parts share
+            its state; after, a claim with a part paid and a part still waiting is in both).
         region: a region code prefix (a village, township or county sees only its own).
         department: claims with a part of this department.
         kind: grant, claim or bundle.
@@ -156,10 +157,8 @@ def list_claims(
     """
     c, p = _CLAIM.c, _PART.c
     query = select(_CLAIM).order_by(c.id)
-    if state is not None:
-        query = query.where(
-            or_(c.state == state, exists().where(p.claim_id == c.id, p.state == state))
-        )
+    if state is not None:  # the parts follow a claim while it moves as one: a part's state
+        query = query.where(exists().where(p.claim_id == c.id, p.state == state))
     if region:
         query = query.where(c.region.like(f"{region}%"))
     if department is not None:

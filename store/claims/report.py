@@ -45,6 +45,7 @@ from sqlalchemy import Table, select
 from sqlmodel import Session
 
 from rules.catalogue import Catalogue, load_catalogue
+from store.claims.reads import overall_state
 from store.claims.specs import ClaimSpecs, claim_specs
 from store.tables.claims import Claim, ClaimDeadline, ClaimPart, ClaimStep
 from store.tables.entitlements import Entitlement
@@ -218,7 +219,7 @@ def _add(g: GroupOutcome, claim: Any, parts: list[Any], sections: list[dict[str,
     materials = claim.materials or []
     asked = sum(1 for m in materials if m.get("status") == "asked")
     actions = 0 if claim.kind == "grant" else 1 + (1 if asked else 0)
-    g.claims[claim.kind][claim.state] += 1
+    g.claims[claim.kind][overall_state(claim.state, [p.state for p in parts])] += 1
     g.actions += actions
     g.materials_required += len(materials)
     g.materials_asked += asked

@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Engine, Table, insert, select, update
 from sqlmodel import Session
 
+from matcher.profiles.masking import mask_ids_in_text
 from rules.workdays import CalendarUnknown, WorkCalendar
 from rules.workflow import Actor, Step, Workflow
 from store.audit.log import AuditEntry, append, inputs_hash
@@ -85,6 +86,11 @@ class StepDone:
     replayed: bool = False
 
 
+def _masked(text: str | None, limit: int = 500) -> str | None:
+    """A free text as stored: ID numbers in it masked (RELIABILITY P1), at most `limit` long."""
+    return mask_ids_in_text(text)[:limit] if text and text.strip() else None
+
+
 @cache
 def _rules(root: Path) -> tuple[Workflow, WorkCalendar]:
     return Workflow.load(root), WorkCalendar.load(root)
@@ -94,12 +100,22 @@ def _actor(r: Any) -> Actor:
     return Actor(r.actor, r.role, r.region, r.department)
 
 
-def _history(steps: Sequence[Any], part_id: int | None) -> list[Step]:
-    return [
-        Step(s.action, _actor(s), s.from_state)
-        for s in steps
-        if s.part_id is None or s.part_id == part_id
-    ]
+def _history(steps: Sequence[Any]) -> list[Step]:
+    """Every step of the claim, its parts' included: a person who approved one department's
+    part never checks another part of the same claim (separation of duties is per claim)."""
+    return [Step(s.action, _actor(s), s.from_state) for s in steps]
+
+
+def _dated(req: StepRequest, head: Any, state: str, workflow: Workflow) -> None:
+    """A step is never dated before the claim (or part) entered its state; a payment never
+    before the approval it pays."""
+    for day, option in ((req.on, "--on"), (req.paid_on, "发放日期")):
+        if day is not None and day < head.entered_on:
+            raise ClaimError(
+                f"申领 {req.claim_id}：{option} {day} 早于其进入「{workflow.state_label(state)}」"
+                f"的日期 {head.entered_on}；应为 {head.entered_on} 或之后",
+                why="invalid", claim_id=req.claim_id,
+            )  # fmt: skip
 
 
 def _replayed(session: Session, req: StepRequest) -> StepDone | None:
@@ -241,11 +257,17 @@ def take_step(session: Session, req: StepRequest, *, root: Path) -> StepDone:
                 why="conflict", claim_id=claim.id,
             )  # fmt: skip
         action = _action(workflow, req, state, scope, None if part is None else part.department)
+        _dated(req, head, state, workflow)
+        if action == "pay" and not (req.payment_ref or "").strip():
+            raise ClaimError(
+                f"申领 {claim.id}：发放须给出发放凭证号"
+                "（--payment-ref，或发放文件的「发放凭证号」列）",
+                why="invalid", claim_id=claim.id,
+            )  # fmt: skip
         decision = workflow.decide(
             state=state, action=action, actor=req.actor, claim_region=claim.region,
             part_department=None if part is None else part.department,
-            history=_history(steps, None if part is None else part.id), reason=req.reason,
-            claim_subject=claim.subject_key,
+            history=_history(steps), reason=req.reason, claim_subject=claim.subject_key,
         )  # fmt: skip
         if not decision.ok:
             raise ClaimError(f"申领 {claim.id}：{decision.refusal}", why="refused",
@@ -255,9 +277,12 @@ def take_step(session: Session, req: StepRequest, *, root: Path) -> StepDone:
         values: dict[str, Any] = {"state": to_state, "version": version + 1, "entered_on": req.on}
         values["updated_at"] = now
         if part is not None and action == "pay":
-            values |= {"paid_on": req.paid_on or req.on, "payment_ref": req.payment_ref}
+            values |= {
+                "paid_on": req.paid_on or req.on,
+                "payment_ref": _masked(req.payment_ref, 120),
+            }
         if part is not None and to_state in ("withdrawn", "rejected") and req.reason:
-            values["end_reason"] = req.reason[:500]
+            values["end_reason"] = _masked(req.reason)
         moved = conn.execute(
             update(table).where(col_.id == (claim.id if part is None else part.id),
                                 col_.state == state, col_.version == version).values(**values)
@@ -291,7 +316,7 @@ def take_step(session: Session, req: StepRequest, *, root: Path) -> StepDone:
             "actor": req.actor.user, "person": None if req.person == req.actor.user else req.person,
             "role": req.actor.role, "region": req.actor.region,
             "department": req.actor.department, "on_behalf": decision.on_behalf,
-            "reason": (req.reason or None) and req.reason[:500], "on_date": req.on,
+            "reason": _masked(req.reason), "on_date": req.on,
             "idempotency_key": req.key if part is None or part.id == done_parts[0] else None,
             "at": now,
         })  # fmt: skip
@@ -302,9 +327,9 @@ def take_step(session: Session, req: StepRequest, *, root: Path) -> StepDone:
                                      "form": claim.form, "materials": claim.materials}),
             details={"actor": req.actor.user, "role": req.actor.role, "region": req.actor.region,
                      "department": req.actor.department, "on_behalf": decision.on_behalf,
-                     "reason": req.reason, "from": state, "to": to_state,
+                     "reason": _masked(req.reason), "from": state, "to": to_state,
                      "part": None if part is None else part.department,
-                     "payment_ref": req.payment_ref, "key": req.key},
+                     "payment_ref": _masked(req.payment_ref), "key": req.key},
         ))  # fmt: skip
     return StepDone(claim.id, tuple(done_parts), action, "/".join(sorted(froms)), to_state)
 

@@ -30,6 +30,7 @@ from rules.catalogue import Catalogue, load_catalogue
 from rules.workflow import Actor
 from store.claims.export import HEADERS, export_rows, file_sha256, write_export
 from store.claims.payments import PaymentRow, read_payments, record_payments
+from store.claims.reads import overall_state
 from store.claims.report import outcomes
 from store.claims.steps import StepRequest, advance
 from store.db import read_session, write_session
@@ -43,6 +44,7 @@ from synth.households import Population, generate_households, raw_households
 ROOT = Path(__file__).parents[2] / "policies"
 ON = date(2025, 3, 3)  # a Monday
 PAID_ON = date(2025, 3, 20)
+FILL = [""] * (len(HEADERS) - 4)  # the columns between 分项编号 and 发放日期
 COUNTY = "520602"
 ID_NUMBER = re.compile(r"\d{17}[\dX]")
 FORMULA = '=HYPERLINK("http://x","点我")'
@@ -238,7 +240,8 @@ def _fill(path: Path, paid: dict[int, str], extra: list[list[Any]]) -> None:
     for row in sheet.iter_rows(min_row=2):
         ref = paid.get(int(row[1].value))  # type: ignore[arg-type]
         if ref is not None:
-            row[15].value, row[16].value = PAID_ON, ref
+            at = len(HEADERS) - 2  # 发放日期, then 发放凭证号
+            row[at].value, row[at + 1].value = PAID_ON, ref
     for cells in extra:
         sheet.append(cells)
     book.save(path)
@@ -262,11 +265,11 @@ def test_payments_recorded_once_bad_rows_named(seeded: Seeded, tmp_path: Path) -
                    d=dept, r=COUNTY + "%")[0]  # fmt: skip
     n = len(rows) + 2  # the first appended row's number
     _fill(path, paid, [
-        [999_999, None, *[""] * 13, PAID_ON, "PAY-X"],  # no such claim
-        [foreign.claim_id, foreign.id, *[""] * 13, PAID_ON, "PAY-Y"],  # another department's
-        [seeded.checked, None, *[""] * 13, PAID_ON, "PAY-Z"],  # not approved
-        [rows[0].claim_id, None, *[""] * 13, "2025-02-30", "PAY-W"],  # no such day
-        [rows[0].claim_id, None, *[""] * 13, PAID_ON, ""],  # a date, no reference
+        [999_999, None, *FILL, PAID_ON, "PAY-X"],  # no such claim
+        [foreign.claim_id, foreign.id, *FILL, PAID_ON, "PAY-Y"],  # another department's
+        [seeded.checked, None, *FILL, PAID_ON, "PAY-Z"],  # not approved
+        [rows[0].claim_id, None, *FILL, "2025-02-30", "PAY-W"],  # no such day
+        [rows[0].claim_id, None, *FILL, PAID_ON, ""],  # a date, no reference
     ])  # fmt: skip
     found, problems = read_payments(path, today=date(2025, 4, 1))
     assert [(p.row, p.column) for p in problems] == [(n + 3, "发放日期"), (n + 4, "发放凭证号")]
@@ -374,7 +377,12 @@ def test_outcomes_report_agrees_with_the_database(seeded: Seeded) -> None:
     assert len(doc["bundles"]) + len(doc["policies"]) == len(groups)
     bundle = groups["household.dibao"]
     mine = [c for c in claims if c.bundle_id == "household.dibao"]
-    assert bundle["claims"] == {"bundle": dict(Counter(c.state for c in mine))}
+    states = defaultdict(list)
+    for r in _sql(engine, "SELECT claim_id, state FROM claim_part"):
+        states[r[0]].append(r[1])
+    # a claim past the township check is where its parts are (all four approved: approved)
+    overall = Counter(overall_state(c.state, states[c.id]) for c in mine)
+    assert bundle["claims"] == {"bundle": dict(overall)}
     mats = [m for c in mine for m in _json(c.materials)]
     assert bundle["materials_required"] == len(mats)
     assert bundle["materials_asked"] == sum(m["status"] == "asked" for m in mats)
