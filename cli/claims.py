@@ -67,6 +67,18 @@ def _workflow(root: Any) -> Workflow:
         fail(str(exc))
 
 
+MAX_ID = 2**31 - 1  # claim ids are 32-bit integers in both databases
+
+
+def _checked(claim_id: int | None, **texts: tuple[str | None, int]) -> None:
+    """One clear message for a claim id out of range or an option's text too long."""
+    if claim_id is not None and not 1 <= claim_id <= MAX_ID:
+        fail(f"申领编号 {claim_id}：应为 1 至 {MAX_ID} 之间的整数（zhida claims list 列出的编号）")
+    for option, (text, limit) in texts.items():
+        if text is not None and len(text) > limit:
+            fail(f"--{option.replace('_', '-')}：长 {len(text)} 个字符，应不超过 {limit} 个")
+
+
 def _actor(engine: Engine, name: str, role: str | None) -> Actor:
     from store.db import read_session
     from store.users import UserError, actor_of
@@ -176,6 +188,7 @@ def show_command(claim_id: Annotated[int, typer.Argument(help="申领编号")],
     from store.claims.reads import show_claim
     from store.db import read_session
 
+    _checked(claim_id)
     wf = _workflow(root)
     engine = _engine()
     try:
@@ -221,6 +234,7 @@ def _act(claim_id: int | None, to_state: str, user: str, role: str | None, reaso
     from store.claims.errors import ClaimError
     from store.claims.steps import StepDone, StepRequest, advance_many
 
+    _checked(claim_id, key=(key, 255), reason=(reason, 500), payment_ref=(payment_ref, 120))
     wf = _workflow(root)
     if to_state not in wf.spec.states:
         fail(f"--to {to_state!r}：未知状态；应为 {' | '.join(wf.spec.states)}")

@@ -28,6 +28,9 @@ STATES = {"prepared": "待确认", "granted": "已授予", "confirmed": "已确�
 _LISTED = 50  # 应享未享 rows printed in the table; --json gives them all
 
 
+MAX_DAYS = 3653  # ten years: a longer wait is a typo, and a date that far back may not exist
+
+
 def _region(region: str | None) -> str | None:
     from store.sweep.runs import RegionError, validate_region
 
@@ -53,6 +56,8 @@ def outcomes_command(
     from store.db import migrate, read_session
 
     prefix, day, wait = _region(region), on_date(on), count(days, "--days")
+    if wait > MAX_DAYS:
+        fail(f"--days {wait}：应为 0 至 {MAX_DAYS} 之间的天数（十年以内）")
     engine = open_db()
     try:
         migrate(engine)

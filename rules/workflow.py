@@ -145,6 +145,7 @@ class Workflow:
         history: Sequence[Step],
         reason: str | None,
         claim_subject: str | None = None,
+        subject_kind: str | None = None,
     ) -> Decision:
         """Whether `actor` may take `action` on a claim (or part) in `state`.
 
@@ -157,6 +158,8 @@ class Workflow:
             history: the claim's past steps (for a part: the claim's and that part's).
             reason: the reason given, if any.
             claim_subject: the claim's subject id; a `subject`-level actor's `user` must equal it.
+            subject_kind: household or enterprise: a `by` entry naming `subjects` applies only
+                to claims of those (None: every entry applies).
 
         Returns:
             The decision; a refusal names the state, the action and why.
@@ -168,9 +171,13 @@ class Workflow:
         if why is not None:
             return Decision(False, refusal=head + why)
         rows = [t for t in rows if state in t.from_ and scope in t.scope]
-        mine = [(t, b) for t in rows for b in t.by if b.role == actor.role]
+        fits = [
+            (t, b) for t in rows for b in t.by
+            if b.subjects is None or subject_kind is None or subject_kind in b.subjects
+        ]  # fmt: skip
+        mine = [(t, b) for t, b in fits if b.role == actor.role]
         if not mine:
-            roles = "、".join(dict.fromkeys(self._role(b.role) for t in rows for b in t.by))
+            roles = "、".join(dict.fromkeys(self._role(b.role) for _, b in fits))
             return Decision(
                 False, refusal=head + f"角色「{self._role(actor.role)}」无权办理，只有{roles}可以"
             )

@@ -55,6 +55,9 @@ class By(_Strict):
     role: Name
     level: Level
     on_behalf: StrictBool = False
+    # only for claims of these subjects (None: every claim); enterprises' claims have no
+    # village or township, so a county office accepts and checks them
+    subjects: list[Literal["household", "enterprise"]] | None = Field(default=None, min_length=1)
 
 
 class TransitionSpec(_Strict):

@@ -23,8 +23,11 @@ def add_claim(
     title: str = "城乡居民医疗保险缴费资助",
     department: str = "县医疗保障局",
     region: str = VILLAGE,
+    subject_kind: str = "household",
+    subject_key: str = "5206021002010002",
 ) -> tuple[int, int]:
-    """A single-policy claim of household 5206021002010002 with one part; (claim id, part id)."""
+    """A single-policy claim (of household 5206021002010002 unless told) with one part;
+    (claim id, part id)."""
     with write_session(engine) as session:
         version = CatalogueVersion(
             content_hash=f"{time.time_ns():064x}"[-64:], policy_ids=[], files={},
@@ -33,8 +36,8 @@ def add_claim(
         session.add(version)
         session.flush()
         claim = Claim(
-            kind="claim", subject_kind="household", subject_id=1,
-            subject_key="5206021002010002", region=region, title=title, state=state,
+            kind="claim", subject_kind=subject_kind, subject_id=1,
+            subject_key=subject_key, region=region, title=title, state=state,
             entered_on=entered_on, eligible_on=entered_on, origin=f"test:{time.time_ns()}",
             catalogue_version_id=version.id or 0,
         )  # fmt: skip

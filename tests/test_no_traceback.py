@@ -532,6 +532,40 @@ CASES |= {  # claims: the claim, the option, what was found, what was expected
         args=lambda c: ["claims", "advance", "1", "--to", "nowhere", "--as", "李村干"],
         parts=lambda c: ["--to 'nowhere'：未知状态", "village_accepted"],
     ),
+    "huge_id-claims_show": Case(
+        args=lambda c: ["claims", "show", "99999999999999999999"],
+        parts=lambda c: ["申领编号 99999999999999999999", "应为 1 至 2147483647 之间的整数"],
+    ),
+    "huge_id-claims_advance": Case(
+        args=lambda c: [
+            "claims",
+            "advance",
+            "3000000000",
+            "--to",
+            "village_accepted",
+            "--as",
+            "李村干",
+        ],
+        parts=lambda c: ["申领编号 3000000000", "应为 1 至 2147483647 之间的整数"],
+    ),
+    "long_key-claims_confirm": Case(
+        args=lambda c: ["claims", "confirm", "1", "--as", "李村干", "--key", "k" * 300],
+        parts=lambda c: ["--key：长 300 个字符，应不超过 255 个"],
+    ),
+    "long_payment_ref-claims_advance": Case(
+        args=lambda c: [
+            "claims",
+            "advance",
+            "1",
+            "--to",
+            "paid",
+            "--as",
+            "李村干",
+            "--payment-ref",
+            "P" * 200,
+        ],  # fmt: skip
+        parts=lambda c: ["--payment-ref：长 200 个字符，应不超过 120 个"],
+    ),
     "all_without_region-claims_advance": Case(
         args=lambda c: [
             "claims",
@@ -593,6 +627,10 @@ CASES |= {  # department batches and payments: who may, which file, which row an
     "negative_days-report_outcomes": Case(
         args=lambda c: ["report", "outcomes", "--days", "-1", *MINI],
         parts=lambda c: ["--days -1", "不小于 0"],
+    ),
+    "huge_days-report_outcomes": Case(
+        args=lambda c: ["report", "outcomes", "--days", "800000", *MINI],
+        parts=lambda c: ["--days 800000", "应为 0 至 3653 之间的天数"],
     ),
     "bad_date-report_outcomes": Case(
         args=lambda c: ["report", "outcomes", "--on", "2025-13-01", *MINI],

@@ -268,6 +268,7 @@ def take_step(session: Session, req: StepRequest, *, root: Path) -> StepDone:
             state=state, action=action, actor=req.actor, claim_region=claim.region,
             part_department=None if part is None else part.department,
             history=_history(steps), reason=req.reason, claim_subject=claim.subject_key,
+            subject_kind=claim.subject_kind,
         )  # fmt: skip
         if not decision.ok:
             raise ClaimError(f"申领 {claim.id}：{decision.refusal}", why="refused",

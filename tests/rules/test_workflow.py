@@ -65,6 +65,7 @@ def decide(
         history=history,
         reason=reason,
         claim_subject=HOUSEHOLD,
+        subject_kind="household",
     )
 
 
@@ -359,3 +360,26 @@ def test_loading_a_broken_workflow_raises_the_first_problem(root: Path) -> None:
     with pytest.raises(RuleError) as caught:
         Workflow.load(root)
     assert str(caught.value.location).endswith("workflow.yaml:25:9")
+
+
+def test_an_enterprise_claim_is_accepted_and_checked_by_two_county_users() -> None:
+    """An enterprise's claim (a 6-digit region: no village, no township) is accepted by a county
+    user and checked by another; a household's claim is never accepted by a county user; one
+    county user cannot take both steps (separation of duties)."""
+    wf, county = workflow(), "520602"
+    first, second = Actor("县甲", "county", county), Actor("县乙", "county", county)
+
+    def ask(action: str, actor: Actor, kind: str, history: tuple[Step, ...] = ()) -> Decision:
+        state = "confirmed" if action == "accept" else "village_accepted"
+        return wf.decide(state=state, action=action, actor=actor,
+                         claim_region=county if kind == "enterprise" else VILLAGE,
+                         part_department=None, history=history, reason=None,
+                         subject_kind=kind)  # fmt: skip
+
+    assert ask("accept", first, "enterprise").ok
+    accepted = (Step("accept", first, "confirmed"),)
+    assert ask("check", second, "enterprise", accepted).ok
+    clash = ask("check", first, "enterprise", accepted)
+    assert not clash.ok and "同一人不能办理两个审查环节" in (clash.refusal or "")
+    household = ask("accept", Actor("县甲", "county", county), "household")
+    assert not household.ok and "只有村（社区）代办员可以" in (household.refusal or "")
