@@ -34,7 +34,7 @@ from typing import Any
 
 from sqlalchemy import Table, insert, update
 from sqlalchemy import select as core_select
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from store.audit.log import AuditEntry, append_many, inputs_hash
 from store.claims.forms import Subject, form_of, materials_of, subjects
@@ -111,11 +111,23 @@ class _Writer:
         append_many(session=self.session, entries=self.audit)
 
 
-def _open_claim(
-    w: _Writer, kind: str, subject_id: int, subject: Subject, bundle: str | None,
+@dataclass
+class _Fresh:
+    """A claim to insert: its row, its parts' sections by department, what its notes say."""
+
+    row: dict[str, Any]
+    parts: dict[str, list[dict[str, Any]]]
+    policies: list[str]
+    keys: list[Key]
+    inputs: str
+
+
+def _fresh(
+    w: _Writer, subject_id: int, subject: Subject, bundle: str | None,
     items: list[tuple[PolicySpec, Change, int]],
-) -> Claim:  # fmt: skip
-    ctx, specs = w.ctx, w.ctx.specs
+) -> _Fresh:  # fmt: skip
+    """A new claim for `items`: a bundle claim, else a grant or a prepared claim of one policy."""
+    ctx, specs, kind = w.ctx, w.ctx.specs, w.ctx.kind
     policies = [p for p, _, _ in items]
     sections = [_section(p, ch, cid, ctx.on_date) for p, ch, cid in items]
     if bundle is not None:
@@ -125,52 +137,64 @@ def _open_claim(
         p = policies[0]
         claim_kind = "grant" if p.delivery == "auto" else "claim"
         title, origin = p.title, f"policy:{p.id}:{kind}:{subject_id}:change{items[0][2]}"
-    state = "granted" if claim_kind == "grant" else "prepared"
-    claim = Claim(
-        kind=claim_kind, subject_kind=kind, subject_id=subject_id, subject_key=subject["key"],
-        region=subject["region"], bundle_id=bundle, title=title[:300], state=state,
-        entered_on=ctx.on_date, eligible_on=ctx.on_date, origin=origin,
-        form=form_of(specs, kind, subject, sections),
-        materials=materials_of(specs, policies, subject, grant=claim_kind == "grant"),
-        catalogue_version_id=ctx.version_id,
-    )  # fmt: skip
-    w.session.add(claim)
-    w.session.flush()
-    assert claim.id is not None
-    by_department: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for s in sections:
-        by_department[s["department"]].append(s)
-    parts = [
-        ClaimPart(
-            claim_id=claim.id, department=dept, state=state, entered_on=ctx.on_date, sections=secs
-        )  # fmt: skip
-        for dept, secs in by_department.items()
-    ]
-    w.session.add_all(parts)
-    w.session.flush()
-    inputs = inputs_hash({"form": claim.form, "sections": sections})
-    w.record(claim.id, "open", {"kind": claim_kind, "state": "prepared", "origin": origin,
-                                "policies": [p.id for p in policies]}, inputs)  # fmt: skip
-    if claim_kind == "grant":
-        w.step(claim.id, None, "grant", "prepared", "granted")
-        w.record(claim.id, "grant", {"from": "prepared", "to": "granted"}, inputs)
-    return claim
+    now = utcnow()
+    row = {
+        "kind": claim_kind, "subject_kind": kind, "subject_id": subject_id,
+        "subject_key": subject["key"], "region": subject["region"], "bundle_id": bundle,
+        "title": title[:300], "state": "granted" if claim_kind == "grant" else "prepared",
+        "version": 1, "entered_on": ctx.on_date, "eligible_on": ctx.on_date, "origin": origin,
+        "form": form_of(specs, kind, subject, sections),
+        "materials": materials_of(specs, policies, subject, grant=claim_kind == "grant"),
+        "catalogue_version_id": ctx.version_id, "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    parts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for section in sections:
+        parts[section["department"]].append(section)
+    inputs = inputs_hash({"form": row["form"], "sections": sections})
+    keys = [ch.decision.key for _, ch, _ in items]
+    return _Fresh(row, parts, [p.id for p in policies], keys, inputs)
+
+
+def _insert(w: _Writer, fresh: list[_Fresh]) -> None:
+    """Insert the new claims, their parts, the grants' steps and the audit records, in bulk."""
+    if not fresh:
+        return
+    stmt = insert(_CLAIM).returning(_CLAIM.c.id, sort_by_parameter_order=True)
+    ids = [r.id for r in w.session.execute(stmt, [f.row for f in fresh])]
+    parts = []
+    for claim_id, f in zip(ids, fresh, strict=True):
+        row = f.row
+        parts += [
+            {"claim_id": claim_id, "department": dept, "state": row["state"], "version": 1,
+             "entered_on": row["entered_on"], "sections": secs, "updated_at": row["updated_at"]}
+            for dept, secs in f.parts.items()
+        ]  # fmt: skip
+        w.record(claim_id, "open", {"kind": row["kind"], "state": "prepared",
+                                    "origin": row["origin"], "policies": f.policies},
+                 f.inputs)  # fmt: skip
+        if row["kind"] == "grant":
+            w.step(claim_id, None, "grant", "prepared", "granted")
+            w.record(claim_id, "grant", {"from": "prepared", "to": "granted"}, f.inputs)
+        note = _note({**row, "id": claim_id})
+        for key in f.keys:
+            w.notes[key] = note
+    w.session.execute(insert(_PART), parts)
 
 
 def _join_bundle(
-    w: _Writer, claim: Claim, subject: Subject, items: list[tuple[PolicySpec, Change, int]]
+    w: _Writer, claim: Any, subject: Subject, items: list[tuple[PolicySpec, Change, int]]
 ) -> bool:
     """Add sections to a bundle claim still `prepared` (its form and materials grow), by
     compare-and-set on the claim's version and each touched part's; False (nothing written)
     when the claim moved meanwhile or a department's part is no longer `prepared` (withdrawn
     while the claim waited): the items then open a bundle claim of their own."""
     ctx, specs = w.ctx, w.ctx.specs
-    assert claim.id is not None
-    found = w.session.exec(select(ClaimPart).where(col(ClaimPart.claim_id) == claim.id))
-    parts = {p.department: p for p in found}
+    conn, c, pc = w.session.connection(), _CLAIM.c, _PART.c
+    parts = {
+        p.department: p for p in conn.execute(core_select(_PART).where(pc.claim_id == claim.id))
+    }
     if any(p.department in parts and parts[p.department].state != "prepared" for p, _, _ in items):
         return False
-    conn, c, pc = w.session.connection(), _CLAIM.c, _PART.c
     form_sections = [s for part in parts.values() for s in part.sections]
     added: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for p, ch, cid in items:
@@ -202,18 +226,35 @@ def _join_bundle(
             .values(sections=[*part.sections, *secs], version=part.version + 1,
                     updated_at=utcnow())
         )  # fmt: skip
-    w.session.expire(claim)
     w.record(claim.id, "join", {"policies": [p.id for p, _, _ in items]},
              inputs_hash({"form": form, "sections": every}))  # fmt: skip
+    note = _note({"id": claim.id, "kind": claim.kind, "state": claim.state,
+                  "title": claim.title, "materials": materials})  # fmt: skip
+    for _, ch, _ in items:
+        w.notes[ch.decision.key] = note
     return True
 
 
-def _note(claim: Claim) -> dict[str, Any]:
+def _note(claim: Mapping[str, Any]) -> dict[str, Any]:
     by = defaultdict(list)
-    for m in claim.materials:
+    for m in claim["materials"]:
         by[m["status"]].append(m["name"])
-    return {"id": claim.id, "kind": claim.kind, "state": claim.state, "title": claim.title,
-            "asked": by["asked"], "waived": by["waived"], "held": by["held"]}  # fmt: skip
+    return {"id": claim["id"], "kind": claim["kind"], "state": claim["state"],
+            "title": claim["title"], "asked": by["asked"], "waived": by["waived"],
+            "held": by["held"]}  # fmt: skip
+
+
+def _waiting(w: _Writer, subject_ids: Sequence[int]) -> dict[tuple[int, str], Any]:
+    """Each subject's latest bundle claim still `prepared`, by (subject, bundle): one query."""
+    c, out = _CLAIM.c, {}
+    query = core_select(c.id, c.subject_id, c.subject_kind, c.bundle_id, c.kind, c.state,
+                        c.title, c.version).where(
+        c.subject_kind == w.ctx.kind, c.subject_id.in_(sorted(set(subject_ids))),
+        c.bundle_id.is_not(None), c.state == "prepared",
+    ).order_by(c.id)  # fmt: skip
+    for r in w.session.connection().execute(query):
+        out[(r.subject_id, r.bundle_id)] = r  # the last (newest) wins
+    return out
 
 
 def _open_all(w: _Writer, changes: Sequence[Change], change_ids: Mapping[Key, int]) -> None:
@@ -229,6 +270,9 @@ def _open_all(w: _Writer, changes: Sequence[Change], change_ids: Mapping[Key, in
     by_subject: dict[int, list[Change]] = defaultdict(list)
     for ch in wanted:
         by_subject[ch.decision.subject_id].append(ch)
+    in_bundles = [s for s in by_subject if ctx.gates.get(s)]
+    waiting = _waiting(w, in_bundles) if in_bundles else {}
+    fresh: list[_Fresh] = []
     for subject_id, mine in by_subject.items():
         subject = found.get(subject_id)
         if subject is None:
@@ -240,22 +284,13 @@ def _open_all(w: _Writer, changes: Sequence[Change], change_ids: Mapping[Key, in
             bundle = next((b for b in spec.bundles if b in ctx.gates.get(subject_id, ())), None)
             if bundle is not None:
                 bundles[bundle].append(item)
-                continue
-            claim = _open_claim(w, ctx.kind, subject_id, subject, None, [item])
-            w.notes[ch.decision.key] = _note(claim)
-        for bundle, items in bundles.items():
-            found_claim = w.session.exec(
-                select(Claim)
-                .where(col(Claim.subject_kind) == ctx.kind, col(Claim.subject_id) == subject_id,
-                       col(Claim.bundle_id) == bundle, col(Claim.state) == "prepared")
-                .order_by(col(Claim.id).desc())
-            ).first()  # fmt: skip
-            if found_claim is not None and _join_bundle(w, found_claim, subject, items):
-                claim = found_claim
             else:
-                claim = _open_claim(w, ctx.kind, subject_id, subject, bundle, items)
-            for _, ch, _ in items:
-                w.notes[ch.decision.key] = _note(claim)
+                fresh.append(_fresh(w, subject_id, subject, None, [item]))
+        for bundle, items in bundles.items():
+            claim = waiting.get((subject_id, bundle))
+            if claim is None or not _join_bundle(w, claim, subject, items):
+                fresh.append(_fresh(w, subject_id, subject, bundle, items))
+    _insert(w, fresh)
 
 
 def _end_all(w: _Writer, changes: Sequence[Change]) -> None:
