@@ -19,8 +19,9 @@ the same claims for the same changes (and roll back with them). For each change:
   `effective_on`, e.g. the first of next month, else its date); a claim all of whose parts
   are withdrawn is withdrawn. Each department concerned is told (an office notice).
 
-Every claim opened, granted, withdrawn or ended is a `claim_step` (by `system`) and an audit
-record. `origin` (`policy:…:change{id}`, `bundle:…:change{id}`) is unique: the same change
+Every claim opened, granted, withdrawn or ended is an audit record (a grant's one record,
+`claim.grant`, says it was opened and granted), and every step of it a `claim_step` (by
+`system`). `origin` (`policy:…:change{id}`, `bundle:…:change{id}`) is unique: the same change
 can never open two claims.
 """
 
@@ -106,7 +107,7 @@ class _Writer:
 
     def flush(self) -> None:
         if self.steps:
-            self.session.execute(_STEP.insert(), self.steps)
+            self.session.connection().execute(_STEP.insert(), self.steps)
         queue_office_notices(self.session, self.office)
         append_many(session=self.session, entries=self.audit)
 
@@ -159,8 +160,9 @@ def _insert(w: _Writer, fresh: list[_Fresh]) -> None:
     """Insert the new claims, their parts, the grants' steps and the audit records, in bulk."""
     if not fresh:
         return
+    conn = w.session.connection()  # Core, not the ORM's bulk path: a chunk opens thousands
     stmt = insert(_CLAIM).returning(_CLAIM.c.id, sort_by_parameter_order=True)
-    ids = [r.id for r in w.session.execute(stmt, [f.row for f in fresh])]
+    ids = [r.id for r in conn.execute(stmt, [f.row for f in fresh])]
     parts = []
     for claim_id, f in zip(ids, fresh, strict=True):
         row = f.row
@@ -169,16 +171,16 @@ def _insert(w: _Writer, fresh: list[_Fresh]) -> None:
              "entered_on": row["entered_on"], "sections": secs, "updated_at": row["updated_at"]}
             for dept, secs in f.parts.items()
         ]  # fmt: skip
-        w.record(claim_id, "open", {"kind": row["kind"], "state": "prepared",
-                                    "origin": row["origin"], "policies": f.policies},
-                 f.inputs)  # fmt: skip
-        if row["kind"] == "grant":
+        opened = {"kind": row["kind"], "origin": row["origin"], "policies": f.policies}
+        if row["kind"] == "grant":  # opened and granted at once: one record says both
             w.step(claim_id, None, "grant", "prepared", "granted")
-            w.record(claim_id, "grant", {"from": "prepared", "to": "granted"}, f.inputs)
+            w.record(claim_id, "grant", {**opened, "from": "prepared", "to": "granted"}, f.inputs)
+        else:
+            w.record(claim_id, "open", {**opened, "state": "prepared"}, f.inputs)
         note = _note({**row, "id": claim_id})
         for key in f.keys:
             w.notes[key] = note
-    w.session.execute(insert(_PART), parts)
+    conn.execute(insert(_PART), parts)
 
 
 def _join_bundle(
