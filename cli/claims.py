@@ -73,7 +73,10 @@ MAX_ID = 2**31 - 1  # claim ids are 32-bit integers in both databases
 def _checked(claim_id: int | None, **texts: tuple[str | None, int]) -> None:
     """One clear message for a claim id out of range or an option's text too long."""
     if claim_id is not None and not 1 <= claim_id <= MAX_ID:
-        fail(f"申领编号 {claim_id}：应为 1 至 {MAX_ID} 之间的整数（zhida claims list 列出的编号）")
+        from matcher.profiles.masking import mask_ids_in_text
+
+        said = mask_ids_in_text(str(claim_id))  # an ID number typed here is never echoed whole
+        fail(f"申领编号 {said}：应为 1 至 {MAX_ID} 之间的整数（zhida claims list 列出的编号）")
     for option, (text, limit) in texts.items():
         if text is not None and len(text) > limit:
             fail(f"--{option.replace('_', '-')}：长 {len(text)} 个字符，应不超过 {limit} 个")

@@ -533,8 +533,8 @@ CASES |= {  # claims: the claim, the option, what was found, what was expected
         parts=lambda c: ["--to 'nowhere'：未知状态", "village_accepted"],
     ),
     "huge_id-claims_show": Case(
-        args=lambda c: ["claims", "show", "99999999999999999999"],
-        parts=lambda c: ["申领编号 99999999999999999999", "应为 1 至 2147483647 之间的整数"],
+        args=lambda c: ["claims", "show", "4294967296"],
+        parts=lambda c: ["申领编号 4294967296", "应为 1 至 2147483647 之间的整数"],
     ),
     "huge_id-claims_advance": Case(
         args=lambda c: [
