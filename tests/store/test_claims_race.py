@@ -3,16 +3,11 @@ each asking to accept every one of them, in the same order, as the same village 
 version each read first. Every claim moves exactly once: N `accept` steps, each claim's version
 +1, and the workers' StepDone total is N (every other answer a ClaimError conflict or invalid).
 
-N is 250 on each database by default (`ZHIDA_RACE_CLAIMS=1000` runs the full 1,000 of
-RELIABILITY S2, which passes on both): 8 processes × N requests is 8 N transactions, and the
-suite must stay under 10 minutes on 2 cores (500 took 113 s on each database, both at once under
-xdist, at load 7–10). On PostgreSQL the race is real and serial: the 7 losers of each claim read it
-before the winner commits, their UPDATE waits on the winner's row lock, then finds the version
-moved (≈ 6,100 of the 7,000 refusals of a 1,000-claim run came from the UPDATE's WHERE, the rest
-from the version read first). On SQLite BEGIN IMMEDIATE serialises the writers, so every loser
-sees the moved version at its first read. 1,000 claims took 59 s (SQLite) and 114–127 s
-(PostgreSQL) alone on the 2-core machine at load 8–10, 176 s and 151 s when both ran at once
-under xdist. Run with `-s` to print the refusals by kind."""
+N is 1,000 (`ZHIDA_RACE_CLAIMS` sets another): a loser whose version moved is refused by a
+read before it asks for the write lock, so the race costs ≈ 18 s on SQLite and ≈ 50 s on
+PostgreSQL in the suite. On PostgreSQL the race is real: the losers that read before the winner
+committed wait on its row lock, then find the version moved in the UPDATE's WHERE. Run with
+`-s` to print the refusals by kind."""
 
 from __future__ import annotations
 
