@@ -7,7 +7,11 @@ channel renders from that one value, so a webhook, a mail and an SMS never disag
 - `mail_parts` — subject, text and HTML body;
 - `sms_message` — a registered SMS template code and its params (`sms_text` shows the text).
 
-The template *kind* comes from the payload's type and the policy's delivery:
+The template *kind* comes from the payload's type and, for a newly eligible entitlement, the
+claim it went into (`payload.claim`, `store.claims.opening`): a grant → granted; a prepared or
+bundle claim → claim_prepared, with the claim's number and the materials asked of the person,
+all at once (an `auto` policy delivered through a bundle claim is confirmed like the rest of
+it). A payload without a claim (queued before claims existed) falls back to the policy's delivery:
 
 | payload type | policy delivery | kind |
 |---|---|---|
@@ -120,6 +124,8 @@ class Notice:
     catalogue_hash: str
     removed: bool = False  # the catalogue no longer has the policy
     claim: ClaimFacts | None = None  # an office notice's claim (kinds claim_*)
+    claim_id: int | None = None  # the subject's claim this entitlement went into (payload.claim)
+    asked: tuple[str, ...] = ()  # the claim's materials asked of the person (一次性告知)
 
 
 def _line(value: Any) -> str:
@@ -146,8 +152,12 @@ def _yuan(value: Any, where: str) -> str | None:
         raise ValueError(f"通知载荷 {where}：金额应为数字字符串，不是 {value!r}") from None
 
 
-def _kind(event_type: str, delivery: str | None) -> str:
+def _kind(event_type: str, delivery: str | None, claim: Mapping[str, Any]) -> str:
     if event_type == "entitlement.newly_eligible":
+        if claim.get("kind") == "grant":  # what was done decides, not the policy alone:
+            return "granted"
+        if claim.get("kind") in ("claim", "bundle"):  # an `auto` member of a bundle is claimed
+            return "claim_prepared"
         return _NEWLY.get(delivery or "", "newly_eligible")
     if event_type in _BY_TYPE:
         return _BY_TYPE[event_type]
@@ -211,7 +221,9 @@ def notice_of(
     before, after = payload.get("before") or {}, payload.get("after") or {}
     event_type = str(payload.get("type", ""))
     delivery = _opt(policy.get("delivery"))
-    kind = _kind(event_type, delivery)
+    found = payload.get("claim")
+    claim: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    kind = _kind(event_type, delivery, claim)
     notice_id = f"msg_{outbox_id}"
     url = f"{confirm_base.rstrip('/')}/{notice_id}" if confirm_base else None
     if kind not in ("claim_prepared", "reminder"):
@@ -242,6 +254,8 @@ def notice_of(
         confirm_url=url,
         catalogue_hash=_line(payload.get("catalogue_hash", "")),
         removed=payload.get("reason") == "policy_removed",
+        claim_id=claim.get("id") if isinstance(claim.get("id"), int) else None,
+        asked=tuple(_line(a) for a in claim.get("asked") or () if _opt(a)),
     )
 
 
@@ -359,6 +373,8 @@ def webhook_body(notice: Notice) -> bytes:
         "on_date": notice.on_date,
         "effective_on": notice.effective_on,
     }
+    if notice.claim_id is not None:
+        data["claim"] = {"id": notice.claim_id, "asked": list(notice.asked)}
     body = {"type": notice.event_type, "id": notice.id, "data": data}
     return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
 

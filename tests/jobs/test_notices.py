@@ -262,3 +262,23 @@ def test_a_title_with_crlf_gives_a_clean_subject(smtp: tuple[Inbox, MailSettings
     assert envelope.rcpt_tos == ["head@village.example"]
     assert got["Bcc"] is None and got["X-Evil"] is None and got["X-Injected"] is None
     assert got["Subject"] == subject and "Bcc: thief@evil.example" in subject
+
+
+def test_the_claim_decides_what_a_newly_eligible_notice_says() -> None:
+    """An `auto` policy delivered through a bundle claim asks for a confirmation and lists the
+    materials asked, once; a grant says it was granted; without a claim, the policy's delivery
+    decides (a notice queued before claims existed)."""
+    bundle = {"id": 12, "kind": "bundle", "state": "prepared", "title": "低保一件事",
+              "asked": ["家庭经济状况核对授权书"], "waived": ["有线电视用户号"],
+              "held": ["低保证"]}  # fmt: skip
+    claimed = notice("granted", claim=bundle)  # delivery auto, but in a bundle claim
+    assert claimed.kind == "claim_prepared" and claimed.claim_id == 12
+    _, text, html = mail_parts(claimed)
+    for out in (text, html):
+        assert "申领编号 12" in out and "请一次备齐：家庭经济状况核对授权书" in out
+    data = json.loads(webhook_body(claimed))["data"]
+    assert data["claim"] == {"id": 12, "asked": ["家庭经济状况核对授权书"]}
+    granted = notice("claim_prepared", claim={"id": 13, "kind": "grant", "state": "granted",
+                                              "asked": []})  # fmt: skip
+    assert granted.kind == "granted" and "已为您直接发放" in mail_parts(granted)[1]
+    assert notice("granted").kind == "granted" and notice("claim_prepared").claim_id is None
