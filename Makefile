@@ -21,6 +21,7 @@ run: setup
 	$(RUN) zhida import households $(DEMO)/households.xlsx --on 2025-03-01
 	$(RUN) zhida import enterprises $(DEMO)/enterprises.xlsx --on 2025-03-01
 	$(RUN) zhida sweep --on 2025-03-01
+	$(RUN) zhida report outcomes --region 520602 --on 2025-03-01
 	$(RUN) zhida audit verify
 
 test: setup lint typecheck contracts pytest
