@@ -187,6 +187,25 @@ def open_db() -> Engine:
         fail(str(exc))
 
 
+def migrated_db() -> Engine:
+    """`open_db`, with the schema brought up to date (Alembic, idempotent)."""
+    from store.db import migrate
+
+    engine = open_db()
+    migrate(engine)
+    return engine
+
+
+def region_prefix(region: str | None, option: str = "--region") -> str | None:
+    """A region-code prefix option (None: every region), or one clear message and exit 2."""
+    from store.sweep.runs import RegionError, validate_region
+
+    try:
+        return validate_region(region)
+    except RegionError:
+        fail(f"{option} {region!r}：应为 1–12 位数字的区划代码前缀（如 520602）")
+
+
 @contextmanager
 def progress(label: str) -> Iterator[Callable[[int, int | None], None] | None]:
     """A rich progress bar on stderr when it is a terminal; nothing otherwise."""

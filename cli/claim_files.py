@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.base import DEFAULT_ROOT, Root, err, fail, in_folder, open_db, out
+from cli.base import DEFAULT_ROOT, Root, err, fail, in_folder, migrated_db, out
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -34,14 +34,6 @@ Out = Annotated[Path, typer.Option("--out", help="导出的文件（.xlsx；.csv
 As = Annotated[str, typer.Option("--as", help="办理人用户名（zhida users list）")]
 File = Annotated[Path, typer.Argument(help="发放文件（.xlsx 或 .csv）：导出表填好发放日期与凭证号")]
 _SHOWN = 30  # problems printed; the rest are counted
-
-
-def _engine() -> Engine:
-    from store.db import migrate
-
-    engine = open_db()
-    migrate(engine)
-    return engine
 
 
 def _county_of(engine: Engine, user: str, department: str) -> str:
@@ -89,7 +81,7 @@ def export_command(dept: Dept, out_path: Out, user: As = "") -> None:
     if out_path.suffix.lower() not in (".xlsx", ".csv"):
         fail(f"--out {out_path}：文件类型为 {out_path.suffix or '无扩展名'}；应为 .xlsx 或 .csv")
     in_folder(out_path, "--out")
-    engine = _engine()
+    engine = migrated_db()
     try:
         county = _county_of(engine, user, dept)
         with read_session(engine) as session:
@@ -122,7 +114,7 @@ def paid_command(file: File, user: As = "", root: Root = DEFAULT_ROOT) -> None:
     rows, problems = read_payments(file)
     if not rows and problems and problems[0].row in (None, 1):
         fail("；".join(str(p) for p in problems))
-    engine = _engine()
+    engine = migrated_db()
     try:
         actor = _department_actor(engine, user)
         done = record_payments(engine, rows, actor, user, root)

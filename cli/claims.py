@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cli.base import DEFAULT_ROOT, Root, app, fail, on_date, open_db, out
+from cli.base import DEFAULT_ROOT, Root, app, fail, migrated_db, on_date, out, region_prefix
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -47,14 +47,6 @@ ToOpt = Annotated[str, typer.Option("--to", help="转到的状态，如 village_
 ReasonOpt = Annotated[str | None, typer.Option("--reason", help="理由（退回、不予批准、撤回必填）")]
 DeptOpt = Annotated[str | None, typer.Option("--dept", help="部门分项（默认办理人所在部门）")]
 PaymentOpt = Annotated[str | None, typer.Option("--payment-ref", help="发放凭证号（转为 paid 时）")]
-
-
-def _engine() -> Engine:
-    from store.db import migrate
-
-    engine = open_db()
-    migrate(engine)
-    return engine
 
 
 def _workflow(root: Any) -> Workflow:
@@ -93,15 +85,6 @@ def _actor(engine: Engine, name: str, role: str | None) -> Actor:
         fail(f"--as {name}：{exc}")
 
 
-def _region(region: str | None) -> str | None:
-    from store.sweep.runs import RegionError, validate_region
-
-    try:
-        return validate_region(region)
-    except RegionError:
-        fail(f"--region {region!r}：应为 1–12 位数字的区划代码前缀（如 520602）")
-
-
 @claims_app.command("list")
 def list_command(
     state: StateOpt = None,
@@ -122,11 +105,11 @@ def list_command(
         fail(f"--state {state!r}：未知状态；应为 {' | '.join(wf.spec.states)}")
     if kind is not None and kind not in KINDS:
         fail(f"--kind {kind!r}：应为 grant | claim | bundle")
-    engine = _engine()
+    engine = migrated_db()
     try:
         with read_session(engine) as session:
             rows = list_claims(
-                session, state=state, region=_region(region), department=dept, kind=kind
+                session, state=state, region=region_prefix(region), department=dept, kind=kind
             )
     finally:
         engine.dispose()
@@ -193,7 +176,7 @@ def show_command(claim_id: Annotated[int, typer.Argument(help="申领编号")],
 
     _checked(claim_id)
     wf = _workflow(root)
-    engine = _engine()
+    engine = migrated_db()
     try:
         with read_session(engine) as session:
             view = show_claim(session, claim_id)
@@ -221,7 +204,7 @@ def _targets(engine: Engine, claim_id: int | None, every: bool, region: str | No
     if region is None:
         fail("--all 须同时给出 --region（区划代码前缀），批量只在一个辖区内办理")
     with read_session(engine) as session:
-        rows = list_claims(session, region=_region(region))
+        rows = list_claims(session, region=region_prefix(region))
     out_: list[tuple[int, int | None]] = []
     for r in rows:
         scope = "claim" if r.state in CLAIM_LEVEL else "part"
@@ -242,7 +225,7 @@ def _act(claim_id: int | None, to_state: str, user: str, role: str | None, reaso
     if to_state not in wf.spec.states:
         fail(f"--to {to_state!r}：未知状态；应为 {' | '.join(wf.spec.states)}")
     day = on_date(on, future=False)
-    engine = _engine()
+    engine = migrated_db()
     try:
         actor = _actor(engine, user, role)
         targets = _targets(engine, claim_id, every, region, to_state, wf)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.base import DEFAULT_ROOT, Root, app, count, err, fail, open_db, out
+from cli.base import DEFAULT_ROOT, Root, app, count, err, fail, migrated_db, out
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -46,14 +46,6 @@ KIND = {
 }
 
 
-def _engine() -> Engine:
-    from store.db import migrate
-
-    engine = open_db()
-    migrate(engine)
-    return engine
-
-
 @notices_app.command("drain")
 def drain_command(
     once: Annotated[bool, typer.Option("--once", help="没有到期的通知时即退出")] = False,
@@ -75,7 +67,7 @@ def drain_command(
         channels = Channels.from_env(settings, box=secret_box())
     except (ValueError, SecretKeyError, SmsError) as exc:
         fail(str(exc))
-    engine, stop = _engine(), threading.Event()
+    engine, stop = migrated_db(), threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     try:
@@ -165,7 +157,7 @@ def list_command(
     if state is not None and state not in STATES:
         fail(f"--state {state!r}：应为 {' | '.join(STATES)} 之一")
     count(limit, "--limit", least=1)
-    engine = _engine()
+    engine = migrated_db()
     try:
         who = _subject(engine, subject) if subject else None
         with read_session(engine) as session:
@@ -191,7 +183,7 @@ def show_command(outbox_id: Annotated[int, typer.Argument(help="通知编号")])
     from store.db import read_session
     from store.delivery.views import notice_detail
 
-    engine = _engine()
+    engine = migrated_db()
     try:
         with read_session(engine) as session:
             detail = notice_detail(session=session, outbox_id=outbox_id)
@@ -235,7 +227,7 @@ def replay_command(outbox_id: Annotated[int, typer.Argument(help="通知编号")
     from store.delivery.outbox import NotReplayable, replay
     from store.tables.types import utcnow
 
-    engine = _engine()
+    engine = migrated_db()
     try:
         with write_session(engine) as session:
             reset = replay(session=session, outbox_id=outbox_id, now=utcnow(), actor="cli")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cli.base import DEFAULT_ROOT, Root, app, count, fail, on_date, open_db, out
+from cli.base import DEFAULT_ROOT, Root, app, count, fail, migrated_db, on_date, out, region_prefix
 
 if TYPE_CHECKING:
     from store.claims.report import OutcomesReport
@@ -31,15 +31,6 @@ _LISTED = 50  # 应享未享 rows printed in the table; --json gives them all
 MAX_DAYS = 3653  # ten years: a longer wait is a typo, and a date that far back may not exist
 
 
-def _region(region: str | None) -> str | None:
-    from store.sweep.runs import RegionError, validate_region
-
-    try:
-        return validate_region(region)
-    except RegionError:
-        fail(f"--region {region!r}：应为 1–12 位数字的区划代码前缀（如 520602）")
-
-
 @report_app.command("outcomes")
 def outcomes_command(
     region: Annotated[str | None, typer.Option("--region", help="区划代码前缀，如 520602")] = None,
@@ -53,14 +44,13 @@ def outcomes_command(
     """成效报告 outcomes：每项政策与一件事的办理次数、材料、跑动、时长、超期与应享未享。"""
     from rules.errors import ZhidaError
     from store.claims.report import outcomes
-    from store.db import migrate, read_session
+    from store.db import read_session
 
-    prefix, day, wait = _region(region), on_date(on), count(days, "--days")
+    prefix, day, wait = region_prefix(region), on_date(on), count(days, "--days")
     if wait > MAX_DAYS:
         fail(f"--days {wait}：应为 0 至 {MAX_DAYS} 之间的天数（十年以内）")
-    engine = open_db()
+    engine = migrated_db()
     try:
-        migrate(engine)
         with read_session(engine) as session:
             report = outcomes(session, region=prefix, today=day, root=root, days=wait)
     except ZhidaError as exc:
