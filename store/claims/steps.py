@@ -212,12 +212,6 @@ def _deadlines(
     session.connection().execute(insert(_DEADLINE), rows)
 
 
-def _catalogue_hash(session: Session, version_id: int) -> str:
-    v = _VERSION.c
-    found = session.connection().execute(select(v.content_hash).where(v.id == version_id))
-    return str(found.scalar() or "")
-
-
 def take_step(session: Session, req: StepRequest, *, root: Path) -> StepDone:
     """Take one step in the caller's write transaction (module docstring for the checks).
 
@@ -227,7 +221,12 @@ def take_step(session: Session, req: StepRequest, *, root: Path) -> StepDone:
     workflow, calendar = _rules(root)
     conn = session.connection()
     c, p, s = _CLAIM.c, _PART.c, _STEP.c
-    claim = conn.execute(select(_CLAIM).where(c.id == req.claim_id)).first()
+    v = _VERSION.c  # the claim with its catalogue's content hash (for the audit), one read
+    claim = conn.execute(
+        select(_CLAIM, v.content_hash.label("catalogue_hash"))
+        .join(_VERSION, v.id == c.catalogue_version_id)
+        .where(c.id == req.claim_id)
+    ).first()
     if claim is None:
         raise ClaimError(f"申领 {req.claim_id} 不存在，或不在你的辖区", why="not_found",
                          claim_id=req.claim_id)  # fmt: skip
@@ -251,11 +250,7 @@ def take_step(session: Session, req: StepRequest, *, root: Path) -> StepDone:
         state, version = head.state, head.version
         # the version the caller saw: the claim's, or its one part's for a part step
         if req.version is not None and len(targets) == 1 and req.version != version:
-            raise ClaimError(
-                f"申领 {claim.id} 已被他人办理（你看到的是第 {req.version} 版，"
-                f"现为第 {version} 版，状态「{workflow.state_label(state)}」）：请刷新后重试",
-                why="conflict", claim_id=claim.id,
-            )  # fmt: skip
+            raise _moved(req, version, workflow.state_label(state))
         action = _action(workflow, req, state, scope, None if part is None else part.department)
         _dated(req, head, state, workflow)
         if action == "pay" and not (req.payment_ref or "").strip():
@@ -323,7 +318,7 @@ def take_step(session: Session, req: StepRequest, *, root: Path) -> StepDone:
         })  # fmt: skip
         append(session=session, entry=AuditEntry(
             actor=req.person, action=f"claim.{action}", subject=f"claim:{claim.id}",
-            catalogue_hash=_catalogue_hash(session, claim.catalogue_version_id),
+            catalogue_hash=claim.catalogue_hash,
             inputs_hash=inputs_hash({"claim": claim.id, "version": version, "state": state,
                                      "form": claim.form, "materials": claim.materials}),
             details={"actor": req.actor.user, "role": req.actor.role, "region": req.actor.region,
@@ -345,7 +340,16 @@ def _audit_refusal(engine: Engine, req: StepRequest, exc: ClaimError) -> None:
         ))  # fmt: skip
 
 
-def _stale_before_locking(engine: Engine, req: StepRequest) -> None:
+def _moved(req: StepRequest, version: int, state: str) -> ClaimError:
+    """The conflict of a step asked on a version that has moved (state: its Chinese label)."""
+    return ClaimError(
+        f"申领 {req.claim_id} 已被他人办理（你看到的是第 {req.version} 版，"
+        f"现为第 {version} 版，状态「{state}」）：请刷新后重试",
+        why="conflict", claim_id=req.claim_id,
+    )  # fmt: skip
+
+
+def _stale_before_locking(engine: Engine, req: StepRequest, root: Path) -> None:
     """A claim-level step whose expected version already moved is a conflict, found in a read
     transaction: a loser of a race (or a stale batch) never queues for the write lock. The
     compare-and-set inside the write transaction still decides every race this lets through.
@@ -360,11 +364,7 @@ def _stale_before_locking(engine: Engine, req: StepRequest) -> None:
             .first()
         )
     if row is not None and row.state in CLAIM_LEVEL and row.version != req.version:
-        raise ClaimError(
-            f"申领 {req.claim_id} 已被他人办理（你看到的是第 {req.version} 版，"
-            f"现为第 {row.version} 版）：请刷新后重试",
-            why="conflict", claim_id=req.claim_id,
-        )  # fmt: skip
+        raise _moved(req, row.version, _rules(root)[0].state_label(row.state))
 
 
 def advance(engine: Engine, req: StepRequest, *, root: Path) -> StepDone:
@@ -382,7 +382,7 @@ def advance(engine: Engine, req: StepRequest, *, root: Path) -> StepDone:
         ClaimError: see `take_step`; nothing of the step was written.
     """
     try:
-        _stale_before_locking(engine, req)
+        _stale_before_locking(engine, req, root)
         with write_session(engine) as session:
             return take_step(session, req, root=root)
     except ClaimError as exc:
