@@ -41,8 +41,9 @@ from store.audit.log import AuditEntry, append_many, inputs_hash
 from store.claims.forms import Subject, form_of, materials_of, subjects
 from store.claims.notices import department_office, queue_office_notices
 from store.claims.specs import ClaimSpecs, PolicySpec
+from store.claims.steps import close_deadlines
 from store.sweep.diff import Change, Key
-from store.tables.claims import Claim, ClaimDeadline, ClaimPart, ClaimStep
+from store.tables.claims import Claim, ClaimPart, ClaimStep
 from store.tables.types import utcnow
 
 __all__ = ["ClaimContext", "OPEN_STATES", "open_and_end"]
@@ -50,7 +51,6 @@ __all__ = ["ClaimContext", "OPEN_STATES", "open_and_end"]
 _CLAIM: Table = Claim.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _PART: Table = ClaimPart.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _STEP: Table = ClaimStep.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
-_DEADLINE: Table = ClaimDeadline.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 # States a part is withdrawn from when its entitlement ends; from the others it keeps paying
 # until `ends_on`, or is over already.
 OPEN_STATES = ("prepared", "confirmed", "village_accepted", "township_checked", "returned")
@@ -333,10 +333,7 @@ def _end_all(w: _Writer, changes: Sequence[Change]) -> None:
             )  # fmt: skip
             if moved.rowcount != 1:
                 continue  # moved meanwhile by a person: the next sweep sees it again
-            w.session.connection().execute(
-                update(_DEADLINE).where(_DEADLINE.c.part_id == r.id, _DEADLINE.c.done_at.is_(None))
-                .values(done_at=utcnow())
-            )  # fmt: skip
+            close_deadlines(w.session, r.claim_id, r.id)
             w.step(r.claim_id, r.id, "withdraw", r.state, "withdrawn", reason)
             what = {"action": "withdraw", "from": r.state, "to": "withdrawn"}
             touched.add(r.claim_id)
@@ -381,11 +378,7 @@ def _withdraw_emptied(w: _Writer, claims: set[int]) -> None:
                     updated_at=utcnow())
         )  # fmt: skip
         if moved.rowcount == 1:
-            d = _DEADLINE.c
-            conn.execute(
-                update(_DEADLINE).where(d.claim_id == claim_id, d.done_at.is_(None))
-                .values(done_at=utcnow())
-            )  # fmt: skip
+            close_deadlines(w.session, claim_id)
             w.step(claim_id, None, "withdraw", head.state, "withdrawn", "各部门分项均已撤回")
             w.record(claim_id, "withdraw", {"from": head.state, "to": "withdrawn"}, "")
 

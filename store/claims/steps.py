@@ -45,7 +45,15 @@ from store.tables.catalogue import CatalogueVersion
 from store.tables.claims import Claim, ClaimDeadline, ClaimPart, ClaimStep
 from store.tables.types import utcnow
 
-__all__ = ["CLAIM_LEVEL", "StepDone", "StepRequest", "advance", "advance_many", "take_step"]
+__all__ = [
+    "CLAIM_LEVEL",
+    "StepDone",
+    "StepRequest",
+    "advance",
+    "advance_many",
+    "close_deadlines",
+    "take_step",
+]
 
 _CLAIM: Table = Claim.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _PART: Table = ClaimPart.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
@@ -183,16 +191,22 @@ def _targets(parts: Sequence[Any], req: StepRequest, wf: Workflow) -> list[Any]:
     return movable or list(parts)
 
 
+def close_deadlines(session: Session, claim_id: int, part_id: int | None = None) -> None:
+    """Mark done the open deadlines of a part, or (no part) of the whole claim: its step was
+    taken, or the system withdrew it."""
+    d = _DEADLINE.c
+    query = update(_DEADLINE).where(d.claim_id == claim_id, d.done_at.is_(None))
+    if part_id is not None:
+        query = query.where(d.part_id == part_id)
+    session.connection().execute(query.values(done_at=utcnow()))
+
+
 def _deadlines(
     session: Session, wf: WorkCalendar | None, workflow: Workflow, claim: Any, part: int | None,
     part_rows: Sequence[tuple[int | None, str | None, int]], to_state: str, on: date,
 ) -> None:  # fmt: skip
     """Close the claim's (or parts') open deadlines; open the new state's, if it has one."""
-    d = _DEADLINE.c
-    query = update(_DEADLINE).where(d.claim_id == claim.id, d.done_at.is_(None))
-    if part is not None:  # a part's step ends that part's deadline; a claim's step, every one
-        query = query.where(d.part_id == part)
-    session.connection().execute(query.values(done_at=utcnow()))
+    close_deadlines(session, claim.id, part)
     days = workflow.deadline_days(to_state)
     if days is None or wf is None:
         return
