@@ -1,0 +1,9 @@
+"""Routes: claims (to be filled)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ROUTES"]
+
+ROUTES: list[Any] = []

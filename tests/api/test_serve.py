@@ -1,0 +1,99 @@
+"""`zhida serve`: it answers on loopback, logs in with argon2 passwords, and its scheduler runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from tests.api.server import PASSWORD, Seeded, Server, start_server
+
+
+def test_login_gives_a_token_that_names_the_role_and_region(api: Server) -> None:
+    answer = httpx.post(f"{api.base_url}/api/auth/login",
+                        json={"username": "cun", "password": PASSWORD})  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["role"] == "village" and body["region"] == api.seeded.village
+    assert body["token_type"] == "Bearer" and body["token"].count(".") == 2
+
+
+def test_a_wrong_password_and_an_unknown_name_get_the_same_answer(api: Server) -> None:
+    url = f"{api.base_url}/api/auth/login"
+    wrong = httpx.post(url, json={"username": "cun", "password": "not-the-password"})
+    unknown = httpx.post(url, json={"username": "nobody", "password": "not-the-password"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+    assert wrong.json()["detail"] == unknown.json()["detail"] == "用户名或密码不对"
+
+
+def test_a_bad_token_is_refused_with_a_problem(api: Server) -> None:
+    answer = httpx.get(f"{api.base_url}/api/me", headers={"Authorization": "Bearer not.a.token"})
+    assert answer.status_code == 401
+    assert answer.json()["status"] == 401
+    with api.client("xiang") as client:
+        me = client.get("/api/me").json()
+    assert me["role"] == "township" and me["region"] == api.seeded.township
+
+
+def test_the_schema_and_its_page_are_served_without_any_outside_address(api: Server) -> None:
+    schema = httpx.get(f"{api.base_url}/schema/openapi.json").json()
+    assert schema["openapi"].startswith("3.1")
+    page = httpx.get(f"{api.base_url}/schema/swagger").text
+    assert "/static/swagger-ui/swagger-ui-bundle.js" in page
+    assert "http://" not in page.replace("http://127.0.0.1", "") and "https://" not in page
+    asset = httpx.get(f"{api.base_url}/static/swagger-ui/swagger-ui-bundle.js")
+    assert asset.status_code == 200 and len(asset.content) > 100_000
+
+
+def test_login_is_rate_limited(seeded: Seeded, tmp_path: Path) -> None:
+    server = start_server(seeded, tmp_path, env={"ZHIDA_LOGIN_PER_MINUTE": "3"})
+    try:
+        url = f"{server.base_url}/api/auth/login"
+        codes = [httpx.post(url, json={"username": "cun", "password": "wrong-password"}).status_code
+                 for _ in range(5)]  # fmt: skip
+        assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
+        right = httpx.post(url, json={"username": "cun", "password": PASSWORD})
+        assert right.status_code == 429  # the limit is per address, whatever the password
+    finally:
+        server.stop()
+
+
+def test_a_body_over_the_limit_is_413(seeded: Seeded, tmp_path: Path) -> None:
+    server = start_server(seeded, tmp_path, env={"ZHIDA_MAX_BODY_MB": "1"})
+    try:
+        answer = httpx.post(f"{server.base_url}/api/auth/login",
+                            content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+                            headers={"content-type": "application/json"})  # fmt: skip
+        assert answer.status_code == 413
+    finally:
+        server.stop()
+
+
+def test_the_scheduler_runs_inside_the_service(seeded: Seeded, tmp_path: Path) -> None:
+    server = start_server(seeded, tmp_path, scheduler=True, env={"ZHIDA_DRAIN_EVERY_S": "1"})
+    try:
+        import time
+
+        from sqlalchemy import text
+
+        from store.db import open_engine
+
+        engine = open_engine(server.db_url)
+        deadline = time.monotonic() + 60
+        with engine.connect() as conn:
+            before = conn.execute(text("SELECT count(*) FROM outbox WHERE state = 'pending'"))
+            assert before.scalar() > 0  # the sweep queued notices
+        pending = None
+        while time.monotonic() < deadline:  # the service's own drain settles them
+            with engine.connect() as conn:
+                pending = conn.execute(
+                    text("SELECT count(*) FROM outbox WHERE state = 'pending'")
+                ).scalar()
+            if pending == 0:
+                break
+            time.sleep(0.5)
+        engine.dispose()
+        assert pending == 0
+    finally:
+        server.stop()
