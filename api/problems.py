@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response
@@ -47,11 +47,13 @@ __all__ = [
     "Problem",
     "ProblemError",
     "ProblemOut",
+    "found",
     "handlers",
     "problem_response",
 ]
 
 PROBLEM_JSON = "application/problem+json"
+T = TypeVar("T")
 log = logging.getLogger("zhida.api")
 
 _TITLES = {
@@ -115,6 +117,14 @@ class ProblemError(ZhidaError):
         self.status = status
         self.detail = detail
         self.errors = list(errors)
+
+
+def found(value: T | None, what: str) -> T:
+    """`value`, or a 404 problem saying `what` is not there (or outside the caller's scope:
+    the two are one answer, so existence is not revealed)."""
+    if value is None:
+        raise ProblemError(404, f"{what}不存在，或不在您的辖区内")
+    return value
 
 
 def problem_response(

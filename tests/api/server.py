@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from store.db import open_engine, read_session, write_session
 from store.tables.claims import Claim, ClaimPart
 from store.tables.profiles import EnterpriseRow, HouseholdRow
 from store.users import add_user
+from tests.pii_scan import find_ids
 
 ROOT = Path(__file__).resolve().parents[2] / "policies"
 PASSWORD = "test-password-1"
@@ -99,6 +101,7 @@ def _regions(db: Path) -> dict[str, Any]:
         with read_session(engine) as s:
             villages = [r[0] for r in s.execute(select(HouseholdRow.region_code)).all()]
             firms = s.execute(select(EnterpriseRow.credit_code, EnterpriseRow.region_code)).all()
+            CREDIT_CODES.update(c for c, _ in firms)
             depts = s.execute(
                 select(ClaimPart.department)
                 .join(Claim, Claim.id == ClaimPart.claim_id)  # type: ignore[arg-type]
@@ -176,6 +179,46 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# RELIABILITY P1: no response shows a full ID number, except the household's own village's
+# `GET /api/households/{no}/identity` and a department's payment export.
+FULL_ID_PATHS = ("/identity", "/export")
+CREDIT_CODE_KEYS = frozenset({"credit_code", "subject_key", "enterprise", "key"})
+LEAKS: list[str] = []  # what the response hook found (the tests' conftest fails the session)
+
+
+def _walk(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _walk(v, str(k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _walk(v, key)
+    elif isinstance(value, str) and key not in CREDIT_CODE_KEYS:
+        yield key, value
+
+
+def scan_response(response: httpx.Response) -> None:
+    """Fail on a full ID number in a JSON response outside the endpoints allowed one."""
+    response.read()
+    path = response.request.url.path
+    kind = response.headers.get("content-type", "")
+    if any(p in path for p in FULL_ID_PATHS) or "json" not in kind:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    for key, text in _walk(body):
+        if text in CREDIT_CODES:
+            continue
+        for found in find_ids(text):
+            LEAKS.append(f"{response.request.method} {path} → {key}: {found[:3]}…")
+    assert not LEAKS, LEAKS
+
+
+CREDIT_CODES: set[str] = set()  # the seeded enterprises' codes (public, often all digits)
+
+
 @dataclass
 class Server:
     """One running `zhida serve`."""
@@ -210,7 +253,10 @@ class Server:
     def client(self, user: str | None = None, **kw: Any) -> httpx.Client:
         """An httpx client on the server, logged in as `user` (None: anonymous)."""
         headers = {"Authorization": f"Bearer {self.login(user)}"} if user else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=60, **kw)
+        hooks = {"response": [scan_response]}
+        return httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=60, event_hooks=hooks, **kw
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:
