@@ -13,8 +13,11 @@ RUN := $(UV) run --frozen --all-extras
 .PHONY: run test lint typecheck contracts pytest setup bench clean
 
 # The main job on the embedded default (SQLite in data/, demo data): the demo village, then a
-# synthetic county imported and swept. Run it twice: the second import and sweep change nothing.
+# synthetic county imported and swept (run it twice: the second import and sweep change nothing),
+# one user per role (passwords printed once), then the service: API and scheduler, until Ctrl-C.
 DEMO := data/demo
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: setup
 	$(RUN) zhida demo
 	@test -f $(DEMO)/households.xlsx || $(RUN) zhida demo-data --households 3000 --enterprises 300 --out $(DEMO)
@@ -23,6 +26,8 @@ run: setup
 	$(RUN) zhida sweep --on 2025-03-01
 	$(RUN) zhida report outcomes --region 520602 --on 2025-03-01
 	$(RUN) zhida audit verify
+	$(RUN) zhida demo-users --county 520602
+	$(RUN) zhida serve --host $(HOST) --port $(PORT)
 
 test: setup lint typecheck contracts pytest
 

@@ -2,8 +2,10 @@
 
 A thin shell over `store.users`: `add` makes a person with one role, `grant` gives an existing
 person another role (one person at two levels stays one user, so separation of duties sees
-them), `list` shows every role held, filtered by role and region prefix. Passwords and tokens
-come with the API (issue 12). Every refusal is one message naming the option.
+them), `list` shows every role held, filtered by role and region prefix, `passwd` sets the
+password an API or console login checks (argon2id, `store.accounts`; `add --password` sets it at
+once). A password typed at the prompt is not echoed; `--password` is for scripts. Every refusal
+is one message naming the option.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ CreditCode = Annotated[
 ]
 
 
+Password = Annotated[
+    str | None,
+    typer.Option("--password", help="登录密码（8–128 个字符）；省略则提示输入（不回显）"),
+]
+
+
 def _store(
     grant: bool,
     name: str,
@@ -41,18 +49,24 @@ def _store(
     region: str | None,
     department: str | None,
     subject_key: str | None,
+    password: str | None = None,
 ) -> None:
+    from store.accounts import check_password, set_password
     from store.db import migrate, write_session
     from store.users import UserError, add_user, grant_role
 
     engine = open_db()
     try:
+        if password is not None:
+            check_password(password)  # refused before anything is stored
         migrate(engine)
         with write_session(engine) as session:
             done = (grant_role if grant else add_user)(
                 session=session, name=name, role=role, region=region,
                 department=department, subject_key=subject_key,
             )  # fmt: skip
+            if password is not None:
+                set_password(session=session, name=done.name, password=password)
             rows = done.roles
     except UserError as exc:
         fail(str(exc))
@@ -74,9 +88,13 @@ def add_command(
     region: Region = None,
     dept: Dept = None,
     credit_code: CreditCode = None,
+    password: Annotated[
+        str | None,
+        typer.Option("--password", help="登录密码（8–128 个字符）；也可以之后用 passwd 设置"),
+    ] = None,
 ) -> None:
     """添加用户 add：一个人、一个角色（同一人再加角色用 zhida users grant）。"""
-    _store(False, name, role, region, dept, credit_code)
+    _store(False, name, role, region, dept, credit_code, password)
 
 
 @users_app.command("grant")
@@ -89,6 +107,27 @@ def grant_command(
 ) -> None:
     """授予角色 grant：给已有用户再加一个角色（仍是同一人，职责分离按人判断）。"""
     _store(True, name, role, region, dept, credit_code)
+
+
+@users_app.command("passwd")
+def passwd_command(name: Name, password: Password = None) -> None:
+    """设置密码 passwd：设置（或重设）用户登录接口和控制台的密码（argon2 加密保存）。"""
+    from store.accounts import set_password
+    from store.db import migrate, write_session
+    from store.users import UserError
+
+    if password is None:
+        password = typer.prompt("新密码", hide_input=True, confirmation_prompt=True)
+    engine = open_db()
+    try:
+        migrate(engine)
+        with write_session(engine) as session:
+            user = set_password(session=session, name=name, password=password)
+    except UserError as exc:
+        fail(str(exc))
+    finally:
+        engine.dispose()
+    out.print(f"已为用户 {user.name} 设置密码", highlight=False)
 
 
 @users_app.command("list")

@@ -124,6 +124,7 @@ def _db_commands(c: Inputs) -> list[list[str]]:
         ["subscriptions", "rotate", "1"],
         ["profile", "set", "household", "H1", "dibao_status=active", *MINI],
         ["users", "list"],
+        ["serve", "--no-scheduler", *MINI],
     ]
 
 
@@ -261,7 +262,7 @@ DB_ENV: dict[str, Callable[[Inputs], dict[str, str]]] = {
 DB_COMMANDS = (
     "import_households", "import_enterprises", "sweep", "impact", "audit_verify", "audit_head",
     "scheduler", "notices_drain", "notices_list", "notices_show", "notices_replay",
-    "subscriptions_list", "subscriptions_rotate", "profile_set", "users_list",
+    "subscriptions_list", "subscriptions_rotate", "profile_set", "users_list", "serve",
 )  # fmt: skip
 
 
@@ -493,6 +494,33 @@ CASES |= {  # users and roles: the option, what was found, what was expected
             "520602100202",
         ],
         parts=lambda c: ["用户 李村干 已有角色 village", "每个角色只能有一个"],
+        env=has_users,
+    ),
+    "bad_county-demo-users": Case(
+        args=lambda c: ["demo-users", "--county", "5206"],
+        parts=lambda c: ["--county '5206'", "应为 6 位县级区划代码"],
+    ),
+    "bad_setting-serve": Case(
+        args=lambda c: ["serve", "--no-scheduler", *MINI],
+        parts=lambda c: ["ZHIDA_TOKEN_MINUTES='soon'", "应为 1–1440 的整数"],
+        env=lambda c: {"ZHIDA_TOKEN_MINUTES": "soon"},
+    ),
+    "short_secret-serve": Case(
+        args=lambda c: ["serve", "--no-scheduler", *MINI],
+        parts=lambda c: ["ZHIDA_TOKEN_SECRET", "有 5 个字符，应至少 32 个"],
+        env=lambda c: {"ZHIDA_TOKEN_SECRET": "short"},
+    ),
+    "short_password-users_add": Case(
+        args=lambda c: [*USERS, "--role", "county", "--region", "520602", "--password", "abc"],
+        parts=lambda c: ["密码有 3 个字符", "应为 8–128 个字符"],
+    ),
+    "unknown_user-users_passwd": Case(
+        args=lambda c: ["users", "passwd", "无名", "--password", "long-enough-1"],
+        parts=lambda c: ["用户 '无名' 不存在", "应为 zhida users list 列出的用户名"],
+    ),
+    "padded_password-users_passwd": Case(
+        args=lambda c: ["users", "passwd", "李村干", "--password", " long-enough-1 "],
+        parts=lambda c: ["密码首尾有空格", "应去掉首尾空格"],
         env=has_users,
     ),
     "bad_region-users_list": Case(
