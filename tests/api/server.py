@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,7 +111,8 @@ def _regions(db: Path) -> dict[str, Any]:
             ).all()
     finally:
         engine.dispose()
-    mine = sorted({v for v in villages if v.startswith(COUNTY)}, key=lambda v: -villages.count(v))
+    counts = Counter(villages)
+    mine = sorted((v for v in counts if v.startswith(COUNTY)), key=lambda v: (-counts[v], v))
     village = mine[0]
     township = village[:9]
     sibling = next(v for v in mine if v[:9] == township and v != village)
@@ -259,6 +261,7 @@ class Server:
         )
 
     def stop(self) -> None:
+        """Stop the server; fail if its log shows a full ID number or a traceback."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -266,6 +269,10 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        text = self.log.read_text(encoding="utf-8", errors="replace")
+        leaked = [f"{self.log}: {found[:3]}…" for found in find_ids(text)]
+        LEAKS.extend(leaked)
+        assert not leaked, leaked
 
 
 def start_server(

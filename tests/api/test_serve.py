@@ -97,3 +97,37 @@ def test_the_scheduler_runs_inside_the_service(seeded: Seeded, tmp_path: Path) -
         assert pending == 0
     finally:
         server.stop()
+
+
+def test_demo_users_are_made_once_and_log_in_with_the_password_printed(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    import re
+    import shutil
+    import subprocess
+
+    from tests.api.server import _env, _exe
+
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copyfile(seeded.db, data / "zhida.db")
+    env = _env(data)
+    first = subprocess.run([_exe(), "demo-users"], env=env, capture_output=True, text=True,
+                           check=True).stdout  # fmt: skip
+    rows = re.findall(r"│ (demo-[\w-]+)\s+│ (\S+)\s+│[^│]*│ (\S+)\s+│", first)
+    made = {name: password for name, _, password in rows}
+    assert {"demo-village", "demo-township", "demo-county", "demo-enterprise", "demo-writer",
+            "demo-supervisor", "demo-dept1"} <= set(made)  # fmt: skip
+    again = subprocess.run([_exe(), "demo-users"], env=env, capture_output=True, text=True,
+                           check=True).stdout  # fmt: skip
+    assert not any(password in again for password in made.values())
+    assert again.count("已存在") == len(made)
+    server = start_server(seeded, tmp_path / "served", env={"ZHIDA_DATA_DIR": str(data)})
+    try:
+        url = f"{server.base_url}/api/auth/login"
+        login = {"username": "demo-village", "password": made["demo-village"]}
+        answer = httpx.post(url, json=login)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["region"] == seeded.village
+    finally:
+        server.stop()
