@@ -8,7 +8,6 @@ service runs (a policy writer publishes a new version), so handlers read `ctx.ca
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -20,15 +19,21 @@ from rules.catalogue import Catalogue, load_catalogue
 __all__ = ["Ctx"]
 
 
-@dataclass
 class Ctx:
-    """The service's shared state (one per application)."""
+    """The service's shared state (one per application).
 
-    engine: Engine
-    settings: ApiSettings
-    _catalogue: Catalogue
-    _reactions: Reactions
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    A plain class, not a dataclass: Litestar validates a dataclass dependency field by field
+    (and cannot, for a catalogue); an ordinary class is injected as it is.
+    """
+
+    def __init__(
+        self, engine: Engine, settings: ApiSettings, catalogue: Catalogue, reactions: Reactions
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._catalogue = catalogue
+        self._reactions = reactions
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, engine: Engine, settings: ApiSettings) -> Ctx:

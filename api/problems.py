@@ -147,7 +147,8 @@ def problem_response(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _path(key: str | None, source: str | None) -> str:
+def _path(key: str | None, source: Any) -> str:
+    source = getattr(source, "value", source)  # Litestar's ParamType enum: "query", "path"…
     if not key:
         return "$" if source in {None, "body"} else str(source)
     return key if source in {None, "body"} else f"{source}.{key}"
@@ -196,6 +197,10 @@ def _domain(request: Request[Any, Any, Any], exc: ZhidaError) -> Response[Any]:
     return problem_response(request, 422, str(exc))
 
 
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    return problem_response(request, 400, "请求体嵌套过深：应为层次不超过几十层的 JSON")
+
+
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error(
         "internal error on %s %s: %s",
@@ -215,4 +220,9 @@ PROBLEMS: dict[int, ResponseSpec] = {
 
 def handlers() -> dict[type[Exception] | int, Any]:
     """The exception handlers of the application."""
-    return {HTTPException: _http, ZhidaError: _domain, Exception: _internal}
+    return {
+        HTTPException: _http,
+        ZhidaError: _domain,
+        RecursionError: _too_deep,  # msgspec decoding a body nested thousands deep
+        Exception: _internal,
+    }

@@ -235,8 +235,17 @@ def load_text(text: str, name: str) -> Loaded:
         raise RuleError(
             Location(name, 1, 1), "text too large", f"rule files are limited to {MAX_BYTES} bytes"
         )
-    fast = _fast_node(text)
-    loader: Any = fast[0] if fast else _Loader(text)
+    try:
+        fast = _fast_node(text)
+        loader: Any = fast[0] if fast else _Loader(text)
+    except yaml.reader.ReaderError as exc:  # a control character: the reader refuses the text
+        before = text[: max(exc.position, 0)]
+        where = Location(name, before.count("\n") + 1, len(before) - before.rfind("\n"))
+        raise RuleError(
+            where,
+            f"unprintable character U+{exc.character:04X} (不可打印的控制字符)",
+            "remove it: a rule file is plain UTF-8 text",
+        ) from None
     try:
         node = fast[1] if fast else loader.get_single_node()
         loaded = Loaded(name, None)

@@ -10,7 +10,7 @@ process can advance a run and a crashed chunk leaves the checkpoint where its pr
 
 Exceptions (raised to the caller, who shows them):
 
-- `RegionError` (a `ValueError`): a region prefix that is not 1–12 digits.
+- `RegionError` (a `ZhidaError` and `ValueError`): a region prefix that is not 1–12 digits.
 - `SweepDateError` (a `ValueError`): a date before the latest sweep of an overlapping region.
 - `SweepConflict`: another process advanced, finished or abandoned the run.
 """
@@ -26,6 +26,7 @@ from sqlalchemy import Engine, select, text, update
 from sqlmodel import Session, col
 
 from rules.catalogue import Catalogue
+from rules.errors import ZhidaError
 from store.audit.catalogues import publish_catalogue
 from store.audit.log import AuditEntry, append
 from store.db import is_postgres, write_session
@@ -51,7 +52,7 @@ __all__ = [
 _LOCK = 0x7A68_6964_6173_7770
 
 
-class RegionError(ValueError):
+class RegionError(ZhidaError, ValueError):
     """A region prefix that is not 1–12 ASCII digits."""
 
 

@@ -88,3 +88,13 @@ def test_oversized_rule_file_is_refused(tmp_path: Path) -> None:
         compile_file(big, load_facts(tmp_path), "big.yaml")
     assert str(info.value.location) == "big.yaml:1:1"
     assert "limited to" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b"])
+def test_a_control_character_is_named_with_its_line_and_column(character: str) -> None:
+    from rules.yaml_safe import load_text
+
+    with pytest.raises(RuleError) as caught:
+        load_text(f"id: demo\ntitle: a{character}b\n", "draft.yaml")
+    assert str(caught.value.location) == "draft.yaml:2:9"
+    assert f"U+{ord(character):04X}" in caught.value.message
