@@ -7,7 +7,8 @@
 ID numbers leave here masked (`mask_id`), except in `household_identity`, which answers only a
 village login of the household's own village and appends `household.identity` to the audit
 log (who, which household, how many members) in the same transaction. Facts are returned as
-stored (the JSON `zhida match` and `PUT` take), so a view can be edited and sent back.
+stored (the JSON `zhida match` and `PUT` take) but with every ID-shaped run masked (a bank
+account number may hold one: RELIABILITY P1), so a view is not sent back as a PUT unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
-from matcher.profiles.masking import mask_id
+from matcher.profiles.masking import mask_id, mask_ids_in_data
 from store.audit.log import AuditEntry, append
 from store.db import write_session
 from store.ingest.documents import stored_households
@@ -128,6 +129,13 @@ class HistoryItem:
     closed_by: str | None
 
 
+def _shown(facts: Any) -> dict[str, Any]:
+    """Facts as shown: every ID-shaped run in a value masked (a bank account number can hold
+    one), so a view is not a profile to PUT back unchanged."""
+    shown: dict[str, Any] = mask_ids_in_data(dict(facts))
+    return shown
+
+
 def _in_scope(scope: Scope, kind: str) -> Any:
     if kind == "household":
         h = HouseholdRow
@@ -208,10 +216,10 @@ def household_view(*, session: Session, scope: Scope, household_no: str) -> Hous
     if row is None:
         return None
     members = [
-        MemberView(i, mask_id(m["id_number"]), m["name"], m["relation"], dict(m["facts"]))
+        MemberView(i, mask_id(m["id_number"]), m["name"], m["relation"], _shown(m["facts"]))
         for i, m in enumerate(doc["members"])
     ]
-    return HouseholdView(row["household_no"], row["region_code"], dict(row["facts"]), members,
+    return HouseholdView(row["household_no"], row["region_code"], _shown(row["facts"]), members,
                          row["updated_at"])  # fmt: skip
 
 
@@ -247,7 +255,7 @@ def enterprise_view(*, session: Session, scope: Scope, credit_code: str) -> Ente
     ).first()  # fmt: skip
     if row is None:
         return None
-    return EnterpriseView(row[0], row[1], row[2], dict(row[3]), row[4])
+    return EnterpriseView(row[0], row[1], row[2], _shown(row[3]), row[4])
 
 
 def subject_entitlements(

@@ -12,7 +12,6 @@ from typing import Any
 from litestar import get, patch, put
 
 from api.auth import Caller, needs
-from api.context import Ctx
 from api.problems import PROBLEMS, found
 from api.routes.subjects.schemas import (
     EntitlementOut,
@@ -23,6 +22,7 @@ from api.routes.subjects.schemas import (
     OutcomeOut,
     PatchBody,
     Region,
+    Service,
     entitlements_out,
     history_out,
     outcome_out,
@@ -50,7 +50,7 @@ WRITERS = needs("village", "township", "county")
 _KEY = "/api/households/{household_no:str}"
 
 
-def events(ctx: Ctx, caller: Caller, source: str) -> EventArgs:
+def events(ctx: Service, caller: Caller, source: str) -> EventArgs:
     """What a write by `caller` hands to the event path."""
     return EventArgs(ctx.catalogue, ctx.root, ctx.reactions, caller.name, f"API {source}"[:300])
 
@@ -58,7 +58,7 @@ def events(ctx: Ctx, caller: Caller, source: str) -> EventArgs:
 @get("/api/households", tags=TAGS, summary="辖区内的户（分页）", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
 def households(
-    ctx: Ctx, caller: Caller, region: Region = None, limit: Limit = 50, offset: Offset = 0
+    ctx: Service, caller: Caller, region: Region = None, limit: Limit = 50, offset: Offset = 0
 ) -> Page:
     with read_session(ctx.engine) as s:
         return list_households(session=s, scope=caller.scope, region=region, limit=limit,
@@ -67,7 +67,7 @@ def households(
 
 @get(_KEY, tags=TAGS, summary="一户的资料（身份证号已遮蔽）", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
-def household(ctx: Ctx, caller: Caller, household_no: str) -> HouseholdView:
+def household(ctx: Service, caller: Caller, household_no: str) -> HouseholdView:
     with read_session(ctx.engine) as s:
         view = household_view(session=s, scope=caller.scope, household_no=household_no)
     return found(view, f"户 {household_no}")
@@ -75,7 +75,7 @@ def household(ctx: Ctx, caller: Caller, household_no: str) -> HouseholdView:
 
 @get(_KEY + "/identity", tags=TAGS, summary="一户成员的完整身份证号（仅本村，留审计）",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def identity(ctx: Ctx, caller: Caller, household_no: str) -> IdentityView:
+def identity(ctx: Service, caller: Caller, household_no: str) -> IdentityView:
     view = household_identity(engine=ctx.engine, scope=caller.scope, household_no=household_no)
     return found(view, f"户 {household_no}")
 
@@ -83,7 +83,7 @@ def identity(ctx: Ctx, caller: Caller, household_no: str) -> IdentityView:
 @put(_KEY, tags=TAGS, summary="整户写入档案（经事件处理）", sync_to_thread=True,
      guards=[WRITERS], responses=PROBLEMS)  # fmt: skip
 def put_household(
-    ctx: Ctx, caller: Caller, household_no: str, data: dict[str, Any], on: On = None
+    ctx: Service, caller: Caller, household_no: str, data: dict[str, Any], on: On = None
 ) -> OutcomeOut:
     done = put_subject(ctx.engine, scope=caller.scope, kind="household", key=household_no,
                        raw=data, on=on or today(),
@@ -93,7 +93,7 @@ def put_household(
 
 @patch(_KEY, tags=TAGS, summary="修改户或成员的事实（经事件处理）", sync_to_thread=True,
        guards=[WRITERS], responses=PROBLEMS)  # fmt: skip
-def patch_household(ctx: Ctx, caller: Caller, household_no: str, data: PatchBody) -> OutcomeOut:
+def patch_household(ctx: Service, caller: Caller, household_no: str, data: PatchBody) -> OutcomeOut:
     done = patch_subject(ctx.engine, scope=caller.scope, kind="household", key=household_no,
                          values=data.facts, member=data.member, on=data.on or today(),
                          events=events(ctx, caller, f"PATCH {household_no}"))  # fmt: skip
@@ -103,7 +103,7 @@ def patch_household(ctx: Ctx, caller: Caller, household_no: str, data: PatchBody
 @get(_KEY + "/entitlements", tags=TAGS, summary="一户在某日享受的政策", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
 def entitlements(
-    ctx: Ctx, caller: Caller, household_no: str, on: On = None
+    ctx: Service, caller: Caller, household_no: str, on: On = None
 ) -> list[EntitlementOut]:
     with read_session(ctx.engine) as s:
         held = subject_entitlements(session=s, scope=caller.scope, kind="household",
@@ -113,7 +113,7 @@ def entitlements(
 
 @get(_KEY + "/entitlements/history", tags=TAGS, summary="一户享受政策的全部区间",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def history(ctx: Ctx, caller: Caller, household_no: str) -> list[HistoryOut]:
+def history(ctx: Service, caller: Caller, household_no: str) -> list[HistoryOut]:
     with read_session(ctx.engine) as s:
         items = subject_history(session=s, scope=caller.scope, kind="household",
                                 key=household_no)  # fmt: skip

@@ -11,8 +11,9 @@ from datetime import date
 from typing import Annotated, Any
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import Parameter, SkipValidation
 
+from api.context import Ctx
 from matcher.profiles.masking import mask_ids_in_data, mask_ids_in_text
 from rules.catalogue import Catalogue
 from rules.numbers import fen_text
@@ -21,6 +22,7 @@ from store.subjects.reads import HistoryItem
 from store.tables.entitlements import EntitlementPublic
 
 __all__ = [
+    "Service",
     "EntitlementOut",
     "HistoryOut",
     "Limit",
@@ -34,6 +36,9 @@ __all__ = [
     "outcome_out",
 ]
 
+# `ctx: Ctx` as a handler parameter makes Litestar validate the service object with msgspec,
+# which cannot convert the catalogue inside it (a 500 on every request): skip that validation.
+Service = SkipValidation[Ctx]
 Region = Annotated[
     str | None,
     Parameter(description="区划代码前缀（1–12 位数字）", pattern=r"^[0-9]{1,12}$", max_length=12),
