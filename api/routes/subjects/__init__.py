@@ -18,6 +18,4 @@ from api.routes.subjects import enterprises, households
 
 __all__ = ["ROUTES"]
 
-ROUTES: list[Any] = [
-    Router(path="/", route_handlers=[*households.ROUTES, *enterprises.ROUTES])
-]
+ROUTES: list[Any] = [Router(path="/", route_handlers=[*households.ROUTES, *enterprises.ROUTES])]
