@@ -55,8 +55,8 @@ def _prefix(scope: Scope, region: str | None) -> str | None:
         return scope.region or None
     if not region.startswith(scope.region):
         raise OutsideRegion(
-            f"region：{region} 不在您的辖区 {scope.region} 内；应为以 {scope.region} 开头的区划代码，"
-            "或不填（整个辖区）"
+            f"region：{region} 不在您的辖区 {scope.region} 内；"
+            f"应为以 {scope.region} 开头的区划代码，或不填（整个辖区）"
         )
     return region
 
@@ -169,7 +169,9 @@ def _target(root: Path, policy_id: str, replaced: Path | None) -> Path:
     return target
 
 
-def publish_draft(*, engine: Engine, root: Path, text: str, name: str, actor: str) -> dict[str, Any]:
+def publish_draft(
+    *, engine: Engine, root: Path, text: str, name: str, actor: str
+) -> dict[str, Any]:
     """Publish a draft policy into the catalogue at `root`, refused unless lint and tests pass.
 
     Args:
@@ -204,7 +206,9 @@ def publish_draft(*, engine: Engine, root: Path, text: str, name: str, actor: st
             catalogue = load_catalogue(root)
             with write_session(engine) as session:
                 known = get_version(session=session, content_hash=catalogue.version)
-                row = publish_catalogue(session=session, catalogue=catalogue, root=root, actor=actor)
+                row = publish_catalogue(
+                    session=session, catalogue=catalogue, root=root, actor=actor
+                )
                 done = {
                     "policy_id": candidate.policy_id,
                     "file": target.relative_to(root.resolve()).as_posix(),
@@ -222,4 +226,3 @@ def publish_draft(*, engine: Engine, root: Path, text: str, name: str, actor: st
                 _write_atomic(target, old)
             raise
     return done
-

@@ -71,7 +71,9 @@ def policy_detail(policy: CompiledPolicy) -> dict[str, Any]:
     parameters = [
         {
             "name": name,
-            "values": [{"from": d.isoformat(), "value": str(v)} for d, v in sorted(p.values.items())],
+            "values": [
+                {"from": d.isoformat(), "value": str(v)} for d, v in sorted(p.values.items())
+            ],
             "unit": p.unit,
             "reference": p.reference,
             "illustrative": p.illustrative,

@@ -88,7 +88,7 @@ class DraftReport:
 
 
 def _said(d: dict[str, Any]) -> str:
-    return d["message"] + (f"（{d['hint']}）" if d["hint"] else "")
+    return str(d["message"]) + (f"（{d['hint']}）" if d["hint"] else "")
 
 
 @contextmanager
@@ -158,4 +158,3 @@ def run_draft_tests(root: Path, text: str, name: str) -> DraftReport:
             report.cases = [_case(o, path, name) for o in outcomes]
             report.ran = True
     return report
-

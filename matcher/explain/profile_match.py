@@ -25,7 +25,9 @@ from matcher.profiles.masking import mask_ids_in_text
 from matcher.profiles.subjects import facts_for, kind_of_profile
 from rules.catalogue import Catalogue
 
-__all__ = ["match_profile", "under"]
+__all__ = ["EARLIEST", "LATEST", "match_profile", "under"]
+
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)  # an evaluation date outside is a typo
 
 
 def under(at: str, path: str) -> str:
@@ -53,11 +55,17 @@ def match_profile(
         seen masked.
 
     Raises:
-        ProfileError: every problem of the profile, at its JSON path under `at`.
+        ProfileError: every problem of the profile, at its JSON path under `at`; an evaluation
+            date outside `EARLIEST`–`LATEST`, at `on`.
     """
+    if not EARLIEST <= on <= LATEST:
+        message = f"{on}：评估日期应在 {EARLIEST} 至 {LATEST} 之间（YYYY-MM-DD）"
+        raise ProfileError([Issue("on", message)])
     if not isinstance(raw, Mapping):
         found = type(raw).__name__
-        raise ProfileError([Issue(at or "$", f"应为一个 JSON 对象（一户或一家企业），得到 {found}")])
+        raise ProfileError(
+            [Issue(at or "$", f"应为一个 JSON 对象（一户或一家企业），得到 {found}")]
+        )
     subject = kind_of_profile(raw).name
     try:
         facts = facts_for(raw, subject, catalogue.facts, on, source=at or "profile")
