@@ -99,7 +99,9 @@ def test_the_catalogue_reads_are_open_and_mask_test_profiles(api: Server) -> Non
     assert [p["id"] for p in listed] == sorted(catalogue.policies)
     price = next(p for p in one["parameters"] if p["name"] == "price")
     assert price["values"][0]["from"] == "2022-01-01" and price["reference"]
-    assert one["tests"] and all("*" in t["profile"]["members"][0]["id_number"] for t in one["tests"])
+    assert one["tests"] and all(
+        "*" in t["profile"]["members"][0]["id_number"] for t in one["tests"]
+    )
     assert missing.status_code == 404
     assert {f["name"] for f in facts} == set(catalogue.facts.facts)
     assert version["version"] == catalogue.version and version["policies"] == len(listed)
