@@ -29,10 +29,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from matcher.explain.drafts import DraftRefused, draft_file, run_draft_tests
+from matcher.explain.drafts import DraftRefused, draft_candidate, run_draft_tests
 from matcher.explain.impact import ImpactTally, Key, by_township
 from matcher.profiles.regions import RegionTable, load_regions
-from rules.candidate import load_candidate
 from rules.catalogue import Catalogue, load_catalogue
 from rules.errors import ZhidaError
 from rules.numbers import fen_text
@@ -109,8 +108,7 @@ def draft_impact(
         OutsideRegion: `region` is not inside the writer's region.
     """
     prefix = _prefix(scope, region)
-    with draft_file(text, name) as path:
-        candidate = load_candidate(root, path)
+    candidate = draft_candidate(root, text, name)
     subject = candidate.catalogue.policies[candidate.policy_id].spec.subject
     report = measure_impact(
         engine=engine, current=current, candidate=candidate.catalogue, subject=subject, on=on,
@@ -196,8 +194,7 @@ def publish_draft(
         if refusals:
             detail = f"{name} 未发布：{report.errors} 个错误，{report.failed} 个用例未通过"
             raise DraftRefused(detail, refusals)
-        with draft_file(text, name) as path:
-            candidate = load_candidate(root, path)
+        candidate = draft_candidate(root, text, name)
         target = _target(root, candidate.policy_id, candidate.replaced)
         old = target.read_bytes() if target.exists() else None
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -24,11 +24,13 @@ from typing import Any
 from matcher.explain.cases import CaseOutcome, check, run_all
 from matcher.explain.reaction_cases import run_reaction_cases
 from matcher.profiles.masking import mask_ids_in_text
-from rules.errors import Location, ZhidaError
+from rules.candidate import Candidate, load_candidate
+from rules.errors import Location, RuleError, ZhidaError
 from rules.lint import Diagnostic
 
 __all__ = [
     "DRAFT_NAME",
+    "draft_candidate",
     "DraftRefused",
     "DraftReport",
     "draft_file",
@@ -37,6 +39,10 @@ __all__ = [
 ]
 
 DRAFT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}\.ya?ml$")
+# what a YAML stream may not hold (the YAML 1.1 reader's printable set), and lone surrogates
+_UNPRINTABLE = re.compile(
+    "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 
 
 class DraftRefused(ZhidaError):
@@ -91,9 +97,27 @@ def _said(d: dict[str, Any]) -> str:
     return str(d["message"]) + (f"（{d['hint']}）" if d["hint"] else "")
 
 
+def _printable(text: str, name: str) -> None:
+    bad = _UNPRINTABLE.search(text)
+    if bad is None:
+        return
+    line = text.count("\n", 0, bad.start()) + 1
+    col = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+    raise RuleError(
+        Location(name, line, col),
+        f"不可打印的字符 U+{ord(bad.group()):04X}（YAML 不允许控制字符）",
+        "把文件另存为 UTF-8 纯文本，删去这个字符",
+    )
+
+
 @contextmanager
 def draft_file(text: str, name: str) -> Iterator[Path]:
-    """The draft's text as the file `name` in a temporary folder (removed afterwards)."""
+    """The draft's text as the file `name` in a temporary folder (removed afterwards).
+
+    Raises:
+        RuleError: the text holds a character YAML refuses (a control character), at its place.
+    """
+    _printable(text, name)
     with tempfile.TemporaryDirectory(prefix="zhida-draft-") as folder:
         path = Path(folder) / name
         path.write_text(text, encoding="utf-8")
@@ -130,6 +154,21 @@ def _case(o: CaseOutcome, path: Path, name: str) -> dict[str, Any]:
         "passed": o.passed,
         "problems": [_text(p, path, name) for p in o.problems],
     }
+
+
+def draft_candidate(root: Path, text: str, name: str) -> Candidate:
+    """The catalogue at `root` with the draft in place of its policy (`rules.candidate`).
+
+    Raises:
+        RuleError: the draft, or the catalogue with it, does not load; named at `name:line:col`.
+    """
+    with draft_file(text, name) as path:
+        try:
+            return load_candidate(root, path)
+        except RuleError as exc:
+            hint = _text(exc.hint, path, name) if exc.hint else None
+            where = _relocated(exc.location, path, name)
+            raise RuleError(where, _text(exc.message, path, name), hint) from None
 
 
 def lint_draft(root: Path, text: str, name: str) -> DraftReport:

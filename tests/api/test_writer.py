@@ -141,3 +141,19 @@ def test_publish_is_refused_unless_lint_and_tests_pass_then_served(
     got = next(r for r in matched["results"] if r["policy_id"] == "household.dibao.water")
     assert matched["catalogue_version"] == catalogue.version
     assert got["amount"] == fen_text(water.amount) == "15.00"
+
+
+def test_a_hostile_or_broken_draft_is_a_problem_named_in_the_writers_file(api: Server) -> None:
+    """A control character, an object tag and a broken file answer 422 at `water.yaml:…`,
+    never a 500 and never the temporary folder's path."""
+    drafts = {
+        "nul": WATER.replace("title:", "ti\x00tle:"),
+        "tag": "!!python/object/apply:os.system [true]\n",
+        "list": "- 1\n- 2\n",
+    }
+    with api.client("zhengce") as client:
+        for kind, body in drafts.items():
+            for path in ("/api/writer/impact", "/api/writer/publish"):
+                answer = client.post(path, json=_draft(body))
+                assert answer.status_code == 422, (kind, path, answer.text)
+                assert "/tmp" not in answer.text and "water.yaml:" in answer.text, (kind, path)
