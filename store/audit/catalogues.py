@@ -10,7 +10,7 @@ from rules.catalogue import Catalogue, catalogue_paths
 from store.audit.log import AuditEntry, append, inputs_hash
 from store.tables.catalogue import CatalogueVersion
 
-__all__ = ["catalogue_files", "get_version", "publish_catalogue"]
+__all__ = ["catalogue_files", "catalogue_status", "get_version", "publish_catalogue"]
 
 
 def catalogue_files(root: Path) -> dict[str, str]:
@@ -62,3 +62,18 @@ def publish_catalogue(
     )
     append(session=session, entry=entry)
     return row
+
+
+def catalogue_status(*, session: Session, catalogue: Catalogue) -> dict[str, object]:
+    """The served catalogue's version (its content hash), its size, and whether (when, by whom)
+    that version was published."""
+    row = get_version(session=session, content_hash=catalogue.version)
+    return {
+        "version": catalogue.version,
+        "policies": len(catalogue.policies),
+        "bundles": len(catalogue.bundles),
+        "facts": len(catalogue.facts.facts),
+        "published": row is not None,
+        "published_at": None if row is None else row.published_at,
+        "published_by": None if row is None else row.published_by,
+    }

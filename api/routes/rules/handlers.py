@@ -1,0 +1,94 @@
+"""The rule service over HTTP: `POST /api/match` and the catalogue's reads.
+
+Open without a token by default (`ZHIDA_RULES_PUBLIC=1`, `api.auth.RULE_PATHS`): they read
+the served catalogue and no stored data. `POST /api/match` takes `{"profile": {...}, "on":
+"2025-03-01"}` — the profile is the JSON `zhida match FILE` reads — and answers what
+`zhida match --explain` prints, as data (`matcher.explain.profile_match`); a bad profile is a
+422 whose `errors` name the JSON path under `profile` (`profile.members[2].id_number`).
+Each handler reads `ctx.catalogue` once, so a publish in between never mixes two versions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
+
+from api.context import Ctx
+from api.problems import PROBLEMS, found, problem_response
+from api.routes.rules.schemas import (
+    CatalogueOut,
+    FactOut,
+    MatchIn,
+    MatchOut,
+    PolicyDetailOut,
+    PolicyOut,
+)
+from matcher.explain.catalogue_data import fact_rows, policy_detail, policy_rows
+from matcher.explain.profile_match import match_profile
+from rules.clock import today
+from store.audit.catalogues import catalogue_status
+from store.db import read_session
+
+__all__ = ["DEEP", "catalogue", "facts", "match_route", "policies", "policy", "too_deep"]
+
+TAGS = ["规则服务"]
+
+# Ctx holds the catalogue (rule IR unions msgspec cannot describe): injected, never validated.
+CtxDep = NamedDependency[SkipValidation[Ctx]]
+
+
+def too_deep(request: Request[Any, Any, Any], _: RecursionError) -> Response[Any]:
+    """A JSON body nested too deeply for the decoder: a 400 naming the body, not a 500."""
+    return problem_response(
+        request, 400, "$：JSON 嵌套过深；档案应为一个对象，成员在 members 列表中，只有几层"
+    )
+
+
+DEEP: dict[type[Exception] | int, Any] = {RecursionError: too_deep}
+
+
+def _as(data: Any, shape: type[Any]) -> Any:
+    return msgspec.convert(data, shape, strict=False)
+
+
+@post("/api/match", tags=TAGS, summary="匹配一户或一家企业的档案，逐条说明", status_code=200,
+      sync_to_thread=True, responses=PROBLEMS, exception_handlers=DEEP)  # fmt: skip
+def match_route(data: MatchIn, ctx: CtxDep) -> MatchOut:
+    """Per policy: status, amount (to the fen), each condition with the value seen and its
+    threshold, missing facts; the bundles; 一次性告知 (which fact, of whom)."""
+    answer = match_profile(ctx.catalogue, data.profile, data.on or today(), at="profile")
+    return _as(answer, MatchOut)  # type: ignore[no-any-return]
+
+
+@get("/api/policies", tags=TAGS, summary="政策目录：每项政策", sync_to_thread=False,
+     responses=PROBLEMS)  # fmt: skip
+def policies(ctx: CtxDep) -> list[PolicyOut]:
+    """Every policy of the served catalogue, by id."""
+    return _as(policy_rows(ctx.catalogue), list[PolicyOut])  # type: ignore[no-any-return]
+
+
+@get("/api/policies/{policy_id:str}", tags=TAGS, summary="一项政策：参数及其取值与依据、条件、用例",
+     sync_to_thread=False, responses=PROBLEMS)  # fmt: skip
+def policy(policy_id: str, ctx: CtxDep) -> PolicyDetailOut:
+    """One policy: parameters with dated values and references, conditions, benefit,
+    materials, test cases (ID numbers masked), basis."""
+    found_policy = found(ctx.catalogue.policies.get(policy_id), f"政策 {policy_id[:80]} ")
+    return _as(policy_detail(found_policy), PolicyDetailOut)  # type: ignore[no-any-return]
+
+
+@get("/api/facts", tags=TAGS, summary="事实目录", sync_to_thread=False, responses=PROBLEMS)
+def facts(ctx: CtxDep) -> list[FactOut]:
+    """Every fact a policy may name (facts.yaml)."""
+    return _as(fact_rows(ctx.catalogue), list[FactOut])  # type: ignore[no-any-return]
+
+
+@get("/api/catalogue", tags=TAGS, summary="当前政策目录的版本（内容哈希）与是否已发布",
+     sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
+def catalogue(ctx: CtxDep) -> CatalogueOut:
+    """The served catalogue's content hash, its size, and when and by whom it was published."""
+    with read_session(ctx.engine) as session:
+        return _as(catalogue_status(session=session, catalogue=ctx.catalogue), CatalogueOut)  # type: ignore[no-any-return]
