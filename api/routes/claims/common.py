@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+from litestar import Request
 from litestar.params import Parameter
 
 from api.auth import Caller
@@ -18,10 +19,18 @@ from rules.workflow import Workflow
 from store.claims.scoped import show_in_scope
 from store.db import read_session
 
-__all__ = ["TAGS", "ClaimPath", "day_of", "known_action", "shown", "workflow"]
+__all__ = ["TAGS", "ClaimPath", "ctx_of", "day_of", "known_action", "shown", "workflow"]
 
 TAGS = ["申领"]
 ClaimPath = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="申领编号")]
+
+
+def ctx_of(request: Request[Any, Any, Any]) -> Ctx:
+    """The service's context. Taken from the application's state rather than as the `ctx`
+    dependency: Litestar validates a dependency against its annotation, and msgspec cannot
+    build a validator for `Ctx` (its catalogue holds unions of several dataclasses)."""
+    ctx: Ctx = request.app.state.ctx
+    return ctx
 
 
 @cache

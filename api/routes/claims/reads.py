@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import get
+from litestar import Request, get
 from litestar.params import Parameter
 
 from api.auth import Caller, needs
-from api.context import Ctx
 from api.problems import PROBLEMS, Problem, ProblemError, found
-from api.routes.claims.common import TAGS, ClaimPath, shown, workflow
+from api.routes.claims.common import TAGS, ClaimPath, ctx_of, shown, workflow
 from api.routes.claims.schemas import ClaimOut, QueueOut, queue_item
 from rules.clock import today
 from store.claims.scoped import queue
@@ -26,8 +25,8 @@ Kind = Literal["grant", "claim", "bundle"]
 @get("/api/claims", tags=TAGS, summary="申领待办：本角色、本辖区待办理的申领",
      sync_to_thread=True, responses=PROBLEMS, guards=[needs(*sorted(READS_CLAIMS))])  # fmt: skip
 def list_route(
-    ctx: Ctx,
     caller: Caller,
+    request: Request[Any, Any, Any],
     waiting: Annotated[
         bool, Parameter(description="只列待本角色办理的（false：辖区内全部）")
     ] = True,
@@ -43,6 +42,7 @@ def list_route(
 ) -> QueueOut:
     """The claims in the caller's scope, by default those waiting for the caller's role (what
     the workflow lets the role do from each state); each with its earliest open deadline."""
+    ctx = ctx_of(request)
     wf = workflow(ctx)
     if in_state is not None and in_state not in wf.spec.states:
         said = f"{in_state!r}：未知状态；应为 {' | '.join(wf.spec.states)}"
@@ -57,6 +57,6 @@ def list_route(
 
 @get("/api/claims/{claim_id:int}", tags=TAGS, summary="查看申领：表单、材料、分项、办理记录、时限",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def show_route(ctx: Ctx, caller: Caller, claim_id: ClaimPath) -> ClaimOut:
+def show_route(caller: Caller, request: Request[Any, Any, Any], claim_id: ClaimPath) -> ClaimOut:
     """One claim in full (ID numbers masked); 404 when it is not in the caller's scope."""
-    return found(shown(ctx, caller, claim_id), f"申领 {claim_id} ")
+    return found(shown(ctx_of(request), caller, claim_id), f"申领 {claim_id} ")
