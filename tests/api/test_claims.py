@@ -194,8 +194,8 @@ def test_village_confirms_accepts_township_returns_then_rejects(api: Server) -> 
     ("body", "status"),
     [({"action": "fly", "version": 1}, 422), ({"action": "accept", "version": 1, "x": 1}, 400),
      ({"action": "accept", "version": 1, "on": "2999-01-01"}, 422),
-     ({"action": "accept"}, 400)],
-    ids=["unknown action", "unknown field", "future date", "no version"],
+     ({"action": "accept"}, 400), ({"action": "accept", "version": 1, "reason": "a\x00b"}, 422)],
+    ids=["unknown action", "unknown field", "future date", "no version", "NUL in reason"],
 )  # fmt: skip
 def test_a_malformed_step_is_refused(
     api: Server, seeded: Seeded, body: dict[str, Any], status: int

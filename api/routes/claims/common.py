@@ -19,7 +19,16 @@ from rules.workflow import Workflow
 from store.claims.scoped import show_in_scope
 from store.db import read_session
 
-__all__ = ["TAGS", "ClaimPath", "ctx_of", "day_of", "known_action", "shown", "workflow"]
+__all__ = [
+    "TAGS",
+    "ClaimPath",
+    "ctx_of",
+    "plain_text",
+    "day_of",
+    "known_action",
+    "shown",
+    "workflow",
+]
 
 TAGS = ["申领"]
 ClaimPath = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="申领编号")]
@@ -66,3 +75,12 @@ def shown(ctx: Ctx, caller: Caller, claim_id: int) -> ClaimOut | None:
     with read_session(ctx.engine) as session:
         view = show_in_scope(session, caller.scope, claim_id)
     return None if view is None else claim_out(view, workflow(ctx).state_label)
+
+
+def plain_text(where: str, value: str | None) -> str | None:
+    """`value` unless it holds a NUL character (PostgreSQL stores no NUL in text: a 422 naming
+    `where` instead of a database error)."""
+    if value is not None and "\x00" in value:
+        said = "含有 NUL 字符（\\x00）；应为普通文本"
+        raise ProblemError(422, f"{where}：{said}", [Problem(where, said)])
+    return value

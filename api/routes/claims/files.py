@@ -27,7 +27,7 @@ from litestar.params import Body, Parameter
 from api.auth import Caller, needs
 from api.context import Ctx
 from api.problems import PROBLEMS, Problem, ProblemError
-from api.routes.claims.common import TAGS, ctx_of
+from api.routes.claims.common import TAGS, ctx_of, plain_text
 from api.routes.claims.idempotent import IdempotencyHeader, idempotent
 from api.routes.claims.schemas import PaymentProblemOut, PaymentsOut
 from store.claims.export import export_batch
@@ -40,6 +40,7 @@ _SHEET = {200: ResponseSpec(data_container=bytes, media_type=XLSX, description="
 
 
 def _department(caller: Caller, department: str | None) -> str:
+    plain_text("query.department", department)
     if caller.role == "department":
         if department not in (None, caller.department):
             said = f"{department!r}：只能导出本部门（{caller.department}）的发放清单"

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from api.auth import Caller, needs
 from api.problems import PROBLEMS, Problem, ProblemError, found
-from api.routes.claims.common import TAGS, ClaimPath, ctx_of, shown, workflow
+from api.routes.claims.common import TAGS, ClaimPath, ctx_of, plain_text, shown, workflow
 from api.routes.claims.schemas import ClaimOut, QueueOut, queue_item
 from rules.clock import today
 from store.claims.scoped import queue
@@ -42,7 +42,7 @@ def list_route(
 ) -> QueueOut:
     """The claims in the caller's scope, by default those waiting for the caller's role (what
     the workflow lets the role do from each state); each with its earliest open deadline."""
-    ctx = ctx_of(request)
+    ctx, subject = ctx_of(request), plain_text("query.subject", subject)
     wf = workflow(ctx)
     if in_state is not None and in_state not in wf.spec.states:
         said = f"{in_state!r}：未知状态；应为 {' | '.join(wf.spec.states)}"

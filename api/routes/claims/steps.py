@@ -22,6 +22,7 @@ from api.routes.claims.common import (
     ctx_of,
     day_of,
     known_action,
+    plain_text,
     shown,
     workflow,
 )
@@ -47,6 +48,8 @@ def _request(caller: Caller, claim_id: int, action: str, key: str | None, *,
              version: int | None = None, reason: str | None = None, on: date | None = None,
              part: str | None = None, payment_ref: str | None = None) -> StepRequest:  # fmt: skip
     day = day_of(on)
+    for where, text in (("reason", reason), ("part", part), ("payment_ref", payment_ref)):
+        plain_text(where, text)
     return StepRequest(
         claim_id=claim_id, actor=caller.actor, person=caller.name, on=day, action=action,
         department=part, reason=reason, version=version, payment_ref=payment_ref,
