@@ -73,8 +73,7 @@ def _department_actor(engine: Engine, user: str) -> Actor:
 
 def export_command(dept: Dept, out_path: Out, user: As = "") -> None:
     """导出发放清单 export：本部门已审批的申领与待发放的免申即享（含完整身份证号）。"""
-    from store.claims.export import audit_export, export_rows, write_export
-    from store.db import read_session, write_session
+    from store.claims.export import export_batch
 
     if not user:
         fail("--as：应给出办理人用户名（zhida users list）")
@@ -84,15 +83,12 @@ def export_command(dept: Dept, out_path: Out, user: As = "") -> None:
     engine = migrated_db()
     try:
         county = _county_of(engine, user, dept)
-        with read_session(engine) as session:
-            rows = export_rows(session, department=dept, county=county)
         try:
-            digest = write_export(rows, out_path, department=dept)
+            rows, digest = export_batch(
+                engine, who=user, department=dept, county=county, path=out_path
+            )
         except OSError as exc:
             fail(f"--out {out_path}：无法写入（{exc.strerror}）；应为可写的文件")
-        with write_session(engine) as session:
-            audit_export(session, who=user, department=dept, county=county, count=len(rows),
-                         sha256=digest)  # fmt: skip
     finally:
         engine.dispose()
     parts = len({r.part_id for r in rows})

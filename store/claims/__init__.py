@@ -6,6 +6,8 @@
 - `store.claims.steps`: a step on a claim or a department's part (compare-and-set on the
   version, idempotent by key, audited, with its deadline in working days).
 - `store.claims.reads`: lists by state and region prefix, and one claim with its history.
+- `store.claims.scoped`: the same for one login's `Scope` (the API): the caller's queue, one
+  claim (404 outside the scope), steps on claims the caller sees.
 - `store.claims.deadlines`: due deadlines into reminders and escalations (office notices).
 - `store.claims.export`, `payments`: a department's batch sheet, and its payments read back.
 - `store.claims.report`: the outcomes report.

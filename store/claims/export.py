@@ -34,12 +34,13 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
-from sqlalchemy import Table, select
+from sqlalchemy import Engine, Table, select
 from sqlmodel import Session
 
 from matcher.explain.report import period_label, unit_label
 from sheets.workbook import safe_cell, sheet_name
 from store.audit.log import AuditEntry, append
+from store.db import read_session, write_session
 from store.tables.claims import Claim, ClaimPart, ClaimStep
 from store.tables.profiles import EnterpriseRow, HouseholdRow, MemberRow
 
@@ -51,6 +52,7 @@ __all__ = [
     "PAYMENT_HEADERS",
     "ExportRow",
     "audit_export",
+    "export_batch",
     "export_rows",
     "file_sha256",
     "write_export",
@@ -291,3 +293,31 @@ def audit_export(
                      "sha256": sha256},
         ),
     )  # fmt: skip
+
+
+def export_batch(
+    engine: Engine, *, who: str, department: str, county: str, path: Path
+) -> tuple[list[ExportRow], str]:
+    """Read `department`'s batch in `county`, write it to `path` and audit the export (the
+    CLI's `zhida claims export` and the API's `GET /api/claims/export`).
+
+    Args:
+        engine: the database.
+        who: the user exporting (audited).
+        department: the department.
+        county: its county's 6-digit code.
+        path: the file to write (.xlsx, or .csv).
+
+    Returns:
+        The rows written and the file's SHA-256.
+
+    Raises:
+        OSError: the file could not be written (nothing is audited).
+    """
+    with read_session(engine) as session:
+        rows = export_rows(session, department=department, county=county)
+    digest = write_export(rows, path, department=department)
+    with write_session(engine) as session:
+        audit_export(session, who=who, department=department, county=county, count=len(rows),
+                     sha256=digest)  # fmt: skip
+    return rows, digest

@@ -1,0 +1,62 @@
+"""`GET /api/claims` (the caller's queue) and `GET /api/claims/{claim_id}` (one claim in full)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from litestar import Request, get
+from litestar.params import Parameter
+
+from api.auth import Caller, needs
+from api.problems import PROBLEMS, Problem, ProblemError, found
+from api.routes.claims.common import TAGS, ClaimPath, ctx_of, plain_text, shown, workflow
+from api.routes.claims.schemas import ClaimOut, QueueOut, queue_item
+from rules.clock import today
+from store.claims.scoped import queue
+from store.db import read_session
+from store.scope import READS_CLAIMS
+
+__all__ = ["list_route", "show_route"]
+
+Kind = Literal["grant", "claim", "bundle"]
+
+
+@get("/api/claims", tags=TAGS, summary="申领待办：本角色、本辖区待办理的申领",
+     sync_to_thread=True, responses=PROBLEMS, guards=[needs(*sorted(READS_CLAIMS))])  # fmt: skip
+def list_route(
+    caller: Caller,
+    request: Request[Any, Any, Any],
+    waiting: Annotated[
+        bool, Parameter(description="只列待本角色办理的（false：辖区内全部）")
+    ] = True,
+    in_state: Annotated[
+        str | None, Parameter(query="state", max_length=24, description="申领或分项的状态")
+    ] = None,
+    kind: Annotated[Kind | None, Parameter(description="grant | claim | bundle")] = None,
+    subject: Annotated[str | None, Parameter(max_length=64, description="户编号或信用代码")] = None,
+    overdue: Annotated[bool | None, Parameter(description="只列已超时限的（或未超的）")] = None,
+    on: Annotated[date | None, Parameter(description="按哪一天计算超时（默认今天）")] = None,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+    offset: Annotated[int, Parameter(ge=0, le=2**31 - 1)] = 0,
+) -> QueueOut:
+    """The claims in the caller's scope, by default those waiting for the caller's role (what
+    the workflow lets the role do from each state); each with its earliest open deadline."""
+    ctx, subject = ctx_of(request), plain_text("query.subject", subject)
+    wf = workflow(ctx)
+    if in_state is not None and in_state not in wf.spec.states:
+        said = f"{in_state!r}：未知状态；应为 {' | '.join(wf.spec.states)}"
+        raise ProblemError(422, f"state：{said}", [Problem("query.state", said)])
+    with read_session(ctx.engine) as session:
+        page = queue(session, caller.scope, workflow=wf, today=on or today(), waiting=waiting,
+                     state=in_state, kind=kind, subject=subject, overdue=overdue, limit=limit,
+                     offset=offset)  # fmt: skip
+    items = [queue_item(q, wf.state_label) for q in page.items]
+    return QueueOut(total=page.total, limit=limit, offset=offset, items=items)
+
+
+@get("/api/claims/{claim_id:int}", tags=TAGS, summary="查看申领：表单、材料、分项、办理记录、时限",
+     sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
+def show_route(caller: Caller, request: Request[Any, Any, Any], claim_id: ClaimPath) -> ClaimOut:
+    """One claim in full (ID numbers masked); 404 when it is not in the caller's scope."""
+    return found(shown(ctx_of(request), caller, claim_id), f"申领 {claim_id} ")
