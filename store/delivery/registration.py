@@ -8,7 +8,7 @@
   (a county department, named as its users' `--dept`). The code is checked as a region code
   of its length (`parse_region_code`); it need not have households (a county's supervisors
   and departments have none).
-- A webhook URL must pass `jobs.webhooks.check_url` (no loopback, private, link-local or
+- A webhook URL must pass `store.delivery.webhooks.check_url` (no loopback, private, link-local or
   metadata address, for every address the name resolves to; `ZHIDA_WEBHOOK_ALLOW` allows
   ranges). Its secret is the one given (`whsec_…`, 24–64 bytes) or a new one; it is stored
   encrypted and returned once, for the caller to print once.
@@ -30,7 +30,6 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from jobs.webhooks import BadAllowList, UnsafeURL, check_url, new_secret, sign
 from matcher.profiles.identifiers import IdentifierError, parse_region_code
 from rules.errors import ZhidaError
 from store.db import write_session
@@ -41,6 +40,7 @@ from store.delivery.subscriptions import (
     rotate_secret,
     subject_id_of,
 )
+from store.delivery.webhooks import BadAllowList, UnsafeURL, check_url, new_secret, sign
 from store.tables.delivery import Subscription
 from store.tables.types import utcnow
 
@@ -48,6 +48,8 @@ __all__ = [
     "ROTATION_GRACE",
     "BadSubscription",
     "Registered",
+    "mask_phone",
+    "mask_target",
     "office_key",
     "register",
     "rotate",
@@ -110,6 +112,16 @@ def _target(channel: str, target: str) -> str:
             f"--sms {target!r}：不是手机号；应为 11 位中国大陆手机号，如 13800138000"
         )
     return phone
+
+
+def mask_phone(phone: str) -> str:
+    """`138****5678`: a phone number as logs, errors and listings show it."""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 11 else "***"
+
+
+def mask_target(channel: str, target: str) -> str:
+    """A subscription's target as listings show it: a mobile number masked, others as stored."""
+    return mask_phone(target) if channel == "sms" else target
 
 
 def _secret(given: str | None) -> str:
