@@ -78,7 +78,16 @@ _DEPARTMENT_MAX = 64 - 7  # the subject key holds 64 characters: 6 digits, "/", 
 
 
 class BadSubscription(ZhidaError):
-    """A subscription that cannot be stored: unknown subject, bad target or secret."""
+    """A subscription that cannot be stored: unknown subject, bad target or secret.
+
+    `field` names the part of a request it is about (`target`, `key`, `secret`…) and `detail`
+    says what was wrong without the CLI's option name, for the API's problem details.
+    """
+
+    def __init__(self, message: str, *, field: str = "key", detail: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.detail = detail or message
 
 
 @dataclass(frozen=True)
@@ -95,22 +104,22 @@ def _target(channel: str, target: str) -> str:
         try:
             return check_url(target)
         except UnsafeURL as exc:
-            raise BadSubscription(f"--webhook：{exc}") from None
+            raise BadSubscription(f"--webhook：{exc}", field="target", detail=str(exc)) from None
         except BadAllowList as exc:
-            raise BadSubscription(str(exc)) from None
+            raise BadSubscription(str(exc), field="target") from None
     if channel == "email":
         if not _EMAIL.fullmatch(target):
-            raise BadSubscription(
-                f"--email {target!r}：不是电子邮件地址；应为 名字@域名，如 caiwu@example.com"
+            said = (
+                f"{target!r}：不是电子邮件地址；应为 名字@域名，如 caiwu@example.com"
                 "（一个地址；只用英文字母、数字和 . _ + - 等，不含逗号、空格；"
                 "中文域名请写成 xn-- 形式）"
             )
+            raise BadSubscription(f"--email {said}", field="target", detail=said)
         return target
     phone = target.removeprefix("+86").replace(" ", "").replace("-", "")
     if not _PHONE.match(phone):
-        raise BadSubscription(
-            f"--sms {target!r}：不是手机号；应为 11 位中国大陆手机号，如 13800138000"
-        )
+        said = f"{target!r}：不是手机号；应为 11 位中国大陆手机号，如 13800138000"
+        raise BadSubscription(f"--sms {said}", field="target", detail=said)
     return phone
 
 
