@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import delete, get, post
+from litestar.datastructures import State
 from litestar.params import Parameter
 
 from api.auth import Caller, needs
@@ -79,7 +80,9 @@ class NoticeOut(msgspec.Struct):
     kind: str
     state: str
     created_at: datetime
-    subject: str
+    subject_kind: str  # household | enterprise | office | village
+    subject_key: str | None  # 户编号, credit code or office key
+    subject_name: str | None  # an enterprise's name
     policy_id: str
     title: str | None
     department: str | None
@@ -121,11 +124,18 @@ def _missing(n: InboxNotice) -> list[str]:
     ]
 
 
+def _key(n: InboxNotice) -> str | None:
+    payload = n.row.payload
+    subject = payload.get("subject") if isinstance(payload.get("subject"), dict) else {}
+    return n.row.subject_key or payload.get("office") or subject.get("key")
+
+
 def _notice(n: InboxNotice) -> dict[str, Any]:
     r, t = n.row, n.text
     return {
         "id": r.id, "kind": r.kind, "state": r.state, "created_at": r.created_at,
-        "subject": n.subject, "policy_id": r.policy_id, "title": t("policy", "title"),
+        "subject_kind": r.subject_kind, "subject_key": _key(n), "subject_name": r.subject_name,
+        "policy_id": r.policy_id, "title": t("policy", "title"),
         "department": t("policy", "department"), "basis": t("policy", "basis"),
         "delivery": t("policy", "delivery"), "amount": t("after", "amount"),
         "before_amount": t("before", "amount"), "unit": t("policy", "unit"),
@@ -159,7 +169,7 @@ def _inbox(ctx: Ctx, caller: Caller, limit: int, offset: int, state: str | None)
 @get("/api/notices", tags=_TAGS, summary="通知列表（新的在前）", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
 def list_notices(
-    ctx: Ctx,
+    state: State,
     caller: Caller,
     limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
@@ -167,7 +177,7 @@ def list_notices(
 ) -> NoticePage:
     """企业：本企业的通知；村、乡镇、县：辖区内各户的通知（县与督查另含本县企业的）；
     以及发往本人所管订阅的通知。"""
-    return _inbox(ctx, caller, limit, offset, notice_state)
+    return _inbox(state.ctx, caller, limit, offset, notice_state)
 
 
 def _one(ctx: Ctx, caller: Caller, notice_id: int) -> NoticeDetailOut:
@@ -178,9 +188,9 @@ def _one(ctx: Ctx, caller: Caller, notice_id: int) -> NoticeDetailOut:
 
 @get("/api/notices/{notice_id:int}", tags=_TAGS, summary="一条通知：内容、各渠道投递与每次尝试",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def show_notice(ctx: Ctx, caller: Caller, notice_id: int) -> NoticeDetailOut:
+def show_notice(state: State, caller: Caller, notice_id: int) -> NoticeDetailOut:
     """不在辖区内的通知与不存在的通知一样答 404。"""
-    return _one(ctx, caller, notice_id)
+    return _one(state.ctx, caller, notice_id)
 
 
 class SubscriptionOut(msgspec.Struct):
@@ -243,9 +253,9 @@ def _refused(exc: BadSubscription) -> ProblemError:
 
 @get("/api/subscriptions", tags=_TAGS, summary="本人所管的订阅", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
-def list_subscriptions(ctx: Ctx, caller: Caller) -> list[SubscriptionOut]:
+def list_subscriptions(state: State, caller: Caller) -> list[SubscriptionOut]:
     """企业：本企业的订阅；县：本县办公室与村（社区）代收点的订阅；其他角色：空。"""
-    with read_session(ctx.engine) as session:
+    with read_session(state.ctx.engine) as session:
         return [
             SubscriptionOut(**_sub(s))
             for s in subscriptions_for(session=session, scope=caller.scope)
@@ -263,9 +273,9 @@ def _register(ctx: Ctx, caller: Caller, body: SubscriptionIn) -> SubscriptionCre
 
 @post("/api/subscriptions", tags=_TAGS, summary="添加订阅（webhook 密钥只显示这一次）",
       guards=[needs("enterprise", "county")], sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def add_subscription(ctx: Ctx, caller: Caller, data: SubscriptionIn) -> SubscriptionCreated:
+def add_subscription(state: State, caller: Caller, data: SubscriptionIn) -> SubscriptionCreated:
     """webhook 地址不得指向内网（回环、私有、链路本地…），除非 ZHIDA_WEBHOOK_ALLOW 放行。"""
-    return _register(ctx, caller, data)
+    return _register(state.ctx, caller, data)
 
 
 def _rotate(ctx: Ctx, caller: Caller, subscription_id: int) -> RotatedOut:
@@ -280,9 +290,9 @@ def _rotate(ctx: Ctx, caller: Caller, subscription_id: int) -> RotatedOut:
 @post("/api/subscriptions/{subscription_id:int}/rotate", tags=_TAGS,
       summary="轮换 webhook 密钥（新密钥只显示这一次；旧密钥 24 小时内仍签名）",
       status_code=200, sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def rotate_subscription(ctx: Ctx, caller: Caller, subscription_id: int) -> RotatedOut:
+def rotate_subscription(state: State, caller: Caller, subscription_id: int) -> RotatedOut:
     """新密钥只在这次应答中出现。"""
-    return _rotate(ctx, caller, subscription_id)
+    return _rotate(state.ctx, caller, subscription_id)
 
 
 def _ping(ctx: Ctx, caller: Caller, subscription_id: int) -> PingOut:
@@ -298,17 +308,17 @@ def _ping(ctx: Ctx, caller: Caller, subscription_id: int) -> PingOut:
 @post("/api/subscriptions/{subscription_id:int}/ping", tags=_TAGS,
       summary="发送一次签名的测试推送（经发件箱投递）", status_code=202, sync_to_thread=True,
       responses=PROBLEMS)  # fmt: skip
-def ping_subscription(ctx: Ctx, caller: Caller, subscription_id: int) -> PingOut:
+def ping_subscription(state: State, caller: Caller, subscription_id: int) -> PingOut:
     """排入发件箱，由投递任务发出；用 GET /api/notices/{outbox_id} 查看投递结果。"""
-    return _ping(ctx, caller, subscription_id)
+    return _ping(state.ctx, caller, subscription_id)
 
 
 @delete("/api/subscriptions/{subscription_id:int}", tags=_TAGS, summary="停用订阅",
         status_code=204, sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def disable_subscription(ctx: Ctx, caller: Caller, subscription_id: int) -> None:
+def disable_subscription(state: State, caller: Caller, subscription_id: int) -> None:
     """停用后不再投递；仍在途的投递记为 gone。"""
-    found(disable_for(ctx.engine, scope=caller.scope, subscription_id=subscription_id) or None,
-          f"订阅 {subscription_id} ")  # fmt: skip
+    done = disable_for(state.ctx.engine, scope=caller.scope, subscription_id=subscription_id)
+    found(done or None, f"订阅 {subscription_id} ")
 
 
 ROUTES: list[Any] = [

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import get
+from litestar.datastructures import State
 from litestar.params import Parameter
 
 from api.auth import Caller, needs
@@ -74,9 +75,11 @@ def _coverage(ctx: Ctx, caller: Caller, on: date | None, region: str | None) -> 
 @get("/api/supervision/coverage", tags=_TAGS, guards=_GUARD, sync_to_thread=True,
      summary="覆盖情况：各政策、各乡镇（或村）符合 / 已通知 / 已申领 / 已发放",
      responses=PROBLEMS)  # fmt: skip
-def coverage_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None) -> CoverageOut:
+def coverage_route(
+    state: State, caller: Caller, on: On = None, region: Region = None
+) -> CoverageOut:
     """6 位前缀按乡镇分组，9 或 12 位按村分组；只算 on 当天符合条件的对象。"""
-    return _coverage(ctx, caller, on, region)
+    return _coverage(state.ctx, caller, on, region)
 
 
 def mask_household(no: str) -> str:
@@ -119,13 +122,13 @@ class UnclaimedItem(msgspec.Struct):
 
 @get("/api/supervision/unclaimed", tags=_TAGS, guards=_GUARD, sync_to_thread=True,
      summary="应享未享清单：符合条件满 days 天仍无申领", responses=PROBLEMS)  # fmt: skip
-def unclaimed_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None,
+def unclaimed_route(state: State, caller: Caller, on: On = None, region: Region = None,
                     days: Days = 30,
                     limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
                     offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
                     ) -> list[UnclaimedItem]:  # fmt: skip
     """户编号脱敏；按地区、对象、政策排序。"""
-    rows = _unclaimed(_report(ctx, caller, on, region, days))[offset : offset + limit]
+    rows = _unclaimed(_report(state.ctx, caller, on, region, days))[offset : offset + limit]
     return [msgspec.convert(r, UnclaimedItem, strict=False) for r in rows]
 
 
@@ -145,7 +148,7 @@ class OverdueItem(msgspec.Struct):
 
 @get("/api/supervision/overdue", tags=_TAGS, guards=_GUARD, sync_to_thread=True,
      summary="超期未办的申领环节（工作日）", responses=PROBLEMS)  # fmt: skip
-def overdue_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None,
+def overdue_route(state: State, caller: Caller, on: On = None, region: Region = None,
                   limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
                   offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
                   ) -> list[OverdueItem]:  # fmt: skip
@@ -153,18 +156,18 @@ def overdue_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None
     prefix = narrowed(caller.region, region)
     if prefix is None:
         return []
-    with read_session(ctx.engine) as session:
-        rows = overdue(session, prefix=prefix, on=on or today(), root=ctx.root, limit=limit,
+    with read_session(state.ctx.engine) as session:
+        rows = overdue(session, prefix=prefix, on=on or today(), root=state.ctx.root, limit=limit,
                        offset=offset)  # fmt: skip
     return [OverdueItem(**r.__dict__) for r in rows]
 
 
 @get("/api/supervision/outcomes", tags=_TAGS, guards=_GUARD, sync_to_thread=True,
      summary="成效报告（zhida report outcomes 的数据）", responses=PROBLEMS)  # fmt: skip
-def outcomes_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None,
+def outcomes_route(state: State, caller: Caller, on: On = None, region: Region = None,
                    days: Days = 30) -> dict[str, Any]:  # fmt: skip
     """各政策与一件事的申领、材料、跑动、发放天数、超期数，及应享未享清单（户编号脱敏）。"""
-    report = _report(ctx, caller, on, region, days)
+    report = _report(state.ctx, caller, on, region, days)
     if report is None:
         return {"region": region, "bundles": [], "policies": [], "unclaimed": []}
     return report.as_json() | {"unclaimed": _unclaimed(report)}

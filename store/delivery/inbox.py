@@ -50,8 +50,8 @@ _SEES_SUBJECTS = frozenset({"enterprise", "village", "township", "county", "supe
 class InboxNotice:
     """A notice with its subject's label, and (for one notice) its deliveries and attempts."""
 
-    row: Any  # the outbox row (id, kind, state, payload, attempts, created_at, last_error…)
-    subject: str
+    row: Any  # the outbox row (id, kind, state, payload…) with `subject_key`, `subject_name`
+    subject: str  # the label `store.delivery.outbox.labels_of` gives (names and codes)
     deliveries: list[Any] = field(default_factory=list)  # with the subscription's channel, target
     attempts: list[Any] = field(default_factory=list)
 
@@ -66,6 +66,12 @@ class InboxNotice:
         """A list of the payload (`says`, `not_met`), each masked."""
         found = self.row.payload.get(key)
         return [mask_ids_in_text(str(s)) for s in found] if isinstance(found, list) else []
+
+
+def _columns() -> tuple[Any, ...]:
+    """The outbox row, its subject's key (户编号 or credit code) and an enterprise's name."""
+    key = func.coalesce(_H.c.household_no, _E.c.credit_code)
+    return _OUTBOX, key.label("subject_key"), _E.c.name.label("subject_name")
 
 
 def _from() -> Any:
@@ -96,7 +102,7 @@ def inbox(
 ) -> list[InboxNotice]:
     """The notices `scope` sees, newest first, `limit` from `offset`, of one state if given."""
     o = _OUTBOX.c
-    query = select(_OUTBOX).select_from(_from()).where(notices_clause(scope))
+    query = select(*_columns()).select_from(_from()).where(notices_clause(scope))
     if state:
         query = query.where(o.state == state)
     rows = list(
@@ -110,7 +116,8 @@ def inbox_notice(*, session: Session, scope: Scope, outbox_id: int) -> InboxNoti
     """One notice `scope` sees, with its deliveries and attempts; None when not found in its
     reach."""
     o, d, s, a = _OUTBOX.c, _DELIVERY.c, _SUB.c, _ATTEMPT.c
-    query = select(_OUTBOX).select_from(_from()).where(o.id == outbox_id, notices_clause(scope))
+    query = select(*_columns()).select_from(_from())
+    query = query.where(o.id == outbox_id, notices_clause(scope))
     row = session.connection().execute(query).first()
     if row is None:
         return None

@@ -6,6 +6,15 @@ import sqlite3
 
 from tests.api.server import Server
 
+_OF_VILLAGE = (
+    "SELECT o.id FROM outbox o JOIN household h ON h.id = o.subject_id "
+    "WHERE o.subject_kind = 'household' AND h.region_code = ? ORDER BY o.id DESC"
+)
+_OF_ENTERPRISE = (
+    "SELECT o.id FROM outbox o JOIN enterprise e ON e.id = o.subject_id "
+    "WHERE o.subject_kind = 'enterprise' AND e.credit_code = ? ORDER BY o.id DESC"
+)
+
 
 def _sql(api: Server, query: str, *args: object) -> list[tuple[object, ...]]:
     with sqlite3.connect(api.data / "zhida.db") as db:
@@ -15,23 +24,20 @@ def _sql(api: Server, query: str, *args: object) -> list[tuple[object, ...]]:
 def test_a_village_sees_exactly_its_households_notices(api: Server) -> None:
     """The inbox of a village user is the SQL set of its households' notices, newest first."""
     village = api.seeded.village
-    expected = [r[0] for r in _sql(api,
-        "SELECT o.id FROM outbox o JOIN household h ON h.id = o.subject_id "
-        "WHERE o.subject_kind = 'household' AND h.region_code = ? ORDER BY o.id DESC", village)]  # fmt: skip
+    expected = [r[0] for r in _sql(api, _OF_VILLAGE, village)]
     assert expected
     with api.client("cun") as client:
         page = client.get("/api/notices", params={"limit": 500}).json()
         one = client.get(f"/api/notices/{expected[0]}").json()
     assert [n["id"] for n in page["items"]] == expected[:500]
-    assert one["id"] == expected[0] and one["subject"].startswith("户 ")
+    assert one["id"] == expected[0] and one["subject_kind"] == "household"
+    assert one["subject_key"].startswith(village)
     assert isinstance(one["deliveries"], list) and isinstance(one["says"], list)
 
 
 def test_a_notice_outside_the_callers_reach_is_not_found(api: Server) -> None:
     """A sibling village, another county and an enterprise get 404 for a village's notice."""
-    (notice,) = _sql(api,
-        "SELECT o.id FROM outbox o JOIN household h ON h.id = o.subject_id "
-        "WHERE o.subject_kind = 'household' AND h.region_code = ? LIMIT 1", api.seeded.village)  # fmt: skip
+    notice = _sql(api, _OF_VILLAGE, api.seeded.village)[0]
     for user in ("cun2", "xian_b", "qiye", "bumen0", "zhengce"):
         with api.client(user) as client:
             assert client.get(f"/api/notices/{notice[0]}").status_code == 404, user
@@ -42,15 +48,12 @@ def test_a_notice_outside_the_callers_reach_is_not_found(api: Server) -> None:
 
 def test_an_enterprise_sees_only_its_own_notices(api: Server) -> None:
     """An enterprise's inbox holds only notices about itself; another's are 404 to it."""
-    mine = {r[0] for r in _sql(api,
-        "SELECT o.id FROM outbox o JOIN enterprise e ON e.id = o.subject_id "
-        "WHERE o.subject_kind = 'enterprise' AND e.credit_code = ?", api.seeded.enterprise)}  # fmt: skip
-    other = _sql(api,
-        "SELECT o.id FROM outbox o JOIN enterprise e ON e.id = o.subject_id "
-        "WHERE o.subject_kind = 'enterprise' AND e.credit_code = ? LIMIT 1",
-        api.seeded.other_enterprise)  # fmt: skip
+    mine = {r[0] for r in _sql(api, _OF_ENTERPRISE, api.seeded.enterprise)}
+    other = _sql(api, _OF_ENTERPRISE, api.seeded.other_enterprise)
     with api.client("qiye") as client:
-        seen = {n["id"] for n in client.get("/api/notices", params={"limit": 500}).json()["items"]}
+        items = client.get("/api/notices", params={"limit": 500}).json()["items"]
+        seen = {n["id"] for n in items}
+        assert {n["subject_key"] for n in items} <= {api.seeded.enterprise}
         assert mine <= seen and all(
             client.get(f"/api/notices/{i}").status_code == 200 for i in list(mine)[:3]
         )
