@@ -75,8 +75,8 @@ def run(url: str, label: str, notices: int, batch: int, workers: int) -> float:
     """Drain `notices` on the database at `url`; returns notices/s."""
     from jobs.channels import Channels, DrainSettings
     from jobs.drain import drain
-    from jobs.subscriptions import register
     from store.db import open_engine
+    from store.delivery.registration import register
     from store.delivery.secrets import secret_box
     from tests.jobs.delivery_kit import add_enterprises, queue_notices
 

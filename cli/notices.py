@@ -179,8 +179,8 @@ def show_command(outbox_id: Annotated[int, typer.Argument(help="通知编号")])
     """查看通知 show：它的投递渠道、状态与每一次尝试（时间、渠道、状态码或错误、用时）。"""
     from rich.table import Table
 
-    from jobs.sms import mask_phone
     from store.db import read_session
+    from store.delivery.registration import mask_phone
     from store.delivery.views import notice_detail
 
     engine = migrated_db()

@@ -2,8 +2,8 @@
 township, the county's supervisors, a county department: claims' reminders and escalations)
 hear about notices.
 
-A thin shell over `jobs.subscriptions`: a webhook's secret is printed once, when it is made (or
-rotated), and listed masked; every refusal is one message naming the option.
+A thin shell over `store.delivery.registration`: a webhook's secret is printed once, when it
+is made (or rotated), and listed masked; every refusal is one message naming the option.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def add_command(
     sms: Sms = None,
 ) -> None:
     """添加订阅 add：一个对象、一个渠道（--webhook、--email 或 --sms 三选一）。"""
-    from jobs.subscriptions import BadSubscription, register
     from store.db import migrate
+    from store.delivery.registration import BadSubscription, register
     from store.delivery.secrets import SecretKeyError
 
     if kind not in KINDS:
@@ -77,8 +77,8 @@ def list_command() -> None:
     """列出订阅 list：编号、对象、渠道、目标（手机号脱敏）、密钥（不显示）、状态。"""
     from rich.table import Table
 
-    from jobs.sms import mask_phone
     from store.db import migrate, read_session
+    from store.delivery.registration import mask_phone
     from store.delivery.subscriptions import list_subscriptions
 
     engine = open_db()
@@ -110,8 +110,8 @@ def list_command() -> None:
 @subscriptions_app.command("rotate")
 def rotate_command(subscription_id: Annotated[int, typer.Argument(help="订阅编号")]) -> None:
     """轮换密钥 rotate：生成新密钥（只显示一次）；旧密钥继续签名 24 小时，两者同时发送。"""
-    from jobs.subscriptions import BadSubscription, rotate
     from store.db import migrate
+    from store.delivery.registration import BadSubscription, rotate
     from store.delivery.secrets import SecretKeyError
 
     engine = open_db()

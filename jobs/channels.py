@@ -18,7 +18,8 @@ drain records. What each channel counts as what:
 Webhook pushes: `POST` with httpx, `follow_redirects=False`, timeout `DrainSettings.timeout_s` (15
 s by default, `ZHIDA_WEBHOOK_TIMEOUT_S`) for the whole try — connect to last byte, so a receiver
 that drips its answer cannot hold a worker (`jobs.deadline`) — Standard Webhooks headers
-(`jobs.webhooks.headers`) signed by the current secret and, during a rotation, the previous one;
+(`store.delivery.webhooks.headers`) signed by the current secret and, during a rotation, the
+previous one;
 `webhook-id` is `msg_<outbox id>`, the same on every try and for every subscriber of the notice (a
 receiver dedupes the resend a crash causes), `webhook-timestamp` the wall clock at the try
 (receivers check it against theirs, so it never comes from the drain's injectable clock).
@@ -42,10 +43,17 @@ from jobs.deadline import DeadlineTransport, deadline
 from jobs.mail import MailError, MailSettings, mail_domain, send_mail
 from jobs.notices import Notice, mail_parts, notice_of, sms_message, webhook_body
 from jobs.sms import AliyunSettings, AliyunSms, SmsError, SmsGateway
-from jobs.webhooks import BadAllowList, Unresolved, UnsafeURL, allowed_ranges, check_url, headers
 from store.delivery.outbox import Claimed, Result, Send
 from store.delivery.retry import MAX_RETRY_AFTER
 from store.delivery.secrets import SecretBox, SecretKeyError
+from store.delivery.webhooks import (
+    BadAllowList,
+    Unresolved,
+    UnsafeURL,
+    allowed_ranges,
+    check_url,
+    headers,
+)
 
 __all__ = ["Channels", "DrainSettings", "message_id", "retry_after"]
 

@@ -21,6 +21,7 @@ it). A payload without a claim (queued before claims existed) falls back to the 
 | entitlement.amount_changed / no_longer_eligible / became_undetermined | any | the same name |
 | reminder | any | reminder |
 | claim.reminder, claim.overdue, claim.ended | – | claim_… (to an office: `jobs.claim_notices`) |
+| ping | – | ping: a test push to one webhook subscription (its body names only the subscriber) |
 
 Missing payload keys fall back: the title to the policy id, a department to "主管部门", reasons
 to none. The confirm link is `{confirm_base}/{notice id}` (e.g.
@@ -217,6 +218,8 @@ def notice_of(
     """
     if str(payload.get("type", "")) in CLAIM_TYPES:
         return _office_notice(payload, outbox_id=outbox_id, subject_label=subject_label)
+    if payload.get("type") == "ping":
+        return _ping_notice(payload, outbox_id=outbox_id)
     policy: Mapping[str, Any] = payload.get("policy") or {}
     before, after = payload.get("before") or {}, payload.get("after") or {}
     event_type = str(payload.get("type", ""))
@@ -273,6 +276,21 @@ def _office_notice(payload: Mapping[str, Any], *, outbox_id: int, subject_label:
         effective_on=facts.ends_on if kind == "claim_ended" else facts.due_on,
         next_step=claim_next_step(kind, facts), confirm_url=None, catalogue_hash="",
         claim=facts,
+    )  # fmt: skip
+
+
+def _ping_notice(payload: Mapping[str, Any], *, outbox_id: int) -> Notice:
+    """A test push a subscriber asked for (`POST /api/subscriptions/{id}/ping`,
+    `store.delivery.manage.queue_ping`): it names the subscription and says nothing else."""
+    subject: Mapping[str, Any] = payload.get("subject") or {}
+    return Notice(
+        id=f"msg_{outbox_id}", kind="ping", event_type="ping",
+        subject_kind=_line(subject.get("kind", "")), subject_label=_line(subject.get("key", "")),
+        policy_id="", title="测试推送", department=None, delivery=None, amount=None,
+        before_amount=None, unit=None, period=None, says=(), missing=(), basis=None,
+        on_date=_line(payload.get("on_date", "")), effective_on=None,
+        next_step=None, confirm_url=None, catalogue_hash="",
+        claim_id=None, asked=(),
     )  # fmt: skip
 
 
@@ -347,6 +365,13 @@ def webhook_body(notice: Notice) -> bytes:
     Carries no time of its own (the `webhook-timestamp` header is per attempt) and no ID number.
     An office notice's data is the claim's (`jobs.claim_notices.claim_data`).
     """
+    if notice.kind == "ping":
+        ping = {"kind": "ping", "subject": {"kind": notice.subject_kind,
+                "label": notice.subject_label}, "on_date": notice.on_date,
+                "says": "直达订阅测试推送：签名验证通过即表示接收正常"}  # fmt: skip
+        return orjson.dumps(
+            {"type": "ping", "id": notice.id, "data": ping}, option=orjson.OPT_SORT_KEYS
+        )
     if notice.claim is not None:
         data = claim_data(notice.kind, notice.claim, notice.title, notice.department)
         body = {"type": notice.event_type, "id": notice.id, "data": data}

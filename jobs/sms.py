@@ -42,6 +42,7 @@ import httpx
 import orjson
 
 from rules.errors import ZhidaError
+from store.delivery.registration import mask_phone
 
 __all__ = [
     "AliyunSettings",
@@ -152,11 +153,6 @@ def rpc_signature(params: Mapping[str, str], secret: str, method: str = "POST") 
     to_sign = f"{method}&{percent_encode('/')}&{percent_encode(query)}"
     digest = hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")
-
-
-def mask_phone(phone: str) -> str:
-    """`138****5678`: a phone number as logs and errors show it."""
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 11 else "***"
 
 
 def normalise_phone(phone: str) -> str:

@@ -1,9 +1,327 @@
-"""Routes: notices (to be filled)."""
+"""Routes: notices (an inbox) and subscriptions (where notices go), over `store.delivery`.
+
+- `GET /api/notices`, `GET /api/notices/{id}`: the notices the caller sees
+  (`store.delivery.inbox`: an enterprise its own; a village, township or county its households';
+  a county and a supervisor also the county's enterprises'; every caller the notices delivered
+  to a subscription it manages), newest first, with what the notice says and its delivery per
+  channel. Outside the caller's reach: 404.
+- `GET/POST /api/subscriptions`, `POST …/{id}/rotate`, `POST …/{id}/ping`,
+  `DELETE …/{id}`: an enterprise manages its own subscriptions, a county its offices' and
+  village centres' (`store.delivery.manage`); other roles may list (empty) but not add (403).
+  Targets are checked as the CLI checks them (`store.delivery.registration`); a refusal is a
+  422 naming `target` (or `key`, `subject_kind`). A webhook's secret is shown once, in the 201
+  answer (or the rotation's); listings never show it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import delete, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+from api.auth import Caller, needs
+from api.context import Ctx
+from api.problems import PROBLEMS, Problem, ProblemError, found
+from rules.clock import today
+from store.db import read_session
+from store.delivery.inbox import InboxNotice, inbox, inbox_notice
+from store.delivery.manage import (
+    disable_for,
+    queue_ping,
+    register_for,
+    rotate_for,
+    subscriptions_for,
+)
+from store.delivery.registration import ROTATION_GRACE, BadSubscription, mask_target
+from store.tables.delivery import Subscription
+from store.tables.types import utcnow
 
 __all__ = ["ROUTES"]
 
-ROUTES: list[Any] = []
+_TAGS = ["通知与订阅"]
+_STATES = Literal["pending", "sent", "dead", "undeliverable"]
+
+
+class DeliveryOut(msgspec.Struct):
+    """A notice on its way to one subscription."""
+
+    subscription_id: int
+    channel: str
+    target: str  # a mobile number masked
+    on_behalf: str  # subject | village
+    state: str  # pending | sent | dead | gone
+    attempts: int
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+
+
+class AttemptOut(msgspec.Struct):
+    """One try of one delivery."""
+
+    number: int
+    at: datetime
+    channel: str
+    subscription_id: int
+    status_code: int | None
+    error: str | None
+    latency_ms: int
+    outcome: str
+
+
+class NoticeOut(msgspec.Struct):
+    """A notice: what it says (masked) and how far it got."""
+
+    id: int
+    kind: str
+    state: str
+    created_at: datetime
+    subject_kind: str  # household | enterprise | office | village
+    subject_key: str | None  # 户编号, credit code or office key
+    subject_name: str | None  # an enterprise's name
+    policy_id: str
+    title: str | None
+    department: str | None
+    basis: str | None
+    delivery: str | None
+    amount: str | None
+    before_amount: str | None
+    unit: str | None
+    period: str | None
+    says: list[str]
+    not_met: list[str]
+    missing: list[str]
+    on_date: str | None
+    effective_on: str | None
+    attempts: int
+    last_error: str | None
+
+
+class NoticeDetailOut(NoticeOut):
+    """A notice with every delivery and every try."""
+
+    deliveries: list[DeliveryOut] = msgspec.field(default_factory=list)
+    tries: list[AttemptOut] = msgspec.field(default_factory=list)
+
+
+class NoticePage(msgspec.Struct):
+    """A page of notices, newest first."""
+
+    items: list[NoticeOut]
+    limit: int
+    offset: int
+
+
+def _missing(n: InboxNotice) -> list[str]:
+    after = n.row.payload.get("after") or {}
+    items = after.get("missing_labels") or after.get("missing") or []
+    return [
+        str(i.get("label") or i.get("fact")) if isinstance(i, dict) else str(i) for i in items if i
+    ]
+
+
+def _key(n: InboxNotice) -> str | None:
+    payload = n.row.payload
+    subject = payload.get("subject") if isinstance(payload.get("subject"), dict) else {}
+    return n.row.subject_key or payload.get("office") or subject.get("key")
+
+
+def _notice(n: InboxNotice) -> dict[str, Any]:
+    r, t = n.row, n.text
+    return {
+        "id": r.id, "kind": r.kind, "state": r.state, "created_at": r.created_at,
+        "subject_kind": r.subject_kind, "subject_key": _key(n), "subject_name": r.subject_name,
+        "policy_id": r.policy_id, "title": t("policy", "title"),
+        "department": t("policy", "department"), "basis": t("policy", "basis"),
+        "delivery": t("policy", "delivery"), "amount": t("after", "amount"),
+        "before_amount": t("before", "amount"), "unit": t("policy", "unit"),
+        "period": t("policy", "period"), "says": n.texts("says"), "not_met": n.texts("not_met"),
+        "missing": _missing(n), "on_date": t("on_date"),
+        "effective_on": t("effective_on") or t("due_on"), "attempts": r.attempts,
+        "last_error": r.last_error,
+    }  # fmt: skip
+
+
+def _detail(n: InboxNotice) -> NoticeDetailOut:
+    deliveries = [
+        DeliveryOut(d.subscription_id, d.channel, mask_target(d.channel, d.target), d.on_behalf,
+                    d.state, d.attempts, d.next_attempt_at, d.sent_at, d.last_error)
+        for d in n.deliveries
+    ]  # fmt: skip
+    tries = [
+        AttemptOut(a.number, a.at, a.channel, a.subscription_id, a.status_code, a.error,
+                   a.latency_ms, a.outcome)
+        for a in n.attempts
+    ]  # fmt: skip
+    return NoticeDetailOut(**_notice(n), deliveries=deliveries, tries=tries)
+
+
+def _inbox(ctx: Ctx, caller: Caller, limit: int, offset: int, state: str | None) -> NoticePage:
+    with read_session(ctx.engine) as session:
+        found_ = inbox(session=session, scope=caller.scope, limit=limit, offset=offset, state=state)
+    return NoticePage([NoticeOut(**_notice(n)) for n in found_], limit, offset)
+
+
+@get("/api/notices", tags=_TAGS, summary="通知列表（新的在前）", sync_to_thread=True,
+     responses=PROBLEMS)  # fmt: skip
+def list_notices(
+    state: State,
+    caller: Caller,
+    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+    offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+    notice_state: Annotated[_STATES | None, Parameter(query="state")] = None,
+) -> NoticePage:
+    """企业：本企业的通知；村、乡镇、县：辖区内各户的通知（县与督查另含本县企业的）；
+    以及发往本人所管订阅的通知。"""
+    return _inbox(state.ctx, caller, limit, offset, notice_state)
+
+
+def _one(ctx: Ctx, caller: Caller, notice_id: int) -> NoticeDetailOut:
+    with read_session(ctx.engine) as session:
+        n = inbox_notice(session=session, scope=caller.scope, outbox_id=notice_id)
+    return _detail(found(n, f"通知 {notice_id} "))
+
+
+@get("/api/notices/{notice_id:int}", tags=_TAGS, summary="一条通知：内容、各渠道投递与每次尝试",
+     sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
+def show_notice(state: State, caller: Caller, notice_id: int) -> NoticeDetailOut:
+    """不在辖区内的通知与不存在的通知一样答 404。"""
+    return _one(state.ctx, caller, notice_id)
+
+
+class SubscriptionOut(msgspec.Struct):
+    """A subscription as listings show it: no secret, a mobile number masked."""
+
+    id: int
+    subject_kind: str
+    subject_key: str
+    channel: str
+    target: str
+    state: str
+    reason: str | None
+    signed: bool  # a webhook with a secret
+    rotating: bool  # an old secret still signs too
+    created_at: datetime
+
+
+class SubscriptionCreated(SubscriptionOut):
+    """A new subscription; a webhook's secret is shown here once and never again."""
+
+    secret: str | None = None
+
+
+class SubscriptionIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A new subscription: a channel and its target; a county names the office or village."""
+
+    channel: Literal["webhook", "email", "sms"]
+    target: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    subject_kind: Literal["enterprise", "office", "village"] | None = None
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+
+
+class RotatedOut(msgspec.Struct):
+    """A rotated secret, shown once; the old one signs too until `old_secret_until`."""
+
+    id: int
+    secret: str
+    old_secret_until: datetime
+
+
+class PingOut(msgspec.Struct):
+    """A test push queued: the notice to follow at `GET /api/notices/{outbox_id}`."""
+
+    outbox_id: int
+    notice: str
+
+
+def _sub(s: Subscription) -> dict[str, Any]:
+    return {
+        "id": s.id, "subject_kind": s.subject_kind, "subject_key": s.subject_key,
+        "channel": s.channel, "target": mask_target(s.channel, s.target), "state": s.state,
+        "reason": s.reason, "signed": bool(s.secret), "rotating": bool(s.previous_secret),
+        "created_at": s.created_at,
+    }  # fmt: skip
+
+
+def _refused(exc: BadSubscription) -> ProblemError:
+    return ProblemError(422, exc.detail, [Problem(exc.field, exc.detail)])
+
+
+@get("/api/subscriptions", tags=_TAGS, summary="本人所管的订阅", sync_to_thread=True,
+     responses=PROBLEMS)  # fmt: skip
+def list_subscriptions(state: State, caller: Caller) -> list[SubscriptionOut]:
+    """企业：本企业的订阅；县：本县办公室与村（社区）代收点的订阅；其他角色：空。"""
+    with read_session(state.ctx.engine) as session:
+        return [
+            SubscriptionOut(**_sub(s))
+            for s in subscriptions_for(session=session, scope=caller.scope)
+        ]
+
+
+def _register(ctx: Ctx, caller: Caller, body: SubscriptionIn) -> SubscriptionCreated:
+    try:
+        done = register_for(ctx.engine, scope=caller.scope, channel=body.channel,
+                            target=body.target, kind=body.subject_kind, key=body.key)  # fmt: skip
+    except BadSubscription as exc:
+        raise _refused(exc) from None
+    return SubscriptionCreated(**_sub(done.subscription), secret=done.secret)
+
+
+@post("/api/subscriptions", tags=_TAGS, summary="添加订阅（webhook 密钥只显示这一次）",
+      guards=[needs("enterprise", "county")], sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
+def add_subscription(state: State, caller: Caller, data: SubscriptionIn) -> SubscriptionCreated:
+    """webhook 地址不得指向内网（回环、私有、链路本地…），除非 ZHIDA_WEBHOOK_ALLOW 放行。"""
+    return _register(state.ctx, caller, data)
+
+
+def _rotate(ctx: Ctx, caller: Caller, subscription_id: int) -> RotatedOut:
+    try:
+        clear = rotate_for(ctx.engine, scope=caller.scope, subscription_id=subscription_id)
+    except BadSubscription as exc:
+        raise ProblemError(422, str(exc), [Problem("subscription_id", str(exc))]) from None
+    secret = found(clear, f"订阅 {subscription_id} ")
+    return RotatedOut(subscription_id, secret, utcnow() + ROTATION_GRACE)
+
+
+@post("/api/subscriptions/{subscription_id:int}/rotate", tags=_TAGS,
+      summary="轮换 webhook 密钥（新密钥只显示这一次；旧密钥 24 小时内仍签名）",
+      status_code=200, sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
+def rotate_subscription(state: State, caller: Caller, subscription_id: int) -> RotatedOut:
+    """新密钥只在这次应答中出现。"""
+    return _rotate(state.ctx, caller, subscription_id)
+
+
+def _ping(ctx: Ctx, caller: Caller, subscription_id: int) -> PingOut:
+    try:
+        outbox_id = queue_ping(ctx.engine, scope=caller.scope, subscription_id=subscription_id,
+                               on=today(), now=utcnow())  # fmt: skip
+    except BadSubscription as exc:
+        raise _refused(exc) from None
+    outbox_id = found(outbox_id, f"订阅 {subscription_id} ")
+    return PingOut(outbox_id, f"/api/notices/{outbox_id}")
+
+
+@post("/api/subscriptions/{subscription_id:int}/ping", tags=_TAGS,
+      summary="发送一次签名的测试推送（经发件箱投递）", status_code=202, sync_to_thread=True,
+      responses=PROBLEMS)  # fmt: skip
+def ping_subscription(state: State, caller: Caller, subscription_id: int) -> PingOut:
+    """排入发件箱，由投递任务发出；用 GET /api/notices/{outbox_id} 查看投递结果。"""
+    return _ping(state.ctx, caller, subscription_id)
+
+
+@delete("/api/subscriptions/{subscription_id:int}", tags=_TAGS, summary="停用订阅",
+        status_code=204, sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
+def disable_subscription(state: State, caller: Caller, subscription_id: int) -> None:
+    """停用后不再投递；仍在途的投递记为 gone。"""
+    done = disable_for(state.ctx.engine, scope=caller.scope, subscription_id=subscription_id)
+    found(done or None, f"订阅 {subscription_id} ")
+
+
+ROUTES: list[Any] = [
+    list_notices, show_notice, list_subscriptions, add_subscription, rotate_subscription,
+    ping_subscription, disable_subscription,
+]  # fmt: skip

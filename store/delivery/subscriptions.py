@@ -1,5 +1,6 @@
 """Subscriptions: storage functions (keyword-only). Validation of targets is the caller's
-(`jobs.subscriptions`), which checks URLs, addresses and numbers before anything is stored."""
+(`store.delivery.registration`), which checks URLs, addresses and numbers before anything is
+stored."""
 
 from __future__ import annotations
 

@@ -24,8 +24,8 @@ from typing import Any
 from sqlalchemy import Engine, insert
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from jobs.subscriptions import Registered, register
 from store.db import write_session
+from store.delivery.registration import Registered, register
 from store.tables.catalogue import CatalogueVersion
 from store.tables.entitlements import EntitlementChange, OutboxMessage
 from store.tables.profiles import EnterpriseRow

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 from cli import app
 from jobs.channels import Channels, DrainSettings
 from jobs.drain import drain
-from jobs.subscriptions import BadSubscription, register
 from store.db import read_session, write_session
 from store.delivery.outbox import aware
+from store.delivery.registration import BadSubscription, register
 from store.delivery.retry import JITTER, SCHEDULE
 from store.delivery.secrets import secret_box
 from store.tables.delivery import Delivery, DeliveryAttempt, Subscription

@@ -13,9 +13,9 @@ from sqlalchemy import Engine, select
 from jobs.channels import Channels, DrainSettings
 from jobs.drain import drain
 from jobs.mail import MailSettings
-from jobs.subscriptions import register
 from jobs.tasks import nightly_sweep
 from store.db import read_session
+from store.delivery.registration import register
 from store.delivery.secrets import secret_box
 from store.seeding import seed_households
 from store.tables.delivery import Delivery, DeliveryAttempt

@@ -18,9 +18,9 @@ from sqlalchemy import Engine, select
 from jobs.channels import Channels, DrainSettings
 from jobs.drain import drain
 from jobs.mail import MailSettings
-from jobs.subscriptions import BadSubscription, register
 from store.db import read_session, write_session
 from store.delivery.outbox import aware, claim, record, replay
+from store.delivery.registration import BadSubscription, register
 from store.delivery.secrets import SecretBox, secret_box
 from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
 from store.tables.entitlements import OutboxMessage

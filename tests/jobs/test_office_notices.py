@@ -21,10 +21,10 @@ from jobs.claim_notices import CLAIM_KINDS
 from jobs.drain import drain
 from jobs.mail import MailSettings
 from jobs.notices import SMS_TEMPLATES, mail_parts, notice_of, sms_message, sms_text, webhook_body
-from jobs.subscriptions import BadSubscription, register
 from jobs.tasks import claim_deadlines
 from store.db import read_session, write_session
 from store.delivery.outbox import replay
+from store.delivery.registration import BadSubscription, register
 from store.delivery.secrets import secret_box
 from store.delivery.views import list_notices
 from store.tables.delivery import Subscription

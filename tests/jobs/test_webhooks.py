@@ -10,7 +10,7 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from jobs.webhooks import UnsafeURL, check_url, headers, new_secret, sign
+from store.delivery.webhooks import UnsafeURL, check_url, headers, new_secret, sign
 
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

@@ -8,7 +8,7 @@
   (a county department, named as its users' `--dept`). The code is checked as a region code
   of its length (`parse_region_code`); it need not have households (a county's supervisors
   and departments have none).
-- A webhook URL must pass `jobs.webhooks.check_url` (no loopback, private, link-local or
+- A webhook URL must pass `store.delivery.webhooks.check_url` (no loopback, private, link-local or
   metadata address, for every address the name resolves to; `ZHIDA_WEBHOOK_ALLOW` allows
   ranges). Its secret is the one given (`whsec_…`, 24–64 bytes) or a new one; it is stored
   encrypted and returned once, for the caller to print once.
@@ -30,7 +30,6 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from jobs.webhooks import BadAllowList, UnsafeURL, check_url, new_secret, sign
 from matcher.profiles.identifiers import IdentifierError, parse_region_code
 from rules.errors import ZhidaError
 from store.db import write_session
@@ -41,6 +40,7 @@ from store.delivery.subscriptions import (
     rotate_secret,
     subject_id_of,
 )
+from store.delivery.webhooks import BadAllowList, UnsafeURL, check_url, new_secret, sign
 from store.tables.delivery import Subscription
 from store.tables.types import utcnow
 
@@ -48,6 +48,8 @@ __all__ = [
     "ROTATION_GRACE",
     "BadSubscription",
     "Registered",
+    "mask_phone",
+    "mask_target",
     "office_key",
     "register",
     "rotate",
@@ -76,7 +78,16 @@ _DEPARTMENT_MAX = 64 - 7  # the subject key holds 64 characters: 6 digits, "/", 
 
 
 class BadSubscription(ZhidaError):
-    """A subscription that cannot be stored: unknown subject, bad target or secret."""
+    """A subscription that cannot be stored: unknown subject, bad target or secret.
+
+    `field` names the part of a request it is about (`target`, `key`, `secret`…) and `detail`
+    says what was wrong without the CLI's option name, for the API's problem details.
+    """
+
+    def __init__(self, message: str, *, field: str = "key", detail: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.detail = detail or message
 
 
 @dataclass(frozen=True)
@@ -93,23 +104,33 @@ def _target(channel: str, target: str) -> str:
         try:
             return check_url(target)
         except UnsafeURL as exc:
-            raise BadSubscription(f"--webhook：{exc}") from None
+            raise BadSubscription(f"--webhook：{exc}", field="target", detail=str(exc)) from None
         except BadAllowList as exc:
-            raise BadSubscription(str(exc)) from None
+            raise BadSubscription(str(exc), field="target") from None
     if channel == "email":
         if not _EMAIL.fullmatch(target):
-            raise BadSubscription(
-                f"--email {target!r}：不是电子邮件地址；应为 名字@域名，如 caiwu@example.com"
+            said = (
+                f"{target!r}：不是电子邮件地址；应为 名字@域名，如 caiwu@example.com"
                 "（一个地址；只用英文字母、数字和 . _ + - 等，不含逗号、空格；"
                 "中文域名请写成 xn-- 形式）"
             )
+            raise BadSubscription(f"--email {said}", field="target", detail=said)
         return target
     phone = target.removeprefix("+86").replace(" ", "").replace("-", "")
     if not _PHONE.match(phone):
-        raise BadSubscription(
-            f"--sms {target!r}：不是手机号；应为 11 位中国大陆手机号，如 13800138000"
-        )
+        said = f"{target!r}：不是手机号；应为 11 位中国大陆手机号，如 13800138000"
+        raise BadSubscription(f"--sms {said}", field="target", detail=said)
     return phone
+
+
+def mask_phone(phone: str) -> str:
+    """`138****5678`: a phone number as logs, errors and listings show it."""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 11 else "***"
+
+
+def mask_target(channel: str, target: str) -> str:
+    """A subscription's target as listings show it: a mobile number masked, others as stored."""
+    return mask_phone(target) if channel == "sms" else target
 
 
 def _secret(given: str | None) -> str:
