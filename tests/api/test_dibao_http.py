@@ -9,11 +9,8 @@ import io
 from pathlib import Path
 from typing import Any
 
-import pytest
 from openpyxl import load_workbook
-from typer.testing import CliRunner
 
-from cli import app
 from matcher.profiles.parse import parse_household
 from rules.catalogue import load_catalogue
 from store.accounts import set_password
@@ -79,22 +76,18 @@ def _fill(content: bytes, claim_id: int, ref: str) -> bytes:
     return out.getvalue()
 
 
-def test_dibao_bundle_claim_paid_over_http(
-    seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_dibao_bundle_claim_paid_over_http(seeded: Seeded, tmp_path: Path) -> None:
     """Recognised, confirmed once, accepted, checked, approved and paid by seven departments."""
     server = start_server(seeded, tmp_path)
     try:
         household, departments = _family(server)
         assert len(departments) == 7
-        # TODO(merge): PATCH /api/households/{household} {"on": DAY, "facts": {"dibao_status":
-        # "active", "dibao_certificate_no": "DB520600001"}} once the subjects area is on main.
-        monkeypatch.setenv("DATABASE_URL", server.db_url)
-        monkeypatch.setenv("ZHIDA_DATA_DIR", str(server.data))
-        said = CliRunner().invoke(app, ["profile", "set", "household", household,
-                                        "dibao_status=active", "dibao_certificate_no=DB520600001",
-                                        "--on", DAY, "--root", str(ROOT)])  # fmt: skip
-        assert said.exit_code == 0, said.output
+        with server.client("db_cun") as c:  # the village records the family's 低保 status
+            facts = {"dibao_status": "active", "dibao_certificate_no": "DB520600001"}
+            said = c.patch(f"/api/households/{household}", json={"on": DAY, "facts": facts})
+        assert said.status_code == 200, said.text
+        assert any(ch["policy_id"] == "dibao_granted" or ch.get("kind") == "newly_eligible"
+                   for ch in said.json()["changes"]), said.text  # fmt: skip
 
         with server.client("db_cun") as c:
             page = c.get("/api/claims", params={"kind": "bundle", "subject": household}).json()
