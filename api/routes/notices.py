@@ -25,6 +25,7 @@ from litestar.params import Parameter
 
 from api.auth import Caller, needs
 from api.context import Ctx
+from api.params import IdPath
 from api.problems import PROBLEMS, Problem, ProblemError, found
 from rules.clock import today
 from store.db import read_session
@@ -188,7 +189,7 @@ def _one(ctx: Ctx, caller: Caller, notice_id: int) -> NoticeDetailOut:
 
 @get("/api/notices/{notice_id:int}", tags=_TAGS, summary="一条通知：内容、各渠道投递与每次尝试",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def show_notice(state: State, caller: Caller, notice_id: int) -> NoticeDetailOut:
+def show_notice(state: State, caller: Caller, notice_id: IdPath) -> NoticeDetailOut:
     """不在辖区内的通知与不存在的通知一样答 404。"""
     return _one(state.ctx, caller, notice_id)
 
@@ -290,7 +291,7 @@ def _rotate(ctx: Ctx, caller: Caller, subscription_id: int) -> RotatedOut:
 @post("/api/subscriptions/{subscription_id:int}/rotate", tags=_TAGS,
       summary="轮换 webhook 密钥（新密钥只显示这一次；旧密钥 24 小时内仍签名）",
       status_code=200, sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def rotate_subscription(state: State, caller: Caller, subscription_id: int) -> RotatedOut:
+def rotate_subscription(state: State, caller: Caller, subscription_id: IdPath) -> RotatedOut:
     """新密钥只在这次应答中出现。"""
     return _rotate(state.ctx, caller, subscription_id)
 
@@ -308,14 +309,14 @@ def _ping(ctx: Ctx, caller: Caller, subscription_id: int) -> PingOut:
 @post("/api/subscriptions/{subscription_id:int}/ping", tags=_TAGS,
       summary="发送一次签名的测试推送（经发件箱投递）", status_code=202, sync_to_thread=True,
       responses=PROBLEMS)  # fmt: skip
-def ping_subscription(state: State, caller: Caller, subscription_id: int) -> PingOut:
+def ping_subscription(state: State, caller: Caller, subscription_id: IdPath) -> PingOut:
     """排入发件箱，由投递任务发出；用 GET /api/notices/{outbox_id} 查看投递结果。"""
     return _ping(state.ctx, caller, subscription_id)
 
 
 @delete("/api/subscriptions/{subscription_id:int}", tags=_TAGS, summary="停用订阅",
         status_code=204, sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def disable_subscription(state: State, caller: Caller, subscription_id: int) -> None:
+def disable_subscription(state: State, caller: Caller, subscription_id: IdPath) -> None:
     """停用后不再投递；仍在途的投递记为 gone。"""
     done = disable_for(state.ctx.engine, scope=caller.scope, subscription_id=subscription_id)
     found(done or None, f"订阅 {subscription_id} ")

@@ -26,17 +26,21 @@ CHECKS = ",".join([
     "response_schema_conformance",
     "response_headers_conformance",
 ])  # fmt: skip
-ROLES = {  # the user of each role (tests/api/server.py)
-    "anonymous": None,
-    "village": "cun",
-    "township": "xiang",
-    "county": "xian",
-    "department": "bumen0",
-    "enterprise": "qiye",
-    "policy_writer": "zhengce",
-    "supervisor": "ducha",
+# The user of each role (tests/api/server.py) and the phases run with its token. The county
+# reaches most of the API, so it also gets the coverage phase (every boundary and missing or
+# malformed parameter of every operation: most of the run's requests); the other roles are
+# fuzzed, where their answers are mostly 403 and 404 — each still checked against the schema.
+ROLES = {
+    "anonymous": (None, "examples,fuzzing"),
+    "village": ("cun", "examples,fuzzing"),
+    "township": ("xiang", "examples,fuzzing"),
+    "county": ("xian", "examples,coverage,fuzzing"),
+    "department": ("bumen0", "examples,fuzzing"),
+    "enterprise": ("qiye", "examples,fuzzing"),
+    "policy_writer": ("zhengce", "examples,fuzzing"),
+    "supervisor": ("ducha", "examples,fuzzing"),
 }
-EXAMPLES = 6
+EXAMPLES = 5
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +59,12 @@ def _st() -> str:
 def test_every_answer_conforms_to_the_schema_and_none_is_a_500(
     fuzzed: Server, role: str, tmp_path: Path
 ) -> None:
-    user = ROLES[role]
+    user, phases = ROLES[role]
     headers = ["-H", f"Authorization: Bearer {fuzzed.login(user)}"] if user else []
     args = [
         _st(), "run", f"{fuzzed.base_url}/schema/openapi.json", *headers,
         "--checks", CHECKS, "--max-examples", str(EXAMPLES), "--seed", "20261130",
-        "--phases", "examples,coverage,fuzzing", "--workers", "1",
+        "--phases", phases, "--workers", "1",
         "--request-timeout", "60", "--no-color", "--suppress-health-check", "all",
         "--report", "junit", "--report-dir", str(tmp_path),
     ]  # fmt: skip
