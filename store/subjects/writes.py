@@ -32,7 +32,7 @@ from matcher.profiles.errors import Issue, ProfileError
 from matcher.profiles.parse import Enterprise, Household, parse_enterprise, parse_household
 from rules.catalogue import Catalogue
 from rules.facts import FactCatalogue, FactValue
-from store.db import write_session
+from store.db import read_session, write_session
 from store.events.apply import change_in, profile_in, refuse_the_future, setup_in
 from store.events.changes import stored_document
 from store.events.outcome import Outcome
@@ -139,6 +139,8 @@ def put_subject(
         ProfileError: the profile is invalid, or its region or a member is outside `scope`.
         ProfileChangeError: `on` is after today.
     """
+    if _stored_elsewhere(engine, scope, kind, key):
+        return None  # before the body is read: outside the scope, existence is not revealed
     refuse_the_future(on, "on")
     profile = _parse(kind, key, raw, events.catalogue.facts, on)
     with write_session(engine) as session:
@@ -150,6 +152,13 @@ def put_subject(
             return None
         _refuse_outside(session, scope, profile)
         return profile_in(session, setup=setup, profile=profile)
+
+
+def _stored_elsewhere(engine: Engine, scope: Scope, kind: str, key: str) -> bool:
+    """Whether the subject is stored, outside `scope` (checked again in the write)."""
+    with read_session(engine) as session:
+        stored, _ = _stored_region(session, kind, key)
+        return stored and find_subject(session=session, scope=scope, kind=kind, key=key) is None
 
 
 def _typed(name: str, value: JsonValue, facts: FactCatalogue) -> FactValue | None:
@@ -211,6 +220,9 @@ def patch_subject(
             that position (at `member`).
         ProfileChangeError: the changed profile is invalid, or `on` is after today.
     """
+    with read_session(engine) as session:  # before the body is read: outside, a 404 only
+        if find_subject(session=session, scope=scope, kind=kind, key=key) is None:
+            return None
     refuse_the_future(on, "on")
     level = "member" if member is not None else kind
     if member is not None and kind != "household":
