@@ -57,7 +57,7 @@ def _holders(session: Session, numbers: list[str]) -> dict[str, tuple[str, str]]
             .join(HouseholdRow, col(HouseholdRow.id) == col(MemberRow.household_id))
             .where(col(MemberRow.id_number).in_(numbers[start : start + IN_LIST]))
         )  # fmt: skip
-        found.update({n: (no, r) for n, no, r in rows.tuples()})
+        found.update({n: (no, r) for n, no, r in rows.all()})
     return found
 
 
