@@ -30,7 +30,7 @@ from sqlmodel import Session, col
 from matcher.profiles.masking import mask_ids_in_text
 from sheets.guards import SheetError
 from sheets.sources import SUFFIXES
-from store.db import data_dir, write_session
+from store.db import data_dir, read_session, write_session
 from store.scope import Scope
 from store.tables.import_jobs import ImportJob
 from store.tables.types import utcnow
@@ -205,11 +205,15 @@ def list_jobs(*, session: Session, scope: Scope, limit: int, offset: int) -> Job
 def claim_next(*, engine: Engine) -> JobView | None:
     """The oldest queued job, now `running` (None: nothing queued). A compare-and-set on the
     state, so two workers never take one job."""
+    oldest = (
+        select(col(ImportJob.id)).where(col(ImportJob.state) == "queued")
+        .order_by(col(ImportJob.id)).limit(1)
+    )  # fmt: skip
+    with read_session(engine) as session:  # the worker polls: no write transaction for nothing
+        if session.execute(oldest).scalar_one_or_none() is None:
+            return None
     with write_session(engine) as session:
-        queued = session.execute(
-            select(col(ImportJob.id)).where(col(ImportJob.state) == "queued")
-            .order_by(col(ImportJob.id)).limit(1)
-        ).scalar_one_or_none()  # fmt: skip
+        queued = session.execute(oldest).scalar_one_or_none()
         if queued is None:
             return None
         taken: Any = session.execute(
