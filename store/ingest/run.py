@@ -15,6 +15,11 @@ file name) is abandoned with its reason. The checkpoint update is a compare-and-
 `last_row`, so two processes writing the same run cannot both go on: the second one stops with
 `ImportConflict`.
 
+With `region` (an upload through the API, `store.ingest.jobs`), each chunk is screened in its
+own transaction first (`store.ingest.regions`): a profile that would be written outside the
+uploader's region is refused as a row error ("不在您的辖区（…）") beside the sheet's own errors,
+and the rest are stored. The command line passes no region.
+
 With `events` (an import given a date), each chunk also goes through the live event path in
 the same transaction (`store.events.imports`): events, reactions, the changed subjects
 re-evaluated on that date, entitlement changes and notices (docs/delivery.md).
@@ -46,11 +51,12 @@ from sheets.grouping import RowError
 from sheets.guards import Limits
 from sheets.households import HouseholdSheet
 from store.audit.log import AuditEntry, append
-from store.db import write_session
+from store.db import read_session, write_session
 from store.events.apply import setup_in
 from store.events.imports import enterprises_in, households_in
 from store.events.outcome import Outcome
 from store.ingest.profiles import UpsertCounts, upsert_enterprises, upsert_households
+from store.ingest.regions import screen_enterprises, screen_households
 from store.ingest.report import ImportReport, default_errors_path, move_warnings, write_errors
 from store.ingest.runs import resumable_date, start_import_run
 from store.tables.runs import ImportRun
@@ -68,6 +74,7 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int | None], None]
+Screen = Callable[[Any, str, list[Any]], tuple[list[Any], list[RowError]]]
 
 
 class ImportConflict(ZhidaError):
@@ -118,6 +125,10 @@ class _Job:
         self.sha256 = sha256
         self.warnings: list[RowError] = []
         self.skipped = 0
+        self.refused: list[RowError] = []  # rows outside the uploader's region
+        self.refused_subjects = self.refused_rows = 0
+        self.region: str | None = None  # set: screen each chunk for this region prefix
+        self.screen: Screen | None = None
         start = start_import_run(engine=engine, kind=kind, file_name=self.name, sha256=sha256,
                                  on=on, actor=actor, catalogue_hash=catalogue_hash)  # fmt: skip
         self.run_id, self.on, self.abandoned = start.run_id, start.on, start.abandoned
@@ -141,17 +152,42 @@ class _Job:
                 "then run this one again: it will change nothing already stored"
             )
 
+    def screened(self, session: Any, valid: list[Any], todo: list[Any]) -> list[Any]:
+        """The `todo` profiles the uploader's region may store (all without a region); the
+        whole chunk `valid` is screened, so a resumed run reports its refusals again."""
+        if self.region is None or self.screen is None:
+            return todo
+        kept, errors = self.screen(session, self.region, valid)
+        ids = {id(v) for v in kept}
+        refused = [v for v in valid if id(v) not in ids]
+        self.refused += errors
+        self.refused_subjects += len(refused)
+        self.refused_rows += sum(len(getattr(v, "rows", (v,))) for v in refused)  # a firm: 1
+        return [v for v in todo if id(v) in ids]
+
     def commit(
-        self, last_row: int, write: Callable[..., UpsertCounts], items: list[Any]
-    ) -> UpsertCounts:
-        """Write one chunk and move the checkpoint to `last_row`, in one transaction.
+        self,
+        last_row: int,
+        write: Callable[..., UpsertCounts],
+        valid: list[Any],
+        todo: list[Any],
+        as_items: Callable[[list[Any]], list[Any]],
+    ) -> tuple[UpsertCounts, list[Any]]:
+        """Screen and write one chunk and move the checkpoint to `last_row`, in one transaction.
 
         Args:
             last_row: the chunk's last sheet row (the new checkpoint).
             write: `upsert_households` or `upsert_enterprises`.
-            items: the chunk's `(profile, source)` pairs.
+            valid: the chunk's valid profiles (`ValidHousehold` or `ValidEnterprise`).
+            todo: those of them after the checkpoint (to be written).
+            as_items: the `(profile, source)` pairs of some of them.
+
+        Returns:
+            What the upsert did, and the profiles written.
         """
         with write_session(self.engine) as session:
+            todo = self.screened(session, valid, todo)
+            items = as_items(todo)
             reacted = None
             if self.events is not None:  # the sweeps' lock first, as every event transaction
                 e = self.events
@@ -173,12 +209,25 @@ class _Job:
                 .execution_options(synchronize_session=False)
             )
         self.last_row, self.counts = last_row, counts
-        return done
+        return done, todo
+
+    def skip(self, valid: list[Any]) -> None:
+        """A chunk stored before a restart: only its region's refusals are said again."""
+        if self.region is not None:
+            with read_session(self.engine) as session:
+                self.screened(session, valid, [])
 
     def finish(
         self, errors: list[RowError], read: dict[str, int], catalogue_hash: str
     ) -> ImportReport:
         """Mark the run done and audit it (one transaction); the report of the whole run."""
+        if self.refused:  # the region's refusals join the sheet's, in row order
+            errors = sorted([*errors, *self.refused], key=lambda e: e.row or 0)
+            unit = "households" if self.kind == "households" else "enterprises"
+            read = {**read, unit: read[unit] - self.refused_subjects,
+                    "refused_rows": read["refused_rows"] + self.refused_rows}  # fmt: skip
+            if "refused_households" in read:
+                read["refused_households"] += self.refused_subjects
         zero = dict.fromkeys(("inserted", "updated", "unchanged", "moved_members", "warnings"), 0)
         counts = {**zero, **self.counts, **read, "errors": len(errors)}
         with write_session(self.engine) as session:
@@ -210,6 +259,7 @@ def import_households(
     actor: str = "cli",
     progress: Progress | None = None,
     events: Events | None = None,
+    region: str | None = None,
 ) -> ImportReport:
     """Import a household sheet: validate, upsert in chunks, checkpoint, resume, audit.
 
@@ -227,6 +277,8 @@ def import_households(
         events: send each chunk through the live event path (events, reactions, the changed
             households re-evaluated on `events.on`, notices) in the chunk's transaction;
             None: store the profiles only (the next sweep evaluates them).
+        region: the uploader's region prefix: households that would be written outside it are
+            refused as rows (`store.ingest.regions`); None: every valid household is stored.
 
     Returns:
         The counts, the refused rows and the warnings (households a person moved out of).
@@ -243,14 +295,18 @@ def import_households(
         sheet.progress = lambda rows: progress(rows, sheet.total_rows)
     job = _Job(engine, "households", path, actor, sha256=sha256, on=day,
                catalogue_hash=catalogue.version)  # fmt: skip
-    job.events = events
+    job.events, job.region, job.screen = events, region, screen_households
+    as_items = lambda todo: [(v.household, _source(job.name, v.rows)) for v in todo]  # noqa: E731
     for valid in sheet:
         todo = [v for v in valid if max(v.rows) > job.last_row]
         job.skipped += len(valid) - len(todo)
-        if todo:
-            items = [(v.household, _source(job.name, v.rows)) for v in todo]
-            done = job.commit(max(todo[-1].rows), _households, items)
-            job.warnings += move_warnings(done.moved, todo)
+        if not todo:
+            job.skip(valid)
+            continue
+        done, kept = job.commit(max(todo[-1].rows), _households, valid, todo, as_items)
+        job.warnings += move_warnings(done.moved, kept)
+        if progress is not None:  # a chunk is stored: say so, not only every 10,000 rows
+            progress(sheet.stats.rows, sheet.total_rows)
     s = sheet.stats
     read = {"rows": s.rows, "households": s.households,
             "refused_households": s.refused_households, "refused_rows": s.refused_rows}  # fmt: skip
@@ -276,9 +332,10 @@ def import_enterprises(
     actor: str = "cli",
     progress: Progress | None = None,
     events: Events | None = None,
+    region: str | None = None,
 ) -> ImportReport:
     """Import an enterprise sheet (as `import_households`: chunks, checkpoint, resume, audit;
-    `events` as there).
+    `events` and `region` as there).
 
     Raises:
         SheetError: when the whole sheet is refused (before anything is written).
@@ -290,13 +347,17 @@ def import_enterprises(
         sheet.progress = lambda rows: progress(rows, sheet.total_rows)
     job = _Job(engine, "enterprises", path, actor, sha256=file_sha256(path), on=None,
                catalogue_hash=catalogue.version)  # fmt: skip
-    job.events = events
+    job.events, job.region, job.screen = events, region, screen_enterprises
+    as_items = lambda todo: [(v.enterprise, _source(job.name, [v.row])) for v in todo]  # noqa: E731
     for valid in sheet:
         todo = [v for v in valid if v.row > job.last_row]
         job.skipped += len(valid) - len(todo)
-        if todo:
-            items = [(v.enterprise, _source(job.name, [v.row])) for v in todo]
-            job.commit(todo[-1].row, _enterprises, items)
+        if not todo:
+            job.skip(valid)
+            continue
+        job.commit(todo[-1].row, _enterprises, valid, todo, as_items)
+        if progress is not None:
+            progress(sheet.stats.rows, sheet.total_rows)
     s = sheet.stats
     read = {"rows": s.rows, "enterprises": s.enterprises, "refused_rows": s.refused_rows}
     job.warnings += sheet.warnings  # an ignored column refuses nothing

@@ -12,6 +12,7 @@ from store.tables.entitlements import (
     OutboxMessage,
 )
 from store.tables.events import DeadlineRow, EventRow
+from store.tables.import_jobs import ImportJob
 from store.tables.profiles import (
     EnterpriseRow,
     HouseholdRow,
@@ -38,6 +39,7 @@ __all__ = [
     "EventRow",
     "HouseholdRow",
     "IdempotencyKey",
+    "ImportJob",
     "ImportRun",
     "MemberRow",
     "OutboxMessage",
