@@ -25,6 +25,7 @@ holds that no request reaches it.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -140,7 +141,7 @@ def problem_response(
         "title": _TITLES.get(status, "错误"),
         "status": status,
         "detail": mask_ids_in_text(detail),
-        "instance": request.url.path,
+        "instance": mask_ids_in_text(request.url.path),
     }
     if errors:
         body["errors"] = [{"path": e.path, "message": mask_ids_in_text(e.message)} for e in errors]
@@ -154,14 +155,66 @@ def _path(key: str | None, source: Any) -> str:
     return key if source in {None, "body"} else f"{source}.{key}"
 
 
+_TYPES = {
+    "str": "文本", "int": "整数", "float": "数", "bool": "真假值（true / false）",
+    "object": "对象 {…}", "array": "列表 […]", "null": "null", "date": "日期 YYYY-MM-DD",
+    "datetime": "时间 YYYY-MM-DDTHH:MM:SS+08:00",
+}  # fmt: skip
+# msgspec's and Litestar's validation messages, in Chinese: what was expected (and found)
+_SAYS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), says)
+    for p, says in (
+        (r"Object contains unknown field `(?P<a>[^`]+)`", "未知字段 {a}：应删去（见 /schema）"),
+        (r"Object missing required field `(?P<a>[^`]+)`", "缺少必填字段 {a}"),
+        (r"Expected `(?P<a>\w+)`, got `(?P<b>\w+)`", "应为{A}，实际为{B}"),
+        (r"Expected `(?P<a>\w+)` >= (?P<b>[-\d.e]+)", "应为不小于 {b} 的{A}"),
+        (r"Expected `(?P<a>\w+)` <= (?P<b>[-\d.e]+)", "应为不大于 {b} 的{A}"),
+        (r"Expected `(?P<a>\w+)` > (?P<b>[-\d.e]+)", "应为大于 {b} 的{A}"),
+        (r"Expected `(?P<a>\w+)` < (?P<b>[-\d.e]+)", "应为小于 {b} 的{A}"),
+        (r"Expected `(?P<a>\w+)` of length <= (?P<b>\d+)", "{A}长度应不超过 {b}"),
+        (r"Expected `(?P<a>\w+)` of length >= (?P<b>\d+)", "{A}长度应至少为 {b}"),
+        (r"Expected `str` matching regex '(?P<a>.*)'", "格式不对：应符合 {a}"),
+        (r"Invalid enum value (?P<a>.*)", "{a} 不是可选的值（可选值见 /schema/swagger）"),
+        (r"Invalid RFC3339 encoded (?P<a>date|datetime|time)", "应为{A}"),
+        (r"Invalid base64 encoded string", "应为 base64 文本"),
+        (r"JSON is malformed: (?P<a>.*)", "不是合法的 JSON（{a}）"),
+        (r"Invalid multipart/form-data.*", "不是合法的 multipart/form-data 上传"),
+    )
+]  # fmt: skip
+_AT = re.compile(r"\s*-\s*at `\$(?P<at>[^`]*)`$")
+
+
+def _chinese(message: str) -> tuple[str, str | None]:
+    """msgspec's message in Chinese, and the JSON path it names (`- at `$.a[0]``), if any."""
+    at = _AT.search(message)
+    text = message[: at.start()] if at else message
+    for pattern, says in _SAYS:
+        if found := pattern.match(text):
+            parts = found.groupdict()
+            words = {k.upper(): _TYPES.get(v, v) for k, v in parts.items() if v is not None}
+            text = says.format(**parts, **words)
+            break
+    return text, (at.group("at").lstrip(".") if at else None)
+
+
 def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
     extra = exc.extra if isinstance(exc.extra, list) else []
-    errors = [
-        Problem(_path(e.get("key"), e.get("source")), str(e.get("message", "")))
-        for e in extra
-        if isinstance(e, dict)
-    ]
-    detail = "；".join(f"{p.path}：{p.message}" for p in errors) or "请求格式有误：应为合法的 JSON"
+    errors = []
+    for e in extra:
+        if not isinstance(e, dict):
+            continue
+        source, key = getattr(e.get("source"), "value", e.get("source")), e.get("key")
+        text, at = _chinese(str(e.get("message", "")))
+        path = at if at and source in {None, "body"} else _path(key, source)
+        if unknown := re.match(r"Object contains unknown field `([^`]+)`", str(e.get("message"))):
+            path = f"{at}.{unknown.group(1)}" if at else unknown.group(1)  # the field itself
+        if source == "query" and key and (given := request.query_params.get(key)) is not None:
+            text += f"；收到 {given[:60]!r}"
+        errors.append(Problem(path, text))
+    if not errors:  # a body that is not JSON at all, or a form that is not a form
+        text, _ = _chinese(str(exc.detail or ""))
+        errors.append(Problem("$", text if _is_ours(text) else "请求格式有误：应为合法的 JSON"))
+    detail = "；".join(f"{p.path}：{p.message}" for p in errors)
     return problem_response(request, 400, detail, errors)
 
 
@@ -170,6 +223,10 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
         return _validation(request, exc)
     status = exc.status_code
     said = str(exc.detail or "")
+    if status == 400 and not _is_ours(said):  # a body Litestar could not read at all
+        text, _ = _chinese(said)
+        text = text if _is_ours(text) else "请求格式有误：应为合法的 JSON"
+        return problem_response(request, 400, text, [Problem("$", text)])
     detail = _LITESTAR_SAYS.get(status, said) if not _is_ours(said) else said
     return problem_response(request, status, detail, headers=dict(exc.headers or {}))
 

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table, select
+from sqlalchemy import Engine, Table, exists, select
 
 from matcher.profiles.masking import mask_ids_in_text
 from rules.clock import today as shanghai_today
@@ -239,19 +239,31 @@ def _merge(rows: dict[tuple[int, int | None], PaymentRow], got: PaymentRow,
     ))  # fmt: skip
 
 
-def _parts(engine: Engine, claim_ids: list[int]) -> tuple[dict[int, str], dict[int, list[Any]]]:
+def _parts(
+    engine: Engine, claim_ids: list[int], actor: Actor
+) -> tuple[dict[int, str], dict[int, list[Any]]]:
+    """The claims of `claim_ids` the department can see — in its county, with a part of its
+    own — and only its own parts of them, filtered in SQL: what lies outside its scope is
+    not found, and no message names another department's part."""
     c, p = _CLAIM.c, _PART.c
     regions: dict[int, str] = {}
     parts: dict[int, list[Any]] = {}
+    mine = p.department == actor.department
     with read_session(engine) as session:
         conn = session.connection()
         for i in range(0, len(claim_ids), 1000):
             chunk = claim_ids[i : i + 1000]
-            for head in conn.execute(select(c.id, c.region).where(c.id.in_(chunk))):
+            heads = select(c.id, c.region).where(
+                c.id.in_(chunk),
+                c.region.like(actor.region[:6] + "%"),
+                exists().where(p.claim_id == c.id, mine),
+            )
+            for head in conn.execute(heads):
                 regions[head.id] = head.region
                 parts[head.id] = []
             query = select(p.id, p.claim_id, p.department, p.state, p.payment_ref, p.paid_on)
-            for part in conn.execute(query.where(p.claim_id.in_(chunk)).order_by(p.id)):
+            found = list(regions)
+            for part in conn.execute(query.where(p.claim_id.in_(found), mine).order_by(p.id)):
                 parts[part.claim_id].append(part)
     return regions, parts
 
@@ -263,24 +275,14 @@ def _check(row: PaymentRow, actor: Actor, region: str | None, parts: list[Any]) 
         return PaymentProblem(row.row, column, text, row.claim_id)
 
     county = actor.region[:6]
-    if region is None or not region.startswith(county):
-        return bad(CLAIM_COL, f"申领 {row.claim_id} 不存在，或不在本县（{county}）")
-    mine = [
-        p
-        for p in parts
-        if (p.id == row.part_id if row.part_id else p.department == actor.department)
-    ]
+    if region is None or not region.startswith(county) or not parts:
+        return bad(CLAIM_COL, f"申领 {row.claim_id} 不存在，或不在本县（{county}），或没有"
+                              f"「{actor.department}」的分项：只能登记本部门的发放")  # fmt: skip
+    mine = [p for p in parts if p.id == row.part_id] if row.part_id else parts
     if not mine:
-        if row.part_id:
-            return bad(PART_COL, f"分项 {row.part_id} 不属于申领 {row.claim_id}")
-        names = "、".join(p.department for p in parts)
-        return bad(
-            CLAIM_COL, f"申领 {row.claim_id} 没有「{actor.department}」的分项；其分项为：{names}"
-        )
+        return bad(PART_COL, f"分项 {row.part_id} 不是申领 {row.claim_id} 中「{actor.department}」"
+                             "的分项：只能登记本部门的发放")  # fmt: skip
     part = mine[0]
-    if part.department != actor.department:
-        return bad(PART_COL, f"申领 {row.claim_id} 的分项 {part.id} 属于「{part.department}」，"
-                             f"不是「{actor.department}」：只能登记本部门的发放")  # fmt: skip
     if part.state == "paid":
         if part.payment_ref == row.payment_ref:
             return "already"
@@ -318,7 +320,7 @@ def record_payments(
         problems, each naming its row, the claim and why.
     """
     done = PaymentsDone()
-    regions, parts = _parts(engine, sorted({r.claim_id for r in rows}))
+    regions, parts = _parts(engine, sorted({r.claim_id for r in rows}), actor)
     asked: list[tuple[PaymentRow, StepRequest]] = []
     for row in rows:
         found = _check(row, actor, regions.get(row.claim_id), parts.get(row.claim_id, []))
@@ -335,7 +337,7 @@ def record_payments(
     results = advance_many(engine, [req for _, req in asked], root=root)
     raced = sorted({row.claim_id for (row, _), r in zip(asked, results, strict=True)
                     if isinstance(r, ClaimError) and r.why == "conflict"})  # fmt: skip
-    now = _parts(engine, raced)[1] if raced else {}
+    now = _parts(engine, raced, actor)[1] if raced else {}
     for (row, req), result in zip(asked, results, strict=True):
         if isinstance(result, ClaimError) and _paid_meanwhile(now, row, req):
             done.already.append(row)  # another run of the same file paid it meanwhile

@@ -95,6 +95,22 @@ def test_the_scheduler_runs_inside_the_service(seeded: Seeded, tmp_path: Path) -
             time.sleep(0.5)
         engine.dispose()
         assert pending == 0
+        import subprocess
+
+        from tests.api.server import _env, _exe, free_port
+
+        second = subprocess.run(  # a second scheduler on the database still refuses
+            [_exe(), "scheduler"], env=_env(server.data), capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert "另一个调度器已在运行" in second.stderr
+        again = subprocess.run(
+            [_exe(), "serve", "--port", str(free_port())], env=_env(server.data),
+            capture_output=True,
+            text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert again.returncode == 2 and "zhida serve --no-scheduler" in again.stderr
     finally:
         server.stop()
 

@@ -278,10 +278,9 @@ def test_payments_recorded_once_bad_rows_named(seeded: Seeded, tmp_path: Path) -
     assert sorted(r.row for r in done.problems) == [n, n + 1, n + 2]
     why = {p.row: (p.column, str(p)) for p in done.problems}
     assert why[n][0] == "申领编号" and "999999 不存在" in why[n][1]
-    assert (
-        why[n + 1][0] == "分项编号"
-        and f"属于「{foreign_dept(engine, foreign.id)}」" in why[n + 1][1]
-    )
+    # another department's part: refused without naming that department (its scope, not ours)
+    assert "只能登记本部门的发放" in why[n + 1][1]
+    assert foreign_dept(engine, foreign.id) not in why[n + 1][1]
     assert why[n + 2][0] == "申领编号" and f"没有「{dept}」的分项" in why[n + 2][1]
     (own,) = _sql(engine, "SELECT department FROM claim_part WHERE claim_id = :c", c=seeded.checked)
     checker = _user(engine, "d_checked", "department", COUNTY, own[0])
