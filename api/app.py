@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, get
-from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Contact
@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 from api.auth import jwt_auth, login_route, me
 from api.context import Ctx
 from api.deps import DEPENDENCIES
+from api.hosts import HostCheck
 from api.problems import PROBLEMS, handlers
 from api.routes import claims, imports, notices, rules, subjects, supervision, writer
 from api.settings import ApiSettings
@@ -105,7 +106,7 @@ def create_app(
         on_startup=[*on_startup, *imports.ON_STARTUP],
         on_shutdown=[*imports.ON_SHUTDOWN, *on_shutdown],
         openapi_config=_openapi(),
-        allowed_hosts=AllowedHostsConfig(allowed_hosts=list(settings.allowed_hosts)),
+        middleware=[DefineMiddleware(HostCheck, allowed=settings.allowed_hosts)],
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
         state=State({"ctx": ctx}),

@@ -40,7 +40,7 @@ ROLES = {
     "policy_writer": ("zhengce", "examples,fuzzing"),
     "supervisor": ("ducha", "examples,fuzzing"),
 }
-EXAMPLES = 5
+EXAMPLES = 3
 
 
 @pytest.fixture(scope="module")

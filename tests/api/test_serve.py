@@ -147,3 +147,13 @@ def test_demo_users_are_made_once_and_log_in_with_the_password_printed(
         assert answer.json()["region"] == seeded.village
     finally:
         server.stop()
+
+
+def test_a_request_for_another_host_is_a_problem_naming_the_header(api: Server) -> None:
+    answer = httpx.get(f"{api.base_url}/api/health", headers={"Host": "evil.example"})
+    assert answer.status_code == 400
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["errors"][0]["path"] == "header.Host"
+    assert "ZHIDA_ALLOWED_HOSTS" in answer.json()["detail"]
+    for host in ("127.0.0.1", f"127.0.0.1:{api.port}", "localhost", f"LOCALHOST:{api.port}"):
+        assert httpx.get(f"{api.base_url}/api/health", headers={"Host": host}).status_code == 200
