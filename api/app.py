@@ -111,4 +111,5 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         state=State({"ctx": ctx}),
         debug=debug,
+        logging_config=None,  # the CLI's logging (--log-level, IDs masked), not Litestar's INFO
     )

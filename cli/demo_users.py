@@ -14,8 +14,6 @@ def demo_users(
     county: Annotated[str, typer.Option("--county", help="演示县的 6 位区划代码")] = "520602",
 ) -> None:
     """演示用户 demo-users：为演示县的每个角色建一个用户（已有的不动），新密码只显示这一次。"""
-    from rich.table import Table
-
     from store.db import write_session
     from store.demo_users import ensure_demo_users
     from store.users import ROLES
@@ -28,10 +26,14 @@ def demo_users(
             users = ensure_demo_users(session, county=county)
     finally:
         engine.dispose()
-    table = Table("用户名", "角色", "辖区 / 部门 / 企业", "密码")
+    out.print(
+        "演示用户（登录：POST /api/auth/login；新密码只显示这一次，请记下）：", highlight=False
+    )
     for u in users:
         where = " ".join(x for x in (u.region, u.department, u.subject_key) if x)
-        shown = u.password or "（已存在，不再显示；zhida users passwd 可重设）"
-        table.add_row(u.name, ROLES[u.role].label, where, shown)
-    out.print("演示用户（登录接口 POST /api/auth/login；新密码只显示这一次，请记下）：")
-    out.print(table)
+        shown = (
+            f"密码 {u.password}"
+            if u.password
+            else "已存在，密码不再显示（zhida users passwd 可重设）"
+        )
+        out.print(f"  {u.name}  {ROLES[u.role].label}  {where}  {shown}", highlight=False)

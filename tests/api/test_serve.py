@@ -130,14 +130,13 @@ def test_demo_users_are_made_once_and_log_in_with_the_password_printed(
     env = _env(data)
     first = subprocess.run([_exe(), "demo-users"], env=env, capture_output=True, text=True,
                            check=True).stdout  # fmt: skip
-    rows = re.findall(r"│ (demo-[\w-]+)\s+│ (\S+)\s+│[^│]*│ (\S+)\s+│", first)
-    made = {name: password for name, _, password in rows}
+    made = dict(re.findall(r"^  (demo-[\w-]+)  .*  密码 (\S+)$", first, flags=re.M))
     assert {"demo-village", "demo-township", "demo-county", "demo-enterprise", "demo-writer",
             "demo-supervisor", "demo-dept1"} <= set(made)  # fmt: skip
     again = subprocess.run([_exe(), "demo-users"], env=env, capture_output=True, text=True,
                            check=True).stdout  # fmt: skip
     assert not any(password in again for password in made.values())
-    assert again.count("已存在") == len(made)
+    assert again.count("已存在，密码不再显示") == len(made)
     server = start_server(seeded, tmp_path / "served", env={"ZHIDA_DATA_DIR": str(data)})
     try:
         url = f"{server.base_url}/api/auth/login"
