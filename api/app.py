@@ -14,6 +14,7 @@ so this package never imports `jobs`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from litestar.openapi.spec import Components, Contact
 from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine
 
-from api.auth import jwt_auth, login_route, me
+from api.auth import OPEN_PATHS, RULE_PATHS, jwt_auth, login_route, me
 from api.context import Ctx
 from api.deps import DEPENDENCIES
 from api.hosts import HostCheck
@@ -97,8 +98,9 @@ def create_app(
     ]
     for area in (rules, subjects, imports, claims, notices, writer, supervision):
         route_handlers.extend(area.ROUTES)
+    open_paths = (*OPEN_PATHS, *(RULE_PATHS if settings.rules_public else ()))
     cors = CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers,
         dependencies=DEPENDENCIES,
         exception_handlers=handlers(),
@@ -113,3 +115,15 @@ def create_app(
         debug=debug,
         logging_config=None,  # the CLI's logging (--log-level, IDs masked), not Litestar's INFO
     )
+    _open_in_schema(app, open_paths)
+    return app
+
+
+def _open_in_schema(app: Litestar, patterns: Sequence[str]) -> None:
+    """Say in the schema that the open paths need no token: JWTAuth puts its bearer scheme on
+    the whole API, and a handler's own `security=[]` does not take it off."""
+    for path, item in (app.openapi_schema.paths or {}).items():
+        if any(re.match(p, path) for p in patterns):
+            for op in (item.get, item.put, item.post, item.delete, item.patch):
+                if op is not None:
+                    op.security = []

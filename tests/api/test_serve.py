@@ -39,6 +39,11 @@ def test_a_bad_token_is_refused_with_a_problem(api: Server) -> None:
 def test_the_schema_and_its_page_are_served_without_any_outside_address(api: Server) -> None:
     schema = httpx.get(f"{api.base_url}/schema/openapi.json").json()
     assert schema["openapi"].startswith("3.1")
+    assert schema["security"] == [{"BearerToken": []}]  # every path needs a token …
+    for path, method in (("/api/health", "get"), ("/api/auth/login", "post"),
+                         ("/api/match", "post"), ("/api/policies", "get")):  # fmt: skip
+        assert schema["paths"][path][method]["security"] == [], path  # … but the open ones
+    assert "security" not in schema["paths"]["/api/me"]["get"]
     page = httpx.get(f"{api.base_url}/schema/swagger").text
     assert "/static/swagger-ui/swagger-ui-bundle.js" in page
     assert "http://" not in page.replace("http://127.0.0.1", "") and "https://" not in page
