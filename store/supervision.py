@@ -42,7 +42,7 @@ from store.tables.claims import Claim, ClaimDeadline, ClaimPart
 from store.tables.entitlements import Entitlement, OutboxMessage
 from store.tables.profiles import EnterpriseRow, HouseholdRow
 
-__all__ = ["CoverageRow", "OverdueStep", "coverage", "narrowed", "overdue"]
+__all__ = ["CoverageRow", "OverdueStep", "coverage", "narrowed", "overdue", "overdue_count"]
 
 _ENT: Table = Entitlement.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
@@ -168,6 +168,20 @@ class OverdueStep:
     days_overdue: int | None  # working days; None when the calendar does not cover them
 
 
+def _overdue_query(columns: Any, prefix: str, on: date) -> Any:
+    """`columns` over the open deadlines due before `on` in claims under `prefix`."""
+    d, c = _DEADLINE.c, _CLAIM.c
+    return columns.join(_CLAIM, c.id == d.claim_id).where(
+        and_(d.done_at.is_(None), d.due_on < on), c.region.startswith(prefix, autoescape=True)
+    )
+
+
+def overdue_count(session: Session, *, prefix: str, on: date) -> int:
+    """How many open claim steps under `prefix` are overdue on `on` (the total of `overdue`)."""
+    query = _overdue_query(select(func.count()).select_from(_DEADLINE), prefix, on)
+    return int(session.connection().execute(query).scalar_one())
+
+
 def overdue(
     session: Session, *, prefix: str, on: date, root: Path, limit: int, offset: int = 0
 ) -> list[OverdueStep]:
@@ -176,13 +190,11 @@ def overdue(
     Raises:
         RuleError: `holidays.yaml` is wrong.
     """
-    d, c = _DEADLINE.c, _CLAIM.c
+    d = _DEADLINE.c
     calendar = WorkCalendar.load(root)
     query = (
-        select(d.claim_id, d.part_id, d.state, d.department, d.due_on, c.title, c.region)
-        .join(_CLAIM, c.id == d.claim_id)
-        .where(and_(d.done_at.is_(None), d.due_on < on),
-               c.region.startswith(prefix, autoescape=True))
+        _overdue_query(select(d.claim_id, d.part_id, d.state, d.department, d.due_on,
+                              _CLAIM.c.title, _CLAIM.c.region), prefix, on)
         .order_by(d.due_on, d.id).limit(limit).offset(offset)
     )  # fmt: skip
     found = []

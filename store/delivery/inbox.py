@@ -35,7 +35,7 @@ from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
 from store.tables.entitlements import OutboxMessage
 from store.tables.profiles import EnterpriseRow, HouseholdRow
 
-__all__ = ["InboxNotice", "inbox", "inbox_notice", "notices_clause"]
+__all__ = ["InboxNotice", "inbox", "inbox_count", "inbox_notice", "notices_clause"]
 
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _SUB: Table = Subscription.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
@@ -110,6 +110,15 @@ def inbox(
     )
     labels = labels_of(session, rows)
     return [InboxNotice(r, label_of(labels, r)) for r in rows]
+
+
+def inbox_count(*, session: Session, scope: Scope, state: str | None = None) -> int:
+    """How many notices `scope` sees (of one state if given): the total of `inbox`'s pages."""
+    o = _OUTBOX.c
+    query = select(func.count()).select_from(_from()).where(notices_clause(scope))
+    if state:
+        query = query.where(o.state == state)
+    return int(session.connection().execute(query).scalar_one())
 
 
 def inbox_notice(*, session: Session, scope: Scope, outbox_id: int) -> InboxNotice | None:
