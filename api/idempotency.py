@@ -5,13 +5,20 @@
         return idempotent(request, caller, ctx, idempotency_key, "claims.confirm",
                           fingerprint, lambda: do_the_step())
 
+Every state-changing POST uses it: the claims' steps, batch and payments, the imports'
+uploads, the subscriptions' add, rotate and ping, and the writer's publish (lint, test and
+impact change nothing and take no key).
+
 Without a key the work runs and answers as usual. With one: a key longer than 255 characters
 (or empty) is a 400 naming the header; the key is claimed before the work (`claim_key`); the
 first answer — its status and its JSON body, errors included, exactly as sent — is saved and
 replayed for every retry of the same request with the header `Idempotent-Replayed: true`;
 another request under the key is a 422 naming the header; a retry arriving while the first
 is still running is a 409. Any area can use it: pass the operation's name, what identifies
-the request (the parsed body; an upload's file hash) and the work as a function.
+the request (the parsed body; an upload's file hash) and the work as a function; `headers`
+derives the answer's headers (a `Location`) from the work's result, saved and replayed with it.
+An error raised by the work is answered (and saved) by the route's own exception handlers
+before the application's, as it would be without a key.
 """
 
 from __future__ import annotations
@@ -21,13 +28,11 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException
 from litestar.params import Parameter
 
 from api.auth import Caller
 from api.context import Ctx
 from api.problems import PROBLEM_JSON, Problem, ProblemError, handlers
-from rules.errors import ZhidaError
 from store.idempotency import (
     HEADER,
     MAX_KEY,
@@ -59,19 +64,21 @@ def _checked(key: str) -> str:
 
 
 def _failed(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """The problem answer the application's exception handlers give for `exc`."""
-    table = handlers()
-    for kind in (ZhidaError, HTTPException, Exception):
-        if isinstance(exc, kind):
+    """The problem answer the route's exception handlers (then the application's) give."""
+    table = {**handlers(), **request.route_handler.resolve_exception_handlers()}
+    for kind in type(exc).__mro__:
+        if kind in table:
             answer: Response[Any] = table[kind](request, exc)
             return answer
     raise exc  # not an Exception: let it through
 
 
-def _answer(body: bytes, status: int, replayed: bool = False) -> Response[Any]:
+def _answer(
+    body: bytes, status: int, headers: dict[str, str] | None = None, replayed: bool = False
+) -> Response[Any]:
     media = PROBLEM_JSON if status >= 400 else "application/json"
-    headers = {REPLAYED: "true"} if replayed else None
-    return Response(content=body, status_code=status, media_type=media, headers=headers)
+    sent = {**(headers or {}), **({REPLAYED: "true"} if replayed else {})}
+    return Response(content=body, status_code=status, media_type=media, headers=sent or None)
 
 
 def idempotent(
@@ -84,6 +91,7 @@ def idempotent(
     work: Callable[[], Any],
     *,
     status: int = 200,
+    headers: Callable[[Any], dict[str, str]] | None = None,
 ) -> Response[Any]:
     """Run `work` once per (caller, key) and request (module docstring).
 
@@ -96,6 +104,7 @@ def idempotent(
         fingerprint: what identifies the request besides method and path (JSON-able).
         work: the handler's work; its result is encoded as the JSON body.
         status: the status of a successful answer.
+        headers: the headers of a successful answer, from the work's result (saved, replayed).
 
     Returns:
         The answer: the work's, or the first request's replayed.
@@ -105,7 +114,8 @@ def idempotent(
             key used for another request (without a key, whatever `work` raises).
     """
     if key is None:
-        return _answer(msgspec.json.encode(work()), status)
+        done = work()
+        return _answer(msgspec.json.encode(done), status, headers(done) if headers else None)
     hashed = request_hash(request.method, request.url.path, msgspec.to_builtins(fingerprint))
     try:
         saved = claim_key(ctx.engine, user=caller.name, key=_checked(key), operation=operation,
@@ -115,12 +125,16 @@ def idempotent(
     except KeyReused as exc:
         raise ProblemError(422, str(exc), [Problem(_WHERE, str(exc))]) from None
     if saved is not None:
-        return _answer(str(saved.body["json"]).encode(), saved.status, replayed=True)
+        sent = saved.body.get("headers") or None
+        return _answer(str(saved.body["json"]).encode(), saved.status, sent, replayed=True)
+    sent = None
     try:
-        body, code = msgspec.json.encode(work()), status
+        done = work()
+        body, code = msgspec.json.encode(done), status
+        sent = headers(done) if headers else None
     except Exception as exc:  # saved like a success: a retry gets the same answer (Stripe)
         failed = _failed(request, exc)
         body, code = msgspec.json.encode(failed.content), failed.status_code or 500
     save_answer(ctx.engine, user=caller.name, key=key, status=code,
-                body={"json": body.decode()})  # fmt: skip
-    return _answer(body, code)
+                body={"json": body.decode(), "headers": sent or {}})  # fmt: skip
+    return _answer(body, code, sent)

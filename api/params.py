@@ -1,16 +1,40 @@
-"""Parameter types shared by the routes: bounded ids and pages (an unbounded integer in a path
-reaches the database as a number it cannot hold, and a query would fail with a 500)."""
+"""Parameter and answer types shared by the routes: bounded ids and pages.
+
+An unbounded integer in a path reaches the database as a number it cannot hold, and a query
+would fail with a 500: every `{…_id:int}` path parameter is an `IdPath`, every `limit` a
+`Limit` (1–500) and every `offset` an `Offset`. Every list endpoint answers a `Page`,
+`{"items": […], "total": n, "limit": l, "offset": o}` (`total`: how many there are in all,
+not only on this page); a list computed in memory is cut with `page_of`.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Generic, TypeVar
 
+import msgspec
 from litestar.params import Parameter
 
-__all__ = ["ID_MAX", "IdPath", "Limit", "Offset"]
+__all__ = ["ID_MAX", "IdPath", "Limit", "Offset", "Page", "page_of"]
 
 ID_MAX = 2**31 - 1  # the largest id a row of ours can have (an INTEGER primary key on both)
 
 IdPath = Annotated[int, Parameter(ge=1, le=ID_MAX, description="编号（1 至 2147483647）")]
 Limit = Annotated[int, Parameter(ge=1, le=500, description="每页条数（1–500）")]
 Offset = Annotated[int, Parameter(ge=0, le=ID_MAX, description="跳过的条数")]
+
+T = TypeVar("T")
+
+
+class Page(msgspec.Struct, Generic[T]):
+    """A page of a list: its items, how many there are in all, and the page asked for."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def page_of(items: Sequence[T], limit: int, offset: int) -> Page[T]:
+    """The page of `items` (all of a list, computed in memory) from `offset`, `limit` long."""
+    return Page(list(items[offset : offset + limit]), len(items), limit, offset)

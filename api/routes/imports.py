@@ -4,24 +4,29 @@
 (county) take a multipart form (`file`, `on`) and answer 202 with the queued job and its
 `Location`; the server's import worker (`store.ingest.worker`, started with the application by
 `ON_STARTUP`) imports it with the uploader's region applied to every row. `GET /api/imports` and
-`GET /api/imports/{id}` read the jobs the caller's region covers (others: 404). See docs/api.md
+`GET /api/imports/{id}` read the jobs the caller's region covers (others: 404). An upload takes
+an `Idempotency-Key` (`api.idempotency`; the request is the file's SHA-256, its name and `on`):
+a retry of the same upload answers the first job again, never queues a second. See docs/api.md
 "导入".
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
-from litestar import Litestar, Response, Router, get, post
+from litestar import Litestar, Request, Response, Router, get, post
 from litestar.datastructures import ResponseHeader, State, UploadFile
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import MultipartBody, Parameter
+from litestar.params import MultipartBody
 
 from api.auth import Caller, needs
 from api.context import Ctx
+from api.idempotency import IdempotencyHeader, idempotent
+from api.params import IdPath, Limit, Offset
 from api.problems import PROBLEMS, Problem, ProblemError, found
 from rules.clock import today
 from store.db import read_session
@@ -32,8 +37,6 @@ from store.ingest.worker import ImportWorker
 __all__ = ["ON_SHUTDOWN", "ON_STARTUP", "ROUTES"]
 
 TAGS = ["导入"]
-Limit = Annotated[int, Parameter(ge=1, le=500, description="每页条数（至多 500）")]
-Offset = Annotated[int, Parameter(ge=0, le=100_000_000, description="跳过的条数")]
 
 
 @dataclass
@@ -102,18 +105,38 @@ def job_out(v: JobView) -> JobOut:
     )  # fmt: skip
 
 
-def _queue(ctx: Ctx, caller: Caller, state: State, kind: str, form: UploadForm) -> Response[Any]:
-    on = form.on or today()
-    if on > today():
-        said = f"{on} 晚于今天（{today()}）：应为今天或以前的日期"
-        raise ProblemError(422, f"on：{said}", [Problem("on", said)])
+def _create(
+    ctx: Ctx, caller: Caller, state: State, kind: str, form: UploadForm, on: date
+) -> JobOut:
     job = create_job(engine=ctx.engine, scope=caller.scope, kind=kind,
                      file_name=form.file.filename or "", source=form.file.file, on=on)  # fmt: skip
     worker = state.get("import_worker")
     if isinstance(worker, ImportWorker):
         worker.wake()
-    out = job_out(job)
-    return Response(out, status_code=202, headers={"Location": out.location})
+    return job_out(job)
+
+
+def _sha256(form: UploadForm) -> str:
+    """The uploaded file's SHA-256 (hex), read in chunks; the file is rewound for the job."""
+    digest, source = hashlib.sha256(), form.file.file
+    while chunk := source.read(1 << 20):
+        digest.update(chunk)
+    source.seek(0)
+    return digest.hexdigest()
+
+
+def _queue(
+    request: Request[Any, Any, Any], ctx: Ctx, caller: Caller, state: State, kind: str,
+    form: UploadForm, key: str | None,
+) -> Response[Any]:  # fmt: skip
+    on = form.on or today()
+    if on > today():  # before the key: a corrected request may reuse it
+        said = f"{on} 晚于今天（{today()}）：应为今天或以前的日期"
+        raise ProblemError(422, f"on：{said}", [Problem("on", said)])
+    fingerprint = {"file": _sha256(form) if key else None, "name": form.file.filename, "on": on}
+    return idempotent(request, caller, ctx, key, f"imports.{kind}", fingerprint,
+                      lambda: _create(ctx, caller, state, kind, form, on), status=202,
+                      headers=lambda out: {"Location": out.location})  # fmt: skip
 
 
 _ACCEPTED = {
@@ -127,18 +150,20 @@ _LOCATION = [ResponseHeader(name="Location", description="任务的地址", docu
       status_code=202, sync_to_thread=True, guards=[needs("village", "township", "county")],
       responses=_ACCEPTED, response_headers=_LOCATION)  # fmt: skip
 def upload_households(
-    ctx: Ctx, caller: Caller, state: State, data: MultipartBody[UploadForm]
-) -> Response[Any]:
-    return _queue(ctx, caller, state, "households", data)
+    ctx: Ctx, caller: Caller, state: State, request: Request[Any, Any, Any],
+    data: MultipartBody[UploadForm], idempotency_key: IdempotencyHeader = None,
+) -> Response[Any]:  # fmt: skip
+    return _queue(request, ctx, caller, state, "households", data, idempotency_key)
 
 
 @post("/api/imports/enterprises", tags=TAGS, summary="上传企业信息表（后台导入，仅县级）",
       status_code=202, sync_to_thread=True, guards=[needs("county")], responses=_ACCEPTED,
       response_headers=_LOCATION)  # fmt: skip
 def upload_enterprises(
-    ctx: Ctx, caller: Caller, state: State, data: MultipartBody[UploadForm]
-) -> Response[Any]:
-    return _queue(ctx, caller, state, "enterprises", data)
+    ctx: Ctx, caller: Caller, state: State, request: Request[Any, Any, Any],
+    data: MultipartBody[UploadForm], idempotency_key: IdempotencyHeader = None,
+) -> Response[Any]:  # fmt: skip
+    return _queue(request, ctx, caller, state, "enterprises", data, idempotency_key)
 
 
 @get("/api/imports", tags=TAGS, summary="辖区内的导入任务（新的在前）", sync_to_thread=True,
@@ -151,7 +176,7 @@ def jobs(ctx: Ctx, caller: Caller, limit: Limit = 50, offset: Offset = 0) -> Job
 
 @get("/api/imports/{job_id:int}", tags=TAGS, summary="一个导入任务：进度、计数、被拒的行",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def job(ctx: Ctx, caller: Caller, job_id: int) -> JobOut:
+def job(ctx: Ctx, caller: Caller, job_id: IdPath) -> JobOut:
     with read_session(ctx.engine) as s:
         found_job = get_job(session=s, scope=caller.scope, job_id=job_id)
     return job_out(found(found_job, f"导入任务 {job_id}"))

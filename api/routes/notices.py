@@ -10,7 +10,9 @@
   village centres' (`store.delivery.manage`); other roles may list (empty) but not add (403).
   Targets are checked as the CLI checks them (`store.delivery.registration`); a refusal is a
   422 naming `target` (or `key`, `subject_kind`). A webhook's secret is shown once, in the 201
-  answer (or the rotation's); listings never show it.
+  answer (or the rotation's); listings never show it. The three POSTs take an
+  `Idempotency-Key` (`api.idempotency`): a retry replays the first answer — the secret in it
+  too (as Stripe does), so one add or rotation is never two.
 """
 
 from __future__ import annotations
@@ -19,17 +21,17 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import delete, get, post
-from litestar.datastructures import State
+from litestar import Request, Response, delete, get, post
 from litestar.params import Parameter
 
 from api.auth import Caller, needs
 from api.context import Ctx
-from api.params import IdPath
+from api.idempotency import IdempotencyHeader, idempotent
+from api.params import IdPath, Limit, Offset, Page, page_of
 from api.problems import PROBLEMS, Problem, ProblemError, found
 from rules.clock import today
 from store.db import read_session
-from store.delivery.inbox import InboxNotice, inbox, inbox_notice
+from store.delivery.inbox import InboxNotice, inbox, inbox_count, inbox_notice
 from store.delivery.manage import (
     disable_for,
     queue_ping,
@@ -109,14 +111,6 @@ class NoticeDetailOut(NoticeOut):
     tries: list[AttemptOut] = msgspec.field(default_factory=list)
 
 
-class NoticePage(msgspec.Struct):
-    """A page of notices, newest first."""
-
-    items: list[NoticeOut]
-    limit: int
-    offset: int
-
-
 def _missing(n: InboxNotice) -> list[str]:
     after = n.row.payload.get("after") or {}
     items = after.get("missing_labels") or after.get("missing") or []
@@ -161,24 +155,25 @@ def _detail(n: InboxNotice) -> NoticeDetailOut:
     return NoticeDetailOut(**_notice(n), deliveries=deliveries, tries=tries)
 
 
-def _inbox(ctx: Ctx, caller: Caller, limit: int, offset: int, state: str | None) -> NoticePage:
+def _inbox(ctx: Ctx, caller: Caller, limit: int, offset: int, state: str | None) -> Page[NoticeOut]:
     with read_session(ctx.engine) as session:
         found_ = inbox(session=session, scope=caller.scope, limit=limit, offset=offset, state=state)
-    return NoticePage([NoticeOut(**_notice(n)) for n in found_], limit, offset)
+        total = inbox_count(session=session, scope=caller.scope, state=state)
+    return Page([NoticeOut(**_notice(n)) for n in found_], total, limit, offset)
 
 
 @get("/api/notices", tags=_TAGS, summary="通知列表（新的在前）", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
 def list_notices(
-    state: State,
+    ctx: Ctx,
     caller: Caller,
-    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
     notice_state: Annotated[_STATES | None, Parameter(query="state")] = None,
-) -> NoticePage:
+) -> Page[NoticeOut]:
     """企业：本企业的通知；村、乡镇、县：辖区内各户的通知（县与督查另含本县企业的）；
     以及发往本人所管订阅的通知。"""
-    return _inbox(state.ctx, caller, limit, offset, notice_state)
+    return _inbox(ctx, caller, limit, offset, notice_state)
 
 
 def _one(ctx: Ctx, caller: Caller, notice_id: int) -> NoticeDetailOut:
@@ -189,9 +184,9 @@ def _one(ctx: Ctx, caller: Caller, notice_id: int) -> NoticeDetailOut:
 
 @get("/api/notices/{notice_id:int}", tags=_TAGS, summary="一条通知：内容、各渠道投递与每次尝试",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def show_notice(state: State, caller: Caller, notice_id: IdPath) -> NoticeDetailOut:
+def show_notice(ctx: Ctx, caller: Caller, notice_id: IdPath) -> NoticeDetailOut:
     """不在辖区内的通知与不存在的通知一样答 404。"""
-    return _one(state.ctx, caller, notice_id)
+    return _one(ctx, caller, notice_id)
 
 
 class SubscriptionOut(msgspec.Struct):
@@ -254,13 +249,13 @@ def _refused(exc: BadSubscription) -> ProblemError:
 
 @get("/api/subscriptions", tags=_TAGS, summary="本人所管的订阅", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
-def list_subscriptions(state: State, caller: Caller) -> list[SubscriptionOut]:
+def list_subscriptions(
+    ctx: Ctx, caller: Caller, limit: Limit = 500, offset: Offset = 0
+) -> Page[SubscriptionOut]:
     """企业：本企业的订阅；县：本县办公室与村（社区）代收点的订阅；其他角色：空。"""
-    with read_session(state.ctx.engine) as session:
-        return [
-            SubscriptionOut(**_sub(s))
-            for s in subscriptions_for(session=session, scope=caller.scope)
-        ]
+    with read_session(ctx.engine) as session:
+        subs = subscriptions_for(session=session, scope=caller.scope)
+    return page_of([SubscriptionOut(**_sub(s)) for s in subs], limit, offset)
 
 
 def _register(ctx: Ctx, caller: Caller, body: SubscriptionIn) -> SubscriptionCreated:
@@ -274,9 +269,13 @@ def _register(ctx: Ctx, caller: Caller, body: SubscriptionIn) -> SubscriptionCre
 
 @post("/api/subscriptions", tags=_TAGS, summary="添加订阅（webhook 密钥只显示这一次）",
       guards=[needs("enterprise", "county")], sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def add_subscription(state: State, caller: Caller, data: SubscriptionIn) -> SubscriptionCreated:
+def add_subscription(
+    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], data: SubscriptionIn,
+    idempotency_key: IdempotencyHeader = None,
+) -> Response[SubscriptionCreated]:  # fmt: skip
     """webhook 地址不得指向内网（回环、私有、链路本地…），除非 ZHIDA_WEBHOOK_ALLOW 放行。"""
-    return _register(state.ctx, caller, data)
+    return idempotent(request, caller, ctx, idempotency_key, "subscriptions.add", data,
+                      lambda: _register(ctx, caller, data), status=201)  # fmt: skip
 
 
 def _rotate(ctx: Ctx, caller: Caller, subscription_id: int) -> RotatedOut:
@@ -291,9 +290,13 @@ def _rotate(ctx: Ctx, caller: Caller, subscription_id: int) -> RotatedOut:
 @post("/api/subscriptions/{subscription_id:int}/rotate", tags=_TAGS,
       summary="轮换 webhook 密钥（新密钥只显示这一次；旧密钥 24 小时内仍签名）",
       status_code=200, sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def rotate_subscription(state: State, caller: Caller, subscription_id: IdPath) -> RotatedOut:
-    """新密钥只在这次应答中出现。"""
-    return _rotate(state.ctx, caller, subscription_id)
+def rotate_subscription(
+    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], subscription_id: IdPath,
+    idempotency_key: IdempotencyHeader = None,
+) -> Response[RotatedOut]:  # fmt: skip
+    """新密钥只在这次应答中出现（带同一幂等键的重试重放这次应答）。"""
+    return idempotent(request, caller, ctx, idempotency_key, "subscriptions.rotate", None,
+                      lambda: _rotate(ctx, caller, subscription_id))  # fmt: skip
 
 
 def _ping(ctx: Ctx, caller: Caller, subscription_id: int) -> PingOut:
@@ -309,16 +312,20 @@ def _ping(ctx: Ctx, caller: Caller, subscription_id: int) -> PingOut:
 @post("/api/subscriptions/{subscription_id:int}/ping", tags=_TAGS,
       summary="发送一次签名的测试推送（经发件箱投递）", status_code=202, sync_to_thread=True,
       responses=PROBLEMS)  # fmt: skip
-def ping_subscription(state: State, caller: Caller, subscription_id: IdPath) -> PingOut:
+def ping_subscription(
+    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], subscription_id: IdPath,
+    idempotency_key: IdempotencyHeader = None,
+) -> Response[PingOut]:  # fmt: skip
     """排入发件箱，由投递任务发出；用 GET /api/notices/{outbox_id} 查看投递结果。"""
-    return _ping(state.ctx, caller, subscription_id)
+    return idempotent(request, caller, ctx, idempotency_key, "subscriptions.ping", None,
+                      lambda: _ping(ctx, caller, subscription_id), status=202)  # fmt: skip
 
 
 @delete("/api/subscriptions/{subscription_id:int}", tags=_TAGS, summary="停用订阅",
         status_code=204, sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def disable_subscription(state: State, caller: Caller, subscription_id: IdPath) -> None:
+def disable_subscription(ctx: Ctx, caller: Caller, subscription_id: IdPath) -> None:
     """停用后不再投递；仍在途的投递记为 gone。"""
-    done = disable_for(state.ctx.engine, scope=caller.scope, subscription_id=subscription_id)
+    done = disable_for(ctx.engine, scope=caller.scope, subscription_id=subscription_id)
     found(done or None, f"订阅 {subscription_id} ")
 
 

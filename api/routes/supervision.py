@@ -14,16 +14,16 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import get
-from litestar.datastructures import State
 from litestar.params import Parameter
 
 from api.auth import Caller, needs
 from api.context import Ctx
+from api.params import Limit, Offset, Page, page_of
 from api.problems import PROBLEMS
 from rules.clock import today
 from store.claims.report import OutcomesReport, outcomes
 from store.db import read_session
-from store.supervision import coverage, group_length, narrowed, overdue
+from store.supervision import coverage, group_length, narrowed, overdue, overdue_count
 
 __all__ = ["ROUTES"]
 
@@ -75,11 +75,9 @@ def _coverage(ctx: Ctx, caller: Caller, on: date | None, region: str | None) -> 
 @get("/api/supervision/coverage", tags=_TAGS, guards=_GUARD, sync_to_thread=True,
      summary="覆盖情况：各政策、各乡镇（或村）符合 / 已通知 / 已申领 / 已发放",
      responses=PROBLEMS)  # fmt: skip
-def coverage_route(
-    state: State, caller: Caller, on: On = None, region: Region = None
-) -> CoverageOut:
+def coverage_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None) -> CoverageOut:
     """6 位前缀按乡镇分组，9 或 12 位按村分组；只算 on 当天符合条件的对象。"""
-    return _coverage(state.ctx, caller, on, region)
+    return _coverage(ctx, caller, on, region)
 
 
 def mask_household(no: str) -> str:
@@ -122,14 +120,13 @@ class UnclaimedItem(msgspec.Struct):
 
 @get("/api/supervision/unclaimed", tags=_TAGS, guards=_GUARD, sync_to_thread=True,
      summary="应享未享清单：符合条件满 days 天仍无申领", responses=PROBLEMS)  # fmt: skip
-def unclaimed_route(state: State, caller: Caller, on: On = None, region: Region = None,
+def unclaimed_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None,
                     days: Days = 30,
-                    limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-                    offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
-                    ) -> list[UnclaimedItem]:  # fmt: skip
+                    limit: Limit = 100, offset: Offset = 0,
+                    ) -> Page[UnclaimedItem]:  # fmt: skip
     """户编号脱敏；按地区、对象、政策排序。"""
-    rows = _unclaimed(_report(state.ctx, caller, on, region, days))[offset : offset + limit]
-    return [msgspec.convert(r, UnclaimedItem, strict=False) for r in rows]
+    rows = _unclaimed(_report(ctx, caller, on, region, days))
+    return page_of(msgspec.convert(rows, list[UnclaimedItem], strict=False), limit, offset)
 
 
 class OverdueItem(msgspec.Struct):
@@ -148,26 +145,26 @@ class OverdueItem(msgspec.Struct):
 
 @get("/api/supervision/overdue", tags=_TAGS, guards=_GUARD, sync_to_thread=True,
      summary="超期未办的申领环节（工作日）", responses=PROBLEMS)  # fmt: skip
-def overdue_route(state: State, caller: Caller, on: On = None, region: Region = None,
-                  limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-                  offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
-                  ) -> list[OverdueItem]:  # fmt: skip
+def overdue_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None,
+                  limit: Limit = 100, offset: Offset = 0,
+                  ) -> Page[OverdueItem]:  # fmt: skip
     """最早到期的在前；days_overdue 为工作日数（日历未覆盖时为空）。"""
-    prefix = narrowed(caller.region, region)
+    prefix, day = narrowed(caller.region, region), on or today()
     if prefix is None:
-        return []
-    with read_session(state.ctx.engine) as session:
-        rows = overdue(session, prefix=prefix, on=on or today(), root=state.ctx.root, limit=limit,
+        return Page([], 0, limit, offset)
+    with read_session(ctx.engine) as session:
+        rows = overdue(session, prefix=prefix, on=day, root=ctx.root, limit=limit,
                        offset=offset)  # fmt: skip
-    return [OverdueItem(**r.__dict__) for r in rows]
+        total = overdue_count(session, prefix=prefix, on=day)
+    return Page([OverdueItem(**r.__dict__) for r in rows], total, limit, offset)
 
 
 @get("/api/supervision/outcomes", tags=_TAGS, guards=_GUARD, sync_to_thread=True,
      summary="成效报告（zhida report outcomes 的数据）", responses=PROBLEMS)  # fmt: skip
-def outcomes_route(state: State, caller: Caller, on: On = None, region: Region = None,
+def outcomes_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None,
                    days: Days = 30) -> dict[str, Any]:  # fmt: skip
     """各政策与一件事的申领、材料、跑动、发放天数、超期数，及应享未享清单（户编号脱敏）。"""
-    report = _report(state.ctx, caller, on, region, days)
+    report = _report(ctx, caller, on, region, days)
     if report is None:
         return {"region": region, "bundles": [], "policies": [], "unclaimed": []}
     return report.as_json() | {"unclaimed": _unclaimed(report)}

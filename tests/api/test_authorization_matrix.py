@@ -232,7 +232,7 @@ def test_subscriptions_are_managed_only_by_their_own_subject(api: Server) -> Non
             made[owner] = answer.json()["id"]
     for name in (*USERS, "qiye_b", "xian_b"):
         with api.client(name) as c:
-            listed = {sub["id"] for sub in c.get("/api/subscriptions").json()}
+            listed = {sub["id"] for sub in c.get("/api/subscriptions").json()["items"]}
             for owner, sid in made.items():
                 own = name == owner
                 assert (sid in listed) == own, (name, sid, listed)

@@ -91,10 +91,10 @@ def test_the_catalogue_reads_are_open_and_mask_test_profiles(api: Server) -> Non
     """Policies, one policy (dated parameters, references, cases), facts and the version."""
     catalogue = load_catalogue(ROOT)
     with httpx.Client(base_url=api.base_url) as client:  # no token: the rule service is public
-        listed = client.get("/api/policies").json()
+        listed = client.get("/api/policies").json()["items"]
         one = client.get("/api/policies/household.dibao.water").json()
         missing = client.get("/api/policies/household.nothing.here")
-        facts = client.get("/api/facts").json()
+        facts = client.get("/api/facts").json()["items"]
         version = client.get("/api/catalogue").json()
     assert [p["id"] for p in listed] == sorted(catalogue.policies)
     price = next(p for p in one["parameters"] if p["name"] == "price")

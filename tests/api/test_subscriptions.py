@@ -42,10 +42,10 @@ def test_a_secret_is_shown_once_and_rotation_shows_a_new_one_once(api: Server) -
         assert rotated["secret"].startswith("whsec_") and rotated["secret"] != secret
         listing = client.get("/api/subscriptions")
         assert "whsec_" not in listing.text
-        mine = next(s for s in listing.json() if s["id"] == sub)
+        mine = next(s for s in listing.json()["items"] if s["id"] == sub)
         assert mine["signed"] and mine["rotating"] and mine["subject_key"] == api.seeded.enterprise
     with api.client("qiye_b") as other:
-        assert sub not in {s["id"] for s in other.get("/api/subscriptions").json()}
+        assert sub not in {s["id"] for s in other.get("/api/subscriptions").json()["items"]}
         assert other.post(f"/api/subscriptions/{sub}/rotate").status_code == 404
         assert other.post(f"/api/subscriptions/{sub}/ping").status_code == 404
         assert other.delete(f"/api/subscriptions/{sub}").status_code == 404
@@ -55,7 +55,7 @@ def test_a_secret_is_shown_once_and_rotation_shows_a_new_one_once(api: Server) -
                             "target": "13800138000"}).status_code == 403  # fmt: skip
     with api.client("qiye") as client:
         assert client.delete(f"/api/subscriptions/{sub}").status_code == 204
-        gone = next(s for s in client.get("/api/subscriptions").json() if s["id"] == sub)
+        gone = next(s for s in client.get("/api/subscriptions").json()["items"] if s["id"] == sub)
         assert gone["state"] == "disabled"
 
 

@@ -68,7 +68,7 @@ def test_another_county_and_other_roles_see_nothing_of_ours(api: Server) -> None
         for path in ("coverage", "unclaimed", "overdue"):
             answer = client.get(f"/api/supervision/{path}", params={"region": COUNTY, "on": ON})
             assert answer.status_code == 200
-            items = answer.json()["items"] if path == "coverage" else answer.json()
+            items = answer.json()["items"]
             assert items == [], path
         outcomes = client.get("/api/supervision/outcomes", params={"on": ON}).json()
         assert all(not u["region"].startswith(COUNTY) for u in outcomes["unclaimed"])
@@ -80,7 +80,9 @@ def test_another_county_and_other_roles_see_nothing_of_ours(api: Server) -> None
 def test_unclaimed_and_overdue_answer_in_shape(api: Server) -> None:
     """The 应享未享 list masks households; overdue steps and outcomes answer for our county."""
     with api.client("ducha") as client:
-        unclaimed = client.get("/api/supervision/unclaimed", params={"on": "2025-06-01"}).json()
+        unclaimed = client.get("/api/supervision/unclaimed", params={"on": "2025-06-01"}).json()[
+            "items"
+        ]
         overdue = client.get("/api/supervision/overdue", params={"on": "2025-06-01"})
         outcomes = client.get("/api/supervision/outcomes", params={"on": "2025-06-01"})
         bad = client.get("/api/supervision/coverage", params={"region": "52a"})

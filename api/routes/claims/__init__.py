@@ -9,8 +9,8 @@
 | GET | /api/claims/export | department (its own), county (any department of the county) |
 | POST | /api/claims/payments | department |
 
-Modules: `reads`, `steps`, `files` (the routes), `schemas` (shapes), `idempotent` (the
-`Idempotency-Key` helper any area may use), `common`. See docs/api.md, 「申领」 and 「幂等键」.
+Modules: `reads`, `steps`, `files` (the routes), `schemas` (shapes), `common`; the
+`Idempotency-Key` helper they use is `api.idempotency`. See docs/api.md, 「申领」 and 「幂等键」.
 """
 
 from __future__ import annotations

@@ -5,10 +5,6 @@ from __future__ import annotations
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
-
-from litestar import Request
-from litestar.params import Parameter
 
 from api.auth import Caller
 from api.context import Ctx
@@ -21,8 +17,6 @@ from store.db import read_session
 
 __all__ = [
     "TAGS",
-    "ClaimPath",
-    "ctx_of",
     "plain_text",
     "day_of",
     "known_action",
@@ -31,15 +25,6 @@ __all__ = [
 ]
 
 TAGS = ["申领"]
-ClaimPath = Annotated[int, Parameter(ge=1, le=2**31 - 1, description="申领编号")]
-
-
-def ctx_of(request: Request[Any, Any, Any]) -> Ctx:
-    """The service's context. Taken from the application's state rather than as the `ctx`
-    dependency: Litestar validates a dependency against its annotation, and msgspec cannot
-    build a validator for `Ctx` (its catalogue holds unions of several dataclasses)."""
-    ctx: Ctx = request.app.state.ctx
-    return ctx
 
 
 @cache

@@ -26,9 +26,9 @@ from litestar.params import Body, Parameter
 
 from api.auth import Caller, needs
 from api.context import Ctx
+from api.idempotency import IdempotencyHeader, idempotent
 from api.problems import PROBLEMS, Problem, ProblemError
-from api.routes.claims.common import TAGS, ctx_of, plain_text
-from api.routes.claims.idempotent import IdempotencyHeader, idempotent
+from api.routes.claims.common import TAGS, plain_text
 from api.routes.claims.schemas import PaymentProblemOut, PaymentsOut
 from store.claims.export import export_batch
 from store.claims.payments import PaymentProblem, read_payments, record_payments
@@ -56,15 +56,15 @@ def _department(caller: Caller, department: str | None) -> str:
      sync_to_thread=True, responses={**PROBLEMS, **_SHEET},
      guards=[needs("department", "county")])  # fmt: skip
 def export_route(
+    ctx: Ctx,
     caller: Caller,
-    request: Request[Any, Any, Any],
     department: Annotated[
         str | None, Parameter(max_length=120, description="部门名称（部门用户默认本部门）")
     ] = None,
 ) -> Response[bytes]:
     """The department's approved parts and 免申即享 grants waiting for payment, one row per
     policy, with the full ID numbers its payment system needs; the export is audited."""
-    dept, ctx = _department(caller, department), ctx_of(request)
+    dept = _department(caller, department)
     with tempfile.TemporaryDirectory(prefix="zhida-export-") as folder:
         path = Path(folder) / "export.xlsx"
         export_batch(ctx.engine, who=caller.name, department=dept, county=caller.region[:6],
@@ -106,6 +106,7 @@ def _record(ctx: Ctx, caller: Caller, name: str, content: bytes) -> PaymentsOut:
       sync_to_thread=True, responses=PROBLEMS, status_code=200,
       guards=[needs("department")])  # fmt: skip
 def payments_route(
+    ctx: Ctx,
     caller: Caller,
     request: Request[Any, Any, Any],
     data: Annotated[PaymentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
@@ -113,7 +114,7 @@ def payments_route(
 ) -> Response[PaymentsOut]:
     """Each good row recorded as paid (idempotent per part: a replayed file changes nothing);
     each refused row named by row and column."""
-    ctx, content = ctx_of(request), data.file.file.read()
+    content = data.file.file.read()
     name = data.file.filename or "upload"
     fingerprint = {"file": hashlib.sha256(content).hexdigest(), "name": name}
     return idempotent(request, caller, ctx, idempotency_key, "claims.payments", fingerprint,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from litestar import Request, get
+from litestar import get
 from litestar.params import Parameter
 
 from api.auth import Caller, needs
+from api.context import Ctx
+from api.params import IdPath, Limit, Offset
 from api.problems import PROBLEMS, Problem, ProblemError, found
-from api.routes.claims.common import TAGS, ClaimPath, ctx_of, plain_text, shown, workflow
+from api.routes.claims.common import TAGS, plain_text, shown, workflow
 from api.routes.claims.schemas import ClaimOut, QueueOut, queue_item
 from rules.clock import today
 from store.claims.scoped import queue
@@ -25,8 +27,8 @@ Kind = Literal["grant", "claim", "bundle"]
 @get("/api/claims", tags=TAGS, summary="申领待办：本角色、本辖区待办理的申领",
      sync_to_thread=True, responses=PROBLEMS, guards=[needs(*sorted(READS_CLAIMS))])  # fmt: skip
 def list_route(
+    ctx: Ctx,
     caller: Caller,
-    request: Request[Any, Any, Any],
     waiting: Annotated[
         bool, Parameter(description="只列待本角色办理的（false：辖区内全部）")
     ] = True,
@@ -37,12 +39,12 @@ def list_route(
     subject: Annotated[str | None, Parameter(max_length=64, description="户编号或信用代码")] = None,
     overdue: Annotated[bool | None, Parameter(description="只列已超时限的（或未超的）")] = None,
     on: Annotated[date | None, Parameter(description="按哪一天计算超时（默认今天）")] = None,
-    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, Parameter(ge=0, le=2**31 - 1)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> QueueOut:
     """The claims in the caller's scope, by default those waiting for the caller's role (what
     the workflow lets the role do from each state); each with its earliest open deadline."""
-    ctx, subject = ctx_of(request), plain_text("query.subject", subject)
+    subject = plain_text("query.subject", subject)
     wf = workflow(ctx)
     if in_state is not None and in_state not in wf.spec.states:
         said = f"{in_state!r}：未知状态；应为 {' | '.join(wf.spec.states)}"
@@ -57,6 +59,6 @@ def list_route(
 
 @get("/api/claims/{claim_id:int}", tags=TAGS, summary="查看申领：表单、材料、分项、办理记录、时限",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def show_route(caller: Caller, request: Request[Any, Any, Any], claim_id: ClaimPath) -> ClaimOut:
+def show_route(ctx: Ctx, caller: Caller, claim_id: IdPath) -> ClaimOut:
     """One claim in full (ID numbers masked); 404 when it is not in the caller's scope."""
-    return found(shown(ctx_of(request), caller, claim_id), f"申领 {claim_id} ")
+    return found(shown(ctx, caller, claim_id), f"申领 {claim_id} ")

@@ -2,7 +2,7 @@
 
 Each goes through `store.claims.scoped` (the claim must be in the caller's scope, else 404,
 before the workflow is asked) to `store.claims.steps.advance` with the caller's actor, and
-takes an `Idempotency-Key` (`api.routes.claims.idempotent`). `version` is the claim's while it
+takes an `Idempotency-Key` (`api.idempotency`). `version` is the claim's while it
 moves as one, its part's (`parts[].version`) from the township check on.
 """
 
@@ -15,18 +15,17 @@ from litestar import Request, Response, post
 
 from api.auth import Caller
 from api.context import Ctx
+from api.idempotency import IdempotencyHeader, idempotent
+from api.params import IdPath
 from api.problems import PROBLEMS
 from api.routes.claims.common import (
     TAGS,
-    ClaimPath,
-    ctx_of,
     day_of,
     known_action,
     plain_text,
     shown,
     workflow,
 )
-from api.routes.claims.idempotent import IdempotencyHeader, idempotent
 from api.routes.claims.schemas import (
     AdvanceBody,
     BatchBody,
@@ -78,12 +77,12 @@ _STEP: dict[str, Any] = {
 
 @post("/api/claims/{claim_id:int}/confirm", summary="确认申领（本人，或村代办员代本户）", **_STEP)
 def confirm_route(
-    caller: Caller, request: Request[Any, Any, Any], claim_id: ClaimPath,
+    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], claim_id: IdPath,
     data: ConfirmBody | None = None, idempotency_key: IdempotencyHeader = None,
 ) -> Response[StepOut]:  # fmt: skip
     """One confirmation: the household or enterprise itself, or its village operator on the
     household's behalf (recorded as such)."""
-    body, ctx = data or ConfirmBody(), ctx_of(request)
+    body = data or ConfirmBody()
     req = _request(caller, claim_id, "confirm", idempotency_key, version=body.version, on=body.on)
     return idempotent(request, caller, ctx, idempotency_key, "claims.confirm", body,
                       lambda: _step(ctx, caller, req))  # fmt: skip
@@ -92,11 +91,10 @@ def confirm_route(
 @post("/api/claims/{claim_id:int}/advance", summary="办理一步（受理、审核、审批、发放、撤回…）",
       **_STEP)  # fmt: skip
 def advance_route(
-    caller: Caller, request: Request[Any, Any, Any], claim_id: ClaimPath,
+    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], claim_id: IdPath,
     data: AdvanceBody, idempotency_key: IdempotencyHeader = None,
 ) -> Response[StepOut]:  # fmt: skip
     """Any step of the workflow table by its action, as the caller's role may take it."""
-    ctx = ctx_of(request)
     req = _request(caller, claim_id, data.action, idempotency_key, version=data.version,
                    reason=data.reason, on=data.on, part=data.part,
                    payment_ref=data.payment_ref)  # fmt: skip
@@ -105,32 +103,31 @@ def advance_route(
 
 
 def _reasoned(
-    caller: Caller, request: Request[Any, Any, Any], claim_id: int, data: ReasonBody,
+    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], claim_id: int, data: ReasonBody,
     key: str | None, action: str,
 ) -> Response[Any]:  # fmt: skip
     req = _request(caller, claim_id, action, key, version=data.version, reason=data.reason,
                    on=data.on, part=data.part)  # fmt: skip
-    ctx = ctx_of(request)
     return idempotent(request, caller, ctx, key, f"claims.{action}", data,
                       lambda: _step(ctx, caller, req))  # fmt: skip
 
 
 @post("/api/claims/{claim_id:int}/return", summary="退回补正（理由：需补正什么）", **_STEP)
 def return_route(
-    caller: Caller, request: Request[Any, Any, Any], claim_id: ClaimPath,
+    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], claim_id: IdPath,
     data: ReasonBody, idempotency_key: IdempotencyHeader = None,
 ) -> Response[StepOut]:  # fmt: skip
     """Send the claim (or the department's part) back, saying what to fix."""
-    return _reasoned(caller, request, claim_id, data, idempotency_key, "return")
+    return _reasoned(ctx, caller, request, claim_id, data, idempotency_key, "return")
 
 
 @post("/api/claims/{claim_id:int}/reject", summary="不予批准（须给出理由）", **_STEP)
 def reject_route(
-    caller: Caller, request: Request[Any, Any, Any], claim_id: ClaimPath,
+    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], claim_id: IdPath,
     data: ReasonBody, idempotency_key: IdempotencyHeader = None,
 ) -> Response[StepOut]:  # fmt: skip
     """Refuse the claim (or the department's part), with the reason."""
-    return _reasoned(caller, request, claim_id, data, idempotency_key, "reject")
+    return _reasoned(ctx, caller, request, claim_id, data, idempotency_key, "reject")
 
 
 def _batch(ctx: Ctx, caller: Caller, data: BatchBody, key: str | None) -> BatchOut:
@@ -153,11 +150,10 @@ def _batch(ctx: Ctx, caller: Caller, data: BatchBody, key: str | None) -> BatchO
 
 @post("/api/claims/batch", summary="批量办理：同一步骤办理多件申领，逐件返回结果", **_STEP)
 def batch_route(
-    caller: Caller, request: Request[Any, Any, Any], data: BatchBody,
+    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], data: BatchBody,
     idempotency_key: IdempotencyHeader = None,
 ) -> Response[BatchOut]:  # fmt: skip
     """The same action on each claim, each in its own transaction (as `advance_many`): one
     claim's refusal never stops the others; a claim outside the scope answers not_found."""
-    ctx = ctx_of(request)
     return idempotent(request, caller, ctx, idempotency_key, "claims.batch", data,
                       lambda: _batch(ctx, caller, data, idempotency_key))  # fmt: skip

@@ -13,18 +13,17 @@ from typing import Any
 from litestar import get, patch, put
 
 from api.auth import Caller, needs
+from api.context import Ctx
+from api.params import Limit, Offset, Page, page_of
 from api.problems import PROBLEMS, found
 from api.routes.subjects.households import events
 from api.routes.subjects.schemas import (
     EntitlementOut,
     HistoryOut,
-    Limit,
-    Offset,
     On,
     OutcomeOut,
     PatchBody,
     Region,
-    Service,
     entitlements_out,
     history_out,
     outcome_out,
@@ -33,7 +32,6 @@ from rules.clock import today
 from store.db import read_session
 from store.subjects import (
     EnterpriseView,
-    Page,
     enterprise_view,
     list_enterprises,
     patch_subject,
@@ -52,15 +50,16 @@ _KEY = "/api/enterprises/{credit_code:str}"
 @get("/api/enterprises", tags=TAGS, summary="可见的企业（分页）", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
 def enterprises(
-    ctx: Service, caller: Caller, region: Region = None, limit: Limit = 50, offset: Offset = 0
-) -> Page:
+    ctx: Ctx, caller: Caller, region: Region = None, limit: Limit = 50, offset: Offset = 0
+) -> Page[dict[str, Any]]:
     with read_session(ctx.engine) as s:
-        return list_enterprises(session=s, scope=caller.scope, region=region, limit=limit,
-                                offset=offset)  # fmt: skip
+        p = list_enterprises(session=s, scope=caller.scope, region=region, limit=limit,
+                             offset=offset)  # fmt: skip
+    return Page(p.items, p.total, p.limit, p.offset)
 
 
 @get(_KEY, tags=TAGS, summary="一家企业的资料", sync_to_thread=True, responses=PROBLEMS)
-def enterprise(ctx: Service, caller: Caller, credit_code: str) -> EnterpriseView:
+def enterprise(ctx: Ctx, caller: Caller, credit_code: str) -> EnterpriseView:
     with read_session(ctx.engine) as s:
         view = enterprise_view(session=s, scope=caller.scope, credit_code=credit_code)
     return found(view, f"企业 {credit_code}")
@@ -69,7 +68,7 @@ def enterprise(ctx: Service, caller: Caller, credit_code: str) -> EnterpriseView
 @put(_KEY, tags=TAGS, summary="整体写入企业档案（经事件处理）", sync_to_thread=True,
      guards=[WRITERS], responses=PROBLEMS)  # fmt: skip
 def put_enterprise(
-    ctx: Service, caller: Caller, credit_code: str, data: dict[str, Any], on: On = None
+    ctx: Ctx, caller: Caller, credit_code: str, data: dict[str, Any], on: On = None
 ) -> OutcomeOut:
     done = put_subject(ctx.engine, scope=caller.scope, kind="enterprise", key=credit_code,
                        raw=data, on=on or today(),
@@ -79,7 +78,7 @@ def put_enterprise(
 
 @patch(_KEY, tags=TAGS, summary="修改企业的事实（经事件处理）", sync_to_thread=True,
        guards=[WRITERS], responses=PROBLEMS)  # fmt: skip
-def patch_enterprise(ctx: Service, caller: Caller, credit_code: str, data: PatchBody) -> OutcomeOut:
+def patch_enterprise(ctx: Ctx, caller: Caller, credit_code: str, data: PatchBody) -> OutcomeOut:
     done = patch_subject(ctx.engine, scope=caller.scope, kind="enterprise", key=credit_code,
                          values=data.facts, member=data.member, on=data.on or today(),
                          events=events(ctx, caller, f"PATCH {credit_code}"))  # fmt: skip
@@ -89,21 +88,30 @@ def patch_enterprise(ctx: Service, caller: Caller, credit_code: str, data: Patch
 @get(_KEY + "/entitlements", tags=TAGS, summary="企业在某日享受的政策", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
 def entitlements(
-    ctx: Service, caller: Caller, credit_code: str, on: On = None
-) -> list[EntitlementOut]:
+    ctx: Ctx,
+    caller: Caller,
+    credit_code: str,
+    on: On = None,
+    limit: Limit = 500,
+    offset: Offset = 0,
+) -> Page[EntitlementOut]:
     with read_session(ctx.engine) as s:
         held = subject_entitlements(session=s, scope=caller.scope, kind="enterprise",
                                     key=credit_code, on=on or today())  # fmt: skip
-    return entitlements_out(found(held, f"企业 {credit_code}"), ctx.catalogue)
+    return page_of(
+        entitlements_out(found(held, f"企业 {credit_code}"), ctx.catalogue), limit, offset
+    )
 
 
 @get(_KEY + "/entitlements/history", tags=TAGS, summary="企业享受政策的全部区间",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def history(ctx: Service, caller: Caller, credit_code: str) -> list[HistoryOut]:
+def history(
+    ctx: Ctx, caller: Caller, credit_code: str, limit: Limit = 500, offset: Offset = 0
+) -> Page[HistoryOut]:
     with read_session(ctx.engine) as s:
         items = subject_history(session=s, scope=caller.scope, kind="enterprise",
                                 key=credit_code)  # fmt: skip
-    return history_out(found(items, f"企业 {credit_code}"), ctx.catalogue)
+    return page_of(history_out(found(items, f"企业 {credit_code}"), ctx.catalogue), limit, offset)
 
 
 ROUTES: list[Any] = [enterprises, enterprise, put_enterprise, patch_enterprise, entitlements,

@@ -11,9 +11,8 @@ from datetime import date
 from typing import Annotated, Any
 
 import msgspec
-from litestar.params import Parameter, SkipValidation
+from litestar.params import Parameter
 
-from api.context import Ctx
 from matcher.profiles.masking import mask_ids_in_data, mask_ids_in_text
 from rules.catalogue import Catalogue
 from rules.numbers import fen_text
@@ -22,11 +21,8 @@ from store.subjects.reads import HistoryItem
 from store.tables.entitlements import EntitlementPublic
 
 __all__ = [
-    "Service",
     "EntitlementOut",
     "HistoryOut",
-    "Limit",
-    "Offset",
     "On",
     "OutcomeOut",
     "PatchBody",
@@ -36,15 +32,10 @@ __all__ = [
     "outcome_out",
 ]
 
-# `ctx: Ctx` as a handler parameter makes Litestar validate the service object with msgspec,
-# which cannot convert the catalogue inside it (a 500 on every request): skip that validation.
-Service = SkipValidation[Ctx]
 Region = Annotated[
     str | None,
     Parameter(description="区划代码前缀（1–12 位数字）", pattern=r"^[0-9]{1,12}$", max_length=12),
 ]
-Limit = Annotated[int, Parameter(ge=1, le=500, description="每页条数（至多 500）")]
-Offset = Annotated[int, Parameter(ge=0, le=100_000_000, description="跳过的条数")]
 On = Annotated[date | None, Parameter(description="日期 YYYY-MM-DD（默认今天，Asia/Shanghai）")]
 FactName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 FactJson = Annotated[str, msgspec.Meta(max_length=200)] | int | float | bool | None

@@ -6,7 +6,9 @@ and read only through the project's safe YAML loader. Lint and test answer 200 w
 region; publish is refused with a 422 naming each lint error (`water.yaml:21:11`) and each
 failing case, else writes the draft into the served catalogue folder, stores and audits the
 version (`catalogue.publish`, by the writer) and swaps the served catalogue
-(`store.drafts.publish_draft`, `api.context.Ctx.replace_catalogue`).
+(`store.drafts.publish_draft`, `api.context.Ctx.replace_catalogue`). Publish takes an
+`Idempotency-Key` (`api.idempotency`): a retry replays the first answer, never publishes twice;
+lint, test and impact change nothing and take none.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, post
-from litestar.di import NamedDependency
-from litestar.params import SkipValidation
 
 from api.auth import Caller, needs
 from api.context import Ctx
+from api.idempotency import IdempotencyHeader, idempotent
 from api.problems import PROBLEMS, Problem, problem_response
 from api.routes.rules.handlers import too_deep
 from api.routes.writer.schemas import DraftIn, DraftReportOut, ImpactIn, ImpactOut, PublishOut
@@ -31,9 +32,6 @@ __all__ = ["impact", "lint", "publish", "test_cases"]
 
 TAGS = ["政策编写"]
 WRITER = needs("policy_writer")
-
-# Ctx holds the catalogue (rule IR unions msgspec cannot describe): injected, never validated.
-CtxDep = NamedDependency[SkipValidation[Ctx]]
 
 
 def _as(data: Any, shape: type[Any]) -> Any:
@@ -51,7 +49,7 @@ HANDLERS: dict[type[Exception] | int, Any] = {RecursionError: too_deep, DraftRef
 @post("/api/writer/lint", tags=TAGS, summary="检查草稿（lint）：位置、问题、建议", status_code=200,
       guards=[WRITER], sync_to_thread=True, responses=PROBLEMS,
       exception_handlers=HANDLERS)  # fmt: skip
-def lint(data: DraftIn, ctx: CtxDep) -> DraftReportOut:
+def lint(data: DraftIn, ctx: Ctx) -> DraftReportOut:
     """`zhida lint` of a draft against the served catalogue: every error and warning."""
     return _as(lint_draft(ctx.root, data.text, data.name).as_data(), DraftReportOut)  # type: ignore[no-any-return]
 
@@ -59,7 +57,7 @@ def lint(data: DraftIn, ctx: CtxDep) -> DraftReportOut:
 @post("/api/writer/test", tags=TAGS, summary="运行草稿的测试用例", status_code=200,
       guards=[WRITER], sync_to_thread=True, responses=PROBLEMS,
       exception_handlers=HANDLERS)  # fmt: skip
-def test_cases(data: DraftIn, ctx: CtxDep) -> DraftReportOut:
+def test_cases(data: DraftIn, ctx: Ctx) -> DraftReportOut:
     """`zhida test` of a draft: its errors, then each case passed or what differed."""
     return _as(run_draft_tests(ctx.root, data.text, data.name).as_data(), DraftReportOut)  # type: ignore[no-any-return]
 
@@ -67,7 +65,7 @@ def test_cases(data: DraftIn, ctx: CtxDep) -> DraftReportOut:
 @post("/api/writer/impact", tags=TAGS, summary="影响评估：草稿在已存档案上的新增、减少与金额变化",
       status_code=200, guards=[WRITER], sync_to_thread=True, responses=PROBLEMS,
       exception_handlers=HANDLERS)  # fmt: skip
-def impact(data: ImpactIn, ctx: CtxDep, caller: NamedDependency[Caller]) -> ImpactOut:
+def impact(data: ImpactIn, ctx: Ctx, caller: Caller) -> ImpactOut:
     """`zhida impact` as data, by township and village, inside the writer's region; writes
     nothing."""
     answer = draft_impact(
@@ -80,8 +78,16 @@ def impact(data: ImpactIn, ctx: CtxDep, caller: NamedDependency[Caller]) -> Impa
 @post("/api/writer/publish", tags=TAGS, summary="发布草稿（须无错误且用例全部通过）",
       status_code=200, guards=[WRITER], sync_to_thread=True, responses=PROBLEMS,
       exception_handlers=HANDLERS)  # fmt: skip
-def publish(data: DraftIn, ctx: CtxDep, caller: NamedDependency[Caller]) -> PublishOut:
+def publish(
+    data: DraftIn, ctx: Ctx, caller: Caller, request: Request[Any, Any, Any],
+    idempotency_key: IdempotencyHeader = None,
+) -> Response[PublishOut]:  # fmt: skip
     """Publish a draft into the served catalogue (audited); the next match uses it."""
+    return idempotent(request, caller, ctx, idempotency_key, "writer.publish", data,
+                      lambda: _publish(ctx, caller, data))  # fmt: skip
+
+
+def _publish(ctx: Ctx, caller: Caller, data: DraftIn) -> PublishOut:
     done = publish_draft(engine=ctx.engine, root=ctx.root, text=data.text, name=data.name,
                          actor=caller.name)  # fmt: skip
     ctx.replace_catalogue()
