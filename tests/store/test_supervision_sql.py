@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import Engine
 
 from store.db import read_session
-from store.delivery.inbox import inbox
+from store.delivery.inbox import inbox, inbox_count
 from store.delivery.manage import subscriptions_for
 from store.scope import Scope
-from store.supervision import coverage, narrowed
+from store.supervision import coverage, narrowed, overdue_count
 
 
 def test_coverage_and_the_inbox_run_on_both_databases(engine: Engine) -> None:
@@ -20,6 +20,9 @@ def test_coverage_and_the_inbox_run_on_both_databases(engine: Engine) -> None:
         assert coverage(session, prefix="520602", on=date(2025, 3, 1)) == []
         assert coverage(session, prefix="520602100", on=date(2025, 3, 1)) == []
         assert inbox(session=session, scope=county, limit=10) == []
+        assert inbox_count(session=session, scope=county) == 0
+        assert inbox_count(session=session, scope=county, state="pending") == 0
+        assert overdue_count(session, prefix="520602", on=date(2025, 3, 1)) == 0
         assert list(subscriptions_for(session=session, scope=county)) == []
 
 
