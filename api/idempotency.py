@@ -46,6 +46,8 @@ from store.idempotency import (
 __all__ = ["REPLAYED", "IdempotencyHeader", "idempotent"]
 
 REPLAYED = "Idempotent-Replayed"
+# operations whose answer shows a secret once: saved encrypted (store.idempotency)
+SECRET_ANSWERS = frozenset({"subscriptions.add", "subscriptions.rotate"})
 IdempotencyHeader = Annotated[
     str | None,
     Parameter(
@@ -136,5 +138,6 @@ def idempotent(
         failed = _failed(request, exc)
         body, code = msgspec.json.encode(failed.content), failed.status_code or 500
     save_answer(ctx.engine, user=caller.name, key=key, status=code,
-                body={"json": body.decode(), "headers": sent or {}})  # fmt: skip
+                body={"json": body.decode(), "headers": sent or {}},
+                sealed=operation in SECRET_ANSWERS)  # fmt: skip
     return _answer(body, code, sent)

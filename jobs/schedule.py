@@ -9,7 +9,8 @@ tick), `max_instances=1` (a run longer than its interval is not overlapped), a l
 `misfire_grace_time` (a sweep missed by minutes still runs), the time zone Asia/Shanghai, and
 plain-data arguments — the values DELIVERY.md measured. The nightly sweep runs at 02:00; due
 deadlines fire hourly (`fire_deadlines`, at minute 5); claim steps' deadlines (承诺时限) are
-reminded and escalated hourly (`claim_deadlines`, at minute 10); the outbox drain every 5 s
+reminded and escalated hourly (`claim_deadlines`, at minute 10); the API's idempotency keys
+older than 24 hours are pruned nightly (`prune_idempotency_keys`, 03:30); the outbox drain every 5 s
 (`ZHIDA_DRAIN_EVERY_S`); retries of failed deliveries are the drain's too: a failed delivery is
 simply due again later. Each job names its trigger (`cron` or `interval`) and the trigger's
 fields; `interval` jobs get a short misfire grace (a missed tick is worth nothing once the next
@@ -88,6 +89,12 @@ JOBS: tuple[JobSpec, ...] = (
         cron={"minute": 10},
         says="每小时第 10 分钟：申领各环节的承诺时限，到期前提醒经办单位，逾期报县督查",
         kwargs=lambda root: {"root": str(root)},
+    ),
+    JobSpec(
+        id="prune_idempotency_keys",
+        func="jobs.tasks:prune_idempotency_keys",
+        cron={"hour": 3, "minute": 30},
+        says="每天 03:30 清理 24 小时以前的幂等键（Idempotency-Key）及其保存的应答",
     ),
     JobSpec(
         id="outbox_drain",

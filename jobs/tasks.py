@@ -131,3 +131,18 @@ def claim_deadlines(root: str, on: str | None = None) -> DeadlineReport | None:
         engine.dispose()
     log.info("claim deadlines of %s: %s", day, report)
     return report
+
+
+def prune_idempotency_keys() -> int:
+    """Delete the API's idempotency keys (and the answers saved with them) created more than
+    24 hours ago (`store.idempotency.prune_keys`); returns how many."""
+    from store.idempotency import prune_keys
+
+    engine = open_engine()
+    try:
+        migrate(engine)
+        pruned = prune_keys(engine)
+    finally:
+        engine.dispose()
+    log.info("idempotency keys pruned: %d", pruned)
+    return pruned

@@ -20,7 +20,12 @@ What is not covered: a request that died between its claim and its answer (the s
 killed) leaves its key in progress; retries answer 409 until `prune_keys` removes it (keys
 older than 24 hours may be pruned, `KEEP`). The claims area also passes a per-caller step key
 to the claim step itself (`step_key`), so a claim never takes the same step twice even then.
-`prune_keys` is not scheduled anywhere: run it from a maintenance job when the table grows.
+`prune_keys` runs nightly (the scheduler's `prune_idempotency_keys` job, 03:30).
+
+An answer that shows a secret once (a webhook's signing secret, when a subscription is added or
+rotated) is saved **sealed** (`save_answer(..., sealed=True)`: encrypted with the key that seals
+the subscriptions' own secrets, `store.delivery.secrets`), so the table never holds a secret in
+clear; a replay opens it.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rules.errors import ZhidaError
 from store.db import read_session, write_session
+from store.delivery.secrets import secret_box
 from store.tables.claims import IdempotencyKey
 from store.tables.types import utcnow
 
@@ -59,6 +65,7 @@ IN_PROGRESS = 0  # the status of a key whose request has not answered yet
 MAX_KEY = 255  # Stripe's limit
 KEEP = timedelta(hours=24)  # keys younger than this are never pruned
 HEADER = "Idempotency-Key"
+SEALED = "sealed"  # the key of an answer saved encrypted
 
 
 class KeyInUse(ZhidaError):
@@ -135,11 +142,27 @@ def claim_key(engine: Engine, *, user: str, key: str, operation: str, request: s
         )
     if found.status == IN_PROGRESS:
         raise KeyInUse(f"{HEADER} 请求头：使用该键的首次请求仍在处理中；请稍后用同一个键重试")
-    return Saved(found.status, found.response)
+    return Saved(found.status, _opened(found.response))
 
 
-def save_answer(engine: Engine, *, user: str, key: str, status: int, body: Any) -> None:
-    """Save the answer to the request that claimed `key` (replayed for every retry)."""
+def _opened(response: Any) -> Any:
+    if isinstance(response, dict) and SEALED in response:
+        return json.loads(secret_box().open(response[SEALED]))
+    return response
+
+
+def save_answer(
+    engine: Engine, *, user: str, key: str, status: int, body: Any, sealed: bool = False
+) -> None:
+    """Save the answer to the request that claimed `key` (replayed for every retry); `sealed`:
+    encrypted at rest (an answer that shows a secret).
+
+    Raises:
+        SecretKeyError: `sealed` and no key to seal with is configured.
+    """
+    if sealed:
+        text = json.dumps(body, ensure_ascii=False, sort_keys=True)
+        body = {SEALED: secret_box(create=True).seal(text)}
     k = _KEY.c
     with write_session(engine) as session:
         session.connection().execute(

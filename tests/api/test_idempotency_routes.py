@@ -79,9 +79,20 @@ def test_a_retried_subscription_is_added_once_and_shows_its_secret_again(api: Se
         listed = c.get("/api/subscriptions").json()
     _replayed(first, again, 201)
     assert first.json()["secret"].startswith("whsec_")
+    rows = [r[0] for r in _rows(api, "SELECT response FROM idempotency_key")]
+    assert rows and not any("whsec_" in str(r) for r in rows)  # saved sealed, never in clear
     mine = [s["id"] for s in listed["items"] if s["target"] == target["target"]]
     assert mine == [first.json()["id"]] and listed["total"] == len(listed["items"])
     _refused(other)
+
+
+def _rows(api: Server, sql: str) -> list[Any]:
+    engine = open_engine(api.db_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql)).all())
+    finally:
+        engine.dispose()
 
 
 def _subscription(c: httpx.Client) -> int:

@@ -42,7 +42,8 @@ def test_jobs_are_registered_once_with_the_measured_options(engine: Engine) -> N
         scheduler.start(paused=True)
         jobs = {job.id: job for job in scheduler.get_jobs()}
         assert set(jobs) == {j.id for j in JOBS} == {
-            "nightly_sweep", "fire_deadlines", "claim_deadlines", "outbox_drain"
+            "nightly_sweep", "fire_deadlines", "claim_deadlines", "prune_idempotency_keys",
+            "outbox_drain",
         }  # fmt: skip
         sweep, drain = jobs["nightly_sweep"], jobs["outbox_drain"]
         assert sweep.func_ref == "jobs.tasks:nightly_sweep"
@@ -133,7 +134,8 @@ def test_zhida_scheduler_runs_alone_and_stops_cleanly_on_sigterm(tmp_path: Path)
     assert first.stdout is not None
     started = "".join(first.stdout.readline() for _ in range(1 + len(JOBS)))
     assert "调度器已启动" in started, started
-    for job in ("nightly_sweep", "fire_deadlines", "claim_deadlines", "outbox_drain"):
+    for job in ("nightly_sweep", "fire_deadlines", "claim_deadlines", "prune_idempotency_keys",
+                "outbox_drain"):  # fmt: skip
         assert job in started, started
     second = _zhida(tmp_path, "scheduler")
     _, refused = second.communicate(timeout=60)
