@@ -10,12 +10,26 @@ not only on this page); a list computed in memory is cut with `page_of`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Annotated, Generic, TypeVar
 
 import msgspec
 from litestar.params import Parameter
 
-__all__ = ["ID_MAX", "IdPath", "Limit", "Offset", "Page", "page_of"]
+from api.problems import Problem, ProblemError
+from rules.clock import today
+
+__all__ = [
+    "DAY_FIRST",
+    "DAY_LAST",
+    "day_or_today",
+    "ID_MAX",
+    "IdPath",
+    "Limit",
+    "Offset",
+    "Page",
+    "page_of",
+]
 
 ID_MAX = 2**31 - 1  # the largest id a row of ours can have (an INTEGER primary key on both)
 
@@ -38,3 +52,17 @@ class Page(msgspec.Struct, Generic[T]):
 def page_of(items: Sequence[T], limit: int, offset: int) -> Page[T]:
     """The page of `items` (all of a list, computed in memory) from `offset`, `limit` long."""
     return Page(list(items[offset : offset + limit]), len(items), limit, offset)
+
+
+DAY_FIRST, DAY_LAST = date(1900, 1, 1), date(2199, 12, 31)  # the days zhida counts with
+
+
+def day_or_today(on: date | None, where: str = "on") -> date:
+    """A date parameter (default today, Asia/Shanghai), or a 400 naming it when it lies outside
+    1900–2199 (a year-1 date would overflow the day arithmetic of a report)."""
+    if on is None:
+        return today()
+    if not DAY_FIRST <= on <= DAY_LAST:
+        said = f"{on.isoformat()}：应为 {DAY_FIRST.year}–{DAY_LAST.year} 年之间的日期"
+        raise ProblemError(400, f"{where}：{said}", [Problem(f"query.{where}", said)])
+    return on

@@ -18,9 +18,8 @@ from litestar.params import Parameter
 
 from api.auth import Caller, needs
 from api.context import Ctx
-from api.params import Limit, Offset, Page, page_of
+from api.params import Limit, Offset, Page, day_or_today, page_of
 from api.problems import PROBLEMS
-from rules.clock import today
 from store.claims.report import OutcomesReport, outcomes
 from store.db import read_session
 from store.supervision import coverage, group_length, narrowed, overdue, overdue_count
@@ -60,7 +59,7 @@ class CoverageOut(msgspec.Struct):
 
 
 def _coverage(ctx: Ctx, caller: Caller, on: date | None, region: str | None) -> CoverageOut:
-    day, prefix = on or today(), narrowed(caller.region, region)
+    day, prefix = day_or_today(on), narrowed(caller.region, region)
     if prefix is None:
         return CoverageOut(day, region, "township", [])
     with read_session(ctx.engine) as session:
@@ -91,7 +90,7 @@ def _report(ctx: Ctx, caller: Caller, on: date | None, region: str | None,
     if prefix is None:
         return None
     with read_session(ctx.engine) as session:
-        return outcomes(session, region=prefix, today=on or today(), root=ctx.root, days=days,
+        return outcomes(session, region=prefix, today=day_or_today(on), root=ctx.root, days=days,
                         catalogue=ctx.catalogue)  # fmt: skip
 
 
@@ -149,7 +148,7 @@ def overdue_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None
                   limit: Limit = 100, offset: Offset = 0,
                   ) -> Page[OverdueItem]:  # fmt: skip
     """最早到期的在前；days_overdue 为工作日数（日历未覆盖时为空）。"""
-    prefix, day = narrowed(caller.region, region), on or today()
+    prefix, day = narrowed(caller.region, region), day_or_today(on)
     if prefix is None:
         return Page([], 0, limit, offset)
     with read_session(ctx.engine) as session:

@@ -223,6 +223,11 @@ def test_a_batch_answers_per_claim(api: Server, seeded: Seeded) -> None:
     assert [results[i["id"]] for i in mine] == ["done"] * len(mine)
     assert results[other["id"]] == "not_found"
     assert answer.json()["done"] == len(mine)
+    with api.client("cun2") as c:  # a claim named twice is refused whole, at its second place
+        twice = c.post("/api/claims/batch", json={
+            "action": "confirm", "on": ON, "claims": [{"id": other["id"]}, {"id": other["id"]}],
+        })  # fmt: skip
+    assert twice.status_code == 422 and twice.json()["errors"][0]["path"] == "claims[1].id"
 
 
 def test_a_department_exports_its_own_sheet_only(api: Server, seeded: Seeded) -> None:

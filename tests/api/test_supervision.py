@@ -90,3 +90,15 @@ def test_unclaimed_and_overdue_answer_in_shape(api: Server) -> None:
     assert all("**" in u["subject_key"] for u in unclaimed if u["subject_kind"] == "household")
     assert overdue.status_code == 200 and outcomes.status_code == 200
     assert "policies" in outcomes.json() and bad.status_code == 400
+
+
+def test_a_day_outside_the_calendar_is_a_400_naming_it(api: Server) -> None:
+    """A year-1 date would overflow a report's day arithmetic: refused, naming `query.on`."""
+    with api.client("ducha") as c:
+        for path in ("/api/supervision/unclaimed", "/api/supervision/outcomes",
+                     "/api/supervision/coverage", "/api/supervision/overdue"):  # fmt: skip
+            answer = c.get(path, params={"on": "0001-01-05"})
+            assert answer.status_code == 400, (path, answer.text)
+            assert answer.json()["errors"][0]["path"] == "query.on"
+    with api.client("cun") as c:
+        assert c.get("/api/claims", params={"on": "9999-12-31"}).status_code == 400

@@ -10,11 +10,10 @@ from litestar.params import Parameter
 
 from api.auth import Caller, needs
 from api.context import Ctx
-from api.params import IdPath, Limit, Offset
+from api.params import IdPath, Limit, Offset, day_or_today
 from api.problems import PROBLEMS, Problem, ProblemError, found
 from api.routes.claims.common import TAGS, plain_text, shown, workflow
 from api.routes.claims.schemas import ClaimOut, QueueOut, queue_item
-from rules.clock import today
 from store.claims.scoped import queue
 from store.db import read_session
 from store.scope import READS_CLAIMS
@@ -50,7 +49,7 @@ def list_route(
         said = f"{in_state!r}：未知状态；应为 {' | '.join(wf.spec.states)}"
         raise ProblemError(422, f"state：{said}", [Problem("query.state", said)])
     with read_session(ctx.engine) as session:
-        page = queue(session, caller.scope, workflow=wf, today=on or today(), waiting=waiting,
+        page = queue(session, caller.scope, workflow=wf, today=day_or_today(on), waiting=waiting,
                      state=in_state, kind=kind, subject=subject, overdue=overdue, limit=limit,
                      offset=offset)  # fmt: skip
     items = [queue_item(q, wf.state_label) for q in page.items]

@@ -17,7 +17,7 @@ from api.auth import Caller
 from api.context import Ctx
 from api.idempotency import IdempotencyHeader, idempotent
 from api.params import IdPath
-from api.problems import PROBLEMS
+from api.problems import PROBLEMS, Problem, ProblemError
 from api.routes.claims.common import (
     TAGS,
     day_of,
@@ -132,6 +132,7 @@ def reject_route(
 
 def _batch(ctx: Ctx, caller: Caller, data: BatchBody, key: str | None) -> BatchOut:
     known_action(workflow(ctx), data.action)
+    _distinct(data)
     requests = [
         _request(caller, c.id, data.action, key, version=c.version, reason=data.reason,
                  on=data.on, part=data.part)
@@ -146,6 +147,17 @@ def _batch(ctx: Ctx, caller: Caller, data: BatchBody, key: str | None) -> BatchO
     ]  # fmt: skip
     done = sum(r.result in ("done", "replayed") for r in results)
     return BatchOut(done=done, not_done=len(results) - done, results=results)
+
+
+def _distinct(data: BatchBody) -> None:
+    """A claim named twice in one batch is a 422 at its second place (one step each)."""
+    seen: dict[int, int] = {}
+    for i, c in enumerate(data.claims):
+        if c.id in seen:
+            said = (f"申领 {c.id} 在本批中出现了两次（claims[{seen[c.id]}] 与 claims[{i}]）："
+                    "每件只应出现一次")  # fmt: skip
+            raise ProblemError(422, said, [Problem(f"claims[{i}].id", said)])
+        seen[c.id] = i
 
 
 @post("/api/claims/batch", summary="批量办理：同一步骤办理多件申领，逐件返回结果", **_STEP)
