@@ -36,13 +36,22 @@ from sqlmodel import Session
 
 from rules.workdays import CalendarUnknown, WorkCalendar
 from store.claims.deadlines import responsible_offices
-from store.claims.report import DEAD_STATES, DELIVERED
+from store.claims.report import DEAD_STATES, DELIVERED, OutcomesReport
 from store.delivery.offices import office_label
 from store.tables.claims import Claim, ClaimDeadline, ClaimPart
 from store.tables.entitlements import Entitlement, OutboxMessage
 from store.tables.profiles import EnterpriseRow, HouseholdRow
 
-__all__ = ["CoverageRow", "OverdueStep", "coverage", "narrowed", "overdue", "overdue_count"]
+__all__ = [
+    "CoverageRow",
+    "OverdueStep",
+    "coverage",
+    "mask_household",
+    "narrowed",
+    "overdue",
+    "overdue_count",
+    "unclaimed_rows",
+]
 
 _ENT: Table = Entitlement.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
@@ -206,4 +215,19 @@ def overdue(
         offices = [office_label(k) for k in responsible_offices(r.state, r.region, r.department)]
         found.append(OverdueStep(r.claim_id, r.part_id, r.title, r.state, r.region,
                                  r.department, offices, r.due_on, days))  # fmt: skip
+    return found
+
+
+def mask_household(no: str) -> str:
+    """A 户编号 as supervision shows it: its village, two stars, its last two digits."""
+    return no[:-4] + "**" + no[-2:] if len(no) > 6 else "****"
+
+
+def unclaimed_rows(report: OutcomesReport | None) -> list[dict[str, Any]]:
+    """The 应享未享 list of an outcomes report as supervision shows it (households masked)."""
+    found = [u.as_json() for u in report.unclaimed] if report else []
+    for u in found:
+        if u["subject_kind"] == "household":
+            u["subject_key"] = mask_household(u["subject_key"])
+        u.pop("subject_id", None)
     return found

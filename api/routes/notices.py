@@ -31,7 +31,7 @@ from api.params import IdPath, Limit, Offset, Page, page_of
 from api.problems import PROBLEMS, Problem, ProblemError, found
 from rules.clock import today
 from store.db import read_session
-from store.delivery.inbox import InboxNotice, inbox, inbox_count, inbox_notice
+from store.delivery.inbox import InboxNotice, inbox, inbox_count, inbox_notice, notice_view
 from store.delivery.manage import (
     disable_for,
     queue_ping,
@@ -111,36 +111,6 @@ class NoticeDetailOut(NoticeOut):
     tries: list[AttemptOut] = msgspec.field(default_factory=list)
 
 
-def _missing(n: InboxNotice) -> list[str]:
-    after = n.row.payload.get("after") or {}
-    items = after.get("missing_labels") or after.get("missing") or []
-    return [
-        str(i.get("label") or i.get("fact")) if isinstance(i, dict) else str(i) for i in items if i
-    ]
-
-
-def _key(n: InboxNotice) -> str | None:
-    payload = n.row.payload
-    subject = payload.get("subject") if isinstance(payload.get("subject"), dict) else {}
-    return n.row.subject_key or payload.get("office") or subject.get("key")
-
-
-def _notice(n: InboxNotice) -> dict[str, Any]:
-    r, t = n.row, n.text
-    return {
-        "id": r.id, "kind": r.kind, "state": r.state, "created_at": r.created_at,
-        "subject_kind": r.subject_kind, "subject_key": _key(n), "subject_name": r.subject_name,
-        "policy_id": r.policy_id, "title": t("policy", "title"),
-        "department": t("policy", "department"), "basis": t("policy", "basis"),
-        "delivery": t("policy", "delivery"), "amount": t("after", "amount"),
-        "before_amount": t("before", "amount"), "unit": t("policy", "unit"),
-        "period": t("policy", "period"), "says": n.texts("says"), "not_met": n.texts("not_met"),
-        "missing": _missing(n), "on_date": t("on_date"),
-        "effective_on": t("effective_on") or t("due_on"), "attempts": r.attempts,
-        "last_error": r.last_error,
-    }  # fmt: skip
-
-
 def _detail(n: InboxNotice) -> NoticeDetailOut:
     deliveries = [
         DeliveryOut(d.subscription_id, d.channel, mask_target(d.channel, d.target), d.on_behalf,
@@ -152,14 +122,14 @@ def _detail(n: InboxNotice) -> NoticeDetailOut:
                    a.latency_ms, a.outcome)
         for a in n.attempts
     ]  # fmt: skip
-    return NoticeDetailOut(**_notice(n), deliveries=deliveries, tries=tries)
+    return NoticeDetailOut(**notice_view(n), deliveries=deliveries, tries=tries)
 
 
 def _inbox(ctx: Ctx, caller: Caller, limit: int, offset: int, state: str | None) -> Page[NoticeOut]:
     with read_session(ctx.engine) as session:
         found_ = inbox(session=session, scope=caller.scope, limit=limit, offset=offset, state=state)
         total = inbox_count(session=session, scope=caller.scope, state=state)
-    return Page([NoticeOut(**_notice(n)) for n in found_], total, limit, offset)
+    return Page([NoticeOut(**notice_view(n)) for n in found_], total, limit, offset)
 
 
 @get("/api/notices", tags=_TAGS, summary="通知列表（新的在前）", sync_to_thread=True,

@@ -22,7 +22,14 @@ from api.params import Limit, Offset, Page, day_or_today, page_of
 from api.problems import PROBLEMS
 from store.claims.report import OutcomesReport, outcomes
 from store.db import read_session
-from store.supervision import coverage, group_length, narrowed, overdue, overdue_count
+from store.supervision import (
+    coverage,
+    group_length,
+    narrowed,
+    overdue,
+    overdue_count,
+    unclaimed_rows,
+)
 
 __all__ = ["ROUTES"]
 
@@ -79,11 +86,6 @@ def coverage_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = Non
     return _coverage(ctx, caller, on, region)
 
 
-def mask_household(no: str) -> str:
-    """A 户编号 as supervision shows it: its village, two stars, its last two digits."""
-    return no[:-4] + "**" + no[-2:] if len(no) > 6 else "****"
-
-
 def _report(ctx: Ctx, caller: Caller, on: date | None, region: str | None,
             days: int) -> OutcomesReport | None:  # fmt: skip
     prefix = narrowed(caller.region, region)
@@ -92,15 +94,6 @@ def _report(ctx: Ctx, caller: Caller, on: date | None, region: str | None,
     with read_session(ctx.engine) as session:
         return outcomes(session, region=prefix, today=day_or_today(on), root=ctx.root, days=days,
                         catalogue=ctx.catalogue)  # fmt: skip
-
-
-def _unclaimed(report: OutcomesReport | None) -> list[dict[str, Any]]:
-    found = [u.as_json() for u in report.unclaimed] if report else []
-    for u in found:
-        if u["subject_kind"] == "household":
-            u["subject_key"] = mask_household(u["subject_key"])
-        u.pop("subject_id", None)
-    return found
 
 
 class UnclaimedItem(msgspec.Struct):
@@ -124,7 +117,7 @@ def unclaimed_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = No
                     limit: Limit = 100, offset: Offset = 0,
                     ) -> Page[UnclaimedItem]:  # fmt: skip
     """户编号脱敏；按地区、对象、政策排序。"""
-    rows = _unclaimed(_report(ctx, caller, on, region, days))
+    rows = unclaimed_rows(_report(ctx, caller, on, region, days))
     return page_of(msgspec.convert(rows, list[UnclaimedItem], strict=False), limit, offset)
 
 
@@ -166,7 +159,7 @@ def outcomes_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = Non
     report = _report(ctx, caller, on, region, days)
     if report is None:
         return {"region": region, "bundles": [], "policies": [], "unclaimed": []}
-    return report.as_json() | {"unclaimed": _unclaimed(report)}
+    return report.as_json() | {"unclaimed": unclaimed_rows(report)}
 
 
 ROUTES: list[Any] = [coverage_route, unclaimed_route, overdue_route, outcomes_route]

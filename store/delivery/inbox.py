@@ -35,7 +35,14 @@ from store.tables.delivery import Delivery, DeliveryAttempt, Subscription
 from store.tables.entitlements import OutboxMessage
 from store.tables.profiles import EnterpriseRow, HouseholdRow
 
-__all__ = ["InboxNotice", "inbox", "inbox_count", "inbox_notice", "notices_clause"]
+__all__ = [
+    "InboxNotice",
+    "inbox",
+    "inbox_count",
+    "inbox_notice",
+    "notice_view",
+    "notices_clause",
+]
 
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _SUB: Table = Subscription.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
@@ -140,3 +147,35 @@ def inbox_notice(*, session: Session, scope: Scope, outbox_id: int) -> InboxNoti
     attempts = conn.execute(select(_ATTEMPT).where(a.outbox_id == outbox_id).order_by(a.id)).all()
     labels = labels_of(session, [row])
     return InboxNotice(row, label_of(labels, row), list(deliveries), list(attempts))
+
+
+def _missing(n: InboxNotice) -> list[str]:
+    after = n.row.payload.get("after") or {}
+    items = after.get("missing_labels") or after.get("missing") or []
+    return [
+        str(i.get("label") or i.get("fact")) if isinstance(i, dict) else str(i) for i in items if i
+    ]
+
+
+def _key(n: InboxNotice) -> str | None:
+    payload = n.row.payload
+    subject = payload.get("subject") if isinstance(payload.get("subject"), dict) else {}
+    return n.row.subject_key or payload.get("office") or subject.get("key")
+
+
+def notice_view(n: InboxNotice) -> dict[str, Any]:
+    """A notice as the inbox shows it: what it says (policy, amount, why, what is missing, the
+    basis), to whom, and how its delivery stands (the API's and the console's shape)."""
+    r, t = n.row, n.text
+    return {
+        "id": r.id, "kind": r.kind, "state": r.state, "created_at": r.created_at,
+        "subject_kind": r.subject_kind, "subject_key": _key(n), "subject_name": r.subject_name,
+        "policy_id": r.policy_id, "title": t("policy", "title"),
+        "department": t("policy", "department"), "basis": t("policy", "basis"),
+        "delivery": t("policy", "delivery"), "amount": t("after", "amount"),
+        "before_amount": t("before", "amount"), "unit": t("policy", "unit"),
+        "period": t("policy", "period"), "says": n.texts("says"), "not_met": n.texts("not_met"),
+        "missing": _missing(n), "on_date": t("on_date"),
+        "effective_on": t("effective_on") or t("due_on"), "attempts": r.attempts,
+        "last_error": r.last_error,
+    }  # fmt: skip
