@@ -22,7 +22,6 @@ from typing import Any
 from litestar import Litestar, get
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, Contact
@@ -108,7 +107,7 @@ def create_app(
         on_startup=[*on_startup, *imports.ON_STARTUP],
         on_shutdown=[*imports.ON_SHUTDOWN, *on_shutdown],
         openapi_config=_openapi(),
-        middleware=[DefineMiddleware(HostCheck, allowed=settings.allowed_hosts)],
+        middleware=[HostCheck(allowed=settings.allowed_hosts)],
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
         state=State({"ctx": ctx}),

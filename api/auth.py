@@ -22,9 +22,11 @@ import anyio
 import msgspec
 from litestar import Request, get, post
 from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.params import JSONBody
 from litestar.security.jwt import JWTAuth, Token
 from sqlalchemy import Engine
 
@@ -155,7 +157,7 @@ def login_route(settings: ApiSettings, auth: JWTAuth[Caller, Token]) -> Any:
         responses=PROBLEMS,
         security=[],
     )
-    def login(data: LoginBody, request: Request[Any, Any, Any]) -> TokenOut:
+    def login(data: JSONBody[LoginBody], request: Request[Any, Any, Any]) -> TokenOut:
         ctx: Ctx = request.app.state.ctx
         if len(data.username) > 64 or len(data.password) > 128:
             raise ProblemError(401, "用户名或密码不对")
@@ -191,7 +193,7 @@ class Me(msgspec.Struct):
 
 @get("/api/me", tags=["登录"], summary="当前用户与其角色、辖区", sync_to_thread=False,
      responses=PROBLEMS)  # fmt: skip
-def me(caller: Caller) -> Me:
+def me(caller: NamedDependency[Caller]) -> Me:
     spec = ROLES.get(caller.role)
     return Me(
         username=caller.name, role=caller.role, role_label=spec.label if spec else caller.role,

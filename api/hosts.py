@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from litestar.enums import ScopeType
-from litestar.middleware.base import AbstractMiddleware
+from litestar.middleware import ASGIMiddleware
 from litestar.response.base import ASGIResponse
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -27,20 +27,19 @@ def _name(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-class HostCheck(AbstractMiddleware):
+class HostCheck(ASGIMiddleware):
     """Serve only requests whose Host header names this service."""
 
-    scopes = {ScopeType.HTTP, ScopeType.WEBSOCKET}
+    scopes = (ScopeType.HTTP, ScopeType.WEBSOCKET)
 
-    def __init__(self, app: ASGIApp, allowed: tuple[str, ...] = ()) -> None:
-        super().__init__(app)
+    def __init__(self, allowed: tuple[str, ...] = ()) -> None:
         self.any = "*" in allowed
         self.allowed = {_name(h).lower() for h in allowed}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
         if self.any or _name(host).lower() in self.allowed:
-            await self.app(scope, receive, send)
+            await next_app(scope, receive, send)
             return
         said = mask_ids_in_text(
             f"请求头 Host {host[:100]!r} 不是本服务的地址：应为 "

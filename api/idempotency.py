@@ -28,7 +28,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 
 from api.auth import Caller
 from api.context import Ctx
@@ -50,8 +50,8 @@ REPLAYED = "Idempotent-Replayed"
 SECRET_ANSWERS = frozenset({"subscriptions.add", "subscriptions.rotate"})
 IdempotencyHeader = Annotated[
     str | None,
-    Parameter(
-        header=HEADER, required=False,
+    HeaderParameter(
+        name=HEADER, required=False,
         description="幂等键（1–255 个字符，建议 UUID）：重试同一请求时带同一个键，只办理一次",
     ),
 ]  # fmt: skip

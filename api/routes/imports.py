@@ -25,6 +25,7 @@ from litestar.params import MultipartBody
 
 from api.auth import Caller, needs
 from api.context import Ctx
+from api.deps import CallerDep, CtxDep
 from api.idempotency import IdempotencyHeader, idempotent
 from api.params import IdPath, Limit, Offset
 from api.problems import PROBLEMS, Problem, ProblemError, found
@@ -150,7 +151,7 @@ _LOCATION = [ResponseHeader(name="Location", description="任务的地址", docu
       status_code=202, sync_to_thread=True, guards=[needs("village", "township", "county")],
       responses=_ACCEPTED, response_headers=_LOCATION)  # fmt: skip
 def upload_households(
-    ctx: Ctx, caller: Caller, state: State, request: Request[Any, Any, Any],
+    ctx: CtxDep, caller: CallerDep, state: State, request: Request[Any, Any, Any],
     data: MultipartBody[UploadForm], idempotency_key: IdempotencyHeader = None,
 ) -> Response[Any]:  # fmt: skip
     return _queue(request, ctx, caller, state, "households", data, idempotency_key)
@@ -160,7 +161,7 @@ def upload_households(
       status_code=202, sync_to_thread=True, guards=[needs("county")], responses=_ACCEPTED,
       response_headers=_LOCATION)  # fmt: skip
 def upload_enterprises(
-    ctx: Ctx, caller: Caller, state: State, request: Request[Any, Any, Any],
+    ctx: CtxDep, caller: CallerDep, state: State, request: Request[Any, Any, Any],
     data: MultipartBody[UploadForm], idempotency_key: IdempotencyHeader = None,
 ) -> Response[Any]:  # fmt: skip
     return _queue(request, ctx, caller, state, "enterprises", data, idempotency_key)
@@ -168,7 +169,12 @@ def upload_enterprises(
 
 @get("/api/imports", tags=TAGS, summary="辖区内的导入任务（新的在前）", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
-def jobs(ctx: Ctx, caller: Caller, limit: Limit = 50, offset: Offset = 0) -> JobsOut:
+def jobs(
+    ctx: CtxDep,
+    caller: CallerDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> JobsOut:
     with read_session(ctx.engine) as s:
         page = list_jobs(session=s, scope=caller.scope, limit=limit, offset=offset)
     return JobsOut([job_out(v) for v in page.items], page.total, page.limit, page.offset)
@@ -176,7 +182,7 @@ def jobs(ctx: Ctx, caller: Caller, limit: Limit = 50, offset: Offset = 0) -> Job
 
 @get("/api/imports/{job_id:int}", tags=TAGS, summary="一个导入任务：进度、计数、被拒的行",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def job(ctx: Ctx, caller: Caller, job_id: IdPath) -> JobOut:
+def job(ctx: CtxDep, caller: CallerDep, job_id: IdPath) -> JobOut:
     with read_session(ctx.engine) as s:
         found_job = get_job(session=s, scope=caller.scope, job_id=job_id)
     return job_out(found(found_job, f"导入任务 {job_id}"))

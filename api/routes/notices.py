@@ -22,10 +22,11 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, delete, get, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, QueryParameter
 
 from api.auth import Caller, needs
 from api.context import Ctx
+from api.deps import CallerDep, CtxDep
 from api.idempotency import IdempotencyHeader, idempotent
 from api.params import IdPath, Limit, Offset, Page, page_of
 from api.problems import PROBLEMS, Problem, ProblemError, found
@@ -135,11 +136,11 @@ def _inbox(ctx: Ctx, caller: Caller, limit: int, offset: int, state: str | None)
 @get("/api/notices", tags=_TAGS, summary="通知列表（新的在前）", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
 def list_notices(
-    ctx: Ctx,
-    caller: Caller,
+    ctx: CtxDep,
+    caller: CallerDep,
     limit: Limit = 50,
     offset: Offset = 0,
-    notice_state: Annotated[_STATES | None, Parameter(query="state")] = None,
+    notice_state: Annotated[_STATES | None, QueryParameter(name="state")] = None,
 ) -> Page[NoticeOut]:
     """企业：本企业的通知；村、乡镇、县：辖区内各户的通知（县与督查另含本县企业的）；
     以及发往本人所管订阅的通知。"""
@@ -154,7 +155,7 @@ def _one(ctx: Ctx, caller: Caller, notice_id: int) -> NoticeDetailOut:
 
 @get("/api/notices/{notice_id:int}", tags=_TAGS, summary="一条通知：内容、各渠道投递与每次尝试",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def show_notice(ctx: Ctx, caller: Caller, notice_id: IdPath) -> NoticeDetailOut:
+def show_notice(ctx: CtxDep, caller: CallerDep, notice_id: IdPath) -> NoticeDetailOut:
     """不在辖区内的通知与不存在的通知一样答 404。"""
     return _one(ctx, caller, notice_id)
 
@@ -220,7 +221,10 @@ def _refused(exc: BadSubscription) -> ProblemError:
 @get("/api/subscriptions", tags=_TAGS, summary="本人所管的订阅", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
 def list_subscriptions(
-    ctx: Ctx, caller: Caller, limit: Limit = 500, offset: Offset = 0
+    ctx: CtxDep,
+    caller: CallerDep,
+    limit: Limit = 500,
+    offset: Offset = 0,
 ) -> Page[SubscriptionOut]:
     """企业：本企业的订阅；县：本县办公室与村（社区）代收点的订阅；其他角色：空。"""
     with read_session(ctx.engine) as session:
@@ -240,7 +244,7 @@ def _register(ctx: Ctx, caller: Caller, body: SubscriptionIn) -> SubscriptionCre
 @post("/api/subscriptions", tags=_TAGS, summary="添加订阅（webhook 密钥只显示这一次）",
       guards=[needs("enterprise", "county")], sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
 def add_subscription(
-    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], data: SubscriptionIn,
+    ctx: CtxDep, caller: CallerDep, request: Request[Any, Any, Any], data: JSONBody[SubscriptionIn],
     idempotency_key: IdempotencyHeader = None,
 ) -> Response[SubscriptionCreated]:  # fmt: skip
     """webhook 地址不得指向内网（回环、私有、链路本地…），除非 ZHIDA_WEBHOOK_ALLOW 放行。"""
@@ -261,7 +265,7 @@ def _rotate(ctx: Ctx, caller: Caller, subscription_id: int) -> RotatedOut:
       summary="轮换 webhook 密钥（新密钥只显示这一次；旧密钥 24 小时内仍签名）",
       status_code=200, sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
 def rotate_subscription(
-    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], subscription_id: IdPath,
+    ctx: CtxDep, caller: CallerDep, request: Request[Any, Any, Any], subscription_id: IdPath,
     idempotency_key: IdempotencyHeader = None,
 ) -> Response[RotatedOut]:  # fmt: skip
     """新密钥只在这次应答中出现（带同一幂等键的重试重放这次应答）。"""
@@ -283,7 +287,7 @@ def _ping(ctx: Ctx, caller: Caller, subscription_id: int) -> PingOut:
       summary="发送一次签名的测试推送（经发件箱投递）", status_code=202, sync_to_thread=True,
       responses=PROBLEMS)  # fmt: skip
 def ping_subscription(
-    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], subscription_id: IdPath,
+    ctx: CtxDep, caller: CallerDep, request: Request[Any, Any, Any], subscription_id: IdPath,
     idempotency_key: IdempotencyHeader = None,
 ) -> Response[PingOut]:  # fmt: skip
     """排入发件箱，由投递任务发出；用 GET /api/notices/{outbox_id} 查看投递结果。"""
@@ -293,7 +297,7 @@ def ping_subscription(
 
 @delete("/api/subscriptions/{subscription_id:int}", tags=_TAGS, summary="停用订阅",
         status_code=204, sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def disable_subscription(ctx: Ctx, caller: Caller, subscription_id: IdPath) -> None:
+def disable_subscription(ctx: CtxDep, caller: CallerDep, subscription_id: IdPath) -> None:
     """停用后不再投递；仍在途的投递记为 gone。"""
     done = disable_for(ctx.engine, scope=caller.scope, subscription_id=subscription_id)
     found(done or None, f"订阅 {subscription_id} ")

@@ -18,6 +18,7 @@ from litestar.params import Parameter
 
 from api.auth import Caller, needs
 from api.context import Ctx
+from api.deps import CallerDep, CtxDep
 from api.params import Limit, Offset, Page, day_or_today, page_of
 from api.problems import PROBLEMS
 from store.claims.report import OutcomesReport, outcomes
@@ -81,7 +82,9 @@ def _coverage(ctx: Ctx, caller: Caller, on: date | None, region: str | None) -> 
 @get("/api/supervision/coverage", tags=_TAGS, guards=_GUARD, sync_to_thread=True,
      summary="覆盖情况：各政策、各乡镇（或村）符合 / 已通知 / 已申领 / 已发放",
      responses=PROBLEMS)  # fmt: skip
-def coverage_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None) -> CoverageOut:
+def coverage_route(
+    ctx: CtxDep, caller: CallerDep, on: On = None, region: Region = None
+) -> CoverageOut:
     """6 位前缀按乡镇分组，9 或 12 位按村分组；只算 on 当天符合条件的对象。"""
     return _coverage(ctx, caller, on, region)
 
@@ -112,7 +115,7 @@ class UnclaimedItem(msgspec.Struct):
 
 @get("/api/supervision/unclaimed", tags=_TAGS, guards=_GUARD, sync_to_thread=True,
      summary="应享未享清单：符合条件满 days 天仍无申领", responses=PROBLEMS)  # fmt: skip
-def unclaimed_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None,
+def unclaimed_route(ctx: CtxDep, caller: CallerDep, on: On = None, region: Region = None,
                     days: Days = 30,
                     limit: Limit = 100, offset: Offset = 0,
                     ) -> Page[UnclaimedItem]:  # fmt: skip
@@ -137,7 +140,7 @@ class OverdueItem(msgspec.Struct):
 
 @get("/api/supervision/overdue", tags=_TAGS, guards=_GUARD, sync_to_thread=True,
      summary="超期未办的申领环节（工作日）", responses=PROBLEMS)  # fmt: skip
-def overdue_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None,
+def overdue_route(ctx: CtxDep, caller: CallerDep, on: On = None, region: Region = None,
                   limit: Limit = 100, offset: Offset = 0,
                   ) -> Page[OverdueItem]:  # fmt: skip
     """最早到期的在前；days_overdue 为工作日数（日历未覆盖时为空）。"""
@@ -153,7 +156,7 @@ def overdue_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None
 
 @get("/api/supervision/outcomes", tags=_TAGS, guards=_GUARD, sync_to_thread=True,
      summary="成效报告（zhida report outcomes 的数据）", responses=PROBLEMS)  # fmt: skip
-def outcomes_route(ctx: Ctx, caller: Caller, on: On = None, region: Region = None,
+def outcomes_route(ctx: CtxDep, caller: CallerDep, on: On = None, region: Region = None,
                    days: Days = 30) -> dict[str, Any]:  # fmt: skip
     """各政策与一件事的申领、材料、跑动、发放天数、超期数，及应享未享清单（户编号脱敏）。"""
     report = _report(ctx, caller, on, region, days)

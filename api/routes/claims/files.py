@@ -20,12 +20,12 @@ from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Body, Parameter
+from litestar.params import MultipartBody, Parameter
 
 from api.auth import Caller, needs
 from api.context import Ctx
+from api.deps import CallerDep, CtxDep
 from api.idempotency import IdempotencyHeader, idempotent
 from api.problems import PROBLEMS, Problem, ProblemError
 from api.routes.claims.common import TAGS, plain_text
@@ -56,8 +56,8 @@ def _department(caller: Caller, department: str | None) -> str:
      sync_to_thread=True, responses={**PROBLEMS, **_SHEET},
      guards=[needs("department", "county")])  # fmt: skip
 def export_route(
-    ctx: Ctx,
-    caller: Caller,
+    ctx: CtxDep,
+    caller: CallerDep,
     department: Annotated[
         str | None, Parameter(max_length=120, description="部门名称（部门用户默认本部门）")
     ] = None,
@@ -106,10 +106,10 @@ def _record(ctx: Ctx, caller: Caller, name: str, content: bytes) -> PaymentsOut:
       sync_to_thread=True, responses=PROBLEMS, status_code=200,
       guards=[needs("department")])  # fmt: skip
 def payments_route(
-    ctx: Ctx,
-    caller: Caller,
+    ctx: CtxDep,
+    caller: CallerDep,
     request: Request[Any, Any, Any],
-    data: Annotated[PaymentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    data: MultipartBody[PaymentUpload],
     idempotency_key: IdempotencyHeader = None,
 ) -> Response[PaymentsOut]:
     """Each good row recorded as paid (idempotent per part: a replayed file changes nothing);

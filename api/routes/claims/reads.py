@@ -6,10 +6,10 @@ from datetime import date
 from typing import Annotated, Literal
 
 from litestar import get
-from litestar.params import Parameter
+from litestar.params import Parameter, QueryParameter
 
-from api.auth import Caller, needs
-from api.context import Ctx
+from api.auth import needs
+from api.deps import CallerDep, CtxDep
 from api.params import IdPath, Limit, Offset, day_or_today
 from api.problems import PROBLEMS, Problem, ProblemError, found
 from api.routes.claims.common import TAGS, plain_text, shown, workflow
@@ -26,13 +26,13 @@ Kind = Literal["grant", "claim", "bundle"]
 @get("/api/claims", tags=TAGS, summary="申领待办：本角色、本辖区待办理的申领",
      sync_to_thread=True, responses=PROBLEMS, guards=[needs(*sorted(READS_CLAIMS))])  # fmt: skip
 def list_route(
-    ctx: Ctx,
-    caller: Caller,
+    ctx: CtxDep,
+    caller: CallerDep,
     waiting: Annotated[
         bool, Parameter(description="只列待本角色办理的（false：辖区内全部）")
     ] = True,
     in_state: Annotated[
-        str | None, Parameter(query="state", max_length=24, description="申领或分项的状态")
+        str | None, QueryParameter(name="state", max_length=24, description="申领或分项的状态")
     ] = None,
     kind: Annotated[Kind | None, Parameter(description="grant | claim | bundle")] = None,
     subject: Annotated[str | None, Parameter(max_length=64, description="户编号或信用代码")] = None,
@@ -58,6 +58,6 @@ def list_route(
 
 @get("/api/claims/{claim_id:int}", tags=TAGS, summary="查看申领：表单、材料、分项、办理记录、时限",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def show_route(ctx: Ctx, caller: Caller, claim_id: IdPath) -> ClaimOut:
+def show_route(ctx: CtxDep, caller: CallerDep, claim_id: IdPath) -> ClaimOut:
     """One claim in full (ID numbers masked); 404 when it is not in the caller's scope."""
     return found(shown(ctx, caller, claim_id), f"申领 {claim_id} ")

@@ -12,9 +12,11 @@ from datetime import date
 from typing import Any
 
 from litestar import Request, Response, post
+from litestar.params import JSONBody
 
 from api.auth import Caller
 from api.context import Ctx
+from api.deps import CallerDep, CtxDep
 from api.idempotency import IdempotencyHeader, idempotent
 from api.params import IdPath
 from api.problems import PROBLEMS, Problem, ProblemError
@@ -77,8 +79,8 @@ _STEP: dict[str, Any] = {
 
 @post("/api/claims/{claim_id:int}/confirm", summary="确认申领（本人，或村代办员代本户）", **_STEP)
 def confirm_route(
-    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], claim_id: IdPath,
-    data: ConfirmBody | None = None, idempotency_key: IdempotencyHeader = None,
+    ctx: CtxDep, caller: CallerDep, request: Request[Any, Any, Any], claim_id: IdPath,
+    data: JSONBody[ConfirmBody | None] = None, idempotency_key: IdempotencyHeader = None,
 ) -> Response[StepOut]:  # fmt: skip
     """One confirmation: the household or enterprise itself, or its village operator on the
     household's behalf (recorded as such)."""
@@ -91,8 +93,8 @@ def confirm_route(
 @post("/api/claims/{claim_id:int}/advance", summary="办理一步（受理、审核、审批、发放、撤回…）",
       **_STEP)  # fmt: skip
 def advance_route(
-    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], claim_id: IdPath,
-    data: AdvanceBody, idempotency_key: IdempotencyHeader = None,
+    ctx: CtxDep, caller: CallerDep, request: Request[Any, Any, Any], claim_id: IdPath,
+    data: JSONBody[AdvanceBody], idempotency_key: IdempotencyHeader = None,
 ) -> Response[StepOut]:  # fmt: skip
     """Any step of the workflow table by its action, as the caller's role may take it."""
     req = _request(caller, claim_id, data.action, idempotency_key, version=data.version,
@@ -114,8 +116,8 @@ def _reasoned(
 
 @post("/api/claims/{claim_id:int}/return", summary="退回补正（理由：需补正什么）", **_STEP)
 def return_route(
-    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], claim_id: IdPath,
-    data: ReasonBody, idempotency_key: IdempotencyHeader = None,
+    ctx: CtxDep, caller: CallerDep, request: Request[Any, Any, Any], claim_id: IdPath,
+    data: JSONBody[ReasonBody], idempotency_key: IdempotencyHeader = None,
 ) -> Response[StepOut]:  # fmt: skip
     """Send the claim (or the department's part) back, saying what to fix."""
     return _reasoned(ctx, caller, request, claim_id, data, idempotency_key, "return")
@@ -123,8 +125,8 @@ def return_route(
 
 @post("/api/claims/{claim_id:int}/reject", summary="不予批准（须给出理由）", **_STEP)
 def reject_route(
-    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], claim_id: IdPath,
-    data: ReasonBody, idempotency_key: IdempotencyHeader = None,
+    ctx: CtxDep, caller: CallerDep, request: Request[Any, Any, Any], claim_id: IdPath,
+    data: JSONBody[ReasonBody], idempotency_key: IdempotencyHeader = None,
 ) -> Response[StepOut]:  # fmt: skip
     """Refuse the claim (or the department's part), with the reason."""
     return _reasoned(ctx, caller, request, claim_id, data, idempotency_key, "reject")
@@ -162,7 +164,7 @@ def _distinct(data: BatchBody) -> None:
 
 @post("/api/claims/batch", summary="批量办理：同一步骤办理多件申领，逐件返回结果", **_STEP)
 def batch_route(
-    ctx: Ctx, caller: Caller, request: Request[Any, Any, Any], data: BatchBody,
+    ctx: CtxDep, caller: CallerDep, request: Request[Any, Any, Any], data: JSONBody[BatchBody],
     idempotency_key: IdempotencyHeader = None,
 ) -> Response[BatchOut]:  # fmt: skip
     """The same action on each claim, each in its own transaction (as `advance_many`): one

@@ -14,8 +14,9 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.params import FromPath, JSONBody
 
-from api.context import Ctx
+from api.deps import CtxDep
 from api.params import Limit, Offset, Page, page_of
 from api.problems import PROBLEMS, found, problem_response
 from api.routes.rules.schemas import (
@@ -53,7 +54,7 @@ def _as(data: Any, shape: type[Any]) -> Any:
 
 @post("/api/match", tags=TAGS, summary="匹配一户或一家企业的档案，逐条说明", status_code=200,
       sync_to_thread=True, responses=PROBLEMS, exception_handlers=DEEP)  # fmt: skip
-def match_route(data: MatchIn, ctx: Ctx) -> MatchOut:
+def match_route(data: JSONBody[MatchIn], ctx: CtxDep) -> MatchOut:
     """Per policy: status, amount (to the fen), each condition with the value seen and its
     threshold, missing facts; the bundles; 一次性告知 (which fact, of whom)."""
     answer = match_profile(ctx.catalogue, data.profile, data.on or today(), at="profile")
@@ -62,7 +63,7 @@ def match_route(data: MatchIn, ctx: Ctx) -> MatchOut:
 
 @get("/api/policies", tags=TAGS, summary="政策目录：每项政策", sync_to_thread=False,
      responses=PROBLEMS)  # fmt: skip
-def policies(ctx: Ctx, limit: Limit = 500, offset: Offset = 0) -> Page[PolicyOut]:
+def policies(ctx: CtxDep, limit: Limit = 500, offset: Offset = 0) -> Page[PolicyOut]:
     """The policies of the served catalogue, by id (a page; by default all, up to 500)."""
     rows: list[PolicyOut] = _as(policy_rows(ctx.catalogue), list[PolicyOut])
     return page_of(rows, limit, offset)
@@ -70,7 +71,7 @@ def policies(ctx: Ctx, limit: Limit = 500, offset: Offset = 0) -> Page[PolicyOut
 
 @get("/api/policies/{policy_id:str}", tags=TAGS, summary="一项政策：参数及其取值与依据、条件、用例",
      sync_to_thread=False, responses=PROBLEMS)  # fmt: skip
-def policy(policy_id: str, ctx: Ctx) -> PolicyDetailOut:
+def policy(policy_id: FromPath[str], ctx: CtxDep) -> PolicyDetailOut:
     """One policy: parameters with dated values and references, conditions, benefit,
     materials, test cases (ID numbers masked), basis."""
     found_policy = found(ctx.catalogue.policies.get(policy_id), f"政策 {policy_id[:80]} ")
@@ -78,7 +79,7 @@ def policy(policy_id: str, ctx: Ctx) -> PolicyDetailOut:
 
 
 @get("/api/facts", tags=TAGS, summary="事实目录", sync_to_thread=False, responses=PROBLEMS)
-def facts(ctx: Ctx, limit: Limit = 500, offset: Offset = 0) -> Page[FactOut]:
+def facts(ctx: CtxDep, limit: Limit = 500, offset: Offset = 0) -> Page[FactOut]:
     """The facts a policy may name (facts.yaml; a page; by default all, up to 500)."""
     rows: list[FactOut] = _as(fact_rows(ctx.catalogue), list[FactOut])
     return page_of(rows, limit, offset)
@@ -86,7 +87,7 @@ def facts(ctx: Ctx, limit: Limit = 500, offset: Offset = 0) -> Page[FactOut]:
 
 @get("/api/catalogue", tags=TAGS, summary="当前政策目录的版本（内容哈希）与是否已发布",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def catalogue(ctx: Ctx) -> CatalogueOut:
+def catalogue(ctx: CtxDep) -> CatalogueOut:
     """The served catalogue's content hash, its size, and when and by whom it was published."""
     with read_session(ctx.engine) as session:
         return _as(catalogue_status(session=session, catalogue=ctx.catalogue), CatalogueOut)  # type: ignore[no-any-return]

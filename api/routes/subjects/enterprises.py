@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import get, patch, put
+from litestar.params import FromPath, JSONBody
 
-from api.auth import Caller, needs
-from api.context import Ctx
+from api.auth import needs
+from api.deps import CallerDep, CtxDep
 from api.params import Limit, Offset, Page, page_of
 from api.problems import PROBLEMS, found
 from api.routes.subjects.households import events
@@ -50,7 +51,11 @@ _KEY = "/api/enterprises/{credit_code:str}"
 @get("/api/enterprises", tags=TAGS, summary="可见的企业（分页）", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
 def enterprises(
-    ctx: Ctx, caller: Caller, region: Region = None, limit: Limit = 50, offset: Offset = 0
+    ctx: CtxDep,
+    caller: CallerDep,
+    region: Region = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[dict[str, Any]]:
     with read_session(ctx.engine) as s:
         p = list_enterprises(session=s, scope=caller.scope, region=region, limit=limit,
@@ -59,7 +64,7 @@ def enterprises(
 
 
 @get(_KEY, tags=TAGS, summary="一家企业的资料", sync_to_thread=True, responses=PROBLEMS)
-def enterprise(ctx: Ctx, caller: Caller, credit_code: str) -> EnterpriseView:
+def enterprise(ctx: CtxDep, caller: CallerDep, credit_code: FromPath[str]) -> EnterpriseView:
     with read_session(ctx.engine) as s:
         view = enterprise_view(session=s, scope=caller.scope, credit_code=credit_code)
     return found(view, f"企业 {credit_code}")
@@ -68,7 +73,11 @@ def enterprise(ctx: Ctx, caller: Caller, credit_code: str) -> EnterpriseView:
 @put(_KEY, tags=TAGS, summary="整体写入企业档案（经事件处理）", sync_to_thread=True,
      guards=[WRITERS], responses=PROBLEMS)  # fmt: skip
 def put_enterprise(
-    ctx: Ctx, caller: Caller, credit_code: str, data: dict[str, Any], on: On = None
+    ctx: CtxDep,
+    caller: CallerDep,
+    credit_code: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+    on: On = None,
 ) -> OutcomeOut:
     done = put_subject(ctx.engine, scope=caller.scope, kind="enterprise", key=credit_code,
                        raw=data, on=on or today(),
@@ -78,7 +87,12 @@ def put_enterprise(
 
 @patch(_KEY, tags=TAGS, summary="修改企业的事实（经事件处理）", sync_to_thread=True,
        guards=[WRITERS], responses=PROBLEMS)  # fmt: skip
-def patch_enterprise(ctx: Ctx, caller: Caller, credit_code: str, data: PatchBody) -> OutcomeOut:
+def patch_enterprise(
+    ctx: CtxDep,
+    caller: CallerDep,
+    credit_code: FromPath[str],
+    data: JSONBody[PatchBody],
+) -> OutcomeOut:
     done = patch_subject(ctx.engine, scope=caller.scope, kind="enterprise", key=credit_code,
                          values=data.facts, member=data.member, on=data.on or today(),
                          events=events(ctx, caller, f"PATCH {credit_code}"))  # fmt: skip
@@ -88,9 +102,9 @@ def patch_enterprise(ctx: Ctx, caller: Caller, credit_code: str, data: PatchBody
 @get(_KEY + "/entitlements", tags=TAGS, summary="企业在某日享受的政策", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
 def entitlements(
-    ctx: Ctx,
-    caller: Caller,
-    credit_code: str,
+    ctx: CtxDep,
+    caller: CallerDep,
+    credit_code: FromPath[str],
     on: On = None,
     limit: Limit = 500,
     offset: Offset = 0,
@@ -106,7 +120,11 @@ def entitlements(
 @get(_KEY + "/entitlements/history", tags=TAGS, summary="企业享受政策的全部区间",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
 def history(
-    ctx: Ctx, caller: Caller, credit_code: str, limit: Limit = 500, offset: Offset = 0
+    ctx: CtxDep,
+    caller: CallerDep,
+    credit_code: FromPath[str],
+    limit: Limit = 500,
+    offset: Offset = 0,
 ) -> Page[HistoryOut]:
     with read_session(ctx.engine) as s:
         items = subject_history(session=s, scope=caller.scope, kind="enterprise",

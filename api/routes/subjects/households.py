@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import get, patch, put
+from litestar.params import FromPath, JSONBody
 
 from api.auth import Caller, needs
 from api.context import Ctx
+from api.deps import CallerDep, CtxDep
 from api.params import Limit, Offset, Page, page_of
 from api.problems import PROBLEMS, found
 from api.routes.subjects.schemas import (
@@ -56,7 +58,11 @@ def events(ctx: Ctx, caller: Caller, source: str) -> EventArgs:
 @get("/api/households", tags=TAGS, summary="辖区内的户（分页）", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
 def households(
-    ctx: Ctx, caller: Caller, region: Region = None, limit: Limit = 50, offset: Offset = 0
+    ctx: CtxDep,
+    caller: CallerDep,
+    region: Region = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page[dict[str, Any]]:
     with read_session(ctx.engine) as s:
         p = list_households(session=s, scope=caller.scope, region=region, limit=limit,
@@ -66,7 +72,7 @@ def households(
 
 @get(_KEY, tags=TAGS, summary="一户的资料（身份证号已遮蔽）", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
-def household(ctx: Ctx, caller: Caller, household_no: str) -> HouseholdView:
+def household(ctx: CtxDep, caller: CallerDep, household_no: FromPath[str]) -> HouseholdView:
     with read_session(ctx.engine) as s:
         view = household_view(session=s, scope=caller.scope, household_no=household_no)
     return found(view, f"户 {household_no}")
@@ -74,7 +80,7 @@ def household(ctx: Ctx, caller: Caller, household_no: str) -> HouseholdView:
 
 @get(_KEY + "/identity", tags=TAGS, summary="一户成员的完整身份证号（仅本村，留审计）",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
-def identity(ctx: Ctx, caller: Caller, household_no: str) -> IdentityView:
+def identity(ctx: CtxDep, caller: CallerDep, household_no: FromPath[str]) -> IdentityView:
     view = household_identity(engine=ctx.engine, scope=caller.scope, household_no=household_no)
     return found(view, f"户 {household_no}")
 
@@ -82,7 +88,11 @@ def identity(ctx: Ctx, caller: Caller, household_no: str) -> IdentityView:
 @put(_KEY, tags=TAGS, summary="整户写入档案（经事件处理）", sync_to_thread=True,
      guards=[WRITERS], responses=PROBLEMS)  # fmt: skip
 def put_household(
-    ctx: Ctx, caller: Caller, household_no: str, data: dict[str, Any], on: On = None
+    ctx: CtxDep,
+    caller: CallerDep,
+    household_no: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+    on: On = None,
 ) -> OutcomeOut:
     done = put_subject(ctx.engine, scope=caller.scope, kind="household", key=household_no,
                        raw=data, on=on or today(),
@@ -92,7 +102,12 @@ def put_household(
 
 @patch(_KEY, tags=TAGS, summary="修改户或成员的事实（经事件处理）", sync_to_thread=True,
        guards=[WRITERS], responses=PROBLEMS)  # fmt: skip
-def patch_household(ctx: Ctx, caller: Caller, household_no: str, data: PatchBody) -> OutcomeOut:
+def patch_household(
+    ctx: CtxDep,
+    caller: CallerDep,
+    household_no: FromPath[str],
+    data: JSONBody[PatchBody],
+) -> OutcomeOut:
     done = patch_subject(ctx.engine, scope=caller.scope, kind="household", key=household_no,
                          values=data.facts, member=data.member, on=data.on or today(),
                          events=events(ctx, caller, f"PATCH {household_no}"))  # fmt: skip
@@ -102,9 +117,9 @@ def patch_household(ctx: Ctx, caller: Caller, household_no: str, data: PatchBody
 @get(_KEY + "/entitlements", tags=TAGS, summary="一户在某日享受的政策", sync_to_thread=True,
      responses=PROBLEMS)  # fmt: skip
 def entitlements(
-    ctx: Ctx,
-    caller: Caller,
-    household_no: str,
+    ctx: CtxDep,
+    caller: CallerDep,
+    household_no: FromPath[str],
     on: On = None,
     limit: Limit = 500,
     offset: Offset = 0,
@@ -120,7 +135,11 @@ def entitlements(
 @get(_KEY + "/entitlements/history", tags=TAGS, summary="一户享受政策的全部区间",
      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
 def history(
-    ctx: Ctx, caller: Caller, household_no: str, limit: Limit = 500, offset: Offset = 0
+    ctx: CtxDep,
+    caller: CallerDep,
+    household_no: FromPath[str],
+    limit: Limit = 500,
+    offset: Offset = 0,
 ) -> Page[HistoryOut]:
     with read_session(ctx.engine) as s:
         items = subject_history(session=s, scope=caller.scope, kind="household",

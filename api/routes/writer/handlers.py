@@ -17,9 +17,11 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, post
+from litestar.params import JSONBody
 
 from api.auth import Caller, needs
 from api.context import Ctx
+from api.deps import CallerDep, CtxDep
 from api.idempotency import IdempotencyHeader, idempotent
 from api.problems import PROBLEMS, Problem, problem_response
 from api.routes.rules.handlers import too_deep
@@ -49,7 +51,7 @@ HANDLERS: dict[type[Exception] | int, Any] = {RecursionError: too_deep, DraftRef
 @post("/api/writer/lint", tags=TAGS, summary="检查草稿（lint）：位置、问题、建议", status_code=200,
       guards=[WRITER], sync_to_thread=True, responses=PROBLEMS,
       exception_handlers=HANDLERS)  # fmt: skip
-def lint(data: DraftIn, ctx: Ctx) -> DraftReportOut:
+def lint(data: JSONBody[DraftIn], ctx: CtxDep) -> DraftReportOut:
     """`zhida lint` of a draft against the served catalogue: every error and warning."""
     return _as(lint_draft(ctx.root, data.text, data.name).as_data(), DraftReportOut)  # type: ignore[no-any-return]
 
@@ -57,7 +59,7 @@ def lint(data: DraftIn, ctx: Ctx) -> DraftReportOut:
 @post("/api/writer/test", tags=TAGS, summary="运行草稿的测试用例", status_code=200,
       guards=[WRITER], sync_to_thread=True, responses=PROBLEMS,
       exception_handlers=HANDLERS)  # fmt: skip
-def test_cases(data: DraftIn, ctx: Ctx) -> DraftReportOut:
+def test_cases(data: JSONBody[DraftIn], ctx: CtxDep) -> DraftReportOut:
     """`zhida test` of a draft: its errors, then each case passed or what differed."""
     return _as(run_draft_tests(ctx.root, data.text, data.name).as_data(), DraftReportOut)  # type: ignore[no-any-return]
 
@@ -65,7 +67,7 @@ def test_cases(data: DraftIn, ctx: Ctx) -> DraftReportOut:
 @post("/api/writer/impact", tags=TAGS, summary="影响评估：草稿在已存档案上的新增、减少与金额变化",
       status_code=200, guards=[WRITER], sync_to_thread=True, responses=PROBLEMS,
       exception_handlers=HANDLERS)  # fmt: skip
-def impact(data: ImpactIn, ctx: Ctx, caller: Caller) -> ImpactOut:
+def impact(data: JSONBody[ImpactIn], ctx: CtxDep, caller: CallerDep) -> ImpactOut:
     """`zhida impact` as data, by township and village, inside the writer's region; writes
     nothing."""
     answer = draft_impact(
@@ -79,7 +81,7 @@ def impact(data: ImpactIn, ctx: Ctx, caller: Caller) -> ImpactOut:
       status_code=200, guards=[WRITER], sync_to_thread=True, responses=PROBLEMS,
       exception_handlers=HANDLERS)  # fmt: skip
 def publish(
-    data: DraftIn, ctx: Ctx, caller: Caller, request: Request[Any, Any, Any],
+    data: JSONBody[DraftIn], ctx: CtxDep, caller: CallerDep, request: Request[Any, Any, Any],
     idempotency_key: IdempotencyHeader = None,
 ) -> Response[PublishOut]:  # fmt: skip
     """Publish a draft into the served catalogue (audited); the next match uses it."""
