@@ -57,12 +57,14 @@ def page_of(items: Sequence[T], limit: int, offset: int) -> Page[T]:
 DAY_FIRST, DAY_LAST = date(1900, 1, 1), date(2199, 12, 31)  # the days zhida counts with
 
 
-def day_or_today(on: date | None, where: str = "on") -> date:
-    """A date parameter (default today, Asia/Shanghai), or a 400 naming it when it lies outside
-    1900–2199 (a year-1 date would overflow the day arithmetic of a report)."""
+def day_or_today(on: date | None, where: str = "on", *, body: bool = False) -> date:
+    """A date (default today, Asia/Shanghai), or a problem naming it when it lies outside
+    1900–2199 (a year-1 date would overflow the day arithmetic of a report): a query
+    parameter's is a 400 at `query.<where>`, a body field's a 422 at `<where>`."""
     if on is None:
         return today()
     if not DAY_FIRST <= on <= DAY_LAST:
         said = f"{on.isoformat()}：应为 {DAY_FIRST.year}–{DAY_LAST.year} 年之间的日期"
-        raise ProblemError(400, f"{where}：{said}", [Problem(f"query.{where}", said)])
+        path, status = (where, 422) if body else (f"query.{where}", 400)
+        raise ProblemError(status, f"{where}：{said}", [Problem(path, said)])
     return on

@@ -15,9 +15,9 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import needs
 from api.deps import CallerDep, CtxDep
-from api.params import Limit, Offset, Page, page_of
+from api.params import Limit, Offset, Page
 from api.problems import PROBLEMS, found
-from api.routes.subjects.households import events
+from api.routes.subjects.common import entitlements_of, history_of, patched, stored
 from api.routes.subjects.schemas import (
     EntitlementOut,
     HistoryOut,
@@ -25,20 +25,12 @@ from api.routes.subjects.schemas import (
     OutcomeOut,
     PatchBody,
     Region,
-    entitlements_out,
-    history_out,
-    outcome_out,
 )
-from rules.clock import today
 from store.db import read_session
 from store.subjects import (
     EnterpriseView,
     enterprise_view,
     list_enterprises,
-    patch_subject,
-    put_subject,
-    subject_entitlements,
-    subject_history,
 )
 
 __all__ = ["ROUTES"]
@@ -79,10 +71,7 @@ def put_enterprise(
     data: JSONBody[dict[str, Any]],
     on: On = None,
 ) -> OutcomeOut:
-    done = put_subject(ctx.engine, scope=caller.scope, kind="enterprise", key=credit_code,
-                       raw=data, on=on or today(),
-                       events=events(ctx, caller, f"PUT {credit_code}"))  # fmt: skip
-    return outcome_out(found(done, f"企业 {credit_code}"))
+    return stored(ctx, caller, "enterprise", credit_code, data, on)
 
 
 @patch(_KEY, tags=TAGS, summary="修改企业的事实（经事件处理）", sync_to_thread=True,
@@ -93,10 +82,7 @@ def patch_enterprise(
     credit_code: FromPath[str],
     data: JSONBody[PatchBody],
 ) -> OutcomeOut:
-    done = patch_subject(ctx.engine, scope=caller.scope, kind="enterprise", key=credit_code,
-                         values=data.facts, member=data.member, on=data.on or today(),
-                         events=events(ctx, caller, f"PATCH {credit_code}"))  # fmt: skip
-    return outcome_out(found(done, f"企业 {credit_code}"))
+    return patched(ctx, caller, "enterprise", credit_code, data)
 
 
 @get(_KEY + "/entitlements", tags=TAGS, summary="企业在某日享受的政策", sync_to_thread=True,
@@ -109,12 +95,7 @@ def entitlements(
     limit: Limit = 500,
     offset: Offset = 0,
 ) -> Page[EntitlementOut]:
-    with read_session(ctx.engine) as s:
-        held = subject_entitlements(session=s, scope=caller.scope, kind="enterprise",
-                                    key=credit_code, on=on or today())  # fmt: skip
-    return page_of(
-        entitlements_out(found(held, f"企业 {credit_code}"), ctx.catalogue), limit, offset
-    )
+    return entitlements_of(ctx, caller, "enterprise", credit_code, on, limit, offset)
 
 
 @get(_KEY + "/entitlements/history", tags=TAGS, summary="企业享受政策的全部区间",
@@ -126,10 +107,7 @@ def history(
     limit: Limit = 500,
     offset: Offset = 0,
 ) -> Page[HistoryOut]:
-    with read_session(ctx.engine) as s:
-        items = subject_history(session=s, scope=caller.scope, kind="enterprise",
-                                key=credit_code)  # fmt: skip
-    return page_of(history_out(found(items, f"企业 {credit_code}"), ctx.catalogue), limit, offset)
+    return history_of(ctx, caller, "enterprise", credit_code, limit, offset)
 
 
 ROUTES: list[Any] = [enterprises, enterprise, put_enterprise, patch_enterprise, entitlements,

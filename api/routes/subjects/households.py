@@ -12,11 +12,11 @@ from typing import Any
 from litestar import get, patch, put
 from litestar.params import FromPath, JSONBody
 
-from api.auth import Caller, needs
-from api.context import Ctx
+from api.auth import needs
 from api.deps import CallerDep, CtxDep
-from api.params import Limit, Offset, Page, page_of
+from api.params import Limit, Offset, Page
 from api.problems import PROBLEMS, found
+from api.routes.subjects.common import entitlements_of, history_of, patched, stored
 from api.routes.subjects.schemas import (
     EntitlementOut,
     HistoryOut,
@@ -24,11 +24,7 @@ from api.routes.subjects.schemas import (
     OutcomeOut,
     PatchBody,
     Region,
-    entitlements_out,
-    history_out,
-    outcome_out,
 )
-from rules.clock import today
 from store.db import read_session
 from store.subjects import (
     HouseholdView,
@@ -36,23 +32,13 @@ from store.subjects import (
     household_identity,
     household_view,
     list_households,
-    patch_subject,
-    put_subject,
-    subject_entitlements,
-    subject_history,
 )
-from store.subjects.writes import EventArgs
 
 __all__ = ["ROUTES"]
 
 TAGS = ["户与企业"]
 WRITERS = needs("village", "township", "county")
 _KEY = "/api/households/{household_no:str}"
-
-
-def events(ctx: Ctx, caller: Caller, source: str) -> EventArgs:
-    """What a write by `caller` hands to the event path."""
-    return EventArgs(ctx.catalogue, ctx.root, ctx.reactions, caller.name, f"API {source}"[:300])
 
 
 @get("/api/households", tags=TAGS, summary="辖区内的户（分页）", sync_to_thread=True,
@@ -94,10 +80,7 @@ def put_household(
     data: JSONBody[dict[str, Any]],
     on: On = None,
 ) -> OutcomeOut:
-    done = put_subject(ctx.engine, scope=caller.scope, kind="household", key=household_no,
-                       raw=data, on=on or today(),
-                       events=events(ctx, caller, f"PUT {household_no}"))  # fmt: skip
-    return outcome_out(found(done, f"户 {household_no}"))
+    return stored(ctx, caller, "household", household_no, data, on)
 
 
 @patch(_KEY, tags=TAGS, summary="修改户或成员的事实（经事件处理）", sync_to_thread=True,
@@ -108,10 +91,7 @@ def patch_household(
     household_no: FromPath[str],
     data: JSONBody[PatchBody],
 ) -> OutcomeOut:
-    done = patch_subject(ctx.engine, scope=caller.scope, kind="household", key=household_no,
-                         values=data.facts, member=data.member, on=data.on or today(),
-                         events=events(ctx, caller, f"PATCH {household_no}"))  # fmt: skip
-    return outcome_out(found(done, f"户 {household_no}"))
+    return patched(ctx, caller, "household", household_no, data)
 
 
 @get(_KEY + "/entitlements", tags=TAGS, summary="一户在某日享受的政策", sync_to_thread=True,
@@ -124,12 +104,7 @@ def entitlements(
     limit: Limit = 500,
     offset: Offset = 0,
 ) -> Page[EntitlementOut]:
-    with read_session(ctx.engine) as s:
-        held = subject_entitlements(session=s, scope=caller.scope, kind="household",
-                                    key=household_no, on=on or today())  # fmt: skip
-    return page_of(
-        entitlements_out(found(held, f"户 {household_no}"), ctx.catalogue), limit, offset
-    )
+    return entitlements_of(ctx, caller, "household", household_no, on, limit, offset)
 
 
 @get(_KEY + "/entitlements/history", tags=TAGS, summary="一户享受政策的全部区间",
@@ -141,10 +116,7 @@ def history(
     limit: Limit = 500,
     offset: Offset = 0,
 ) -> Page[HistoryOut]:
-    with read_session(ctx.engine) as s:
-        items = subject_history(session=s, scope=caller.scope, kind="household",
-                                key=household_no)  # fmt: skip
-    return page_of(history_out(found(items, f"户 {household_no}"), ctx.catalogue), limit, offset)
+    return history_of(ctx, caller, "household", household_no, limit, offset)
 
 
 ROUTES: list[Any] = [households, household, identity, put_household, patch_household,
