@@ -159,8 +159,8 @@ def login_route(settings: ApiSettings, auth: JWTAuth[Caller, Token]) -> Any:
     )
     def login(data: JSONBody[LoginBody], request: Request[Any, Any, Any]) -> TokenOut:
         ctx: Ctx = request.app.state.ctx
-        if len(data.username) > 64 or len(data.password) > 128:
-            raise ProblemError(401, "用户名或密码不对")
+        if len(data.username) > 64 or len(data.password) > 128 or "\x00" in data.username:
+            raise ProblemError(401, "用户名或密码不对")  # (PostgreSQL cannot even compare a NUL)
         done = _login(ctx, data)
         if done is None:
             raise ProblemError(401, "用户名或密码不对")

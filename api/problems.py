@@ -14,7 +14,8 @@ column) and say what was found and what was expected, in the same words as the C
 | ClaimError(not_found), an object outside the caller's scope | 404 |
 | ClaimError(refused) | 403 |
 | ClaimError(conflict), ImportConflict, an idempotency key in use | 409 |
-| DatabaseUnavailable | 503 |
+| DatabaseUnavailable, a connection lost or a lock timed out during a request | 503 |
+| what the database refuses to store (a NUL character on PostgreSQL) | 422 |
 | Litestar's own: a malformed body or parameter 400, 401, 403, 404, 405, 413, 429 | as raised |
 
 Anything else is a fault of ours: the client gets a 500 problem that names no internals, and
@@ -34,6 +35,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 
 from matcher.profiles.errors import ProfileError
 from matcher.profiles.masking import mask_ids_in_text
@@ -258,6 +260,19 @@ def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[
     return problem_response(request, 400, "请求体嵌套过深：应为层次不超过几十层的 JSON")
 
 
+def _unstorable(request: Request[Any, Any, Any], exc: DataError) -> Response[Any]:
+    said = "请求含有数据库不能保存的内容（如 NUL 字符 \\u0000，或超出范围的数值）：应删去后重试"
+    log.warning("refused by the database on %s: %s", request.url.path, type(exc.orig).__name__)
+    return problem_response(request, 422, said, [Problem("$", said)])
+
+
+def _database_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.error("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+    return problem_response(
+        request, 503, "数据库暂不可用，请稍后再试", headers={"Retry-After": "30"}
+    )
+
+
 def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error(
         "internal error on %s %s: %s",
@@ -281,5 +296,8 @@ def handlers() -> dict[type[Exception] | int, Any]:
         HTTPException: _http,
         ZhidaError: _domain,
         RecursionError: _too_deep,  # msgspec decoding a body nested thousands deep
+        DataError: _unstorable,  # e.g. a NUL character, which PostgreSQL cannot store in text
+        OperationalError: _database_down,  # the server went away, a lock waited too long
+        InterfaceError: _database_down,
         Exception: _internal,
     }
