@@ -87,10 +87,17 @@ class TokenOut(msgspec.Struct):
     subject_key: str | None
 
 
-def _active(engine: Engine, name: str) -> bool:
+def _active(engine: Engine, name: str, role: str, region: str, department: Any) -> bool:
+    """Whether the token's user is still active and still holds the role it was issued for,
+    with the same region and department (a revoked or moved role ends its tokens at once)."""
     with read_session(engine) as session:
         user = get_user(session=session, name=name)
-    return user is not None and user.disabled_at is None
+    if user is None or user.disabled_at is not None:
+        return False
+    held = user.role(role)
+    return (
+        held is not None and (held.region_code or "") == region and (held.department == department)
+    )
 
 
 async def _caller(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Caller | None:
@@ -99,11 +106,12 @@ async def _caller(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) 
     if not isinstance(role, str) or not isinstance(region, str):
         return None
     ctx: Ctx = connection.app.state.ctx
-    if not await anyio.to_thread.run_sync(_active, ctx.engine, token.sub):
+    department = extras.get("department")
+    if not await anyio.to_thread.run_sync(_active, ctx.engine, token.sub, role, region, department):
         return None
     return Caller(
         name=token.sub, role=role, region=region,
-        department=extras.get("department"), subject_key=extras.get("subject_key"),
+        department=department, subject_key=extras.get("subject_key"),
     )  # fmt: skip
 
 

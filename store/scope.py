@@ -29,7 +29,7 @@ __all__ = ["READS_CLAIMS", "READS_ENTERPRISES", "READS_HOUSEHOLDS", "WRITES_PROF
 
 READS_HOUSEHOLDS = frozenset({"village", "township", "county", "supervisor"})
 READS_ENTERPRISES = frozenset({"county", "enterprise", "supervisor"})
-WRITES_PROFILES = frozenset({"village", "township", "county", "enterprise"})
+WRITES_PROFILES = frozenset({"village", "township", "county"})  # enterprises: the county
 READS_CLAIMS = frozenset(
     {"village", "township", "county", "department", "enterprise", "supervisor"}
 )

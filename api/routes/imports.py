@@ -27,7 +27,7 @@ from api.auth import Caller, needs
 from api.context import Ctx
 from api.deps import CallerDep, CtxDep
 from api.idempotency import IdempotencyHeader, idempotent
-from api.params import IdPath, Limit, Offset
+from api.params import IdPath, Limit, Offset, day_or_today
 from api.problems import PROBLEMS, Problem, ProblemError, found
 from rules.clock import today
 from store.db import read_session
@@ -130,7 +130,7 @@ def _queue(
     request: Request[Any, Any, Any], ctx: Ctx, caller: Caller, state: State, kind: str,
     form: UploadForm, key: str | None,
 ) -> Response[Any]:  # fmt: skip
-    on = form.on or today()
+    on = day_or_today(form.on, body=True)  # 1900–2199
     if on > today():  # before the key: a corrected request may reuse it
         said = f"{on} 晚于今天（{today()}）：应为今天或以前的日期"
         raise ProblemError(422, f"on：{said}", [Problem("on", said)])

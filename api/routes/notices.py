@@ -30,6 +30,7 @@ from api.deps import CallerDep, CtxDep
 from api.idempotency import IdempotencyHeader, idempotent
 from api.params import IdPath, Limit, Offset, Page, page_of
 from api.problems import PROBLEMS, Problem, ProblemError, found
+from matcher.profiles.masking import mask_ids_in_text
 from rules.clock import today
 from store.db import read_session
 from store.delivery.inbox import InboxNotice, inbox, inbox_count, inbox_notice, notice_view
@@ -40,7 +41,12 @@ from store.delivery.manage import (
     rotate_for,
     subscriptions_for,
 )
-from store.delivery.registration import ROTATION_GRACE, BadSubscription, mask_target
+from store.delivery.registration import (
+    ROTATION_GRACE,
+    BadSubscription,
+    mask_target,
+    target_label,
+)
 from store.tables.delivery import Subscription
 from store.tables.types import utcnow
 
@@ -114,13 +120,14 @@ class NoticeDetailOut(NoticeOut):
 
 def _detail(n: InboxNotice) -> NoticeDetailOut:
     deliveries = [
-        DeliveryOut(d.subscription_id, d.channel, mask_target(d.channel, d.target), d.on_behalf,
-                    d.state, d.attempts, d.next_attempt_at, d.sent_at, d.last_error)
+        DeliveryOut(d.subscription_id, d.channel, target_label(d.channel, d.target),
+                    d.on_behalf, d.state, d.attempts, d.next_attempt_at, d.sent_at,
+                    mask_ids_in_text(d.last_error) if d.last_error else None)
         for d in n.deliveries
     ]  # fmt: skip
     tries = [
-        AttemptOut(a.number, a.at, a.channel, a.subscription_id, a.status_code, a.error,
-                   a.latency_ms, a.outcome)
+        AttemptOut(a.number, a.at, a.channel, a.subscription_id, a.status_code,
+                   mask_ids_in_text(a.error) if a.error else None, a.latency_ms, a.outcome)
         for a in n.attempts
     ]  # fmt: skip
     return NoticeDetailOut(**notice_view(n), deliveries=deliveries, tries=tries)

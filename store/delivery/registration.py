@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
@@ -53,6 +54,7 @@ __all__ = [
     "office_key",
     "register",
     "rotate",
+    "target_label",
 ]
 
 ROTATION_GRACE = timedelta(hours=24)
@@ -131,6 +133,21 @@ def mask_phone(phone: str) -> str:
 def mask_target(channel: str, target: str) -> str:
     """A subscription's target as listings show it: a mobile number masked, others as stored."""
     return mask_phone(target) if channel == "sms" else target
+
+
+def target_label(channel: str, target: str) -> str:
+    """A target as a notice's delivery record shows it to anyone in reach of the notice (a
+    county sees its enterprises' notices): a mobile number masked, a webhook URL without its
+    user, query and fragment (where tokens travel), an address as stored."""
+    if channel == "sms":
+        return mask_phone(target)
+    if channel == "webhook":
+        parts = urlsplit(target)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        hidden = "?…" if parts.query or parts.fragment else ""
+        return f"{parts.scheme}://{host}{port}{parts.path}{hidden}"
+    return target
 
 
 def _secret(given: str | None) -> str:

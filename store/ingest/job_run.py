@@ -86,7 +86,7 @@ def run_job(
     except ZhidaError as exc:  # the file refused whole, a conflict, a refused change
         _set(engine, job_id, state="failed", reason=mask_ids_in_text(str(exc))[:1000],
              finished_at=utcnow())  # fmt: skip
-    except Exception as exc:  # a fault of ours: the job says so, the log has the traceback
+    except Exception as exc:  # a fault of ours: the job says so, the log names the error
         log.error("import job %s failed: %s", job_id, mask_ids_in_text(repr(exc)))
         _set(engine, job_id, state="failed", finished_at=utcnow(),
              reason="内部错误：导入未完成，已记录；请联系运维人员")  # fmt: skip

@@ -6,10 +6,13 @@
     worker.stop()
 
 One at a time, because imports write in chunks under the sweeps' lock and a second import would
-only wait for it. A job is claimed by a compare-and-set (`claim_next`), so a second server on
-the same database never runs the same job; what the import stores is resumable anyway
-(`store.ingest.runs`). The worker never dies of a job: `run_job` records every failure on the
-job itself.
+only wait for it. A job is claimed by a compare-and-set (`claim_next`), so two workers never
+take the same queued job. One server per database runs the worker: at its start it queues
+again every job left `running` (by a process that stopped), so a second server started on the
+same database while the first runs a job would queue that job again; the import's own
+checkpoint (`store.ingest.runs`, by the file's sha256) then refuses the duplicate run with
+`ImportConflict`, and that job copy fails saying so. The worker never dies of a job:
+`run_job` records every failure on the job itself.
 """
 
 from __future__ import annotations

@@ -166,5 +166,14 @@ def test_twenty_parallel_confirms_with_one_key_take_one_step(
         assert all(a.content == fresh[0].content for a in done)
         assert all(a.status_code in (200, 409) for a in answers)
         assert all(a.headers.get("Idempotent-Replayed") == "true" for a in done if a not in fresh)
+        with httpx.Client(base_url=server.base_url, timeout=60) as c:  # once all have answered
+            again = c.post(
+                f"/api/claims/{claim['id']}/confirm",
+                json={"on": ON},
+                headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+            )
+        assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+        assert again.content == fresh[0].content
+        assert _steps(server, claim["id"], "confirm") == 1
     finally:
         server.stop()

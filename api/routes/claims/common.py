@@ -8,6 +8,7 @@ from pathlib import Path
 
 from api.auth import Caller
 from api.context import Ctx
+from api.params import day_or_today
 from api.problems import Problem, ProblemError
 from api.routes.claims.schemas import ClaimOut, claim_out
 from rules.clock import future_date_message, today
@@ -39,8 +40,7 @@ def workflow(ctx: Ctx) -> Workflow:
 
 def day_of(on: date | None, where: str = "on") -> date:
     """The day a step is dated: `on`, never after today (default today, Asia/Shanghai)."""
-    if on is None:
-        return today()
+    on = day_or_today(on, where, body=True)  # 1900–2199
     if on > today():
         said = future_date_message(on, where)
         raise ProblemError(422, said, [Problem(where, said)])

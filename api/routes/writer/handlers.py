@@ -23,11 +23,11 @@ from api.auth import Caller, needs
 from api.context import Ctx
 from api.deps import CallerDep, CtxDep
 from api.idempotency import IdempotencyHeader, idempotent
+from api.params import day_or_today
 from api.problems import PROBLEMS, Problem, problem_response
 from api.routes.rules.handlers import too_deep
 from api.routes.writer.schemas import DraftIn, DraftReportOut, ImpactIn, ImpactOut, PublishOut
 from matcher.explain.drafts import DraftRefused, lint_draft, run_draft_tests
-from rules.clock import today
 from store.drafts import draft_impact, publish_draft
 
 __all__ = ["impact", "lint", "publish", "test_cases"]
@@ -72,7 +72,7 @@ def impact(data: JSONBody[ImpactIn], ctx: CtxDep, caller: CallerDep) -> ImpactOu
     nothing."""
     answer = draft_impact(
         engine=ctx.engine, root=ctx.root, current=ctx.catalogue, text=data.text, name=data.name,
-        on=data.on or today(), scope=caller.scope, region=data.region,
+        on=day_or_today(data.on, body=True), scope=caller.scope, region=data.region,
     )  # fmt: skip
     return _as(answer, ImpactOut)  # type: ignore[no-any-return]
 
