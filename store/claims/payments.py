@@ -335,8 +335,11 @@ def record_payments(
                 payment_ref=row.payment_ref, paid_on=row.paid_on,
             )))  # fmt: skip
     results = advance_many(engine, [req for _, req in asked], root=root)
+    # a refusal may be a concurrent run of the same file having paid the part first: seen as a
+    # version conflict, or — when that run committed before this one read — as a part already
+    # `paid`; either way the part's stored state says which
     raced = sorted({row.claim_id for (row, _), r in zip(asked, results, strict=True)
-                    if isinstance(r, ClaimError) and r.why == "conflict"})  # fmt: skip
+                    if isinstance(r, ClaimError)})  # fmt: skip
     now = _parts(engine, raced, actor)[1] if raced else {}
     for (row, req), result in zip(asked, results, strict=True):
         if isinstance(result, ClaimError) and _paid_meanwhile(now, row, req):
