@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from cli.base import app, fail, open_db, out
+from cli.base import app, fail, migrated_db, open_db, out
 
 users_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode=None, help="用户与角色 users：村、乡镇、县、部门、企业…"
@@ -113,14 +113,13 @@ def grant_command(
 def passwd_command(name: Name, password: Password = None) -> None:
     """设置密码 passwd：设置（或重设）用户登录接口和控制台的密码（argon2 加密保存）。"""
     from store.accounts import set_password
-    from store.db import migrate, write_session
+    from store.db import write_session
     from store.users import UserError
 
     if password is None:
         password = typer.prompt("新密码", hide_input=True, confirmation_prompt=True)
-    engine = open_db()
+    engine = migrated_db()
     try:
-        migrate(engine)
         with write_session(engine) as session:
             user = set_password(session=session, name=name, password=password)
     except UserError as exc:
@@ -140,12 +139,11 @@ def list_command(
     """列出用户 list：用户名、角色、辖区、部门或所代表企业、状态。"""
     from rich.table import Table
 
-    from store.db import migrate, read_session
+    from store.db import read_session
     from store.users import UserError, list_users
 
-    engine = open_db()
+    engine = migrated_db()
     try:
-        migrate(engine)
         with read_session(engine) as session:
             rows = list_users(session=session, role=role, region=region)
     except UserError as exc:
