@@ -17,12 +17,15 @@ import msgspec
 from litestar.params import Parameter
 
 from api.problems import Problem, ProblemError
-from rules.clock import today
+from rules.clock import future_date_message, today
 
 __all__ = [
     "DAY_FIRST",
     "DAY_LAST",
     "day_or_today",
+    "past_day",
+    "On",
+    "Region",
     "ID_MAX",
     "IdPath",
     "Limit",
@@ -33,6 +36,14 @@ __all__ = [
 
 ID_MAX = 2**31 - 1  # the largest id a row of ours can have (an INTEGER primary key on both)
 
+Region = Annotated[
+    str | None,
+    Parameter(
+        description="区划代码前缀（1–12 位数字；默认调用者的辖区）",
+        pattern=r"^[0-9]{1,12}$", max_length=12,
+    ),
+]  # fmt: skip
+On = Annotated[date | None, Parameter(description="日期 YYYY-MM-DD（默认今天，Asia/Shanghai）")]
 IdPath = Annotated[int, Parameter(ge=1, le=ID_MAX, description="编号（1 至 2147483647）")]
 Limit = Annotated[int, Parameter(ge=1, le=500, description="每页条数（1–500）")]
 Offset = Annotated[int, Parameter(ge=0, le=ID_MAX, description="跳过的条数")]
@@ -68,3 +79,13 @@ def day_or_today(on: date | None, where: str = "on", *, body: bool = False) -> d
         path, status = (where, 422) if body else (f"query.{where}", 400)
         raise ProblemError(status, f"{where}：{said}", [Problem(path, said)])
     return on
+
+
+def past_day(on: date | None, where: str = "on") -> date:
+    """A body's date of something done (a step, an upload): 1900–2199, never after today
+    (default today, Asia/Shanghai); else a 422 at `<where>`."""
+    day = day_or_today(on, where, body=True)
+    if day > today():
+        said = future_date_message(day, where)
+        raise ProblemError(422, said, [Problem(where, said)])
+    return day

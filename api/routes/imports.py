@@ -27,9 +27,8 @@ from api.auth import Caller, needs
 from api.context import Ctx
 from api.deps import CallerDep, CtxDep
 from api.idempotency import IdempotencyHeader, idempotent
-from api.params import IdPath, Limit, Offset, day_or_today
-from api.problems import PROBLEMS, Problem, ProblemError, found
-from rules.clock import today
+from api.params import IdPath, Limit, Offset, past_day
+from api.problems import PROBLEMS, found
 from store.db import read_session
 from store.ingest.jobs import JobView, create_job, get_job, list_jobs
 from store.ingest.run import Events
@@ -130,10 +129,7 @@ def _queue(
     request: Request[Any, Any, Any], ctx: Ctx, caller: Caller, state: State, kind: str,
     form: UploadForm, key: str | None,
 ) -> Response[Any]:  # fmt: skip
-    on = day_or_today(form.on, body=True)  # 1900–2199
-    if on > today():  # before the key: a corrected request may reuse it
-        said = f"{on} 晚于今天（{today()}）：应为今天或以前的日期"
-        raise ProblemError(422, f"on：{said}", [Problem("on", said)])
+    on = past_day(form.on)  # before the key: a corrected request may reuse it
     fingerprint = {"file": _sha256(form) if key else None, "name": form.file.filename, "on": on}
     return idempotent(request, caller, ctx, key, f"imports.{kind}", fingerprint,
                       lambda: _create(ctx, caller, state, kind, form, on), status=202,

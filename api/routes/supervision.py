@@ -19,7 +19,7 @@ from litestar.params import Parameter
 from api.auth import Caller, needs
 from api.context import Ctx
 from api.deps import CallerDep, CtxDep
-from api.params import Limit, Offset, Page, day_or_today, page_of
+from api.params import Limit, Offset, On, Page, Region, day_or_today, page_of
 from api.problems import PROBLEMS
 from store.claims.report import OutcomesReport, outcomes
 from store.db import read_session
@@ -36,11 +36,6 @@ __all__ = ["ROUTES"]
 
 _TAGS = ["督查"]
 _GUARD = [needs("supervisor", "county")]
-_SAID = "区划代码前缀（1–12 位数字），默认本县"
-Region = Annotated[
-    str | None, Parameter(pattern=r"^[0-9]{1,12}$", max_length=12, description=_SAID)
-]
-On = Annotated[date | None, Parameter(description="统计日期（默认今天，Asia/Shanghai）")]
 Days = Annotated[int, Parameter(ge=0, le=3653, description="符合条件满多少天仍未申领")]
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from functools import cache
 from pathlib import Path
 
 from api.auth import Caller
 from api.context import Ctx
-from api.params import day_or_today
 from api.problems import Problem, ProblemError
 from api.routes.claims.schemas import ClaimOut, claim_out
-from rules.clock import future_date_message, today
 from rules.workflow import Workflow
 from store.claims.scoped import show_in_scope
 from store.db import read_session
@@ -19,7 +16,6 @@ from store.db import read_session
 __all__ = [
     "TAGS",
     "plain_text",
-    "day_of",
     "known_action",
     "shown",
     "workflow",
@@ -36,15 +32,6 @@ def _workflow(root: Path) -> Workflow:
 def workflow(ctx: Ctx) -> Workflow:
     """The transition table of the catalogue served (read once per folder)."""
     return _workflow(ctx.root)
-
-
-def day_of(on: date | None, where: str = "on") -> date:
-    """The day a step is dated: `on`, never after today (default today, Asia/Shanghai)."""
-    on = day_or_today(on, where, body=True)  # 1900–2199
-    if on > today():
-        said = future_date_message(on, where)
-        raise ProblemError(422, said, [Problem(where, said)])
-    return on
 
 
 def known_action(wf: Workflow, action: str, where: str = "action") -> str:

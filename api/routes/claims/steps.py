@@ -18,11 +18,10 @@ from api.auth import Caller
 from api.context import Ctx
 from api.deps import CallerDep, CtxDep
 from api.idempotency import IdempotencyHeader, idempotent
-from api.params import IdPath
+from api.params import IdPath, past_day
 from api.problems import PROBLEMS, Problem, ProblemError
 from api.routes.claims.common import (
     TAGS,
-    day_of,
     known_action,
     plain_text,
     shown,
@@ -48,7 +47,7 @@ __all__ = ["advance_route", "batch_route", "confirm_route", "reject_route", "ret
 def _request(caller: Caller, claim_id: int, action: str, key: str | None, *,
              version: int | None = None, reason: str | None = None, on: date | None = None,
              part: str | None = None, payment_ref: str | None = None) -> StepRequest:  # fmt: skip
-    day = day_of(on)
+    day = past_day(on)
     for where, text in (("reason", reason), ("part", part), ("payment_ref", payment_ref)):
         plain_text(where, text)
     return StepRequest(

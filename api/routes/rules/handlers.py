@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import get, post
 from litestar.params import FromPath, JSONBody
 
 from api.deps import CtxDep
 from api.params import Limit, Offset, Page, page_of
-from api.problems import PROBLEMS, found, problem_response
+from api.problems import PROBLEMS, found
 from api.routes.rules.schemas import (
     CatalogueOut,
     FactOut,
@@ -33,19 +33,9 @@ from rules.clock import today
 from store.audit.catalogues import catalogue_status
 from store.db import read_session
 
-__all__ = ["DEEP", "catalogue", "facts", "match_route", "policies", "policy", "too_deep"]
+__all__ = ["catalogue", "facts", "match_route", "policies", "policy"]
 
 TAGS = ["规则服务"]
-
-
-def too_deep(request: Request[Any, Any, Any], _: RecursionError) -> Response[Any]:
-    """A JSON body nested too deeply for the decoder: a 400 naming the body, not a 500."""
-    return problem_response(
-        request, 400, "$：JSON 嵌套过深；档案应为一个对象，成员在 members 列表中，只有几层"
-    )
-
-
-DEEP: dict[type[Exception] | int, Any] = {RecursionError: too_deep}
 
 
 def _as(data: Any, shape: type[Any]) -> Any:
@@ -53,7 +43,7 @@ def _as(data: Any, shape: type[Any]) -> Any:
 
 
 @post("/api/match", tags=TAGS, summary="匹配一户或一家企业的档案，逐条说明", status_code=200,
-      sync_to_thread=True, responses=PROBLEMS, exception_handlers=DEEP)  # fmt: skip
+      sync_to_thread=True, responses=PROBLEMS)  # fmt: skip
 def match_route(data: JSONBody[MatchIn], ctx: CtxDep) -> MatchOut:
     """Per policy: status, amount (to the fen), each condition with the value seen and its
     threshold, missing facts; the bundles; 一次性告知 (which fact, of whom)."""

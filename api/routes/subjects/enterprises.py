@@ -15,16 +15,14 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import needs
 from api.deps import CallerDep, CtxDep
-from api.params import Limit, Offset, Page
+from api.params import Limit, Offset, On, Page, Region
 from api.problems import PROBLEMS, found
 from api.routes.subjects.common import entitlements_of, history_of, patched, stored
 from api.routes.subjects.schemas import (
     EntitlementOut,
     HistoryOut,
-    On,
     OutcomeOut,
     PatchBody,
-    Region,
 )
 from store.db import read_session
 from store.subjects import (

@@ -11,7 +11,6 @@ from datetime import date
 from typing import Annotated, Any
 
 import msgspec
-from litestar.params import Parameter
 
 from matcher.profiles.masking import mask_ids_in_data, mask_ids_in_text
 from rules.catalogue import Catalogue
@@ -23,20 +22,13 @@ from store.tables.entitlements import EntitlementPublic
 __all__ = [
     "EntitlementOut",
     "HistoryOut",
-    "On",
     "OutcomeOut",
     "PatchBody",
-    "Region",
     "entitlements_out",
     "history_out",
     "outcome_out",
 ]
 
-Region = Annotated[
-    str | None,
-    Parameter(description="区划代码前缀（1–12 位数字）", pattern=r"^[0-9]{1,12}$", max_length=12),
-]
-On = Annotated[date | None, Parameter(description="日期 YYYY-MM-DD（默认今天，Asia/Shanghai）")]
 FactName = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 FactJson = Annotated[str, msgspec.Meta(max_length=200)] | int | float | bool | None
 

@@ -25,7 +25,6 @@ from api.deps import CallerDep, CtxDep
 from api.idempotency import IdempotencyHeader, idempotent
 from api.params import day_or_today
 from api.problems import PROBLEMS, Problem, problem_response
-from api.routes.rules.handlers import too_deep
 from api.routes.writer.schemas import DraftIn, DraftReportOut, ImpactIn, ImpactOut, PublishOut
 from matcher.explain.drafts import DraftRefused, lint_draft, run_draft_tests
 from store.drafts import draft_impact, publish_draft
@@ -45,7 +44,7 @@ def _refused(request: Request[Any, Any, Any], exc: DraftRefused) -> Response[Any
     return problem_response(request, 422, exc.detail, problems)
 
 
-HANDLERS: dict[type[Exception] | int, Any] = {RecursionError: too_deep, DraftRefused: _refused}
+HANDLERS: dict[type[Exception] | int, Any] = {DraftRefused: _refused}
 
 
 @post("/api/writer/lint", tags=TAGS, summary="检查草稿（lint）：位置、问题、建议", status_code=200,
