@@ -34,8 +34,8 @@ from api.context import Ctx
 from api.problems import PROBLEMS, ProblemError
 from api.settings import ApiSettings
 from rules.workflow import Actor
-from store.accounts import authenticate
-from store.db import read_session, write_session
+from store.accounts import log_in
+from store.db import read_session
 from store.scope import Scope
 from store.users import ROLES, get_user
 
@@ -145,10 +145,7 @@ def needs(*roles: str) -> Any:
 
 
 def _login(ctx: Ctx, body: LoginBody) -> Any:
-    with write_session(ctx.engine) as session:  # a login may rehash an old hash
-        return authenticate(
-            session=session, name=body.username, password=body.password, role=body.role
-        )
+    return log_in(ctx.engine, name=body.username, password=body.password, role=body.role)
 
 
 def login_route(settings: ApiSettings, auth: JWTAuth[Caller, Token]) -> Any:

@@ -7,7 +7,8 @@ A password is 8–128 characters. `authenticate` answers `None` for an unknown n
 password, a disabled user and a user without a password alike (a login form must not tell
 which names exist), and spends an argon2 verification on an unknown name too, so the answer's
 timing does not tell either. A hash made with older argon2 parameters is rehashed on the next
-good login (`PasswordHasher.check_needs_rehash`).
+good login (`PasswordHasher.check_needs_rehash`), in a write of its own: `log_in` verifies in a
+read session, so a login never holds SQLite's write lock for the verification.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
+from store.db import read_session, write_session
 from store.tables.users import UserAccount
 from store.users import User, UserError, UserRoleView, get_user
 
@@ -28,6 +30,7 @@ __all__ = [
     "PASSWORD_MIN",
     "authenticate",
     "check_password",
+    "log_in",
     "set_password",
 ]
 
@@ -43,6 +46,7 @@ class Login:
 
     user: User
     role: UserRoleView
+    rehash: bool = False  # the stored hash was made with older argon2 parameters
 
 
 def check_password(password: str) -> str:
@@ -82,7 +86,8 @@ def _verified(account: UserAccount | None, password: str) -> bool:
 
 
 def authenticate(*, session: Session, name: str, password: str, role: str | None) -> Login | None:
-    """The login of `name` acting in `role` (None: their only role), or None.
+    """The login of `name` acting in `role` (None: their only role), or None; reads only (a
+    read session will do: `log_in` rehashes an outdated hash in a write of its own).
 
     None for every failure a stranger could learn from (unknown name, wrong password, no
     password set, disabled); a UserError only once the password is right, when the role is
@@ -95,10 +100,6 @@ def authenticate(*, session: Session, name: str, password: str, role: str | None
     )
     if not _verified(account, password) or account is None or account.disabled_at is not None:
         return None
-    if account.password_hash is not None and _HASHER.check_needs_rehash(account.password_hash):
-        account.password_hash = _HASHER.hash(password)
-        session.add(account)
-        session.flush()
     user = get_user(session=session, name=account.name)
     assert user is not None
     held = " | ".join(r.role for r in user.roles)
@@ -107,8 +108,24 @@ def authenticate(*, session: Session, name: str, password: str, role: str | None
             raise UserError(
                 f"用户 {user.name} 有多个角色（{held}）：应在 role 中指明以哪个角色登录"
             )
-        return Login(user, user.roles[0])
+        return Login(user, user.roles[0], _outdated(account))
     grant = user.role(role)
     if grant is None:
         raise UserError(f"用户 {user.name} 没有角色 {role!r}：其角色为 {held or '无'}")
-    return Login(user, grant)
+    return Login(user, grant, _outdated(account))
+
+
+def _outdated(account: UserAccount) -> bool:
+    return account.password_hash is not None and _HASHER.check_needs_rehash(account.password_hash)
+
+
+def log_in(engine: Engine, *, name: str, password: str, role: str | None) -> Login | None:
+    """`authenticate` in a read session — the argon2 verification never holds the write lock
+    (SQLite has one) — then, only for a hash made with older parameters, the rehash in a write
+    of its own."""
+    with read_session(engine) as session:
+        done = authenticate(session=session, name=name, password=password, role=role)
+    if done is not None and done.rehash:
+        with write_session(engine) as session:
+            set_password(session=session, name=done.user.name, password=password)
+    return done

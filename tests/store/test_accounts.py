@@ -62,3 +62,26 @@ def test_a_bad_password_is_refused_with_its_reason(engine: Engine, bad: str) -> 
     _add(engine)
     with write_session(engine) as s, pytest.raises(UserError, match="密码"):
         set_password(session=s, name="李村干", password=bad)
+
+
+def test_a_hash_with_older_parameters_is_rehashed_at_the_next_good_login(engine: Engine) -> None:
+    from argon2 import PasswordHasher
+    from sqlalchemy import update
+
+    from store.accounts import log_in
+
+    _add(engine)
+    old = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    with write_session(engine) as s:
+        s.execute(update(UserAccount).where(UserAccount.name == "李村干").values(password_hash=old))
+    assert log_in(engine, name="李村干", password="wrong-password", role=None) is None
+    sql = select(UserAccount.password_hash).where(UserAccount.name == "李村干")
+    with read_session(engine) as s:
+        assert s.execute(sql).scalar_one() == old  # a failed login changes nothing
+    done = log_in(engine, name="李村干", password=PASSWORD, role=None)
+    assert done is not None and done.rehash
+    with read_session(engine) as s:
+        new = s.execute(sql).scalar_one()
+    assert new != old and new.startswith("$argon2id$")
+    again = log_in(engine, name="李村干", password=PASSWORD, role=None)
+    assert again is not None and not again.rehash
