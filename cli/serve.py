@@ -23,7 +23,7 @@ def _free(host: str, port: int) -> None:
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option("--host", help="监听地址")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="监听端口", min=1, max=65535)] = 8000,
+    port: Annotated[int, typer.Option("--port", help="监听端口（1–65535）")] = 8000,
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="不在本进程运行调度器（另有 zhida scheduler 时）")
     ] = False,
@@ -39,6 +39,8 @@ def serve(
     from api.settings import SettingError, read_settings
     from rules.errors import RuleError
 
+    if not 1 <= port <= 65535:
+        fail(f"--port {port}：应为 1–65535 的端口号")
     load(root)  # a catalogue that does not load is said now, in the CLI's words
     engine = migrated_db()
     try:

@@ -500,6 +500,10 @@ CASES |= {  # users and roles: the option, what was found, what was expected
         args=lambda c: ["demo-users", "--county", "5206"],
         parts=lambda c: ["--county '5206'", "应为 6 位县级区划代码"],
     ),
+    "bad_port-serve": Case(
+        args=lambda c: ["serve", "--port", "99999", *MINI],
+        parts=lambda c: ["--port 99999", "应为 1–65535 的端口号"],
+    ),
     "bad_setting-serve": Case(
         args=lambda c: ["serve", "--no-scheduler", *MINI],
         parts=lambda c: ["ZHIDA_TOKEN_MINUTES='soon'", "应为 1–1440 的整数"],
