@@ -7,9 +7,10 @@ CLI uses, with request and response shapes of their own (msgspec structs, never 
 Bearer tokens (`api.auth`) guard everything but the login, the health check, the schema and
 (by default) the rule service. OpenAPI 3.1 is at `/schema` (`/schema/openapi.json`, Swagger UI at
 `/schema/swagger`), its JavaScript served from `/static` (county intranets reach no CDN).
-Errors are problem details (`api.problems`). The scheduler, when the service runs one, is
-started and stopped by the `on_startup` / `on_shutdown` hooks the caller passes (`zhida serve`),
-so this package never imports `jobs`.
+Errors are problem details (`api.problems`). The console's pages (`api.console`) are served
+by the same application, under `/console`, with a session login and CSRF protection. The
+scheduler, when the service runs one, is started and stopped by the `on_startup` /
+`on_shutdown` hooks the caller passes (`zhida serve`), so this package never imports `jobs`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine
 
 from api.auth import OPEN_PATHS, RULE_PATHS, jwt_auth, login_route, me
+from api.console import console
 from api.context import Ctx
 from api.deps import DEPENDENCIES
 from api.hosts import HostCheck
@@ -89,11 +91,13 @@ def create_app(
     """
     ctx = Ctx.load(engine, settings)
     auth = jwt_auth(settings)
+    pages = console(settings)
     route_handlers: list[Any] = [
         health,
         login_route(settings, auth),
         me,
         create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+        *pages.routes,
     ]
     for area in (rules, subjects, imports, claims, notices, writer, supervision):
         route_handlers.extend(area.ROUTES)
@@ -102,12 +106,15 @@ def create_app(
     app = Litestar(
         route_handlers=route_handlers,
         dependencies=DEPENDENCIES,
-        exception_handlers=handlers(),
+        exception_handlers=pages.handlers(handlers()),
         on_app_init=[auth.on_app_init],
         on_startup=[*on_startup, *imports.ON_STARTUP],
         on_shutdown=[*imports.ON_SHUTDOWN, *on_shutdown],
         openapi_config=_openapi(),
-        middleware=[HostCheck(allowed=settings.allowed_hosts)],
+        middleware=[HostCheck(allowed=settings.allowed_hosts), pages.session.middleware],
+        csrf_config=pages.csrf_config,
+        template_config=pages.template_config,
+        stores=pages.stores,
         cors_config=cors,
         request_max_body_size=settings.max_body_bytes,
         state=State({"ctx": ctx}),

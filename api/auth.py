@@ -39,7 +39,10 @@ from store.db import read_session
 from store.scope import Scope
 from store.users import ROLES, get_user
 
-__all__ = ["Caller", "LoginBody", "Me", "TokenOut", "jwt_auth", "login_route", "me", "needs"]
+__all__ = [
+    "Caller", "LoginBody", "Me", "TokenOut",
+    "jwt_auth", "login_route", "me", "needs", "still_holds",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class TokenOut(msgspec.Struct):
     subject_key: str | None
 
 
-def _active(engine: Engine, name: str, role: str, region: str, department: Any) -> bool:
+def still_holds(engine: Engine, name: str, role: str, region: str, department: Any) -> bool:
     """Whether the token's user is still active and still holds the role it was issued for,
     with the same region and department (a revoked or moved role ends its tokens at once)."""
     with read_session(engine) as session:
@@ -107,7 +110,9 @@ async def _caller(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) 
         return None
     ctx: Ctx = connection.app.state.ctx
     department = extras.get("department")
-    if not await anyio.to_thread.run_sync(_active, ctx.engine, token.sub, role, region, department):
+    if not await anyio.to_thread.run_sync(
+        still_holds, ctx.engine, token.sub, role, region, department
+    ):
         return None
     return Caller(
         name=token.sub, role=role, region=region,
@@ -116,7 +121,7 @@ async def _caller(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) 
 
 
 RULE_PATHS = ("^/api/match$", "^/api/policies", "^/api/facts$", "^/api/catalogue$")
-OPEN_PATHS = ("^/api/auth/login$", "^/api/health$", "^/schema", "^/static/", "^/$")
+OPEN_PATHS = ("^/api/auth/login$", "^/api/health$", "^/schema", "^/static/", "^/$", "^/console")
 
 
 def jwt_auth(settings: ApiSettings) -> JWTAuth[Caller, Token]:

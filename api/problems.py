@@ -52,6 +52,7 @@ __all__ = [
     "ProblemOut",
     "found",
     "handlers",
+    "problem_of",
     "problem_response",
 ]
 
@@ -237,23 +238,29 @@ def _is_ours(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)  # a message we wrote says it in Chinese
 
 
-def _domain(request: Request[Any, Any, Any], exc: ZhidaError) -> Response[Any]:
+def problem_of(exc: ZhidaError) -> tuple[int, str, list[Problem]]:
+    """The status, detail and problems a domain error answers (the table above; the API's
+    problem details and the console's messages both say it this way)."""
     if isinstance(exc, ProblemError):
-        return problem_response(request, exc.status, exc.detail, exc.errors)
+        return exc.status, exc.detail, exc.errors
     if isinstance(exc, ClaimError):
-        return problem_response(request, _CLAIM_STATUS[exc.why], str(exc))
+        return _CLAIM_STATUS[exc.why], str(exc), []
     if isinstance(exc, ProfileError):
         errors = [Problem(i.path, i.message) for i in exc.issues]
-        return problem_response(request, 422, f"资料有 {len(errors)} 处问题", errors)
+        return 422, f"资料有 {len(errors)} 处问题", errors
     if isinstance(exc, RuleError):
         where = Problem(str(exc.location), exc.message + (f"（{exc.hint}）" if exc.hint else ""))
-        return problem_response(request, 422, str(exc), [where])
+        return 422, str(exc), [where]
     if isinstance(exc, ImportConflict):
-        return problem_response(request, 409, str(exc))
+        return 409, str(exc), []
     if isinstance(exc, DatabaseUnavailable):
         log.error("database unavailable: %s", exc)
-        return problem_response(request, 503, "数据库暂不可用，请稍后再试")
-    return problem_response(request, 422, str(exc))
+        return 503, "数据库暂不可用，请稍后再试", []
+    return 422, str(exc), []
+
+
+def _domain(request: Request[Any, Any, Any], exc: ZhidaError) -> Response[Any]:
+    return problem_response(request, *problem_of(exc))
 
 
 def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:

@@ -9,6 +9,10 @@
 - `ZHIDA_LOGIN_PER_MINUTE` (10): login attempts per client address per minute (then 429).
 - `ZHIDA_ALLOWED_HOSTS` (127.0.0.1, localhost and the served host): Host headers served.
 - `ZHIDA_CORS_ORIGINS` (none): origins allowed to call the API from a browser.
+- `ZHIDA_SESSION_MINUTES` (480, a working day): how long a console login lasts without use.
+- `ZHIDA_COOKIE_SECURE` (1, except when serving on loopback): the console's session and CSRF
+  cookies are sent over HTTPS only. A county serves the console behind its HTTPS gateway; on
+  127.0.0.1 (`make run`) the browser talks plain HTTP, so the default there is 0.
 
 A setting that is not what it should be is one message naming it (`SettingError`).
 """
@@ -24,7 +28,9 @@ from pathlib import Path
 from rules.errors import ZhidaError
 from store.db import data_dir
 
-__all__ = ["ApiSettings", "SettingError", "read_settings"]
+__all__ = ["LOOPBACK", "ApiSettings", "SettingError", "read_settings"]
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class SettingError(ZhidaError):
@@ -43,6 +49,8 @@ class ApiSettings:
     login_per_minute: int = 10
     allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    session_minutes: int = 480
+    cookie_secure: bool = False
 
 
 def _whole(name: str, default: int, least: int, most: int) -> int:
@@ -121,4 +129,6 @@ def read_settings(root: Path, *, host: str = "127.0.0.1", port: int = 8000) -> A
         if host in {"0.0.0.0", "::"} and not _list("ZHIDA_ALLOWED_HOSTS")
         else tuple(sorted(h for h in hosts if h not in {"0.0.0.0", "::"})),
         cors_origins=_list("ZHIDA_CORS_ORIGINS"),
+        session_minutes=_whole("ZHIDA_SESSION_MINUTES", 480, 5, 7 * 24 * 60),
+        cookie_secure=_flag("ZHIDA_COOKIE_SECURE", host not in LOOPBACK),
     )

@@ -73,6 +73,7 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}"
     out.print(f"直达 zhida 服务启动于 {base}", highlight=False)
+    out.print(f"  工作台（浏览器打开）：{base}/console", highlight=False)
     out.print(f"  接口 API：{base}/api（登录：POST {base}/api/auth/login）", highlight=False)
     out.print(
         f"  接口文档 OpenAPI：{base}/schema/swagger（{base}/schema/openapi.json）", highlight=False
