@@ -32,6 +32,11 @@ FULL_ID_PAGES = ("/identity", "/export", "/notice-sheet")
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            "the console's browser tests need Debian's Chromium and a Chinese font: "
+            "apt-get install chromium fonts-wqy-microhei (.ci/run installs them)"
+        )
     return {**browser_type_launch_args, "executable_path": CHROMIUM}
 
 
