@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from litestar import get, post
 from litestar.enums import RequestEncodingType
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from api.console.web import HOME, SESSION_KEY, HtmlRequest, page, role_label, viewer_of
@@ -52,7 +52,7 @@ def login_routes(settings: ApiSettings) -> list[Any]:
     limit = RateLimitConfig(rate_limit=("minute", settings.login_per_minute))
 
     @get("/console/login", sync_to_thread=False, include_in_schema=False)
-    def login_page(request: HtmlRequest, next: str = "") -> Template:
+    def login_page(request: HtmlRequest, next: FromQuery[str] = "") -> Template:
         return page(request, "console/login.html", form=LoginForm(next=next), message=None)
 
     @post(
