@@ -27,9 +27,13 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import PermissionDeniedException
-from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.router import Router
 from litestar.stores.memory import MemoryStore
@@ -38,7 +42,7 @@ from litestar.template.config import TemplateConfig
 from api.console import filters
 from api.console.pages import ROUTES as PAGE_ROUTES
 from api.console.session import home, login_routes, logout, root
-from api.console.web import VIEWER_DEPENDENCY, problem_page
+from api.console.web import NEW_SESSION, VIEWER_DEPENDENCY, problem_page
 from api.settings import ApiSettings
 
 __all__ = ["CONSOLE_PATHS", "Console", "console"]
@@ -79,6 +83,23 @@ def _for_pages(handler: Callable[..., Response[Any]]) -> Callable[..., Response[
     return handle
 
 
+class _Backend(ServerSideSessionBackend):
+    """Server-side sessions whose ID changes at login, so an ID planted in a browser before
+    the login (session fixation) never becomes a logged-in session."""
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        if connection.scope.get(NEW_SESSION) is True:
+            fresh = self.generate_session_id()
+            connection.scope[NEW_SESSION] = fresh  # type: ignore[literal-required]
+            return fresh
+        given = connection.scope.get(NEW_SESSION)
+        return given if isinstance(given, str) else super().get_session_id(connection)
+
+
+class _SessionConfig(ServerSideSessionConfig):
+    _backend_class = _Backend
+
+
 def _csrf_secret(settings: ApiSettings) -> str:
     """A key of its own for CSRF tokens, derived from the token secret."""
     key = settings.token_secret.encode()
@@ -104,7 +125,7 @@ def console(settings: ApiSettings) -> Console:
         header_name="x-csrftoken",
         exclude=_API_PATHS,
     )
-    session = ServerSideSessionConfig(
+    session = _SessionConfig(
         key="zhida_session",
         max_age=settings.session_minutes * 60,
         renew_on_access=True,

@@ -18,7 +18,7 @@ from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from api.console.web import HOME, SESSION_KEY, HtmlRequest, page, role_label, viewer_of
+from api.console.web import HOME, NEW_SESSION, SESSION_KEY, HtmlRequest, page, role_label, viewer_of
 from api.context import Ctx
 from api.settings import ApiSettings
 from rules.errors import ZhidaError
@@ -83,6 +83,7 @@ def login_routes(settings: ApiSettings) -> list[Any]:
                 roles = _roles_of(ctx, form.username)
             if done is not None:
                 r = done.role
+                request.scope[NEW_SESSION] = True  # type: ignore[literal-required]
                 request.set_session({SESSION_KEY: {
                     "name": done.user.name, "role": r.role, "region": r.region_code or "",
                     "department": r.department, "subject_key": r.subject_key,

@@ -42,6 +42,7 @@ __all__ = [
     "HOME",
     "NAV",
     "SESSION_KEY",
+    "NEW_SESSION",
     "HtmlRequest",
     "NotLoggedIn",
     "ProblemView",
@@ -57,6 +58,7 @@ __all__ = [
 
 HtmlRequest = Request[Any, Any, Any]
 SESSION_KEY = "who"
+NEW_SESSION = "zhida.new_session"  # a login sets it in the scope: the session gets a new ID
 
 # Where each role starts, and the pages its menu offers (path, label).
 HOME = {

@@ -82,8 +82,16 @@ def test_a_post_without_the_csrf_token_is_refused(page: Page, console: Server) -
 
 
 def test_logging_out_ends_the_session_on_the_server(page: Page, console: Server) -> None:
+    page.goto(console.base_url + "/console/login")
+    before = {c["name"]: c["value"] for c in page.context.cookies()}["zhida_session"]
     login(page, console, "xian")
     old = {c["name"]: c["value"] for c in page.context.cookies()}["zhida_session"]
+    assert old != before  # a new session ID at login: one planted before it is worth nothing
+    planted = httpx.get(
+        console.base_url + "/console/queue", cookies={"zhida_session": before},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert planted.headers["location"].startswith("/console/login")
     page.click("header .who button")
     expect(page).to_have_url(console.base_url + "/console/login")
     # the old session cookie, replayed by another client, no longer logs anyone in
