@@ -152,9 +152,11 @@ def _sets_where_notices_go(
     _adds(page, "email", "caiwu@firm.cn, boss@firm.cn")
     expect(page.locator("#add-email .field-problem")).to_contain_text("不是电子邮件地址")
     _adds(page, "email", "caiwu@example.com")
-    expect(page.locator("#subs section.sub[data-channel=email]")).to_contain_text(
-        "caiwu@example.com"
-    )
+    mail = page.locator("#subs section.sub[data-channel=email]")
+    expect(mail).to_contain_text("caiwu@example.com")
+    mail.get_by_role("button", name="停用").click()
+    expect(mail.locator(".badge")).to_have_text("已停用")
+    expect(mail.get_by_role("button")).to_have_count(0)
     _adds(page, "sms", "12345")
     expect(page.locator("#add-sms .field-problem")).to_contain_text("不是手机号")
     _adds(page, "sms", "13800138000")
@@ -166,7 +168,8 @@ def test_an_enterprise_reads_its_notices_confirms_a_claim_once_and_sets_its_chan
 ) -> None:
     """qiye reads its notices (amount, reasons, basis); another enterprise of the county
     confirms its prepared claim once (a stale tab's second try is refused); qiye adds a webhook
-    on loopback (secret once, rotated, a signed ping delivered), an e-mail and a mobile."""
+    on loopback (secret once, rotated, a signed ping delivered), an e-mail (then disables it)
+    and a mobile, each refused first with the store's message beside the field."""
     env = {"ZHIDA_DRAIN_EVERY_S": "1", "ZHIDA_WEBHOOK_ALLOW": "127.0.0.0/8"}
     server = start_server(seeded, tmp_path / "server", scheduler=True, env=env)
     got: list[tuple[bytes, dict[str, str]]] = []
