@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 from litestar import get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Template
 
 from api.console.pages.enterprise.views import claim_box, claim_ids, claims_shown, notice_card
@@ -77,7 +77,11 @@ def notice_page(
 @get("/console/enterprise/notices/{notice_id:int}/delivery", guards=_ENTERPRISE,
      sync_to_thread=True)  # fmt: skip
 def delivery_fragment(
-    ctx: CtxDep, viewer: ViewerDep, request: HtmlRequest, notice_id: IdPath, poll: int = 0
+    ctx: CtxDep,
+    viewer: ViewerDep,
+    request: HtmlRequest,
+    notice_id: IdPath,
+    poll: FromQuery[int] = 0,
 ) -> Template:
     """How far the notice got; while it waits, the fragment asks again (up to POLLS times)."""
     card = _notice(ctx, viewer, notice_id)
@@ -85,7 +89,7 @@ def delivery_fragment(
 
 
 @get("/console/enterprise/policies/{policy_id:str}", guards=_ENTERPRISE, sync_to_thread=False)
-def policy_page(ctx: CtxDep, request: HtmlRequest, policy_id: str) -> Template:
+def policy_page(ctx: CtxDep, request: HtmlRequest, policy_id: FromPath[str]) -> Template:
     """The basis of one policy of the served catalogue (as `GET /api/policies/{id}`)."""
     policy = found(ctx.catalogue.policies.get(policy_id), f"政策 {policy_id[:80]} ")
     return page(request, "console/enterprise/policy.html", p=policy_detail(policy))
