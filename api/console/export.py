@@ -110,7 +110,7 @@ def content_disposition(filename: str) -> str:
     """`attachment` with the file's name: ASCII for old clients, UTF-8 per RFC 5987."""
     stem, dot, suffix = filename.rpartition(".")
     plain = _ASCII_SAFE.sub("-", stem).strip("-") if dot else ""
-    fallback = f"{plain or 'zhida'}.{_ASCII_SAFE.sub('', suffix) or 'xlsx'}"
+    fallback = f"zhida{'-' + plain if plain else ''}.{_ASCII_SAFE.sub('', suffix) or 'xlsx'}"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 

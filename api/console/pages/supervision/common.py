@@ -34,7 +34,6 @@ __all__ = [
     "answer",
     "blank",
     "read_filters",
-    "region_kind",
 ]
 
 GUARD = [page_needs("supervisor", "county")]  # the API's supervision routes' roles
@@ -71,9 +70,13 @@ class Filters:
         return self.typed.get(name, "")
 
 
+_LABELS = {"on": "统计日期", "region": "地区", "policy": "政策", "days": "符合满（天）",
+          "notice": "通知", "claim": "申领", "offset": "页码"}  # fmt: skip
+
+
 def _fail(errors: list[Problem]) -> None:
     if errors:
-        detail = "；".join(f"{e.path}：{e.message}" for e in errors)
+        detail = "；".join(f"{_LABELS.get(e.path, e.path)}{e.message}" for e in errors)
         raise ProblemError(400, f"筛选条件有误：{detail}", errors)
 
 
@@ -153,11 +156,6 @@ def blank(region_of_viewer: str, typed: dict[str, str]) -> Filters:
     """Filters that select nothing, showing what was typed (for a form shown with problems)."""
     kept = {k: v.strip()[:_TEXT_MAX] for k, v in typed.items() if v and v.strip()}
     return replace(Filters(on=today(), typed=kept), prefix=None)
-
-
-def region_kind(code: str) -> str:
-    """What a region code names: 县（市、区）, 乡镇（街道） or 村（社区）."""
-    return {6: "县（市、区）", 9: "乡镇（街道）", 12: "村（社区）"}.get(len(code), "地区")
 
 
 def answer(request: HtmlRequest, name: str, *, status: int = 200, **context: Any) -> Template:
