@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Response, get
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from api.console.export import Sheet, xlsx_download
@@ -101,9 +102,13 @@ def _filters(ctx: Ctx, region_of_viewer: str, typed: dict[str, str]) -> Filters:
 
 @get("/console/supervision", guards=GUARD, sync_to_thread=True)
 def coverage_page(
-    ctx: CtxDep, viewer: ViewerDep, request: HtmlRequest,
-    on: str = "", region: str = "", policy: str = "",
-) -> Template:  # fmt: skip
+    ctx: CtxDep,
+    viewer: ViewerDep,
+    request: HtmlRequest,
+    on: FromQuery[str] = "",
+    region: FromQuery[str] = "",
+    policy: FromQuery[str] = "",
+) -> Template:
     """覆盖情况：各乡镇（或村）、各政策的符合 / 已通知 / 已送达 / 已申领 / 已发放。"""
     typed = {"on": on, "region": region, "policy": policy}
     common: dict[str, Any] = {"policies": policy_choices(ctx), "series": SERIES}
@@ -120,7 +125,11 @@ _HEADS = [label for _, label in SERIES]
 
 @get("/console/supervision.xlsx", guards=GUARD, sync_to_thread=True)
 def coverage_export(
-    ctx: CtxDep, viewer: ViewerDep, on: str = "", region: str = "", policy: str = ""
+    ctx: CtxDep,
+    viewer: ViewerDep,
+    on: FromQuery[str] = "",
+    region: FromQuery[str] = "",
+    policy: FromQuery[str] = "",
 ) -> Response[bytes]:
     """The page's three tables as a workbook: 按地区, 按政策, 明细."""
     f = _filters(ctx, viewer.region, {"on": on, "region": region, "policy": policy})

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from litestar import Response, get
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from api.console.export import Sheet, xlsx_download
@@ -82,9 +83,13 @@ def _read(viewer_region: str, typed: dict[str, str]) -> Filters:
 
 @get("/console/supervision/outcomes", guards=GUARD, sync_to_thread=True)
 def outcomes_page(
-    ctx: CtxDep, viewer: ViewerDep, request: HtmlRequest, on: str = "", region: str = "",
-    days: str = "",
-) -> Template:  # fmt: skip
+    ctx: CtxDep,
+    viewer: ViewerDep,
+    request: HtmlRequest,
+    on: FromQuery[str] = "",
+    region: FromQuery[str] = "",
+    days: FromQuery[str] = "",
+) -> Template:
     """办理成效：各一件事、各政策的申领、材料、跑动、用时与超期。"""
     typed = {"on": on, "region": region, "days": days}
     common: dict[str, Any] = {"visits": VISITS, "materials": MATERIALS}
@@ -100,7 +105,11 @@ def outcomes_page(
 
 @get("/console/supervision/outcomes.xlsx", guards=GUARD, sync_to_thread=True)
 def outcomes_export(
-    ctx: CtxDep, viewer: ViewerDep, on: str = "", region: str = "", days: str = ""
+    ctx: CtxDep,
+    viewer: ViewerDep,
+    on: FromQuery[str] = "",
+    region: FromQuery[str] = "",
+    days: FromQuery[str] = "",
 ) -> Response[bytes]:
     """The report's table as a workbook."""
     f = _read(viewer.region, {"on": on, "region": region, "days": days})

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from api.console.export import Sheet, xlsx_download
@@ -66,9 +67,13 @@ def _steps(ctx: Ctx, f: Filters, limit: int) -> tuple[list[dict[str, Any]], int]
 
 @get("/console/supervision/overdue", guards=GUARD, sync_to_thread=True)
 def overdue_page(
-    ctx: CtxDep, viewer: ViewerDep, request: HtmlRequest, on: str = "", region: str = "",
-    offset: str = "",
-) -> Template:  # fmt: skip
+    ctx: CtxDep,
+    viewer: ViewerDep,
+    request: HtmlRequest,
+    on: FromQuery[str] = "",
+    region: FromQuery[str] = "",
+    offset: FromQuery[str] = "",
+) -> Template:
     """超时事项：超过承诺时限仍未办理的申领环节，谁在办、超期几个工作日。"""
     typed = {"on": on, "region": region, "offset": offset}
     try:
@@ -83,7 +88,7 @@ def overdue_page(
 
 @get("/console/supervision/overdue.xlsx", guards=GUARD, sync_to_thread=True)
 def overdue_export(
-    ctx: CtxDep, viewer: ViewerDep, on: str = "", region: str = ""
+    ctx: CtxDep, viewer: ViewerDep, on: FromQuery[str] = "", region: FromQuery[str] = ""
 ) -> Response[bytes]:
     """Every overdue step the filters select (up to EXPORT_MAX)."""
     f = _read(viewer.region, {"on": on, "region": region})

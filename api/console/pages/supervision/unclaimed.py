@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from api.console.export import Sheet, xlsx_download
@@ -86,9 +87,17 @@ def _read(ctx: Ctx, viewer_region: str, typed: dict[str, str]) -> Filters:
 
 @get("/console/supervision/unclaimed", guards=GUARD, sync_to_thread=True)
 def unclaimed_page(
-    ctx: CtxDep, viewer: ViewerDep, request: HtmlRequest, on: str = "", region: str = "",
-    policy: str = "", days: str = "", notice: str = "", claim: str = "", offset: str = "",
-) -> Template:  # fmt: skip
+    ctx: CtxDep,
+    viewer: ViewerDep,
+    request: HtmlRequest,
+    on: FromQuery[str] = "",
+    region: FromQuery[str] = "",
+    policy: FromQuery[str] = "",
+    days: FromQuery[str] = "",
+    notice: FromQuery[str] = "",
+    claim: FromQuery[str] = "",
+    offset: FromQuery[str] = "",
+) -> Template:
     """应享未享：符合条件满 N 天仍未享受到的待遇，及卡在通知还是申领。"""
     typed = {"on": on, "region": region, "policy": policy, "days": days, "notice": notice,
              "claim": claim, "offset": offset}  # fmt: skip
@@ -109,9 +118,15 @@ def unclaimed_page(
 
 @get("/console/supervision/unclaimed.xlsx", guards=GUARD, sync_to_thread=True)
 def unclaimed_export(
-    ctx: CtxDep, viewer: ViewerDep, on: str = "", region: str = "", policy: str = "",
-    days: str = "", notice: str = "", claim: str = "",
-) -> Response[bytes]:  # fmt: skip
+    ctx: CtxDep,
+    viewer: ViewerDep,
+    on: FromQuery[str] = "",
+    region: FromQuery[str] = "",
+    policy: FromQuery[str] = "",
+    days: FromQuery[str] = "",
+    notice: FromQuery[str] = "",
+    claim: FromQuery[str] = "",
+) -> Response[bytes]:
     """Every row the filters select (up to EXPORT_MAX), as the page shows them."""
     f = _read(ctx, viewer.region, {"on": on, "region": region, "policy": policy, "days": days,
                                    "notice": notice, "claim": claim})  # fmt: skip
