@@ -50,6 +50,7 @@ __all__ = [
     "narrowed",
     "overdue",
     "overdue_count",
+    "part_policies",
     "unclaimed_rows",
 ]
 
@@ -106,7 +107,7 @@ def _eligible(prefix: str, on: date) -> Any:
     return union_all(*parts).subquery("eligible")
 
 
-def _part_policies(dialect: str) -> tuple[Any, Any]:
+def part_policies(dialect: str) -> tuple[Any, Any]:
     """A claim part's sections as rows, and the policy id of one row (dialect-specific)."""
     if dialect == "postgresql":
         rows = func.jsonb_array_elements(_PART.c.sections).table_valued("value").alias("sec")
@@ -118,7 +119,7 @@ def _part_policies(dialect: str) -> tuple[Any, Any]:
 def _holds(b: Any, dialect: str, states: Any) -> Any:
     """EXISTS a claim part of `b`'s subject holding `b`'s policy in a state `states` admits."""
     c, p = _CLAIM.c, _PART.c
-    sec, policy = _part_policies(dialect)
+    sec, policy = part_policies(dialect)
     return exists(
         select(literal(1))
         .select_from(_PART.join(_CLAIM, c.id == p.claim_id).join(sec, true()))

@@ -35,7 +35,7 @@ from sqlmodel import Session
 
 from matcher.profiles.masking import mask_id
 from store.claims.report import DEAD_STATES, DELIVERED
-from store.supervision import _part_policies, mask_household
+from store.supervision import mask_household, part_policies
 from store.tables.claims import Claim, ClaimPart
 from store.tables.entitlements import Entitlement, OutboxMessage
 from store.tables.profiles import EnterpriseRow, HouseholdRow
@@ -106,7 +106,7 @@ def _eligible(f: GapFilter) -> Any:
 def _parts(b: Any, dialect: str) -> Any:
     """A select over the claim parts of `b`'s subject holding `b`'s policy (to be narrowed)."""
     c, p = _CLAIM.c, _PART.c
-    sec, policy = _part_policies(dialect)
+    sec, policy = part_policies(dialect)
     return (
         select(literal(1))
         .select_from(_PART.join(_CLAIM, c.id == p.claim_id).join(sec, true()))
