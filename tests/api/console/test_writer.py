@@ -27,7 +27,9 @@ DEARER = WATER.replace("{2022-01-01: 2.6}", "{2022-01-01: 2.6, 2025-01-01: 3.2}"
 FORGOT_CASE = DEARER  # the 2025 case still expects 13
 FIRST_CASE = "expect: {eligible: true, amount: 13}\n  - name: 非低保"
 FIXED = DEARER.replace(FIRST_CASE, FIRST_CASE.replace("13", "16"))
-TYPO = FIXED.replace('when: dibao_status == "active"', 'when: dibao_statu == "active"')
+TYPO = FIXED.replace('when: dibao_status == "active"', 'when: dibao_statu == "active"').replace(
+    "title: 低保家庭免费用水量", "title: 低保家庭免费用水量<b>粗</b>"
+)
 TYPO_LINE = TYPO.splitlines().index('  - when: dibao_statu == "active"') + 1
 FORGOT_LINE = WATER.splitlines().index("  - name: 在册低保家庭每月免费5立方米，折合13元") + 1
 SERIES = ("gain", "loss", "raised", "lowered")
@@ -99,6 +101,7 @@ def test_a_writer_reads_the_catalogue_fixes_a_draft_previews_and_publishes_it(
         expect(typo.locator(".says")).to_contain_text(f"water.yaml:{TYPO_LINE}:")
         expect(typo.locator(".says")).to_contain_text("dibao_status")
         expect(typo.locator("mark")).to_have_text("d")
+        expect(check.locator("#L2")).to_contain_text("<b>粗</b>")  # shown as text, escaped
         expect(page.locator("#impact")).to_have_count(0)
 
         check = _upload(page, FORGOT_CASE)
