@@ -178,6 +178,7 @@ def test_a_batch_return_says_what_to_fix_and_a_stale_claim_page_offers_to_reload
     expect(stale.locator("#step-problem .problem")).to_contain_text("已被他人办理")
     stale.locator("#step-problem").get_by_role("link", name="重新载入").click()
     expect(stale.locator(".summary .state")).to_have_text("退回补正")
+    expect(stale.locator(".summary dd.to-fix")).to_have_text(FIX)
     expect(stale.locator("table.trail")).to_contain_text(FIX)
     expect(stale.locator(".actions-box")).to_contain_text("没有可办理的操作")
     shot(stale, tmp_path)

@@ -83,6 +83,7 @@ def _context(ctx: Ctx, viewer: Caller, claim: ClaimOut) -> dict[str, Any]:
         "steps": views.step_rows(wf, claim.steps), "deadlines": deadlines,
         "section_text": views.section_text, "relations": RELATION_LABELS,
         "state_label": wf.state_label, "back": views.BACK.get(viewer.role),
+        "to_fix": views.to_fix(claim),
     }  # fmt: skip
 
 

@@ -56,6 +56,7 @@ class BatchForm:
     overdue: str = ""
     subject: str = ""
     on: str = ""
+    all: str = ""
 
 
 def _rows(ctx: Ctx, viewer: Caller, filters: views.QueueFilters) -> dict[str, Any]:
@@ -63,7 +64,8 @@ def _rows(ctx: Ctx, viewer: Caller, filters: views.QueueFilters) -> dict[str, An
     wf = workflow(ctx)
     day = filters.on or today()
     with read_session(ctx.engine) as session:
-        found = queue(session, viewer.scope, workflow=wf, today=day, state=filters.state,
+        found = queue(session, viewer.scope, workflow=wf, today=day, waiting=filters.waiting,
+                      state=filters.state,
                       kind=filters.kind, subject=filters.subject, overdue=filters.overdue,
                       limit=LIMIT, offset=filters.offset)  # fmt: skip
     cal = views.calendar(ctx.root)
@@ -92,11 +94,13 @@ def queue_page(
     overdue: Annotated[str, Parameter(max_length=8)] = "",
     subject: Annotated[str, Parameter(max_length=64)] = "",
     on: Annotated[str, Parameter(max_length=10)] = "",
+    every: Annotated[str, QueryParameter(name="all", max_length=1)] = "",
     offset: Offset = 0,
 ) -> Template:  # fmt: skip
     """The queue (a whole page; for htmx — the filters — only the rows)."""
     filters = views.QueueFilters.read(workflow(ctx), state=in_state, kind=kind, overdue=overdue,
-                                      subject=subject, on=on, offset=offset)  # fmt: skip
+                                      subject=subject, on=on, offset=offset,
+                                      every=every)  # fmt: skip
     context = _rows(ctx, viewer, filters)
     # htmx restoring history (the Back button) wants the whole page, as a browser would
     rows_only = is_htmx(request) and request.headers.get("hx-history-restore-request") != "true"
@@ -156,7 +160,7 @@ def batch_form(
     problem with the form itself (nothing picked, no reason) is shown beside the field."""
     filters = views.QueueFilters.read(workflow(ctx), state=data.state, kind=data.kind,
                                       overdue=data.overdue, subject=data.subject, on=data.on,
-                                      offset=0)  # fmt: skip
+                                      offset=0, every=data.all)  # fmt: skip
     results, problem, status = None, None, 200
     try:
         results = _batch(ctx, viewer, data)

@@ -40,6 +40,7 @@ __all__ = [
     "batch_actions",
     "batch_picks",
     "batch_value",
+    "button",
     "calendar",
     "due",
     "due_step",
@@ -49,6 +50,7 @@ __all__ = [
     "region_label",
     "section_text",
     "step_rows",
+    "to_fix",
 ]
 
 # What a button says: the forward steps read as what they do; the others are the table's labels.
@@ -59,6 +61,12 @@ BUTTONS = {
     "approve": "审批通过",
     "resubmit": "补正后重新提交",
     "pay": "登记发放",
+}
+# An enterprise's claim is accepted by the county, and goes to a second county user, not to a
+# township: the village's wording would mislead there.
+ROLE_BUTTONS = {
+    ("accept", "county"): "受理（企业申领）",
+    ("check", "county"): "审核通过（企业申领）",
 }
 REASON_LABELS = {"return": "需补正的内容（写明补什么、怎么补）", "reject": "不予批准的理由",
                  "withdraw": "撤回的理由"}  # fmt: skip
@@ -79,6 +87,11 @@ BACK = {
     "enterprise": ("/console/enterprise", "政策通知"),
     "supervisor": ("/console/supervision/overdue", "超时事项"),
 }
+
+
+def button(wf: Workflow, action: str, role: str) -> str:
+    """What the button of `action` says to `role`."""
+    return ROLE_BUTTONS.get((action, role)) or BUTTONS.get(action) or wf.action_label(action)
 
 
 @cache
@@ -164,7 +177,7 @@ def _offer(wf: Workflow, claim: ClaimOut, viewer: Caller, state: str, part: Part
             continue
         needs_reason = any(t.reason for t in wf.next_actions(state, scope) if t.action == action)
         out.append(Offer(
-            action=action, label=BUTTONS.get(action, wf.action_label(action)),
+            action=action, label=button(wf, action, viewer.role),
             part=None if part is None else part.department,
             version=claim.version if part is None else part.version,
             reason=REASON_LABELS.get(action, "理由") if needs_reason else None,
@@ -179,6 +192,19 @@ def offers(wf: Workflow, claim: ClaimOut, viewer: Caller) -> list[Offer]:
     if claim.state in CLAIM_LEVEL:
         return _offer(wf, claim, viewer, claim.state, None, history)
     return [o for p in claim.parts for o in _offer(wf, claim, viewer, p.state, p, history)]
+
+
+def to_fix(claim: ClaimOut) -> list[tuple[str | None, str]]:
+    """What the claim (or each returned part) was sent back to fix: the last return's reason,
+    as (department or None for the whole claim, reason)."""
+    returned = [None] if claim.state == "returned" else []
+    returned += [p.department for p in claim.parts if p.state == "returned"]
+    out = []
+    for part in dict.fromkeys(returned):
+        said = [s for s in claim.steps if s["action"] == "return" and s.get("part") == part]
+        if said and said[-1].get("reason"):
+            out.append((part, str(said[-1]["reason"])))
+    return out
 
 
 @dataclass(frozen=True)
@@ -263,11 +289,14 @@ class QueueFilters:
     subject: str | None = None
     on: date | None = None
     offset: int = 0
+    waiting: bool = True  # False: every claim in the viewer's scope, not only those waiting
 
     @classmethod
     def read(cls, wf: Workflow, *, state: str, kind: str, overdue: str, subject: str, on: str,
-             offset: int) -> QueueFilters:  # fmt: skip
+             offset: int, every: str = "") -> QueueFilters:  # fmt: skip
         """The filters, or a 400 naming the parameter that is not one of its values."""
+        if every not in ("", "1"):
+            _bad("all", every, "空（待我办理）或 1（本辖区全部）")
         if state and state not in wf.spec.states:
             _bad("state", state, "、".join(wf.spec.states))
         if kind and kind not in KIND_LABELS:
@@ -281,19 +310,21 @@ class QueueFilters:
             except ValueError:
                 _bad("on", on, "YYYY-MM-DD 格式的日期")
         return cls(state or None, kind or None, _OVERDUE[overdue], subject.strip() or None, day,
-                   max(offset, 0))  # fmt: skip
+                   max(offset, 0), waiting=every != "1")  # fmt: skip
 
     def query(self) -> str:
         """The filters as a query string (for the pager and the address bar)."""
         late = None if self.overdue is None else "1" if self.overdue else "0"
         day = self.on.isoformat() if self.on else None
-        pairs = [("state", self.state), ("kind", self.kind), ("overdue", late),
-                 ("subject", self.subject), ("on", day)]  # fmt: skip
+        pairs = [("all", None if self.waiting else "1"), ("state", self.state),
+                 ("kind", self.kind), ("overdue", late), ("subject", self.subject),
+                 ("on", day)]  # fmt: skip
         return urlencode([(k, v) for k, v in pairs if v])
 
     @property
     def any(self) -> bool:
-        return any(v is not None for v in (self.state, self.kind, self.overdue, self.subject))
+        picked = (self.state, self.kind, self.overdue, self.subject)
+        return not self.waiting or any(v is not None for v in picked)
 
 
 def _bad(name: str, found: str, expected: str) -> None:
@@ -320,7 +351,7 @@ def batch_actions(wf: Workflow, role: str) -> list[tuple[str, str, str | None]]:
                 and any(b.role == role for b in t.by)]  # fmt: skip
         if rows and action != "pay":
             reason = REASON_LABELS.get(action, "理由") if any(t.reason for t in rows) else None
-            out.append((action, BUTTONS.get(action, wf.action_label(action)), reason))
+            out.append((action, button(wf, action, role), reason))
     return out
 
 
