@@ -197,9 +197,9 @@ def offers(wf: Workflow, claim: ClaimOut, viewer: Caller) -> list[Offer]:
 def to_fix(claim: ClaimOut) -> list[tuple[str | None, str]]:
     """What the claim (or each returned part) was sent back to fix: the last return's reason,
     as (department or None for the whole claim, reason)."""
-    returned = [None] if claim.state == "returned" else []
+    returned: list[str | None] = [None] if claim.state == "returned" else []
     returned += [p.department for p in claim.parts if p.state == "returned"]
-    out = []
+    out: list[tuple[str | None, str]] = []
     for part in dict.fromkeys(returned):
         said = [s for s in claim.steps if s["action"] == "return" and s.get("part") == part]
         if said and said[-1].get("reason"):
