@@ -157,6 +157,7 @@ def test_a_batch_return_says_what_to_fix_and_a_stale_claim_page_offers_to_reload
     stale = page.context.new_page()
     stale.goto(f"{console.base_url}/console/claims/{picked[0]}")
     expect(stale.locator(".summary .state")).to_have_text("村级已受理")
+    page.bring_to_front()  # a tab in the background gets no animation frames: Playwright waits
 
     for row in rows:
         row.locator("input[type=checkbox]").check()
@@ -174,6 +175,7 @@ def test_a_batch_return_says_what_to_fix_and_a_stale_claim_page_offers_to_reload
         expect(result).to_contain_text("退回补正")
         expect(page.locator(f"#queue table.queue tr[data-claim='{cid}']")).to_have_count(0)
 
+    stale.bring_to_front()
     stale.locator("button[data-action=check]").click()
     expect(stale.locator("#step-problem .problem")).to_contain_text("已被他人办理")
     stale.locator("#step-problem").get_by_role("link", name="重新载入").click()
