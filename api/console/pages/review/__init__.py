@@ -7,6 +7,10 @@ department's payment batch (see docs/console.md, 「乡镇、县级审核与部�
 | /console/queue (+ /batch) | township, county, department | `queue` |
 | /console/claims/{id} (+ /step) | every role that reads claims | `claim` |
 | /console/department/files (+ /export, /payments) | department | `files` |
+
+`views` and `queue_views` turn the store's answers and the workflow table into what the
+templates show (the buttons a viewer is offered, deadlines in working days, the queue's filters);
+the handlers only call the store and hand over.
 """
 
 from __future__ import annotations

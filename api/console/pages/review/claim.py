@@ -30,7 +30,7 @@ from api.console.pages.review import views
 from api.console.web import HtmlRequest, ViewerDep, page, page_needs, problem_view
 from api.context import Ctx
 from api.deps import CtxDep
-from api.params import IdPath, past_day
+from api.params import IdPath
 from api.problems import Problem, ProblemError, found
 from api.routes.claims.common import known_action, plain_text, shown, workflow
 from api.routes.claims.schemas import ClaimOut
@@ -110,12 +110,7 @@ def _request(ctx: Ctx, viewer: Caller, claim_id: int, data: StepForm) -> StepReq
     if needs and reason is None:
         said = f"「{wf.action_label(data.action)}」须写明{needs}"
         raise ProblemError(422, said, [Problem("reason", said)])
-    try:
-        day = date.fromisoformat(data.step_on) if data.step_on else None
-    except ValueError:
-        said = f"{data.step_on[:40]!r}：应为 YYYY-MM-DD 格式的日期"
-        raise ProblemError(422, f"办理日期：{said}", [Problem("step_on", said)]) from None
-    day = past_day(day, "step_on")
+    day = views.step_day(data.step_on)
     ref = plain_text("payment_ref", data.payment_ref.strip()) or None
     return StepRequest(
         claim_id=claim_id, actor=viewer.actor, person=viewer.name, on=day, action=data.action,

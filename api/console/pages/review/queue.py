@@ -11,7 +11,6 @@ picked claim's result above them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Annotated, Any
 
 from litestar import get, post
@@ -21,10 +20,17 @@ from litestar.response import Template
 
 from api.auth import Caller
 from api.console.pages.review import views
+from api.console.pages.review.queue_views import (
+    QueueFilters,
+    batch_actions,
+    batch_picks,
+    batch_value,
+    queue_states,
+)
 from api.console.web import HtmlRequest, ViewerDep, is_htmx, page, page_needs, problem_view
 from api.context import Ctx
 from api.deps import CtxDep
-from api.params import Offset, past_day
+from api.params import Offset
 from api.problems import Problem, ProblemError
 from api.routes.claims.common import known_action, plain_text, workflow
 from api.routes.claims.schemas import queue_item
@@ -59,28 +65,27 @@ class BatchForm:
     all: str = ""
 
 
-def _rows(ctx: Ctx, viewer: Caller, filters: views.QueueFilters) -> dict[str, Any]:
+def _rows(ctx: Ctx, viewer: Caller, filters: QueueFilters) -> dict[str, Any]:
     """What the rows template shows for `filters`."""
     wf = workflow(ctx)
     day = filters.on or today()
     with read_session(ctx.engine) as session:
         found = queue(session, viewer.scope, workflow=wf, today=day, waiting=filters.waiting,
-                      state=filters.state,
-                      kind=filters.kind, subject=filters.subject, overdue=filters.overdue,
-                      limit=LIMIT, offset=filters.offset)  # fmt: skip
+                      state=filters.state, kind=filters.kind, subject=filters.subject,
+                      overdue=filters.overdue, limit=LIMIT, offset=filters.offset)  # fmt: skip
     cal = views.calendar(ctx.root)
     shown = [(q, queue_item(q, wf.state_label)) for q in found.items]
     rows = [
         {"item": item, "name": q.claim.form.get("subject", {}).get("name"),
-         "due": views.due(q.due_on, day, cal), "value": views.batch_value(wf, item, viewer.role),
-         "region": views.region_label(q.claim.region), "states": views.queue_states(item)}
+         "due": views.due(q.due_on, day, cal), "value": batch_value(wf, item, viewer.role),
+         "region": views.region_label(q.claim.region), "states": queue_states(item)}
         for q, item in shown
     ]  # fmt: skip
     query = filters.query()
     return {
         "rows": rows, "total": found.total, "limit": LIMIT, "offset": filters.offset,
         "filters": filters, "base": "/console/queue" + (f"?{query}" if query else ""),
-        "actions": views.batch_actions(wf, viewer.role), "day": day,
+        "actions": batch_actions(wf, viewer.role), "day": day,
         "states": list(wf.spec.states.items()), "kinds": list(views.KIND_LABELS.items()),
         "kind_labels": views.KIND_LABELS,
     }  # fmt: skip
@@ -98,9 +103,8 @@ def queue_page(
     offset: Offset = 0,
 ) -> Template:  # fmt: skip
     """The queue (a whole page; for htmx — the filters — only the rows)."""
-    filters = views.QueueFilters.read(workflow(ctx), state=in_state, kind=kind, overdue=overdue,
-                                      subject=subject, on=on, offset=offset,
-                                      every=every)  # fmt: skip
+    filters = QueueFilters.read(workflow(ctx), state=in_state, kind=kind, overdue=overdue,
+                                subject=subject, on=on, offset=offset, every=every)  # fmt: skip
     context = _rows(ctx, viewer, filters)
     # htmx restoring history (the Back button) wants the whole page, as a browser would
     rows_only = is_htmx(request) and request.headers.get("hx-history-restore-request") != "true"
@@ -110,15 +114,6 @@ def queue_page(
     return answer
 
 
-def _step_day(text: str) -> date:
-    try:
-        day = date.fromisoformat(text) if text else None
-    except ValueError:
-        said = f"{text[:40]!r}：应为 YYYY-MM-DD 格式的日期"
-        raise ProblemError(422, f"办理日期：{said}", [Problem("step_on", said)]) from None
-    return past_day(day, "step_on")
-
-
 def _batch(ctx: Ctx, viewer: Caller, data: BatchForm) -> list[dict[str, Any]]:
     """The batch's steps, each claim's result (done, or why not) in the order picked."""
     wf = workflow(ctx)
@@ -126,7 +121,7 @@ def _batch(ctx: Ctx, viewer: Caller, data: BatchForm) -> list[dict[str, Any]]:
     if not picked:
         raise ProblemError(422, "请先勾选要办理的申领", [Problem("claims", "请先勾选要办理的申领")])
     known_action(wf, data.action)
-    offered = {a: reason for a, _, reason in views.batch_actions(wf, viewer.role)}
+    offered = {a: reason for a, _, reason in batch_actions(wf, viewer.role)}
     if data.action not in offered:
         said = f"「{wf.action_label(data.action)}」不能在待办列表中批量办理"
         raise ProblemError(422, said, [Problem("action", said)])
@@ -134,8 +129,8 @@ def _batch(ctx: Ctx, viewer: Caller, data: BatchForm) -> list[dict[str, Any]]:
     if offered[data.action] and reason is None:
         said = f"「{wf.action_label(data.action)}」须写明{offered[data.action]}"
         raise ProblemError(422, said, [Problem("reason", said)])
-    day = _step_day(data.step_on)
-    picks = views.batch_picks(picked)
+    day = views.step_day(data.step_on)
+    picks = batch_picks(picked)
     requests = [
         StepRequest(claim_id=p.id, actor=viewer.actor, person=viewer.name, on=day,
                     action=data.action, reason=reason, version=p.version)
@@ -158,9 +153,9 @@ def batch_form(
 ) -> Template:  # fmt: skip
     """The batch, then the rows again (filtered as they were) with each claim's result; a
     problem with the form itself (nothing picked, no reason) is shown beside the field."""
-    filters = views.QueueFilters.read(workflow(ctx), state=data.state, kind=data.kind,
-                                      overdue=data.overdue, subject=data.subject, on=data.on,
-                                      offset=0, every=data.all)  # fmt: skip
+    filters = QueueFilters.read(workflow(ctx), state=data.state, kind=data.kind,
+                                overdue=data.overdue, subject=data.subject, on=data.on,
+                                offset=0, every=data.all)  # fmt: skip
     results, problem, status = None, None, 200
     try:
         results = _batch(ctx, viewer, data)

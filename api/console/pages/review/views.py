@@ -16,12 +16,12 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from api.auth import Caller
 from api.console.filters import money
+from api.params import past_day
 from api.problems import Problem, ProblemError
-from api.routes.claims.schemas import ClaimOut, PartOut, QueueItem
+from api.routes.claims.schemas import ClaimOut, PartOut
 from matcher.explain.report import period_label, unit_label
 from matcher.profiles.regions import load_regions
 from rules.workdays import CalendarUnknown, WorkCalendar
@@ -33,22 +33,17 @@ from store.users import ROLES
 __all__ = [
     "BACK",
     "KIND_LABELS",
-    "BatchPick",
     "Due",
     "Offer",
-    "QueueFilters",
-    "batch_actions",
-    "batch_picks",
-    "batch_value",
     "button",
     "calendar",
     "due",
     "due_step",
     "material_rows",
     "offers",
-    "queue_states",
     "region_label",
     "section_text",
+    "step_day",
     "step_rows",
     "to_fix",
 ]
@@ -62,9 +57,10 @@ BUTTONS = {
     "resubmit": "补正后重新提交",
     "pay": "登记发放",
 }
-# An enterprise's claim is accepted by the county, and goes to a second county user, not to a
-# township: the village's wording would mislead there.
+# An enterprise confirms its own claim; its claim is accepted by the county and goes to a second
+# county user, not to a township: the village's wording would mislead there.
 ROLE_BUTTONS = {
+    ("confirm", "enterprise"): "确认申领",
     ("accept", "county"): "受理（企业申领）",
     ("check", "county"): "审核通过（企业申领）",
 }
@@ -139,6 +135,16 @@ def due_step(wf: Workflow, state: str) -> str:
     """The step a deadline counted from `state` is for (`乡镇审核`), by the workflow table."""
     timed = [t for t in wf.spec.transitions if state in t.from_ and t.deadline_days is not None]
     return wf.action_label(timed[0].action) if timed else wf.state_label(state)
+
+
+def step_day(text: str) -> date:
+    """The day a step is dated (the form's 办理日期; empty: today), or a 422 at `step_on`."""
+    try:
+        day = date.fromisoformat(text) if text else None
+    except ValueError:
+        said = f"{text[:40]!r}：应为 YYYY-MM-DD 格式的日期"
+        raise ProblemError(422, f"办理日期：{said}", [Problem("step_on", said)]) from None
+    return past_day(day, "step_on")
 
 
 @dataclass(frozen=True)
@@ -272,117 +278,3 @@ def section_text(section: Mapping[str, Any]) -> str:
     if period in ("月", "年"):
         return f"{amount} {unit}/{period}"
     return f"{amount} {unit}" + (f"（{period}）" if period else "")
-
-
-# --- the queue ---------------------------------------------------------------------------------
-
-_OVERDUE = {"": None, "1": True, "0": False}
-
-
-@dataclass(frozen=True)
-class QueueFilters:
-    """The queue's filters as read from the query string (empty = not filtered)."""
-
-    state: str | None = None
-    kind: str | None = None
-    overdue: bool | None = None
-    subject: str | None = None
-    on: date | None = None
-    offset: int = 0
-    waiting: bool = True  # False: every claim in the viewer's scope, not only those waiting
-
-    @classmethod
-    def read(cls, wf: Workflow, *, state: str, kind: str, overdue: str, subject: str, on: str,
-             offset: int, every: str = "") -> QueueFilters:  # fmt: skip
-        """The filters, or a 400 naming the parameter that is not one of its values."""
-        if every not in ("", "1"):
-            _bad("all", every, "空（待我办理）或 1（本辖区全部）")
-        if state and state not in wf.spec.states:
-            _bad("state", state, "、".join(wf.spec.states))
-        if kind and kind not in KIND_LABELS:
-            _bad("kind", kind, "、".join(KIND_LABELS))
-        if overdue not in _OVERDUE:
-            _bad("overdue", overdue, "空、1（已超时）、0（未超时）")
-        day = None
-        if on:
-            try:
-                day = date.fromisoformat(on)
-            except ValueError:
-                _bad("on", on, "YYYY-MM-DD 格式的日期")
-        return cls(state or None, kind or None, _OVERDUE[overdue], subject.strip() or None, day,
-                   max(offset, 0), waiting=every != "1")  # fmt: skip
-
-    def query(self) -> str:
-        """The filters as a query string (for the pager and the address bar)."""
-        late = None if self.overdue is None else "1" if self.overdue else "0"
-        day = self.on.isoformat() if self.on else None
-        pairs = [("all", None if self.waiting else "1"), ("state", self.state),
-                 ("kind", self.kind), ("overdue", late), ("subject", self.subject),
-                 ("on", day)]  # fmt: skip
-        return urlencode([(k, v) for k, v in pairs if v])
-
-    @property
-    def any(self) -> bool:
-        picked = (self.state, self.kind, self.overdue, self.subject)
-        return not self.waiting or any(v is not None for v in picked)
-
-
-def _bad(name: str, found: str, expected: str) -> None:
-    said = f"{found[:40]!r}：应为 {expected}"
-    raise ProblemError(400, f"{name}：{said}", [Problem(f"query.{name}", said)])
-
-
-def queue_states(item: QueueItem) -> list[str]:
-    """A queue row's state(s): the claim's while it moves as one, else each part's shown (a
-    department is shown its own part only)."""
-    if item.state in CLAIM_LEVEL or not item.parts:
-        return [item.overall_label]
-    if len(item.parts) == 1:
-        return [item.parts[0].state_label]
-    return [f"{p.department}：{p.state_label}" for p in item.parts]
-
-
-def batch_actions(wf: Workflow, role: str) -> list[tuple[str, str, str | None]]:
-    """The actions `role` may take in batch from a queue: (action, button, reason label).
-    Payment is left out: it needs a reference per part (the department uploads its sheet)."""
-    out = []
-    for action in dict.fromkeys(t.action for t in wf.spec.transitions):
-        rows = [t for t in wf.spec.transitions if t.action == action
-                and any(b.role == role for b in t.by)]  # fmt: skip
-        if rows and action != "pay":
-            reason = REASON_LABELS.get(action, "理由") if any(t.reason for t in rows) else None
-            out.append((action, button(wf, action, role), reason))
-    return out
-
-
-def batch_value(wf: Workflow, item: QueueItem, role: str) -> str:
-    """A queue row's checkbox value, `id:version`: the version the batch compares against —
-    the claim's while it moves as one, else the one part the role can act on (no version when
-    it could act on several: the step then names none)."""
-    if item.state in CLAIM_LEVEL:
-        return f"{item.id}:{item.version}"
-    mine = [
-        p for p in item.parts
-        if any(b.role == role for t in wf.next_actions(p.state, "part") for b in t.by)
-    ]  # fmt: skip
-    return f"{item.id}:{mine[0].version}" if len(mine) == 1 else f"{item.id}:"
-
-
-@dataclass(frozen=True)
-class BatchPick:
-    """A claim picked in the queue, with the version seen."""
-
-    id: int
-    version: int | None
-
-
-def batch_picks(values: Sequence[str]) -> list[BatchPick]:
-    """The picked rows (`id:version`), or a 422 naming the one that is not."""
-    picks = []
-    for i, value in enumerate(values):
-        head, _, tail = value.partition(":")
-        if not head.isdigit() or not 0 < int(head) < 2**31 or (tail and not tail.isdigit()):
-            said = f"{value[:40]!r}：应为 申领编号:版本号"
-            raise ProblemError(422, f"claims[{i}]：{said}", [Problem(f"claims[{i}]", said)])
-        picks.append(BatchPick(int(head), int(tail) if tail else None))
-    return picks
