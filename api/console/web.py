@@ -143,8 +143,12 @@ def page_needs(*roles: str) -> Any:
 
 
 def is_htmx(request: HtmlRequest) -> bool:
-    """Whether htmx sent the request (it then wants a fragment, not a whole page)."""
-    return request.headers.get("hx-request") == "true"
+    """Whether htmx sent the request and wants a fragment (not when it restores a page from
+    history after Back: then it wants the whole page)."""
+    return (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )
 
 
 def role_label(role: str) -> str:

@@ -31,9 +31,9 @@ from api.problems import PROBLEMS, Problem, ProblemError
 from api.routes.claims.common import TAGS, plain_text
 from api.routes.claims.schemas import PaymentProblemOut, PaymentsOut
 from store.claims.export import export_batch
-from store.claims.payments import PaymentProblem, read_payments, record_payments
+from store.claims.payments import PaymentProblem, PaymentsDone, read_payments, record_payments
 
-__all__ = ["PaymentUpload", "export_route", "payments_route"]
+__all__ = ["PaymentUpload", "export_route", "payments_route", "record_upload"]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _SHEET = {200: ResponseSpec(data_container=bytes, media_type=XLSX, description="发放清单 xlsx")}
@@ -87,7 +87,12 @@ def _problem(p: PaymentProblem) -> PaymentProblemOut:
     return PaymentProblemOut(row=p.row, column=p.column, message=str(p), claim_id=p.claim_id)
 
 
-def _record(ctx: Ctx, caller: Caller, name: str, content: bytes) -> PaymentsOut:
+def record_upload(
+    ctx: Ctx, caller: Caller, name: str, content: bytes
+) -> tuple[PaymentsDone, list[PaymentProblem]]:
+    """Read the uploaded payment sheet `name` and record its rows as `caller`: what
+    `record_payments` did, and every problem (the sheet's and the rows'), by row. A sheet that
+    cannot be read at all is a 422 naming the file's row."""
     suffix = Path(name).suffix.lower()[:8]
     with tempfile.TemporaryDirectory(prefix="zhida-payments-") as folder:
         path = Path(folder) / f"upload{suffix}"
@@ -97,7 +102,11 @@ def _record(ctx: Ctx, caller: Caller, name: str, content: bytes) -> PaymentsOut:
         errors = [Problem(f"file 第 {p.row or 1} 行", str(p)) for p in problems]
         raise ProblemError(422, f"{name}：{problems[0]}", errors)
     done = record_payments(ctx.engine, rows, caller.actor, caller.name, ctx.root)
-    found = sorted([*problems, *done.problems], key=lambda p: p.row or 0)
+    return done, sorted([*problems, *done.problems], key=lambda p: p.row or 0)
+
+
+def _record(ctx: Ctx, caller: Caller, name: str, content: bytes) -> PaymentsOut:
+    done, found = record_upload(ctx, caller, name, content)
     return PaymentsOut(recorded=len(done.recorded), already=len(done.already),
                        problems=[_problem(p) for p in found])  # fmt: skip
 

@@ -29,10 +29,9 @@ from api.auth import Caller
 from api.console.web import HtmlRequest, ViewerDep, page, page_needs
 from api.context import Ctx
 from api.deps import CtxDep
-from api.problems import Problem, ProblemError
-from api.routes.claims.files import XLSX, PaymentUpload
+from api.problems import ProblemError
+from api.routes.claims.files import XLSX, PaymentUpload, record_upload
 from store.claims.export import export_batch, export_rows
-from store.claims.payments import read_payments, record_payments
 from store.db import read_session
 
 __all__ = ["export_file", "files_page", "payments_form"]
@@ -73,21 +72,13 @@ def export_file(ctx: CtxDep, viewer: ViewerDep) -> Response[bytes]:
 
 def _record(ctx: Ctx, viewer: Caller, name: str, content: bytes) -> list[dict[str, Any]]:
     """Each row's result, by row: recorded, already recorded, or its problem."""
-    suffix = Path(name).suffix.lower()[:8]
-    with tempfile.TemporaryDirectory(prefix="zhida-payments-") as folder:
-        path = Path(folder) / f"upload{suffix}"
-        path.write_bytes(content)
-        rows, problems = read_payments(path)
-    if not rows and problems and problems[0].row in (None, 1):
-        errors = [Problem(f"file 第 {p.row or 1} 行", str(p)) for p in problems]
-        raise ProblemError(422, f"{name}：{problems[0]}", errors)
-    done = record_payments(ctx.engine, rows, viewer.actor, viewer.name, ctx.root)
+    done, problems = record_upload(ctx, viewer, name, content)
     out = [{"row": r.row, "claim": r.claim_id, "result": "已登记发放", "ok": True,
             "said": f"{r.paid_on} · 凭证号 {r.payment_ref}"} for r in done.recorded]  # fmt: skip
     out += [{"row": r.row, "claim": r.claim_id, "result": "此前已登记", "ok": True,
              "said": f"{r.paid_on} · 凭证号 {r.payment_ref}"} for r in done.already]  # fmt: skip
     out += [{"row": p.row, "claim": p.claim_id, "result": "未登记", "ok": False, "said": str(p)}
-            for p in [*problems, *done.problems]]  # fmt: skip
+            for p in problems]  # fmt: skip
     return sorted(out, key=lambda r: (r["row"] or 0, not r["ok"]))
 
 

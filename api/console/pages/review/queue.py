@@ -107,7 +107,7 @@ def queue_page(
                                 subject=subject, on=on, offset=offset, every=every)  # fmt: skip
     context = _rows(ctx, viewer, filters)
     # htmx restoring history (the Back button) wants the whole page, as a browser would
-    rows_only = is_htmx(request) and request.headers.get("hx-history-restore-request") != "true"
+    rows_only = is_htmx(request)
     name = "console/review/queue_rows.html" if rows_only else "console/review/queue.html"
     answer = page(request, name, **context)
     answer.set_header("Vary", "HX-Request")  # one address, two answers: never cache one for both
