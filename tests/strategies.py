@@ -333,18 +333,38 @@ def make_catalogue(
     return Catalogue(FACTS, found, found_bundles, version)
 
 
+# Strategy objects built once (hypothesis validates an object the first time it draws from
+# it, and these are drawn from thousands of times; see `facts`).
+_STARTS = st.sampled_from([date(2020, 1, 1), date(2020, 1, 1), ON, ON + timedelta(1)])
+_UNTILS = st.sampled_from([None, None, ON, ON + timedelta(1)])
+_P_FROMS = st.sampled_from([date(2020, 1, 1), date(2020, 1, 1), ON + timedelta(1)])
+_POLICY_REGIONS = st.none() | st.lists(st.sampled_from(REGION_PREFIXES), min_size=1, max_size=2)
+_P0S = st.sampled_from(NUMBERS)
+_SUBJECTS: st.SearchStrategy[Subject] = st.sampled_from(["household", "enterprise"])
+
+
+@cache
+def _conditions(subject: Subject) -> st.SearchStrategy[list[ir.Expr]]:
+    return st.lists(bool_exprs(subject), min_size=1, max_size=4)
+
+
 @st.composite
-def policies(draw: st.DrawFn, ident: str, subject: Subject) -> CompiledPolicy:
-    """A policy of `subject` with 1–4 conditions, maybe regions, dates and a parameter p0."""
-    conds = draw(st.lists(bool_exprs(subject), min_size=1, max_size=4))
-    start = draw(st.sampled_from([date(2020, 1, 1), date(2020, 1, 1), ON, ON + timedelta(1)]))
-    until = draw(st.sampled_from([None, None, ON, ON + timedelta(1)]))
+def _policies(draw: st.DrawFn, ident: str, subject: Subject) -> CompiledPolicy:
+    conds = draw(_conditions(subject))
+    start = draw(_STARTS)
+    until = draw(_UNTILS)
     if until is not None and until <= start:
         until = None
-    p_from = draw(st.sampled_from([date(2020, 1, 1), date(2020, 1, 1), ON + timedelta(1)]))
-    regions = draw(st.none() | st.lists(st.sampled_from(REGION_PREFIXES), min_size=1, max_size=2))
-    p0 = {p_from: draw(st.sampled_from(NUMBERS))}
+    p_from = draw(_P_FROMS)
+    regions = draw(_POLICY_REGIONS)
+    p0 = {p_from: draw(_P0S)}
     return make_policy(ident, subject, conds, regions=regions, start=start, until=until, p0=p0)
+
+
+@cache
+def policies(ident: str, subject: Subject) -> st.SearchStrategy[CompiledPolicy]:
+    """A policy of `subject` with 1–4 conditions, maybe regions, dates and a parameter p0."""
+    return _policies(ident, subject)
 
 
 @st.composite
@@ -352,11 +372,11 @@ def catalogues(draw: st.DrawFn, max_policies: int = 12) -> Catalogue:
     """A catalogue of random household and enterprise policies and up to two bundles."""
     found = []
     for i in range(draw(st.integers(1, max_policies))):
-        subject: Subject = draw(st.sampled_from(["household", "enterprise"]))
+        subject: Subject = draw(_SUBJECTS)
         found.append(draw(policies(f"t.{subject[0]}{i}", subject)))
     bundles = []
     for j in range(draw(st.integers(0, 2))):
-        subject = draw(st.sampled_from(["household", "enterprise"]))
+        subject = draw(_SUBJECTS)
         gate = draw(bool_exprs(subject, 3, params=False))
         members = [p.id for p in found if p.spec.subject == subject] or [found[0].id]
         bundles.append(make_bundle(f"t.bundle{j}", subject, gate, members))
@@ -366,26 +386,55 @@ def catalogues(draw: st.DrawFn, max_policies: int = 12) -> Catalogue:
 # --- facts -------------------------------------------------------------------------------
 
 
+@cache
 def _row(level: str) -> st.SearchStrategy[dict[str, FactValue]]:
     defs = {n: f for n, f in FACTS.facts.items() if f.level == level}
     return st.fixed_dictionaries({}, optional={n: values_for(f) for n, f in defs.items()})
 
 
+_REGIONS = st.none() | st.sampled_from(REGION_CODES)
+
+
 @st.composite
-def facts(draw: st.DrawFn, subject: Subject, max_members: int = 4) -> Facts:
-    """Facts of one `subject`: any fact may be absent; households may have no members."""
-    region = draw(st.none() | st.sampled_from(REGION_CODES))
+def _facts(draw: st.DrawFn, subject: Subject, max_members: int) -> Facts:
+    region = draw(_REGIONS)
     if subject == "enterprise":
         return Facts(draw(_row("enterprise")), (), region)
     members = draw(st.lists(_row("member"), max_size=max_members))
     return Facts(draw(_row("household")), tuple(members), region)
 
 
+@cache
+def facts(subject: Subject, max_members: int = 4) -> st.SearchStrategy[Facts]:
+    """Facts of one `subject`: any fact may be absent; households may have no members.
+
+    One strategy object per argument (cached, as `num_exprs` and `bool_exprs` are): hypothesis
+    validates a strategy object the first time it draws from it, and the differential tests
+    draw ≥ 10,000 profiles; a fresh object per draw was validated per draw, which was most of
+    their run time. What is drawn is the same.
+    """
+    return _facts(subject, max_members)
+
+
 # --- raw profiles for a real catalogue -------------------------------------------------------
+
+
+_RAW_FACTS: dict[tuple[int, str, date], tuple[FactCatalogue, st.SearchStrategy[Any]]] = {}
 
 
 def _raw_facts(
     catalogue: FactCatalogue, level: str, on: date = ON
+) -> st.SearchStrategy[dict[str, Any]]:
+    """The raw facts of `level`, one strategy object per catalogue, level and date (see `facts`;
+    the catalogue is kept with it, so that its id is not reused)."""
+    key = (id(catalogue), level, on)
+    if key not in _RAW_FACTS:
+        _RAW_FACTS[key] = (catalogue, _new_raw_facts(catalogue, level, on))
+    return _RAW_FACTS[key][1]
+
+
+def _new_raw_facts(
+    catalogue: FactCatalogue, level: str, on: date
 ) -> st.SearchStrategy[dict[str, Any]]:
     defs = {n: f for n, f in catalogue.facts.items() if f.level == level and not f.derived}
     strategies: dict[str, st.SearchStrategy[Any]] = {}

@@ -151,18 +151,18 @@ def test_zhida_scheduler_runs_alone_and_stops_cleanly_on_sigterm(tmp_path: Path)
 def test_a_job_missed_while_the_scheduler_was_down_runs_once_when_it_comes_back(
     engine: Engine, tmp_path: Path
 ) -> None:
-    """An every-3-s job, 7 s of downtime (two runs missed): back up, it runs once at once
+    """An every-2.5-s job, 5.5 s of downtime (two runs missed): back up, it runs once at once
     (coalesce), not once per missed run; the job and its schedule survived in the job store.
-    The next regular run is 2 s after the restart, well after the check."""
+    The next regular run is 2 s after the restart, well after the check (at most 1.7 s)."""
     runs = tmp_path / "runs.txt"
     before = make_scheduler(engine, root=POLICIES, kind="background")
     before.start(paused=True)
     before.add_job(
-        "tests.jobs.marks:mark", trigger="interval", seconds=3, id="tick",
+        "tests.jobs.marks:mark", trigger="interval", seconds=2.5, id="tick",
         kwargs={"path": str(runs)}, replace_existing=True,
     )  # fmt: skip
     before.shutdown()
-    time.sleep(7)
+    time.sleep(5.5)
     after = make_scheduler(engine, root=POLICIES, kind="background")
     after.start()
     deadline = time.monotonic() + 1.5

@@ -22,6 +22,7 @@ POLICIES = Path(__file__).resolve().parents[2] / "policies"
 EXAMPLES = 250
 PROFILES_PER_EXAMPLE = 42
 MIN_CASES = 10_000
+SUBJECTS = st.sampled_from(["household", "enterprise"])  # one object: see tests.strategies.facts
 _SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -56,7 +57,7 @@ def test_random_policies_and_profiles_agree_on_at_least_10000_cases() -> None:
     def check(data: st.DataObject, catalogue: Catalogue) -> None:
         engine = EventEngine(catalogue, ON)
         for _ in range(PROFILES_PER_EXAMPLE):
-            subject = data.draw(st.sampled_from(["household", "enterprise"]))
+            subject = data.draw(SUBJECTS)
             f = data.draw(facts(subject))
             _agree(engine, f, subject)
             seen["profiles"] += 1
@@ -72,11 +73,12 @@ def test_real_catalogue_agrees_on_generated_households_and_enterprises() -> None
     catalogue = load_catalogue(POLICIES)
     engines = {on: EventEngine(catalogue, on) for on in (date(2024, 1, 1), ON, date(2026, 7, 1))}
     seen: Counter[str] = Counter()
+    dates = st.sampled_from(sorted(engines))
 
     @settings(_SETTINGS, max_examples=800)
     @given(data=st.data())
     def check(data: st.DataObject) -> None:
-        on = data.draw(st.sampled_from(sorted(engines)))
+        on = data.draw(dates)
         raw = data.draw(raw_households(catalogue.facts, on))
         h = household_facts(parse_household(raw, catalogue.facts, today=on), on)
         _agree(engines[on], h, "household")

@@ -31,6 +31,10 @@ _SETTINGS = settings(
     suppress_health_check=list(HealthCheck),
 )
 
+# One strategy object each, drawn from thousands of times (see tests.strategies.facts).
+_AMOUNTS = {s: st.none() | num_exprs(s, 2) for s in ("household", "enterprise")}
+_SUBJECTS = st.sampled_from(["household", "enterprise"])
+
 
 @st.composite
 def priced(draw: st.DrawFn) -> Catalogue:
@@ -41,7 +45,7 @@ def priced(draw: st.DrawFn) -> Catalogue:
     for pid in ids:
         policy = base.policies[pid]
         subject = policy.spec.subject
-        amount = draw(st.none() | num_exprs(subject, 2))
+        amount = draw(_AMOUNTS[subject])
         same = [o for o in ids if o != pid and base.policies[o].spec.subject == subject]
         excludes = draw(st.lists(st.sampled_from(same), max_size=2, unique=True)) if same else []
         spec = policy.spec.model_copy(
@@ -82,7 +86,7 @@ def test_vectorised_engine_equals_interpreter_on_random_catalogues() -> None:
     @_SETTINGS
     @given(catalogue=priced(), data=st.data())
     def check(catalogue: Catalogue, data: st.DataObject) -> None:
-        subject = data.draw(st.sampled_from(["household", "enterprise"]))
+        subject = data.draw(_SUBJECTS)
         size = st.lists(facts(subject), min_size=PROFILES_PER_EXAMPLE - 5, max_size=40)
         seen.update(_agree(catalogue, data.draw(size), subject, ON))
 
