@@ -27,7 +27,9 @@ def demo_users(
     finally:
         engine.dispose()
     out.print(
-        "演示用户（登录：POST /api/auth/login；新密码只显示这一次，请记下）：", highlight=False
+        "演示用户（浏览器打开服务地址的 /console 登录，或 POST /api/auth/login；"
+        "新密码只显示这一次，请记下）：",
+        highlight=False,
     )
     for u in users:
         where = " ".join(x for x in (u.region, u.department, u.subject_key) if x)
