@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Select, Table, select
+from sqlalchemy import ColumnElement, Select, Table, Text, cast, select
 from sqlmodel import Session
 
 from matcher.vector.columns import Population, Vocabulary
@@ -33,6 +33,12 @@ from store.tables.profiles import EnterpriseRow, HouseholdRow, MemberRow
 
 __all__ = [
     "SubjectChunk",
+    "SubjectKeys",
+    "enterprise_chunk",
+    "enterprise_rows",
+    "household_chunk",
+    "household_keys",
+    "household_rows",
     "iter_enterprises",
     "iter_households",
     "load_enterprises",
@@ -54,8 +60,8 @@ _DTYPE: dict[str, npt.DTypeLike] = {
 
 
 @dataclass(frozen=True)
-class SubjectChunk:
-    """Consecutive stored subjects as engine input: row `i` of `population` is `ids[i]`.
+class SubjectKeys:
+    """Consecutive stored subjects, as the diff and the writes know them (no facts).
 
     `first_id`…`last_id` is the keyset range read; households in it left without members (every
     member moved to another household) are not profiles any more and are listed in `empty`
@@ -66,10 +72,16 @@ class SubjectChunk:
     ids: npt.NDArray[np.int64]
     hashes: list[str]  # profile_hash per row: what a decision was computed from
     regions: list[str | None]
-    population: Population
     first_id: int
     last_id: int  # the keyset position after this chunk
     empty: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubjectChunk(SubjectKeys):
+    """Consecutive stored subjects as engine input: row `i` of `population` is `ids[i]`."""
+
+    population: Population = field(kw_only=True)
 
 
 def program_facts(engine: VectorCatalogue) -> frozenset[str]:
@@ -118,11 +130,21 @@ def _region_filter(column: Any, region: str | None) -> list[ColumnElement[bool]]
     return [] if not region else [column.startswith(region, autoescape=True)]
 
 
+def _facts(table: Table, raw: bool) -> Any:
+    """The facts column: parsed JSON, or (`raw`) its text, parsed later where it is evaluated."""
+    return cast(table.c.facts, Text).label("facts") if raw else table.c.facts
+
+
 def _keyset(
-    table: Table, after_id: int, limit: int, region: str | None, ids: Collection[int] | None
+    table: Table,
+    after_id: int,
+    limit: int,
+    region: str | None,
+    ids: Collection[int] | None,
+    raw: bool = False,
 ) -> Select[Any]:
     c = table.c
-    query = select(c.id, c.region_code, c.profile_hash, c.facts)
+    query = select(c.id, c.region_code, c.profile_hash, _facts(table, raw))
     query = query.where(c.id > after_id, *_region_filter(c.region_code, region))
     if ids is not None:
         query = query.where(c.id.in_(sorted(ids)))
@@ -130,11 +152,16 @@ def _keyset(
 
 
 def _members(
-    session: Session, first: int, last: int, region: str | None, ids: Collection[int] | None
+    session: Session,
+    first: int,
+    last: int,
+    region: str | None,
+    ids: Collection[int] | None,
+    raw: bool = False,
 ) -> list[Any]:
     """Members of the households with ids in [first, last] (and in the region), in order."""
     m, h = _MEMBER.c, _HOUSEHOLD.c
-    query = select(m.household_id, m.id_number, m.relation, m.facts)
+    query = select(m.household_id, m.id_number, m.relation, _facts(_MEMBER, raw))
     query = query.where(m.household_id >= first, m.household_id <= last)
     if ids is not None:
         query = query.where(m.household_id.in_(sorted(ids)))
@@ -161,7 +188,78 @@ def _chunk(
 ) -> SubjectChunk:
     ids = np.array([r.id for r in rows], dtype=np.int64)
     hashes, regions = [r.profile_hash for r in rows], [r.region_code for r in rows]
-    return SubjectChunk(kind, ids, hashes, regions, population, *bounds)
+    return SubjectChunk(kind, ids, hashes, regions, *bounds, population=population)
+
+
+def household_rows(
+    session: Session,
+    *,
+    region: str | None,
+    after_id: int,
+    limit: int,
+    ids: Collection[int] | None = None,
+    raw: bool = False,
+) -> tuple[list[Any], list[Any]]:
+    """The next `limit` stored household rows after `after_id` and their members' rows, in order.
+
+    With `raw` the facts are JSON text (the Spark sweep ships them to where they are evaluated);
+    otherwise parsed. Both lists are empty at the end.
+    """
+    read = list(
+        session.connection().execute(_keyset(_HOUSEHOLD, after_id, limit, region, ids, raw))
+    )
+    if not read:
+        return [], []
+    return read, _members(session, read[0].id, read[-1].id, region, ids, raw)
+
+
+def household_keys(read: Sequence[Any], members: Sequence[Any]) -> SubjectKeys:
+    """The keys of household rows (`household_rows`): those without members go to `empty`."""
+    housed = {m.household_id for m in members}
+    rows = [r for r in read if r.id in housed]
+    ids = np.array([r.id for r in rows], dtype=np.int64)
+    empty = {r.id: r.profile_hash for r in read if r.id not in housed}
+    return SubjectKeys(
+        "household", ids, [r.profile_hash for r in rows], [r.region_code for r in rows],
+        read[0].id, read[-1].id, empty,
+    )  # fmt: skip
+
+
+def household_chunk(
+    read: Sequence[Any],
+    members: Sequence[Any],
+    *,
+    on: date,
+    facts: FactCatalogue,
+    only: Collection[str] | None = None,
+) -> SubjectChunk:
+    """Household rows and their members' rows (parsed facts) as engine columns.
+
+    Args:
+        read: household rows in id order (`id`, `region_code`, `profile_hash`, `facts`).
+        members: their members in household then position order (`household_id`,
+            `id_number`, `relation`, `facts`).
+        on: the evaluation date of the derived facts.
+        facts: the fact catalogue.
+        only: the facts to build (`program_facts`); None: every fact.
+
+    Raises:
+        ValueError: a stored fact of the wrong type.
+    """
+    housed = {m.household_id for m in members}
+    rows = [r for r in read if r.id in housed]
+    households = _identity(rows, "household_id")
+    _columns([r.facts for r in rows], _stored_names(facts, only, "household"), facts, households)
+    mm = _columns(
+        [m.facts for m in members], _stored_names(facts, only, "member"), facts, Columns()
+    )
+    mm.put("household_id", np.array([m.household_id for m in members], dtype=np.int64))
+    mm.put("id_number", np.array([m.id_number for m in members], dtype=np.str_))
+    mm.put("relation", np.array([m.relation for m in members], dtype=np.str_))
+    population = from_chunk(PopulationChunk(households, mm), facts, on, Vocabulary(), only=only)
+    chunk = _chunk("household", rows, population, (read[0].id, read[-1].id))
+    chunk.empty.update((r.id, r.profile_hash) for r in read if r.id not in housed)
+    return chunk
 
 
 def load_households(
@@ -190,25 +288,34 @@ def load_households(
     Raises:
         ValueError: a stored fact of the wrong type.
     """
-    query = _keyset(_HOUSEHOLD, after_id, limit, region, ids)
-    read = list(session.connection().execute(query))
+    read, members = household_rows(session, region=region, after_id=after_id, limit=limit, ids=ids)
     if not read:
         return None
-    members = _members(session, read[0].id, read[-1].id, region, ids)
-    housed = {m.household_id for m in members}
-    rows = [r for r in read if r.id in housed]
-    households = _identity(rows, "household_id")
-    _columns([r.facts for r in rows], _stored_names(facts, only, "household"), facts, households)
-    mm = _columns(
-        [m.facts for m in members], _stored_names(facts, only, "member"), facts, Columns()
-    )
-    mm.put("household_id", np.array([m.household_id for m in members], dtype=np.int64))
-    mm.put("id_number", np.array([m.id_number for m in members], dtype=np.str_))
-    mm.put("relation", np.array([m.relation for m in members], dtype=np.str_))
-    population = from_chunk(PopulationChunk(households, mm), facts, on, Vocabulary(), only=only)
-    chunk = _chunk("household", rows, population, (read[0].id, read[-1].id))
-    chunk.empty.update((r.id, r.profile_hash) for r in read if r.id not in housed)
-    return chunk
+    return household_chunk(read, members, on=on, facts=facts, only=only)
+
+
+def enterprise_rows(
+    session: Session,
+    *,
+    region: str | None,
+    after_id: int,
+    limit: int,
+    ids: Collection[int] | None = None,
+    raw: bool = False,
+) -> list[Any]:
+    """The next `limit` stored enterprise rows after `after_id` (as `household_rows`)."""
+    query = _keyset(_ENTERPRISE, after_id, limit, region, ids, raw)
+    return list(session.connection().execute(query))
+
+
+def enterprise_chunk(
+    rows: Sequence[Any], *, on: date, facts: FactCatalogue, only: Collection[str] | None = None
+) -> SubjectChunk:
+    """Enterprise rows (parsed facts) as engine columns (as `household_chunk`)."""
+    cols = _identity(rows, "enterprise_id")
+    _columns([r.facts for r in rows], _stored_names(facts, only, "enterprise"), facts, cols)
+    population = from_enterprises(cols, facts, on, Vocabulary(), only=only)
+    return _chunk("enterprise", rows, population, (rows[0].id, rows[-1].id))
 
 
 def load_enterprises(
@@ -223,14 +330,10 @@ def load_enterprises(
     ids: Collection[int] | None = None,
 ) -> SubjectChunk | None:
     """The next `limit` stored enterprises after `after_id` as engine columns (as households)."""
-    query = _keyset(_ENTERPRISE, after_id, limit, region, ids)
-    rows = list(session.connection().execute(query))
+    rows = enterprise_rows(session, region=region, after_id=after_id, limit=limit, ids=ids)
     if not rows:
         return None
-    cols = _identity(rows, "enterprise_id")
-    _columns([r.facts for r in rows], _stored_names(facts, only, "enterprise"), facts, cols)
-    population = from_enterprises(cols, facts, on, Vocabulary(), only=only)
-    return _chunk("enterprise", rows, population, (rows[0].id, rows[-1].id))
+    return enterprise_chunk(rows, on=on, facts=facts, only=only)
 
 
 def iter_households(

@@ -1,0 +1,391 @@
+"""The sweep on Apache Spark: chunks evaluated on executors, written here as the local sweep's.
+
+    with spark_session("local[2]") as spark:
+        report = run_sweep(engine=db, start=start, catalogue=catalogue,
+                           evaluator=SparkEvaluator(spark))
+
+Where each part happens (docs/scale.md has the cluster recipe):
+- **Reads, on the driver.** Chunk by chunk in the sweep's keyset order after the run's
+  checkpoint, the driver reads each subject's row with its facts as JSON *text* (no parsing
+  here), its members' rows, and the policies whose open interval is not ineligible.
+- **Evaluation, on the executors.** The chunk goes to Spark as an Arrow table; `mapInArrow` runs
+  `_evaluate` over each Arrow batch: the JSON is parsed there, the columns built by the same
+  `store.sweep.columns` code, the vectorised engine run, and the decisions returned as Arrow
+  rows — eligible and undetermined ones, the ineligible ones of the pairs that are open, and the
+  bundles whose gate holds. Evaluation is per subject, so how Spark batches the rows changes
+  nothing. The catalogue travels with the job: the program compiled on the driver from the
+  catalogue `begin_sweep` published (hash-checked) is a broadcast variable, so the executors
+  need the packed environment but no policy files.
+- **Writes, on the driver**, through `store.sweep.run`: the same diff, intervals, changes,
+  outbox, audit and checkpoint, in one transaction per chunk. A chunk whose profiles changed
+  after it was read, or whose open intervals moved (`Unrevised`), is evaluated again on the
+  driver under the sweep lock, as the local sweep does.
+
+pyspark is imported only in this module (an import-linter contract), and only when a session is
+started: a clone without the `spark` extra imports, tests and sweeps locally without it.
+`PYSPARK_PYTHON` defaults to the running interpreter, so local executors run this environment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import partial
+from typing import Any, NamedTuple
+
+import numpy as np
+import orjson
+import pyarrow as pa
+from sqlalchemy import Engine
+
+from matcher.vector.engine import VectorCatalogue, run
+from rules.catalogue import Catalogue
+from rules.facts import FactCatalogue
+from store.db import read_session
+from store.sweep.columns import (
+    SubjectKeys,
+    enterprise_chunk,
+    enterprise_rows,
+    household_chunk,
+    household_keys,
+    household_rows,
+    program_facts,
+)
+from store.sweep.decisions import EngineOutcome, Unrevised, revised_decisions, stored_decisions
+from store.sweep.diff import Decision, Key
+from store.sweep.evaluate import compiled
+from store.sweep.runs import SweepStart
+from store.sweep.writes import read_current
+
+__all__ = [
+    "INSTALL_HINT",
+    "SparkEvaluator",
+    "SparkOutcome",
+    "SparkUnavailable",
+    "spark_installed",
+    "spark_session",
+]
+
+INSTALL_HINT = "uv sync --extra spark（或 pip install 'zhida[spark]'），并装好 Java 17"
+# What the executors return, one row per decision, or per subject with true bundle gates
+# (policy_id null, `bundles` set). Amounts travel as text: a Decimal to the fen, exactly.
+_OUT_SCHEMA = (
+    "subject_id long, policy_id string, status string, amount string, conditions string, "
+    "missing array<string>, dropped_for string, inputs_hash string, bundles array<string>"
+)
+_OUT_ARROW = pa.schema(
+    [
+        ("subject_id", pa.int64()),
+        ("policy_id", pa.string()),
+        ("status", pa.string()),
+        ("amount", pa.string()),
+        ("conditions", pa.string()),
+        ("missing", pa.list_(pa.string())),
+        ("dropped_for", pa.string()),
+        ("inputs_hash", pa.string()),
+        ("bundles", pa.list_(pa.string())),
+    ]
+)
+
+
+class SparkUnavailable(Exception):
+    """Spark cannot be used: pyspark (the `spark` extra) is missing, or the JVM did not start."""
+
+
+class _Row(NamedTuple):
+    id: int
+    region_code: str | None
+    profile_hash: str
+    facts: dict[str, Any]
+
+
+class _Member(NamedTuple):
+    household_id: int
+    id_number: str
+    relation: str
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every task needs: shipped once per phase as a broadcast variable."""
+
+    kind: str
+    program: VectorCatalogue
+    facts: FactCatalogue
+    on: date
+    only: frozenset[str]
+
+
+def spark_installed() -> bool:
+    """Whether pyspark (the `spark` extra) is installed, without importing it."""
+    return importlib.util.find_spec("pyspark") is not None
+
+
+@contextmanager
+def spark_session(
+    master: str | None = "local[2]",
+    app_name: str = "zhida-sweep",
+    conf: Mapping[str, str] | None = None,
+) -> Iterator[Any]:
+    """A Spark session for the sweep, stopped on exit.
+
+    Args:
+        master: the Spark master (`local[2]`, `yarn`, `spark://host:7077` …); None: the one
+            `spark-submit` set, else `local[2]`.
+        app_name: the application's name in the cluster's UI.
+        conf: further Spark settings (`spark.executor.memory` …).
+
+    Raises:
+        SparkUnavailable: pyspark is not installed, or the session did not start (no Java).
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise SparkUnavailable(
+            f"--engine spark 需要可选组件 spark（pyspark）：{INSTALL_HINT}"
+        ) from None
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # packed envs set their own
+    builder = SparkSession.builder.appName(app_name)
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit
+        master = "local[2]"
+    if master is not None:
+        builder = builder.master(master)
+    if master is not None and master.startswith("local"):
+        builder = builder.config("spark.ui.enabled", "false")
+    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # the JVM's failures arrive as several exception types
+        raise SparkUnavailable(
+            f"Spark 未能启动（master {master or '由 spark-submit 指定'}）：{exc}；需要 Java 17"
+            "（PATH 中的 java 或 JAVA_HOME）"
+        ) from None
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+@dataclass(frozen=True)
+class SparkOutcome:
+    """A chunk's decisions as the executors returned them (an `Outcome`)."""
+
+    policy_ids: Sequence[str]
+    stored: list[Decision]
+    ineligible: dict[Key, Decision]  # of the pairs open when the chunk was read
+    bundles: dict[int, frozenset[str]]  # subjects with an eligible decision → true gates
+    subjects: frozenset[int]
+    has_gates: bool
+    known: frozenset[Key] = field(default=frozenset(), repr=False)  # keys of `stored`
+
+    def revised(self, keys: Collection[Key]) -> list[Decision]:
+        """The ineligible decisions for `keys`, as the executors computed them.
+
+        Raises:
+            Unrevised: a pair opened after the chunk was read (not evaluated as ineligible).
+        """
+        columns = {p: j for j, p in enumerate(self.policy_ids)}
+        out = []
+        for key in keys:
+            if key[0] not in self.subjects or key[1] not in columns or key in self.known:
+                continue
+            found = self.ineligible.get(key)
+            if found is None:
+                raise Unrevised(f"no ineligible decision for {key} came back from Spark")
+            out.append(found)
+        return sorted(out, key=lambda d: (d.subject_id, columns[d.policy_id]))
+
+    def gates(self, subjects: Collection[int]) -> dict[int, frozenset[str]]:
+        """The bundles whose gate holds for each of `subjects` in the chunk."""
+        if not subjects or not self.has_gates:
+            return {}
+        return {s: self.bundles.get(s, frozenset()) for s in subjects if s in self.subjects}
+
+
+class SparkEvaluator:
+    """Chunks read on the driver and evaluated on Spark's executors (a sweep `Evaluator`)."""
+
+    def __init__(self, spark: Any) -> None:
+        """Evaluate on `spark` (a session from `spark_session`)."""
+        self.spark = spark
+
+    def chunks(
+        self,
+        *,
+        engine: Engine,
+        start: SweepStart,
+        catalogue: Catalogue,
+        kind: str,
+        after: int,
+        chunk_size: int,
+    ) -> Iterator[tuple[SubjectKeys, SparkOutcome]]:
+        """The subjects of `kind` after id `after`, `chunk_size` a chunk, with their decisions."""
+        program = compiled(catalogue, start.on, kind)
+        job = _Job(kind, program, catalogue.facts, start.on, program_facts(program))
+        shipped = self.spark.sparkContext.broadcast(job)
+        try:
+            while True:
+                with read_session(engine) as session:
+                    read = _read(session, kind, start.region, after, chunk_size)
+                if read is None:
+                    return
+                keys, table = read
+                yield keys, self.outcome(keys, table, shipped, program)
+                after = keys.last_id
+        finally:
+            shipped.unpersist()
+
+    def outcome(
+        self, keys: SubjectKeys, table: pa.Table, shipped: Any, program: VectorCatalogue
+    ) -> SparkOutcome:
+        """One chunk's rows evaluated by Spark, its decisions brought back."""
+        if table.num_rows:
+            frame = self.spark.createDataFrame(table)
+            back = frame.mapInArrow(partial(_evaluate, shipped), _OUT_SCHEMA).toArrow()
+        else:  # a chunk of households left without members: nothing to evaluate
+            back = _OUT_ARROW.empty_table()
+        return _outcome(back, keys, program)
+
+
+def _read(
+    session: Any, kind: str, region: str | None, after: int, limit: int
+) -> tuple[SubjectKeys, pa.Table] | None:
+    """The next chunk's keys and its rows as Arrow (facts as JSON text), or None at the end."""
+    if kind == "household":
+        read, members = household_rows(
+            session, region=region, after_id=after, limit=limit, raw=True
+        )
+        if not read:
+            return None
+        keys = household_keys(read, members)
+    else:
+        read, members = (
+            enterprise_rows(session, region=region, after_id=after, limit=limit, raw=True),
+            [],
+        )
+        if not read:
+            return None
+        keys = SubjectKeys(
+            kind, np.array([r.id for r in read], dtype=np.int64), [r.profile_hash for r in read],
+            [r.region_code for r in read], read[0].id, read[-1].id,
+        )  # fmt: skip
+    current = read_current(session, kind=kind, first_id=keys.first_id, last_id=keys.last_id)
+    open_: dict[int, list[str]] = {}
+    for (subject, policy), state in current.items():
+        if state.state.status != "ineligible":
+            open_.setdefault(subject, []).append(policy)
+    rows = [r for r in read if r.id not in keys.empty]
+    columns: dict[str, Any] = {
+        "id": pa.array([r.id for r in rows], pa.int64()),
+        "region_code": pa.array([r.region_code for r in rows], pa.string()),
+        "profile_hash": pa.array([r.profile_hash for r in rows], pa.string()),
+        "facts": pa.array([r.facts for r in rows], pa.string()),
+        "open": pa.array([open_.get(r.id, []) for r in rows], pa.list_(pa.string())),
+    }
+    if kind == "household":
+        by_household: dict[int, list[Any]] = {}
+        for m in members:
+            by_household.setdefault(m.household_id, []).append(m)
+        for name, attr in (
+            ("m_id_number", "id_number"),
+            ("m_relation", "relation"),
+            ("m_facts", "facts"),
+        ):
+            columns[name] = pa.array(
+                [[getattr(m, attr) for m in by_household[r.id]] for r in rows],
+                pa.list_(pa.string()),
+            )
+    return keys, pa.table(columns)
+
+
+def _evaluate(shipped: Any, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """On an executor: each Arrow batch of subject rows → its decisions as Arrow rows."""
+    job: _Job = shipped.value
+    for batch in batches:
+        if batch.num_rows:
+            yield _decide(job, batch)
+
+
+def _decide(job: _Job, batch: pa.RecordBatch) -> pa.RecordBatch:
+    """One batch through the columns, the vectorised engine and the sweep's decision rules."""
+    d = batch.to_pydict()
+    rows = [
+        _Row(i, r, h, orjson.loads(f))
+        for i, r, h, f in zip(d["id"], d["region_code"], d["profile_hash"], d["facts"], strict=True)
+    ]
+    if job.kind == "household":
+        members = [
+            _Member(i, n, rel, orjson.loads(f))
+            for i, ns, rels, fs in zip(
+                d["id"], d["m_id_number"], d["m_relation"], d["m_facts"], strict=True
+            )
+            for n, rel, f in zip(ns, rels, fs, strict=True)
+        ]
+        chunk = household_chunk(rows, members, on=job.on, facts=job.facts, only=job.only)
+    else:
+        chunk = enterprise_chunk(rows, on=job.on, facts=job.facts, only=job.only)
+    result = run(job.program, chunk.population)
+    stored = stored_decisions(result, chunk)
+    opened = [(i, p) for i, ps in zip(d["id"], d["open"], strict=True) for p in ps]
+    decided = stored + revised_decisions(result, chunk, opened)
+    eligible = {x.subject_id for x in stored if x.status == "eligible"}
+    gates = EngineOutcome(result, chunk, stored).gates(eligible)
+    return _to_arrow(decided, gates)
+
+
+def _to_arrow(decided: list[Decision], gates: dict[int, frozenset[str]]) -> pa.RecordBatch:
+    true_gates = sorted((s, sorted(b)) for s, b in gates.items() if b)
+    n = len(true_gates)
+    return pa.RecordBatch.from_pydict(
+        {
+            "subject_id": [x.subject_id for x in decided] + [s for s, _ in true_gates],
+            "policy_id": [x.policy_id for x in decided] + [None] * n,
+            "status": [x.status for x in decided] + [None] * n,
+            "amount": [None if x.amount is None else str(x.amount) for x in decided] + [None] * n,
+            "conditions": [x.conditions for x in decided] + [None] * n,
+            "missing": [list(x.missing) for x in decided] + [None] * n,
+            "dropped_for": [x.dropped_for for x in decided] + [None] * n,
+            "inputs_hash": [x.inputs_hash for x in decided] + [None] * n,
+            "bundles": [None] * len(decided) + [b for _, b in true_gates],
+        },
+        schema=_OUT_ARROW,
+    )
+
+
+def _outcome(back: pa.Table, keys: SubjectKeys, program: VectorCatalogue) -> SparkOutcome:
+    """The returned rows as an `Outcome`, stored decisions in the local sweep's order."""
+    columns = {p: j for j, p in enumerate(program.ids)}
+    stored, ineligible, bundles = [], {}, {}
+    for r in back.to_pylist():
+        if r["policy_id"] is None:
+            bundles[r["subject_id"]] = frozenset(r["bundles"])
+            continue
+        amount = None if r["amount"] is None else Decimal(r["amount"])
+        x = Decision(
+            r["subject_id"], r["policy_id"], r["status"], amount, r["conditions"],
+            tuple(r["missing"]), r["dropped_for"], r["inputs_hash"],
+        )  # fmt: skip
+        if x.status == "ineligible":
+            ineligible[x.key] = x
+        else:
+            stored.append(x)
+    stored.sort(key=lambda x: (x.subject_id, columns[x.policy_id]))
+    return SparkOutcome(
+        policy_ids=program.ids,
+        stored=stored,
+        ineligible=ineligible,
+        bundles=bundles,
+        subjects=frozenset(keys.ids.tolist()),
+        has_gates=bool(program.gates),
+        known=frozenset(x.key for x in stored),
+    )
