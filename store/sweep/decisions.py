@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from matcher.vector.arrays import F, T
 from matcher.vector.engine import STATUS_NAMES, VectorResult
-from store.sweep.columns import SubjectChunk, SubjectKeys
+from store.sweep.chunks import SubjectChunk, SubjectKeys
 from store.sweep.diff import Decision, Key
 
 __all__ = [

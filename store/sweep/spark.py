@@ -8,14 +8,14 @@ Where each part happens (docs/scale.md has the cluster recipe):
 - **Reads, on the driver.** Chunk by chunk in the sweep's keyset order after the run's
   checkpoint, the driver reads each subject's row with its facts as JSON *text* (no parsing
   here), its members' rows, and the policies whose open interval is not ineligible.
-- **Evaluation, on the executors.** The chunk goes to Spark as an Arrow table; `mapInArrow` runs
-  `_evaluate` over each Arrow batch: the JSON is parsed there, the columns built by the same
-  `store.sweep.columns` code, the vectorised engine run, and the decisions returned as Arrow
-  rows — eligible and undetermined ones, the ineligible ones of the pairs that are open, and the
-  bundles whose gate holds. Evaluation is per subject, so how Spark batches the rows changes
-  nothing. The catalogue travels with the job: the program compiled on the driver from the
-  catalogue `begin_sweep` published (hash-checked) is a broadcast variable, so the executors
-  need the packed environment but no policy files.
+- **Evaluation, on the executors.** The chunk goes to Spark as an Arrow table; `mapInArrow`
+  runs `store.sweep.spark_tasks.evaluate` over each Arrow batch: the JSON is parsed there, the
+  columns built by the local sweep's code (`store.sweep.chunks`), the vectorised engine run,
+  and the decisions returned as Arrow rows — eligible and undetermined ones, the ineligible
+  ones of the pairs that are open, and the bundles whose gate holds. Evaluation is per
+  subject, so how Spark batches the rows changes nothing. The catalogue travels with the job:
+  the program compiled on the driver from the catalogue `begin_sweep` published (hash-checked)
+  is a broadcast variable, so the executors need the packed environment but no policy files.
 - **Writes, on the driver**, through `store.sweep.run`: the same diff, intervals, changes,
   outbox, audit and checkpoint, in one transaction per chunk. A chunk whose profiles changed
   after it was read, or whose open intervals moved (`Unrevised`), is evaluated again on the
@@ -34,33 +34,29 @@ import sys
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 from sqlalchemy import Engine
 
-from matcher.vector.engine import VectorCatalogue, run
+from matcher.vector.engine import VectorCatalogue
 from rules.catalogue import Catalogue
-from rules.facts import FactCatalogue
 from store.db import read_session
 from store.sweep.columns import (
     SubjectKeys,
-    enterprise_chunk,
     enterprise_rows,
-    household_chunk,
     household_keys,
     household_rows,
     program_facts,
 )
-from store.sweep.decisions import EngineOutcome, Unrevised, revised_decisions, stored_decisions
+from store.sweep.decisions import Unrevised
 from store.sweep.diff import Decision, Key
 from store.sweep.evaluate import compiled
 from store.sweep.runs import SweepStart
+from store.sweep.spark_tasks import OUT_ARROW, OUT_SCHEMA, Job, evaluate, passed
 from store.sweep.writes import read_current
 
 __all__ = [
@@ -73,54 +69,10 @@ __all__ = [
 ]
 
 INSTALL_HINT = "uv sync --extra spark（或 pip install 'zhida[spark]'），并装好 Java 17"
-# What the executors return, one row per decision, or per subject with true bundle gates
-# (policy_id null, `bundles` set). Amounts travel as text: a Decimal to the fen, exactly.
-_OUT_SCHEMA = (
-    "subject_id long, policy_id string, status string, amount string, conditions string, "
-    "missing array<string>, dropped_for string, inputs_hash string, bundles array<string>"
-)
-_OUT_ARROW = pa.schema(
-    [
-        ("subject_id", pa.int64()),
-        ("policy_id", pa.string()),
-        ("status", pa.string()),
-        ("amount", pa.string()),
-        ("conditions", pa.string()),
-        ("missing", pa.list_(pa.string())),
-        ("dropped_for", pa.string()),
-        ("inputs_hash", pa.string()),
-        ("bundles", pa.list_(pa.string())),
-    ]
-)
 
 
 class SparkUnavailable(Exception):
     """Spark cannot be used: pyspark (the `spark` extra) is missing, or the JVM did not start."""
-
-
-class _Row(NamedTuple):
-    id: int
-    region_code: str | None
-    profile_hash: str
-    facts: dict[str, Any]
-
-
-class _Member(NamedTuple):
-    household_id: int
-    id_number: str
-    relation: str
-    facts: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class _Job:
-    """What every task needs: shipped once per phase as a broadcast variable."""
-
-    kind: str
-    program: VectorCatalogue
-    facts: FactCatalogue
-    on: date
-    only: frozenset[str]
 
 
 def spark_installed() -> bool:
@@ -219,6 +171,13 @@ class SparkEvaluator:
         """Evaluate on `spark` (a session from `spark_session`)."""
         self.spark = spark
 
+    def warm_up(self) -> None:
+        """Run a first, tiny job: the executors start their Python workers and import the
+        evaluation code (≈ a JVM start's worth of time on a loaded machine), so the first chunk
+        does not wait for it. Optional; the first chunk does it otherwise."""
+        frame = self.spark.createDataFrame(pa.table({"id": pa.array([1, 2], pa.int64())}))
+        frame.mapInArrow(passed, "id long").toArrow()
+
     def chunks(
         self,
         *,
@@ -231,7 +190,7 @@ class SparkEvaluator:
     ) -> Iterator[tuple[SubjectKeys, SparkOutcome]]:
         """The subjects of `kind` after id `after`, `chunk_size` a chunk, with their decisions."""
         program = compiled(catalogue, start.on, kind)
-        job = _Job(kind, program, catalogue.facts, start.on, program_facts(program))
+        job = Job(kind, program, catalogue.facts, start.on, program_facts(program))
         shipped = self.spark.sparkContext.broadcast(job)
         try:
             while True:
@@ -251,9 +210,9 @@ class SparkEvaluator:
         """One chunk's rows evaluated by Spark, its decisions brought back."""
         if table.num_rows:
             frame = self.spark.createDataFrame(table)
-            back = frame.mapInArrow(partial(_evaluate, shipped), _OUT_SCHEMA).toArrow()
+            back = frame.mapInArrow(partial(evaluate, shipped), OUT_SCHEMA).toArrow()
         else:  # a chunk of households left without members: nothing to evaluate
-            back = _OUT_ARROW.empty_table()
+            back = OUT_ARROW.empty_table()
         return _outcome(back, keys, program)
 
 
@@ -306,60 +265,6 @@ def _read(
                 pa.list_(pa.string()),
             )
     return keys, pa.table(columns)
-
-
-def _evaluate(shipped: Any, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """On an executor: each Arrow batch of subject rows → its decisions as Arrow rows."""
-    job: _Job = shipped.value
-    for batch in batches:
-        if batch.num_rows:
-            yield _decide(job, batch)
-
-
-def _decide(job: _Job, batch: pa.RecordBatch) -> pa.RecordBatch:
-    """One batch through the columns, the vectorised engine and the sweep's decision rules."""
-    d = batch.to_pydict()
-    rows = [
-        _Row(i, r, h, orjson.loads(f))
-        for i, r, h, f in zip(d["id"], d["region_code"], d["profile_hash"], d["facts"], strict=True)
-    ]
-    if job.kind == "household":
-        members = [
-            _Member(i, n, rel, orjson.loads(f))
-            for i, ns, rels, fs in zip(
-                d["id"], d["m_id_number"], d["m_relation"], d["m_facts"], strict=True
-            )
-            for n, rel, f in zip(ns, rels, fs, strict=True)
-        ]
-        chunk = household_chunk(rows, members, on=job.on, facts=job.facts, only=job.only)
-    else:
-        chunk = enterprise_chunk(rows, on=job.on, facts=job.facts, only=job.only)
-    result = run(job.program, chunk.population)
-    stored = stored_decisions(result, chunk)
-    opened = [(i, p) for i, ps in zip(d["id"], d["open"], strict=True) for p in ps]
-    decided = stored + revised_decisions(result, chunk, opened)
-    eligible = {x.subject_id for x in stored if x.status == "eligible"}
-    gates = EngineOutcome(result, chunk, stored).gates(eligible)
-    return _to_arrow(decided, gates)
-
-
-def _to_arrow(decided: list[Decision], gates: dict[int, frozenset[str]]) -> pa.RecordBatch:
-    true_gates = sorted((s, sorted(b)) for s, b in gates.items() if b)
-    n = len(true_gates)
-    return pa.RecordBatch.from_pydict(
-        {
-            "subject_id": [x.subject_id for x in decided] + [s for s, _ in true_gates],
-            "policy_id": [x.policy_id for x in decided] + [None] * n,
-            "status": [x.status for x in decided] + [None] * n,
-            "amount": [None if x.amount is None else str(x.amount) for x in decided] + [None] * n,
-            "conditions": [x.conditions for x in decided] + [None] * n,
-            "missing": [list(x.missing) for x in decided] + [None] * n,
-            "dropped_for": [x.dropped_for for x in decided] + [None] * n,
-            "inputs_hash": [x.inputs_hash for x in decided] + [None] * n,
-            "bundles": [None] * len(decided) + [b for _, b in true_gates],
-        },
-        schema=_OUT_ARROW,
-    )
 
 
 def _outcome(back: pa.Table, keys: SubjectKeys, program: VectorCatalogue) -> SparkOutcome:
