@@ -165,7 +165,12 @@ class SparkOutcome:
 
 
 class SparkEvaluator:
-    """Chunks read on the driver and evaluated on Spark's executors (a sweep `Evaluator`)."""
+    """Chunks read on the driver and evaluated on Spark's executors (a sweep `Evaluator`).
+
+    Spark is met in three methods only — `ship`, `release` and `evaluate` — so the reads, the
+    Arrow transport and the decisions can be checked without a JVM (tests/store/
+    test_sweep_outcomes.py evaluates the same Arrow batches in-process).
+    """
 
     def __init__(self, spark: Any) -> None:
         """Evaluate on `spark` (a session from `spark_session`)."""
@@ -177,6 +182,20 @@ class SparkEvaluator:
         does not wait for it. Optional; the first chunk does it otherwise."""
         frame = self.spark.createDataFrame(pa.table({"id": pa.array([1, 2], pa.int64())}))
         frame.mapInArrow(passed, "id long").toArrow()
+
+    def ship(self, job: Job) -> Any:
+        """`job` sent to the executors once (a broadcast variable: `.value` there)."""
+        return self.spark.sparkContext.broadcast(job)
+
+    def release(self, shipped: Any) -> None:
+        """Free what `ship` sent."""
+        shipped.unpersist()
+
+    def evaluate(self, table: pa.Table, shipped: Any) -> pa.Table:
+        """A chunk's subject rows → its decision rows, by `mapInArrow` on the executors."""
+        frame = self.spark.createDataFrame(table)
+        back: pa.Table = frame.mapInArrow(partial(evaluate, shipped), OUT_SCHEMA).toArrow()
+        return back
 
     def chunks(
         self,
@@ -190,8 +209,7 @@ class SparkEvaluator:
     ) -> Iterator[tuple[SubjectKeys, SparkOutcome]]:
         """The subjects of `kind` after id `after`, `chunk_size` a chunk, with their decisions."""
         program = compiled(catalogue, start.on, kind)
-        job = Job(kind, program, catalogue.facts, start.on, program_facts(program))
-        shipped = self.spark.sparkContext.broadcast(job)
+        shipped = self.ship(Job(kind, program, catalogue.facts, start.on, program_facts(program)))
         try:
             while True:
                 with read_session(engine) as session:
@@ -199,21 +217,12 @@ class SparkEvaluator:
                 if read is None:
                     return
                 keys, table = read
-                yield keys, self.outcome(keys, table, shipped, program)
+                # a chunk of households all left without members: nothing to evaluate
+                back = self.evaluate(table, shipped) if table.num_rows else OUT_ARROW.empty_table()
+                yield keys, _outcome(back, keys, program)
                 after = keys.last_id
         finally:
-            shipped.unpersist()
-
-    def outcome(
-        self, keys: SubjectKeys, table: pa.Table, shipped: Any, program: VectorCatalogue
-    ) -> SparkOutcome:
-        """One chunk's rows evaluated by Spark, its decisions brought back."""
-        if table.num_rows:
-            frame = self.spark.createDataFrame(table)
-            back = frame.mapInArrow(partial(evaluate, shipped), OUT_SCHEMA).toArrow()
-        else:  # a chunk of households left without members: nothing to evaluate
-            back = OUT_ARROW.empty_table()
-        return _outcome(back, keys, program)
+            self.release(shipped)
 
 
 def _read(
