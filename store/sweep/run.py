@@ -99,7 +99,7 @@ class Evaluator(Protocol):
         chunk_size: int,
     ) -> Iterator[Evaluated]:
         """The subjects of `kind` after id `after`, `chunk_size` a chunk, with their decisions."""
-        ...  # fmt: skip
+        ...
 
 
 class LocalEvaluator:

@@ -24,10 +24,11 @@ import pytest
 from sqlalchemy import DateTime, Engine, select
 from sqlmodel import SQLModel
 
-from matcher.profiles.parse import parse_enterprise, parse_household
+from matcher.profiles.parse import parse_household
 from rules.catalogue import Catalogue, load_catalogue
 from store.db import open_engine, read_session, write_session
-from store.ingest.profiles import upsert_enterprises, upsert_households
+from store.ingest.profiles import upsert_households
+from store.seeding import seed_enterprises, seed_households
 from store.sweep.run import Evaluator, SweepReport, begin_sweep, run_sweep
 from store.sweep.spark import SparkEvaluator, spark_session
 from store.testing import fresh_sqlite
@@ -67,21 +68,23 @@ def spark() -> Iterator[Future[SparkEvaluator]]:
         starting.result()  # stopped by the stack, after the thread is done
 
 
-def _raw() -> tuple[list[Raw], list[Raw]]:
+def _seed(path: Path) -> list[Raw]:
+    """A migrated SQLite file with the households and enterprises stored; the households raw."""
     pop = Population(households=HOUSEHOLDS, seed=23, as_of=ON, chunk_size=HOUSEHOLDS)
-    households = [r for chunk in generate_households(pop) for r in raw_households(chunk)]
-    firms = list(generate_enterprises(Enterprises(ENTERPRISES, seed=7, as_of=ON)).rows())
-    return households, firms
+    chunk = next(generate_households(pop))
+    engine = fresh_sqlite(path)
+    try:
+        seed_households(engine=engine, chunks=[chunk])
+        seed_enterprises(engine=engine, cols=generate_enterprises(Enterprises(ENTERPRISES, 7, ON)))
+    finally:
+        engine.dispose()
+    return raw_households(chunk)
 
 
-def _store(engine: Engine, catalogue: Catalogue, households: list[Raw], firms: list[Raw]) -> None:
-    facts = catalogue.facts
+def _store(engine: Engine, catalogue: Catalogue, households: list[Raw]) -> None:
     with write_session(engine) as session:
-        parsed = [(parse_household(r, facts, today=ON), "test") for r in households]
+        parsed = [(parse_household(r, catalogue.facts, today=ON), "test") for r in households]
         upsert_households(session=session, households=parsed)
-        if firms:
-            found = [(parse_enterprise(r, facts), "test") for r in firms]
-            upsert_enterprises(session=session, enterprises=found)
 
 
 def _edits(households: list[Raw]) -> list[Raw]:
@@ -133,10 +136,7 @@ def test_the_spark_sweep_stores_what_the_local_sweep_stores(
     tmp_path: Path, catalogue: Catalogue, spark: Future[SparkEvaluator]
 ) -> None:
     """Two sweeps on Spark leave every table as the local sweep leaves it, row for row."""
-    households, firms = _raw()
-    seeded = fresh_sqlite(tmp_path / "seeded.db")
-    _store(seeded, catalogue, households, firms)
-    seeded.dispose()
+    households = _seed(tmp_path / "seeded.db")
     engines = {}
     for name in ("local", "spark"):
         shutil.copyfile(tmp_path / "seeded.db", tmp_path / f"{name}.db")
@@ -147,7 +147,7 @@ def test_the_spark_sweep_stores_what_the_local_sweep_stores(
     try:
         for name, engine in engines.items():
             reports[name].append(_sweep(engine, catalogue, evaluators[name]))
-            _store(engine, catalogue, edits, [])
+            _store(engine, catalogue, edits)
             reports[name].append(_sweep(engine, catalogue, evaluators[name]))
         local, spark_ = (_content(engines[n]) for n in ("local", "spark"))
     finally:
@@ -164,5 +164,6 @@ def test_the_spark_sweep_stores_what_the_local_sweep_stores(
     }
     assert [r.counts for r in reports["spark"]] == [r.counts for r in reports["local"]]
     assert len(local["entitlement"]) > HOUSEHOLDS // 2 and local["outbox"] and local["audit"]
+    assert local["claim"] and local["claim_part"]  # the sweep opens claims (bundle gates too)
     for table in local:
         assert spark_[table] == local[table], table
