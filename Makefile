@@ -10,11 +10,12 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 # Extras: postgres always; spark (pyspark, ≈ 480 MB, and Java 17) only with `make test SPARK=1`,
 # which also runs the tests marked `spark` (deselected otherwise: a clone without the extra passes).
-EXTRAS := postgres $(if $(SPARK),spark)
+WITH_SPARK := $(filter 1,$(SPARK))
+EXTRAS := postgres $(if $(WITH_SPARK),spark)
 EXTRA_FLAGS := $(foreach e,$(EXTRAS),--extra $(e))
-SYNCED := .venv/.synced$(if $(SPARK),-spark)
+SYNCED := .venv/.synced$(if $(WITH_SPARK),-spark)
 RUN := $(UV) run --frozen $(EXTRA_FLAGS)
-MARKERS := $(if $(SPARK),,-m "not spark")
+MARKERS := $(if $(WITH_SPARK),,-m "not spark")
 
 .PHONY: run test lint typecheck contracts pytest setup bench bench-spark clean
 
