@@ -23,7 +23,8 @@ Where each part happens (docs/scale.md has the cluster recipe):
 
 pyspark is imported only in this module (an import-linter contract), and only when a session is
 started: a clone without the `spark` extra imports, tests and sweeps locally without it.
-`PYSPARK_PYTHON` defaults to the running interpreter, so local executors run this environment.
+`PYSPARK_PYTHON` is the running interpreter on a `local` master (the executors must import this
+environment's zhida); elsewhere it is set so only when unset (a packed environment's wins).
 """
 
 from __future__ import annotations
@@ -103,10 +104,13 @@ def spark_session(
         raise SparkUnavailable(
             f"--engine spark 需要可选组件 spark（pyspark）：{INSTALL_HINT}"
         ) from None
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # packed envs set their own
     builder = SparkSession.builder.appName(app_name)
     if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit
         master = "local[2]"
+    if master is not None and master.startswith("local"):
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+    else:
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # packed envs set their own
     if master is not None:
         builder = builder.master(master)
     if master is not None and master.startswith("local"):
