@@ -1,7 +1,13 @@
-"""`zhida sweep`: every stored profile against the catalogue, resumable (over store.sweep.run)."""
+"""`zhida sweep`: every stored profile against the catalogue, resumable (over store.sweep.run).
+
+`--engine spark [--master local[2]]` evaluates the chunks on Apache Spark (store.sweep.spark,
+the optional `spark` extra); the writes stay here, on the same path as the local sweep.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -9,7 +15,7 @@ import typer
 from cli.base import DEFAULT_ROOT, Root, app, err, load, on_date, open_db, out, progress
 
 if TYPE_CHECKING:
-    from store.sweep.run import SweepReport
+    from store.sweep.run import Evaluator, SweepReport
 
 DEFAULT_CHUNK = 20_000  # profiles per transaction: store.sweep.run.DEFAULT_CHUNK (a test checks)
 
@@ -23,6 +29,15 @@ def sweep(
     ] = None,
     region: Annotated[str | None, typer.Option(help="只普查区划代码以这些数字开头的地区")] = None,
     chunk_size: Annotated[int, typer.Option(help="每个事务的档案数")] = DEFAULT_CHUNK,
+    engine_name: Annotated[
+        str, typer.Option("--engine", help="评估引擎：local（本进程）或 spark（需可选组件 spark）")
+    ] = "local",
+    master: Annotated[
+        str | None,
+        typer.Option(
+            help="Spark master，如 local[2]、yarn（默认 local[2]；spark-submit 下用其设置）"
+        ),
+    ] = None,
     root: Root = DEFAULT_ROOT,
 ) -> None:
     """普查 sweep：全部已存档案对照政策目录，存入享受资格、变化与通知；中断后可续跑。"""
@@ -30,10 +45,21 @@ def sweep(
 
     from store.db import migrate
     from store.sweep.run import RegionError, SweepConflict, SweepDateError, begin_sweep, run_sweep
+    from store.sweep.spark import INSTALL_HINT, SparkUnavailable, spark_installed
 
     catalogue, day = load(root), on_date(on, future=False)
     if chunk_size < 1:
         err.print("[red]--chunk-size：应为正整数（每个事务的档案数）[/]")
+        raise typer.Exit(2)
+    if engine_name not in ("local", "spark"):
+        err.print(f"[red]--engine：不认识 {escape(engine_name)!r}；应为 local 或 spark[/]")
+        raise typer.Exit(2)
+    if engine_name == "spark" and not spark_installed():  # before any write
+        err.print(
+            f"[red]--engine spark：未安装可选组件 spark（pyspark）；请运行 {escape(INSTALL_HINT)}；"
+            "或改用 --engine local[/]",
+            highlight=False,
+        )
         raise typer.Exit(2)
     engine = open_db()
     try:
@@ -46,20 +72,34 @@ def sweep(
             if start.after_enterprise_id:
                 after += f"、企业 id {start.after_enterprise_id} 之后"
             out.print(f"续跑普查 {start.run_id}：从{after}继续", highlight=False)
-        with progress("普查") as advance:
+        with _evaluator(engine_name, master) as evaluator, progress("普查") as advance:
             report = run_sweep(
                 engine=engine,
                 start=start,
                 catalogue=catalogue,
                 chunk_size=chunk_size,
                 progress=advance,
+                evaluator=evaluator,
             )
-    except (RegionError, SweepDateError, SweepConflict) as exc:
+    except (RegionError, SweepDateError, SweepConflict, SparkUnavailable) as exc:
         err.print(f"[red]{escape(str(exc))}[/]", highlight=False)
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
     _summary(report)
+
+
+@contextmanager
+def _evaluator(name: str, master: str | None) -> Iterator[Evaluator | None]:
+    """The sweep's evaluator: None (the local engine), or one on a Spark session."""
+    if name != "spark":
+        yield None
+        return
+    from store.sweep.spark import SparkEvaluator, spark_session
+
+    out.print("启动 Spark（JVM 启动约 20 秒）…", highlight=False)
+    with spark_session(master) as spark:
+        yield SparkEvaluator(spark)
 
 
 _KIND_LABELS = {

@@ -700,6 +700,10 @@ CASES |= {
     ),
     "future_date-sweep": Case(args=lambda c: ["sweep", "--on", FUTURE, *MINI], parts=_future),
 }
+CASES["unknown_engine-sweep"] = Case(
+    args=lambda c: ["sweep", "--engine", "ray", *MINI],
+    parts=lambda c: ["--engine", "'ray'", "应为 local 或 spark"],
+)
 CASES["not_a_database_url-sweep"] = Case(
     args=lambda c: ["sweep", *MINI],
     parts=lambda c: ["DATABASE_URL", str(c.tmp / "wrong" / "zhida.db"), "file is not a database"],
@@ -817,6 +821,22 @@ def test_bad_input_gives_one_clear_message(name: str, inputs: Inputs) -> None:
     for part in case.parts(inputs):
         assert part in text, (part, text)
     assert PASSWORD not in text
+
+
+def test_the_spark_engine_without_its_extra_says_how_to_install_it(
+    inputs: Inputs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without pyspark, `sweep --engine spark` names the missing `spark` extra and how to install
+    it, in one message, before it touches the database."""
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as in a clone without the extra
+    case = Case(args=lambda c: ["sweep", "--engine", "spark", *MINI], parts=lambda c: [])
+    env = {**_env(inputs, case), "ZHIDA_DATA_DIR": str(inputs.tmp / "no_spark")}
+    result = runner.invoke(app, case.args(inputs), env=env)
+    text = result.output
+    assert result.exit_code == 2 and "Traceback" not in text, text
+    for part in ("--engine spark", "未安装可选组件 spark", "uv sync --extra spark", "zhida[spark]"):
+        assert part in text, (part, text)
+    assert not (inputs.tmp / "no_spark").exists()  # no database was opened
 
 
 def test_postgres_down_is_one_line_without_the_password(inputs: Inputs) -> None:

@@ -1,11 +1,10 @@
 """Stored profiles as engine columns: DB rows of a chunk → `Columns` → `Population`.
 
 A chunk is read by keyset (`id > :after ORDER BY id LIMIT :limit`), optionally limited to a region
-prefix (a bound `LIKE 'prefix%'` parameter, escaped; callers validate it as digits). Only the facts
-a compiled program reads become columns, plus the inputs of the derived ones it reads
-(`per_capita_monthly_income` needs every member's `monthly_income`); a fact absent from a profile's
-JSON is an unknown cell. `matcher.vector.frames.from_chunk` then derives age, sex, household size
-and per-capita income over whole columns, exactly as the profile path does.
+prefix (a bound `LIKE 'prefix%'` parameter, escaped; callers validate it as digits), and built by
+`store.sweep.chunks` (which this module re-exports): only the facts a compiled program reads become
+columns. With `raw=True` the rows keep their facts as JSON text (the Spark sweep parses them on
+its executors).
 
     only = program_facts(compile_catalogue(catalogue, on, "household"))
     for chunk in iter_households(session, on=on, region="5206", after_id=0, limit=20_000,
@@ -15,24 +14,32 @@ and per-capita income over whole columns, exactly as the profile path does.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator
 from datetime import date
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-from sqlalchemy import ColumnElement, Select, Table, select
+from sqlalchemy import ColumnElement, Select, Table, Text, cast, select
 from sqlmodel import Session
 
-from matcher.vector.columns import Population, Vocabulary
-from matcher.vector.engine import VectorCatalogue
-from matcher.vector.frames import Columns, PopulationChunk, from_chunk, from_enterprises
 from rules.facts import FactCatalogue
+from store.sweep.chunks import (
+    SubjectChunk,
+    SubjectKeys,
+    enterprise_chunk,
+    household_chunk,
+    household_keys,
+    program_facts,
+)
 from store.tables.profiles import EnterpriseRow, HouseholdRow, MemberRow
 
 __all__ = [
     "SubjectChunk",
+    "SubjectKeys",
+    "enterprise_chunk",
+    "enterprise_rows",
+    "household_chunk",
+    "household_keys",
+    "household_rows",
     "iter_enterprises",
     "iter_households",
     "load_enterprises",
@@ -40,77 +47,9 @@ __all__ = [
     "program_facts",
 ]
 
-# Placeholders under an unknown mask: never read, but they must convert to the column's type.
-_PLACEHOLDER = {"number": 0, "bool": False, "date": "1970-01-01", "string": ""}
 _HOUSEHOLD: Table = HouseholdRow.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _MEMBER: Table = MemberRow.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _ENTERPRISE: Table = EnterpriseRow.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
-_DTYPE: dict[str, npt.DTypeLike] = {
-    "number": np.float64,
-    "bool": np.float64,
-    "date": "datetime64[D]",
-    "string": np.str_,
-}
-
-
-@dataclass(frozen=True)
-class SubjectChunk:
-    """Consecutive stored subjects as engine input: row `i` of `population` is `ids[i]`.
-
-    `first_id`…`last_id` is the keyset range read; households in it left without members (every
-    member moved to another household) are not profiles any more and are listed in `empty`
-    (id → profile hash) instead of being rows.
-    """
-
-    kind: str  # household | enterprise
-    ids: npt.NDArray[np.int64]
-    hashes: list[str]  # profile_hash per row: what a decision was computed from
-    regions: list[str | None]
-    population: Population
-    first_id: int
-    last_id: int  # the keyset position after this chunk
-    empty: dict[int, str] = field(default_factory=dict)
-
-
-def program_facts(engine: VectorCatalogue) -> frozenset[str]:
-    """The fact names a compiled program reads (the only columns worth building)."""
-    return frozenset(s.data[0] for s in engine.program.steps if s.op == "fact")  # type: ignore[index]  # a fact step's data: (name, …)
-
-
-def _stored_names(facts: FactCatalogue, only: Collection[str] | None, level: str) -> list[str]:
-    """Supplied facts of `level` to read from the JSON: those wanted, and inputs of derived ones."""
-    wanted = set(facts.facts) if only is None else set(only)
-    for name in list(wanted):
-        fact = facts.facts.get(name)
-        if fact is not None and fact.derived:
-            wanted.update(fact.inputs)
-    return sorted(
-        n
-        for n in wanted
-        if n in facts.facts and facts.facts[n].level == level and not facts.facts[n].derived
-    )
-
-
-def _array(values: list[Any], unknown: npt.NDArray[np.bool_], kind: str, name: str) -> Any:
-    filled = [_PLACEHOLDER[kind] if u else v for v, u in zip(values, unknown.tolist(), strict=True)]
-    try:
-        return np.array(filled, dtype=_DTYPE[kind])
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"stored fact {name!r} holds a value that is not a {kind} ({exc}); the profile was "
-            "stored under another catalogue: re-import it"
-        ) from None
-
-
-def _columns(
-    docs: Sequence[dict[str, Any]], names: Sequence[str], facts: FactCatalogue, into: Columns
-) -> Columns:
-    """The named facts of JSON documents added as columns, absent or null values unknown."""
-    for name in names:
-        values = [d.get(name) for d in docs]
-        unknown = np.fromiter((v is None for v in values), bool, len(values))
-        into.put(name, _array(values, unknown, facts.facts[name].type, name), unknown)
-    return into
 
 
 def _region_filter(column: Any, region: str | None) -> list[ColumnElement[bool]]:
@@ -118,11 +57,21 @@ def _region_filter(column: Any, region: str | None) -> list[ColumnElement[bool]]
     return [] if not region else [column.startswith(region, autoescape=True)]
 
 
+def _facts(table: Table, raw: bool) -> Any:
+    """The facts column: parsed JSON, or (`raw`) its text, parsed later where it is evaluated."""
+    return cast(table.c.facts, Text).label("facts") if raw else table.c.facts
+
+
 def _keyset(
-    table: Table, after_id: int, limit: int, region: str | None, ids: Collection[int] | None
+    table: Table,
+    after_id: int,
+    limit: int,
+    region: str | None,
+    ids: Collection[int] | None,
+    raw: bool = False,
 ) -> Select[Any]:
     c = table.c
-    query = select(c.id, c.region_code, c.profile_hash, c.facts)
+    query = select(c.id, c.region_code, c.profile_hash, _facts(table, raw))
     query = query.where(c.id > after_id, *_region_filter(c.region_code, region))
     if ids is not None:
         query = query.where(c.id.in_(sorted(ids)))
@@ -130,11 +79,16 @@ def _keyset(
 
 
 def _members(
-    session: Session, first: int, last: int, region: str | None, ids: Collection[int] | None
+    session: Session,
+    first: int,
+    last: int,
+    region: str | None,
+    ids: Collection[int] | None,
+    raw: bool = False,
 ) -> list[Any]:
     """Members of the households with ids in [first, last] (and in the region), in order."""
     m, h = _MEMBER.c, _HOUSEHOLD.c
-    query = select(m.household_id, m.id_number, m.relation, m.facts)
+    query = select(m.household_id, m.id_number, m.relation, _facts(_MEMBER, raw))
     query = query.where(m.household_id >= first, m.household_id <= last)
     if ids is not None:
         query = query.where(m.household_id.in_(sorted(ids)))
@@ -146,22 +100,26 @@ def _members(
     return list(session.connection().execute(query.order_by(m.household_id, m.position)))
 
 
-def _identity(rows: Sequence[Any], id_column: str) -> Columns:
-    """Subject ids (linking members) and region codes (unknown when not stored)."""
-    regions = [r.region_code for r in rows]
-    cols = Columns()
-    cols.put(id_column, np.array([r.id for r in rows], dtype=np.int64))
-    unknown = np.array([r is None for r in regions], dtype=bool)
-    cols.put("region_code", np.array([r or "" for r in regions], dtype=np.str_), unknown)
-    return cols
+def household_rows(
+    session: Session,
+    *,
+    region: str | None,
+    after_id: int,
+    limit: int,
+    ids: Collection[int] | None = None,
+    raw: bool = False,
+) -> tuple[list[Any], list[Any]]:
+    """The next `limit` stored household rows after `after_id` and their members' rows, in order.
 
-
-def _chunk(
-    kind: str, rows: Sequence[Any], population: Population, bounds: tuple[int, int]
-) -> SubjectChunk:
-    ids = np.array([r.id for r in rows], dtype=np.int64)
-    hashes, regions = [r.profile_hash for r in rows], [r.region_code for r in rows]
-    return SubjectChunk(kind, ids, hashes, regions, population, *bounds)
+    With `raw` the facts are JSON text (the Spark sweep ships them to where they are evaluated);
+    otherwise parsed. Both lists are empty at the end.
+    """
+    read = list(
+        session.connection().execute(_keyset(_HOUSEHOLD, after_id, limit, region, ids, raw))
+    )
+    if not read:
+        return [], []
+    return read, _members(session, read[0].id, read[-1].id, region, ids, raw)
 
 
 def load_households(
@@ -190,25 +148,24 @@ def load_households(
     Raises:
         ValueError: a stored fact of the wrong type.
     """
-    query = _keyset(_HOUSEHOLD, after_id, limit, region, ids)
-    read = list(session.connection().execute(query))
+    read, members = household_rows(session, region=region, after_id=after_id, limit=limit, ids=ids)
     if not read:
         return None
-    members = _members(session, read[0].id, read[-1].id, region, ids)
-    housed = {m.household_id for m in members}
-    rows = [r for r in read if r.id in housed]
-    households = _identity(rows, "household_id")
-    _columns([r.facts for r in rows], _stored_names(facts, only, "household"), facts, households)
-    mm = _columns(
-        [m.facts for m in members], _stored_names(facts, only, "member"), facts, Columns()
-    )
-    mm.put("household_id", np.array([m.household_id for m in members], dtype=np.int64))
-    mm.put("id_number", np.array([m.id_number for m in members], dtype=np.str_))
-    mm.put("relation", np.array([m.relation for m in members], dtype=np.str_))
-    population = from_chunk(PopulationChunk(households, mm), facts, on, Vocabulary(), only=only)
-    chunk = _chunk("household", rows, population, (read[0].id, read[-1].id))
-    chunk.empty.update((r.id, r.profile_hash) for r in read if r.id not in housed)
-    return chunk
+    return household_chunk(read, members, on=on, facts=facts, only=only)
+
+
+def enterprise_rows(
+    session: Session,
+    *,
+    region: str | None,
+    after_id: int,
+    limit: int,
+    ids: Collection[int] | None = None,
+    raw: bool = False,
+) -> list[Any]:
+    """The next `limit` stored enterprise rows after `after_id` (as `household_rows`)."""
+    query = _keyset(_ENTERPRISE, after_id, limit, region, ids, raw)
+    return list(session.connection().execute(query))
 
 
 def load_enterprises(
@@ -223,14 +180,10 @@ def load_enterprises(
     ids: Collection[int] | None = None,
 ) -> SubjectChunk | None:
     """The next `limit` stored enterprises after `after_id` as engine columns (as households)."""
-    query = _keyset(_ENTERPRISE, after_id, limit, region, ids)
-    rows = list(session.connection().execute(query))
+    rows = enterprise_rows(session, region=region, after_id=after_id, limit=limit, ids=ids)
     if not rows:
         return None
-    cols = _identity(rows, "enterprise_id")
-    _columns([r.facts for r in rows], _stored_names(facts, only, "enterprise"), facts, cols)
-    population = from_enterprises(cols, facts, on, Vocabulary(), only=only)
-    return _chunk("enterprise", rows, population, (rows[0].id, rows[-1].id))
+    return enterprise_chunk(rows, on=on, facts=facts, only=only)
 
 
 def iter_households(

@@ -6,22 +6,95 @@ policy dropped under `excludes` is ineligible and pays nothing); one T/F/U per c
 when the date, the region (when known to be outside) or a parameter decided before any
 condition (as `scope_result`); the facts still missing; the policy kept instead of a dropped
 one.
+
+Where a chunk's decisions came from is an `Outcome`: `EngineOutcome` over a result computed in
+this process, or the Spark sweep's decisions brought back from its executors
+(`store.sweep.spark`). The diff (`store.sweep.evaluate.plan_outcome`) reads only this interface.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from matcher.vector.arrays import F
+from matcher.vector.arrays import F, T
 from matcher.vector.engine import STATUS_NAMES, VectorResult
-from store.sweep.columns import SubjectChunk
-from store.sweep.diff import Decision
+from store.sweep.chunks import SubjectChunk, SubjectKeys
+from store.sweep.diff import Decision, Key
 
-__all__ = ["ended_decisions", "revised_decisions", "stored_decisions"]
+__all__ = [
+    "EngineOutcome",
+    "Outcome",
+    "Unrevised",
+    "ended_decisions",
+    "revised_decisions",
+    "stored_decisions",
+]
+
+
+class Unrevised(Exception):
+    """An outcome lacks the ineligible decision of a pair whose stored state is not ineligible
+    (the state moved after the decisions were computed): evaluate the chunk again."""
+
+
+class Outcome(Protocol):
+    """A chunk's decisions, wherever they were computed."""
+
+    @property
+    def policy_ids(self) -> Sequence[str]:
+        """The catalogue's policies of the chunk's kind, in the engine's column order."""
+        ...
+
+    @property
+    def stored(self) -> list[Decision]:
+        """Every eligible or undetermined decision, by subject then policy column."""
+        ...
+
+    def revised(self, keys: Collection[Key]) -> list[Decision]:
+        """The ineligible decisions for `keys` (as `revised_decisions`).
+
+        Raises:
+            Unrevised: one of them is not known here.
+        """
+        ...
+
+    def gates(self, subjects: Collection[int]) -> dict[int, frozenset[str]]:
+        """The bundles whose gate holds, for each of `subjects` in the chunk."""
+        ...
+
+
+@dataclass(frozen=True)
+class EngineOutcome:
+    """The decisions of a chunk evaluated in this process."""
+
+    result: VectorResult
+    chunk: SubjectChunk
+    stored: list[Decision]
+
+    @property
+    def policy_ids(self) -> Sequence[str]:
+        """The engine's policy columns."""
+        return self.result.engine.ids
+
+    def revised(self, keys: Collection[Key]) -> list[Decision]:
+        """`revised_decisions` of the result."""
+        return revised_decisions(self.result, self.chunk, keys)
+
+    def gates(self, subjects: Collection[int]) -> dict[int, frozenset[str]]:
+        """The bundles whose gate is true for each of `subjects` (none when there are none)."""
+        if not subjects or not self.result.gates:
+            return {}
+        wanted = set(subjects)
+        rows = {int(s): i for i, s in enumerate(self.chunk.ids.tolist()) if int(s) in wanted}
+        return {
+            s: frozenset(b for b, v in self.result.gates.items() if int(v[i]) == int(T))
+            for s, i in rows.items()
+        }
+
 
 _LETTERS = np.frombuffer(b"FUT", dtype=np.uint8)  # Kleene 0/1/2 → F/U/T
 
@@ -67,7 +140,7 @@ def revised_decisions(
     return _build(result, chunk, rows, cols)
 
 
-def ended_decisions(chunk: SubjectChunk, keys: Collection[tuple[int, str]]) -> list[Decision]:
+def ended_decisions(chunk: SubjectKeys, keys: Collection[tuple[int, str]]) -> list[Decision]:
     """Ineligible decisions for `keys` of households left without members (`chunk.empty`):
     not a profile any more, so nothing they were entitled to stands."""
     return [

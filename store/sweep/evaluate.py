@@ -10,28 +10,29 @@ sweep after an event finds nothing to change.
     stored = stored_decisions(result, chunk)
     chunk_plan = plan_chunk(session, chunk=chunk, result=result, stored=stored, on=on,
                             rule_hashes=rule_hashes)
+
+`plan_outcome` is the same over an `Outcome`: decisions computed elsewhere (the Spark sweep).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from sqlalchemy import Table, select
 from sqlmodel import Session
 
-from matcher.vector.arrays import T
 from matcher.vector.engine import VectorCatalogue, VectorResult, compile_catalogue
 from rules.catalogue import Catalogue
-from store.sweep.columns import SubjectChunk
-from store.sweep.decisions import ended_decisions, revised_decisions
+from store.sweep.columns import SubjectChunk, SubjectKeys
+from store.sweep.decisions import EngineOutcome, Outcome, ended_decisions
 from store.sweep.diff import Current, Decision, Key, Plan, plan
 from store.sweep.order import SweepDateError
 from store.sweep.writes import read_current
 from store.tables.profiles import EnterpriseRow, HouseholdRow
 
-__all__ = ["compiled", "plan_chunk", "stale_subjects"]
+__all__ = ["compiled", "plan_chunk", "plan_outcome", "stale_subjects"]
 
 
 _TABLES: dict[str, Table] = {
@@ -81,6 +82,24 @@ def plan_chunk(
     Raises:
         SweepDateError: a subject holds an interval from after `on` (history moves forward).
     """
+    outcome = EngineOutcome(result, chunk, stored)
+    return plan_outcome(session, chunk=chunk, outcome=outcome, on=on, rule_hashes=rule_hashes)
+
+
+def plan_outcome(
+    session: Session,
+    *,
+    chunk: SubjectKeys,
+    outcome: Outcome,
+    on: date,
+    rule_hashes: Mapping[str, str],
+) -> Plan:
+    """The rows to write for a chunk's decisions, however computed (see `plan_chunk`).
+
+    Raises:
+        SweepDateError: a subject holds an interval from after `on` (history moves forward).
+        Unrevised: `outcome` lacks the decision of a pair whose stored state is not ineligible.
+    """
     kind = chunk.kind
     current = _of_chunk(
         read_current(session, kind=kind, first_id=chunk.first_id, last_id=chunk.last_id),
@@ -88,31 +107,18 @@ def plan_chunk(
         on,
     )
     keep = [k for k, c in current.items() if c.state.status != "ineligible"]
-    removed = {p for _, p in keep} - set(result.engine.ids)
+    removed = {p for _, p in keep} - set(outcome.policy_ids)
     revised = (
-        revised_decisions(result, chunk, keep)
-        + ended_decisions(chunk, keep)
-        + _withdrawn(chunk, keep, removed)
+        outcome.revised(keep) + ended_decisions(chunk, keep) + _withdrawn(chunk, keep, removed)
     )
-    decided = _merged(stored, revised, result)
+    decided = _merged(outcome.stored, revised, outcome.policy_ids)
     planned = plan(decided, current, rule_hashes=rule_hashes, removed=removed)
-    planned.gates = _gates(planned, chunk, result)
+    newly = {ch.decision.subject_id for ch in planned.changes if ch.kind == "newly_eligible"}
+    planned.gates = outcome.gates(newly) if newly else {}
     return planned
 
 
-def _gates(planned: Plan, chunk: SubjectChunk, result: VectorResult) -> dict[int, frozenset[str]]:
-    """The bundles whose gate holds, for each subject with a newly eligible entitlement."""
-    newly = {ch.decision.subject_id for ch in planned.changes if ch.kind == "newly_eligible"}
-    if not newly or not result.gates:
-        return {}
-    row = {int(s): i for i, s in enumerate(chunk.ids.tolist()) if int(s) in newly}
-    return {
-        s: frozenset(b for b, values in result.gates.items() if int(values[i]) == int(T))
-        for s, i in row.items()
-    }
-
-
-def stale_subjects(session: Session, chunk: SubjectChunk) -> bool:
+def stale_subjects(session: Session, chunk: SubjectKeys) -> bool:
     """Whether a subject of the chunk changed since it was read (its profile hash moved).
 
     The sweep reads and evaluates a chunk before its write transaction takes the lock; an
@@ -128,7 +134,7 @@ def stale_subjects(session: Session, chunk: SubjectChunk) -> bool:
     return any(read.get(r.id, r.profile_hash) != r.profile_hash for r in now)
 
 
-def _of_chunk(current: dict[Key, Current], chunk: SubjectChunk, on: date) -> dict[Key, Current]:
+def _of_chunk(current: dict[Key, Current], chunk: SubjectKeys, on: date) -> dict[Key, Current]:
     """The open intervals of the chunk's own subjects (the id range also holds subjects of other
     regions), after checking none starts after the date (history moves forward)."""
     subjects = set(chunk.ids.tolist()) | set(chunk.empty)
@@ -143,7 +149,7 @@ def _of_chunk(current: dict[Key, Current], chunk: SubjectChunk, on: date) -> dic
     return mine
 
 
-def _withdrawn(chunk: SubjectChunk, keys: list[Key], removed: set[str]) -> list[Decision]:
+def _withdrawn(chunk: SubjectKeys, keys: list[Key], removed: set[str]) -> list[Decision]:
     """Ineligible decisions ending the open intervals of policies the catalogue no longer has
     (households left without members end through `ended_decisions` already)."""
     if not removed:
@@ -157,12 +163,12 @@ def _withdrawn(chunk: SubjectChunk, keys: list[Key], removed: set[str]) -> list[
 
 
 def _merged(
-    stored: list[Decision], revised: list[Decision], result: VectorResult
+    stored: list[Decision], revised: list[Decision], policy_ids: Sequence[str]
 ) -> list[Decision]:
     """Both lists in one order (subject, then policy column), so audit records come in order."""
     if not revised:
         return stored
-    column = {pid: j for j, pid in enumerate(result.engine.ids)}
+    column = {pid: j for j, pid in enumerate(policy_ids)}
     last = len(column)  # removed policies after the catalogue's, by id
     return sorted(
         stored + revised,

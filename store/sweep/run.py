@@ -12,6 +12,12 @@ checkpoint in one transaction (`store.sweep.writes`). A SIGKILL at any point los
 chunk in flight, which the next start redoes (RELIABILITY J3). The last transaction marks the
 run done. An open interval of a policy the catalogue no longer has ends `no_longer_eligible`.
 
+Where the chunks are read and evaluated is an `Evaluator`: `LocalEvaluator` (this process, the
+default) or the Spark sweep's (`store.sweep.spark`, `zhida sweep --engine spark`), whose decisions
+come back as an `Outcome` through the same diff, writes and checkpoints as the local ones. A chunk
+whose profiles changed since it was evaluated is evaluated again here, under the lock, by the
+local engine.
+
 The next chunk is read and evaluated in a thread while this one is written (the reads touch no
 state the writes change). The current state is read inside the write transaction, after
 `lock_sweeps` (an advisory lock on PostgreSQL; `BEGIN IMMEDIATE` on SQLite), so two sweeps
@@ -25,19 +31,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
-from matcher.vector.engine import VectorCatalogue, VectorResult, run
+from matcher.vector.engine import run
 from rules.catalogue import Catalogue
 from store.claims.specs import claim_specs
 from store.db import read_session, write_session
-from store.sweep.columns import SubjectChunk, load_enterprises, load_households, program_facts
-from store.sweep.decisions import stored_decisions
-from store.sweep.diff import Decision, Plan
-from store.sweep.evaluate import compiled, plan_chunk, stale_subjects
+from store.sweep.columns import SubjectKeys, load_enterprises, load_households, program_facts
+from store.sweep.decisions import EngineOutcome, Outcome, Unrevised, stored_decisions
+from store.sweep.diff import Plan
+from store.sweep.evaluate import compiled, plan_outcome, stale_subjects
 from store.sweep.notes import PolicyNote, policy_notes
 from store.sweep.reads import read_ahead
 from store.sweep.runs import (
@@ -56,6 +62,9 @@ from store.tables.profiles import EnterpriseRow, HouseholdRow
 
 __all__ = [
     "DEFAULT_CHUNK",
+    "Evaluated",
+    "Evaluator",
+    "LocalEvaluator",
     "RegionError",
     "SweepConflict",
     "SweepDateError",
@@ -73,7 +82,53 @@ _TABLES: dict[str, type[HouseholdRow] | type[EnterpriseRow]] = {
     "enterprise": EnterpriseRow,
 }
 Progress = Callable[[int, int], None]
-Evaluated = tuple[SubjectChunk, VectorResult, list[Decision]]
+Evaluated = tuple[SubjectKeys, Outcome]
+
+
+class Evaluator(Protocol):
+    """Where a sweep's chunks are read and evaluated."""
+
+    def chunks(
+        self,
+        *,
+        engine: Engine,
+        start: SweepStart,
+        catalogue: Catalogue,
+        kind: str,
+        after: int,
+        chunk_size: int,
+    ) -> Iterator[Evaluated]:
+        """The subjects of `kind` after id `after`, `chunk_size` a chunk, with their decisions."""
+        ...
+
+
+class LocalEvaluator:
+    """Chunks read from the database and evaluated in this process (each in a read session)."""
+
+    def chunks(
+        self,
+        *,
+        engine: Engine,
+        start: SweepStart,
+        catalogue: Catalogue,
+        kind: str,
+        after: int,
+        chunk_size: int,
+    ) -> Iterator[Evaluated]:
+        """The subjects of `kind` after id `after`, `chunk_size` a chunk, with their decisions."""
+        program = compiled(catalogue, start.on, kind)
+        only = program_facts(program)
+        while True:
+            with read_session(engine) as session:
+                chunk = _LOADERS[kind](
+                    session, on=start.on, region=start.region, after_id=after,
+                    limit=chunk_size, facts=catalogue.facts, only=only,
+                )  # fmt: skip
+            if chunk is None:
+                return
+            result = run(program, chunk.population)
+            yield chunk, EngineOutcome(result, chunk, stored_decisions(result, chunk))
+            after = chunk.last_id
 
 
 @dataclass
@@ -100,6 +155,7 @@ class _Sweeper:
     catalogue: Catalogue
     chunk_size: int
     progress: Progress | None
+    evaluator: Evaluator = field(default_factory=LocalEvaluator)
     counts: dict[str, Any] = field(default_factory=dict)
     last: dict[str, int] = field(default_factory=dict)
     swept: dict[str, int] = field(default_factory=dict)
@@ -108,42 +164,26 @@ class _Sweeper:
 
     def phase(self, kind: str) -> None:
         """Sweep every subject of `kind` after the checkpoint."""
-        program = compiled(self.catalogue, self.start.on, kind)
-        for chunk, result, stored in read_ahead(self.evaluated(kind, program)):
-            self.store(chunk, result, stored)
+        chunks = self.evaluator.chunks(
+            engine=self.engine, start=self.start, catalogue=self.catalogue, kind=kind,
+            after=self.last[kind], chunk_size=self.chunk_size,
+        )  # fmt: skip
+        for chunk, outcome in read_ahead(chunks):
+            self.store(chunk, outcome)
 
-    def evaluated(self, kind: str, program: VectorCatalogue) -> Iterator[Evaluated]:
-        """Chunks after the checkpoint, each with its result and its stored decisions."""
-        after, only = self.last[kind], program_facts(program)
-        while True:
-            with read_session(self.engine) as session:
-                chunk = _LOADERS[kind](
-                    session,
-                    on=self.start.on,
-                    region=self.start.region,
-                    after_id=after,
-                    limit=self.chunk_size,
-                    facts=self.catalogue.facts,
-                    only=only,
-                )
-            if chunk is None:
-                return
-            result = run(program, chunk.population)
-            yield chunk, result, stored_decisions(result, chunk)
-            after = chunk.last_id
-
-    def store(self, chunk: SubjectChunk, result: VectorResult, stored: list[Decision]) -> None:
+    def store(self, chunk: SubjectKeys, outcome: Outcome) -> None:
         """Diff and write one chunk, advancing the checkpoint in the same transaction."""
         kind, start = chunk.kind, self.start
         with write_session(self.engine) as session:
             lock_sweeps(session)
             if stale_subjects(session, chunk):  # an event changed one since the chunk was read
-                chunk, result, stored = self.again(session, chunk)
+                chunk, outcome = self.again(session, chunk)
             ctx = self.context(kind)
-            chunk_plan = plan_chunk(
-                session, chunk=chunk, result=result, stored=stored, on=start.on,
-                rule_hashes=ctx.rule_hashes,
-            )  # fmt: skip
+            try:
+                chunk_plan = self.plan(session, chunk, outcome)
+            except Unrevised:  # decided elsewhere before a state it lacks: decide it here
+                chunk, outcome = self.again(session, chunk)
+                chunk_plan = self.plan(session, chunk, outcome)
             write_plan(session=session, ctx=ctx, plan=chunk_plan)
             counts = _added(self.counts, kind, len(chunk.ids) + len(chunk.empty), chunk_plan)
             advance_checkpoint(
@@ -159,8 +199,15 @@ class _Sweeper:
         if self.progress is not None:
             self.progress(sum(self.swept.values()), self.total)
 
-    def again(self, session: Session, chunk: SubjectChunk) -> Evaluated:
-        """The chunk's subjects read and evaluated again, in the write transaction."""
+    def plan(self, session: Session, chunk: SubjectKeys, outcome: Outcome) -> Plan:
+        """The chunk's rows, diffed with the state read in the write transaction."""
+        return plan_outcome(
+            session, chunk=chunk, outcome=outcome, on=self.start.on,
+            rule_hashes=self.start.rule_hashes,
+        )  # fmt: skip
+
+    def again(self, session: Session, chunk: SubjectKeys) -> Evaluated:
+        """The chunk's subjects read and evaluated again here, in the write transaction."""
         program = compiled(self.catalogue, self.start.on, chunk.kind)
         ids = [*chunk.ids.tolist(), *chunk.empty]
         fresh = _LOADERS[chunk.kind](
@@ -169,7 +216,7 @@ class _Sweeper:
         )  # fmt: skip
         assert fresh is not None  # stored subjects are never deleted
         result = run(program, fresh.population)
-        return fresh, result, stored_decisions(result, fresh)
+        return fresh, EngineOutcome(result, fresh, stored_decisions(result, fresh))
 
     def context(self, kind: str) -> ChunkContext:
         """What the rows of a `kind` chunk share."""
@@ -222,6 +269,7 @@ def run_sweep(
     catalogue: Catalogue,
     chunk_size: int = DEFAULT_CHUNK,
     progress: Progress | None = None,
+    evaluator: Evaluator | None = None,
 ) -> SweepReport:
     """Sweep the run from its checkpoints to the end, then mark it done.
 
@@ -231,13 +279,17 @@ def run_sweep(
         catalogue: the catalogue `start` published (the same content hash).
         chunk_size: subjects per chunk (and per transaction).
         progress: called with (swept by this process, to sweep) after each chunk.
+        evaluator: where the chunks are read and evaluated (default: `LocalEvaluator`).
 
     Raises:
         SweepConflict: another process advanced or finished the run.
     """
     if catalogue.version != start.catalogue_hash:
         raise ValueError("run_sweep needs the catalogue begin_sweep published")
-    sweeper = _Sweeper(engine, start, catalogue, chunk_size, progress, counts=dict(start.counts))
+    sweeper = _Sweeper(
+        engine, start, catalogue, chunk_size, progress, evaluator or LocalEvaluator(),
+        counts=dict(start.counts),
+    )  # fmt: skip
     sweeper.notes = policy_notes(catalogue)
     sweeper.last = {"household": start.after_household_id, "enterprise": start.after_enterprise_id}
     sweeper.total = _remaining(engine, start) if progress is not None else 0

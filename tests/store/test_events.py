@@ -216,18 +216,20 @@ def test_a_date_before_the_subjects_history_is_refused(engine: Engine) -> None:
 def test_a_sweep_chunk_read_before_an_event_does_not_undo_it(engine: Engine) -> None:
     """A sweep chunk read and evaluated before an event commits is read again under the lock,
     so the sweep never writes the old profile's result over the event's."""
-    from store.sweep.evaluate import compiled
     from store.sweep.notes import policy_notes
-    from store.sweep.run import _Sweeper
+    from store.sweep.run import LocalEvaluator, _Sweeper
 
     seed_demo(engine, households=4)
     start = begin_sweep(engine=engine, catalogue=_catalogue(), root=ROOT, on=ON, region=None)
     sweeper = _Sweeper(engine, start, _catalogue(), 100, None, notes=policy_notes(_catalogue()))
     sweeper.last = {"household": 0, "enterprise": 0}
-    program = compiled(_catalogue(), ON, "household")
-    chunk, result, stored = next(sweeper.evaluated("household", program))  # the old profile
+    chunks = LocalEvaluator().chunks(
+        engine=engine, start=start, catalogue=_catalogue(), kind="household", after=0,
+        chunk_size=100,
+    )  # fmt: skip
+    chunk, outcome = next(chunks)  # the old profile
     granted = change(engine, ELDERLY, dibao_status="active")
-    sweeper.store(chunk, result, stored)
+    sweeper.store(chunk, outcome)
     with read_session(engine) as session:
         open_now = session.execute(
             text("SELECT policy_id, status FROM entitlement WHERE valid_to IS NULL "
