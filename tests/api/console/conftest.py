@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, Response, Route
+from playwright.sync_api import BrowserContext, Page, Response, Route, expect
 
 from tests.api.server import CREDIT_CODES, PASSWORD, Seeded, Server, start_server
 from tests.pii_scan import find_ids
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# What a page shows after a server round trip may take a while on a loaded 2-core machine (a
+# publish reloads the catalogue; an import runs on the server's worker): wait up to 20 s.
+expect.set_options(timeout=20_000)
 LOOPBACK = "http://127.0.0.1:"
 FULL_ID_PAGES = ("/identity", "/export", "/notice-sheet")
 
