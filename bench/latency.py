@@ -1,6 +1,7 @@
 """Single-profile latency over the whole catalogue: the explaining interpreter vs durable-rules.
 
-    uv run python bench/latency.py [--profiles 2000] [--on 2025-03-01]
+    uv run python bench/latency.py [--profiles 2000] [--on 2025-03-01] [--catalogue real|synthetic]
+        [--engines interpreter,durable]
 
 Each profile is a synthetic household from the demo village (seeded, so runs compare), with its
 facts derived beforehand; each engine then evaluates every household policy for it, one profile
@@ -10,8 +11,10 @@ at a time. Reports median and p99 per profile, in microseconds.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import date
@@ -24,7 +27,8 @@ from matcher.profiles.subjects import facts_for
 from rules.catalogue import load_catalogue
 from synth.demo import demo_village
 
-ROOT = Path(__file__).parents[1] / "policies"
+BENCH = Path(__file__).parent
+ROOT = BENCH.parent / "policies"
 
 
 def timings(
@@ -53,24 +57,39 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", type=int, default=2000)
     parser.add_argument("--on", type=date.fromisoformat, default=date(2025, 3, 1))
+    parser.add_argument("--catalogue", choices=("real", "synthetic"), default="real")
+    parser.add_argument("--engines", default="interpreter,durable")
     args = parser.parse_args()
-    catalogue = load_catalogue(ROOT)
+    if args.catalogue == "real":
+        catalogue = load_catalogue(ROOT)
+    else:
+        sys.path.insert(0, str(BENCH))
+        from synthetic_catalogue import synthetic_catalogue
+
+        catalogue = synthetic_catalogue()
+    engines = args.engines.split(",")
     village = demo_village(args.profiles, args.on)
     profiles = [
         facts_for(raw, "household", catalogue.facts, args.on, source=label)
         for label, raw in village
     ]
     n_policies = len(catalogue.for_subject("household"))
-    engine = EventEngine(catalogue, args.on)
-    interp = timings(lambda f: match(catalogue, f, args.on, "household"), profiles)
-    durable = timings(lambda f: engine.eligible(f, "household"), profiles)
     print(
-        f"{len(profiles)} households × {n_policies} household policies, on {args.on}; "
-        f"Python {platform.python_version()}, {platform.machine()}"
+        f"{len(profiles)} households × {n_policies} household policies ({args.catalogue}), "
+        f"on {args.on}; Python {platform.python_version()}, {platform.machine()}; "
+        f"load average {os.getloadavg()[0]:.2f}"
     )
+    rows = []
+    if "interpreter" in engines:
+        interp = timings(lambda f: match(catalogue, f, args.on, "household"), profiles)
+        rows.append(summary("interpreter (match, with explanations, excludes, bundles)", interp))
+    if "durable" in engines:
+        engine = EventEngine(catalogue, args.on)
+        durable = timings(lambda f: engine.eligible(f, "household"), profiles)
+        rows.append(summary("durable-rules (eligible set)", durable))
     print("| engine | median µs | p99 µs | mean µs |\n|---|---|---|---|")
-    print(summary("interpreter (match, with explanations, excludes, bundles)", interp))
-    print(summary("durable-rules (eligible set)", durable))
+    print("\n".join(rows))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
