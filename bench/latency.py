@@ -1,7 +1,11 @@
 """Single-profile latency over the whole catalogue: the explaining interpreter vs durable-rules.
 
     uv run python bench/latency.py [--profiles 2000] [--on 2025-03-01] [--catalogue real|synthetic]
-        [--engines interpreter,durable]
+        [--engines interpreter,compiled,durable]
+
+`compiled` is `matcher.interpreter.compiled` (the same `MatchResult` as the interpreter, checked
+on every profile before anything is timed; the plan is compiled before timing, and its
+compile time printed).
 
 Each profile is a synthetic household from the demo village (seeded, so runs compare), with its
 facts derived beforehand; each engine then evaluates every household policy for it, one profile
@@ -21,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 from matcher.events.runtime import EventEngine
+from matcher.interpreter.compiled import explain_plan
 from matcher.interpreter.match import match
 from matcher.profiles.facts import Facts
 from matcher.profiles.subjects import facts_for
@@ -58,7 +63,7 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=2000)
     parser.add_argument("--on", type=date.fromisoformat, default=date(2025, 3, 1))
     parser.add_argument("--catalogue", choices=("real", "synthetic"), default="real")
-    parser.add_argument("--engines", default="interpreter,durable")
+    parser.add_argument("--engines", default="interpreter,compiled,durable")
     args = parser.parse_args()
     if args.catalogue == "real":
         catalogue = load_catalogue(ROOT)
@@ -83,6 +88,20 @@ def main() -> None:
     if "interpreter" in engines:
         interp = timings(lambda f: match(catalogue, f, args.on, "household"), profiles)
         rows.append(summary("interpreter (match, with explanations, excludes, bundles)", interp))
+    if "compiled" in engines:
+        start = time.perf_counter()
+        plan = explain_plan(catalogue, args.on, "household")
+        print(f"compiled plan built in {time.perf_counter() - start:.2f} s")
+        differ = sum(plan.match(f) != match(catalogue, f, args.on, "household") for f in profiles)
+        if differ:
+            raise SystemExit(f"compiled differs from the interpreter on {differ} profiles")
+        compiled = timings(plan.match, profiles)
+        rows.append(
+            summary(
+                f"compiled explainer (same MatchResult on {len(profiles)}/{len(profiles)})",
+                compiled,
+            )
+        )
     if "durable" in engines:
         engine = EventEngine(catalogue, args.on)
         durable = timings(lambda f: engine.eligible(f, "household"), profiles)

@@ -2,6 +2,7 @@
 
     plan = explain_plan(catalogue, on, "household")   # once per catalogue, date and subject
     result = plan.match(facts)                         # == match(catalogue, facts, on, subject)
+    result = match_compiled(catalogue, facts, on, subject)   # the same, compiled on 2nd use
 
 `match` walks the IR node by node for every condition of every policy and rebuilds each result
 with `dataclasses.replace`; on the 200-policy benchmark catalogue that is ≈ 35 ms a profile.
@@ -30,7 +31,6 @@ it and nothing else — any difference is a bug here.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -47,6 +47,7 @@ from matcher.interpreter.match import (
     _fmt,
     amount_of,
     in_region,
+    match,
     scope_result,
 )
 from matcher.interpreter.results import (
@@ -435,19 +436,32 @@ _MAX_SCOPES = 4096  # region codes whose scope results a policy keeps
 
 
 _PLANS: OrderedDict[tuple[int, str, date, str], tuple[Catalogue, ExplainPlan]] = OrderedDict()
+_ASKED: OrderedDict[tuple[int, str, date, str], int] = OrderedDict()  # uses before a plan
 _PLANS_LOCK = threading.Lock()
 _MAX_PLANS = 8
-_counter = itertools.count()
+_MAX_ASKED = 256
+COMPILE_AFTER = 2  # `match_compiled` builds a plan on the second use of its key
+
+
+def _key(catalogue: Catalogue, on: date, subject: str) -> tuple[int, str, date, str]:
+    return (id(catalogue), catalogue.version, on, subject)
+
+
+def _cached(key: tuple[int, str, date, str], catalogue: Catalogue) -> ExplainPlan | None:
+    found = _PLANS.get(key)
+    if found is not None and found[0] is catalogue:
+        _PLANS.move_to_end(key)
+        return found[1]
+    return None
 
 
 def explain_plan(catalogue: Catalogue, on: date, subject: str) -> ExplainPlan:
-    """The plan for (catalogue, on, subject), compiled on first use and kept (the last 8)."""
-    key = (id(catalogue), catalogue.version, on, subject)
+    """The plan for (catalogue, on, subject), compiled now unless kept (the last 8 are kept)."""
+    key = _key(catalogue, on, subject)
     with _PLANS_LOCK:
-        found = _PLANS.get(key)
-        if found is not None and found[0] is catalogue:
-            _PLANS.move_to_end(key)
-            return found[1]
+        plan = _cached(key, catalogue)
+    if plan is not None:
+        return plan
     plan = ExplainPlan(catalogue, on, subject)
     with _PLANS_LOCK:
         _PLANS[key] = (catalogue, plan)  # the catalogue is held so its id is not reused
@@ -457,5 +471,22 @@ def explain_plan(catalogue: Catalogue, on: date, subject: str) -> ExplainPlan:
 
 
 def match_compiled(catalogue: Catalogue, facts: Facts, on: date, subject: str) -> MatchResult:
-    """`match(catalogue, facts, on, subject)`, through the cached compiled plan."""
+    """`match(catalogue, facts, on, subject)`, through the compiled plan once it pays.
+
+    The first profile of a (catalogue, date, subject) is matched by the interpreter and the
+    plan is compiled on the second (≈ 40 ms for the real catalogue, 0.3 s for 200 policies),
+    so requests that each name another evaluation date never pay for a compilation.
+    """
+    key = _key(catalogue, on, subject)
+    with _PLANS_LOCK:
+        plan = _cached(key, catalogue)
+        if plan is None:
+            uses = _ASKED.pop(key, 0) + 1
+            _ASKED[key] = uses
+            while len(_ASKED) > _MAX_ASKED:
+                _ASKED.popitem(last=False)
+    if plan is not None:
+        return plan.match(facts)
+    if uses < COMPILE_AFTER:
+        return match(catalogue, facts, on, subject)
     return explain_plan(catalogue, on, subject).match(facts)

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher.interpreter.compiled import explain_plan, match_compiled
+from matcher.interpreter.compiled import _cached, _key, explain_plan, match_compiled
 from matcher.interpreter.match import match
 from matcher.interpreter.results import ConditionResult, MatchResult, PolicyResult, build
 from matcher.profiles.derive import enterprise_facts, household_facts
@@ -106,6 +106,17 @@ def test_the_plan_is_kept_per_catalogue_date_and_subject() -> None:
     assert explain_plan(catalogue, date(2024, 1, 1), "household") is not plan
     assert explain_plan(catalogue, ON, "enterprise") is not plan
     assert explain_plan(load_catalogue(POLICIES), ON, "household") is not plan
+
+
+def test_match_compiled_interprets_the_first_profile_of_a_date_and_compiles_on_the_second() -> None:
+    """A date used once costs no compilation; the second use builds and keeps the plan."""
+    catalogue = load_catalogue(POLICIES)
+    f = Facts({"household_size": 1}, ({"age": 80},), "520602100201")
+    day = date(2025, 6, 7)
+    assert match_compiled(catalogue, f, day, "household") == match(catalogue, f, day, "household")
+    assert _cached(_key(catalogue, day, "household"), catalogue) is None
+    assert match_compiled(catalogue, f, day, "household") == match(catalogue, f, day, "household")
+    assert _cached(_key(catalogue, day, "household"), catalogue) is not None
 
 
 def test_build_makes_the_object_the_constructor_makes() -> None:
