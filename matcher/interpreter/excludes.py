@@ -85,7 +85,10 @@ def partner_map(
 
 def resolve_pairs(items: list[PolicyResult], pairs: Mapping[str, set[str]]) -> list[PolicyResult]:
     """`resolve` with the partners already worked out (`partner_map` over the same ids)."""
-    contenders = {r.policy_id: _contender(r) for r in items if r.status == "eligible"}
+    # only policies with a partner can be in a group (`_groups`)
+    contenders = {
+        r.policy_id: _contender(r) for r in items if r.status == "eligible" and pairs[r.policy_id]
+    }
     if not any(pairs[pid] & contenders.keys() for pid in contenders):
         return items
     by_id = {r.policy_id: r for r in items}
