@@ -146,16 +146,19 @@ def engine_alone(households: int) -> dict[str, Any]:
     engine = compile_catalogue(catalogue, ON, "household")
     used = {s.data[0] for s in engine.program.steps if s.op == "fact"}  # type: ignore[index]
     vocab = Vocabulary()
-    convert = evaluate = 0.0
+    convert = evaluate = cpu = 0.0
     pop = Population(households=households, seed=1, as_of=ON, chunk_size=50_000)
     for part in generate_households(pop):
         began = time.perf_counter()
         columns = from_chunk(part, catalogue.facts, ON, vocab, only=used)
-        mid = time.perf_counter()
+        mid, mid_cpu = time.perf_counter(), time.process_time()
         run(engine, columns)
         convert, evaluate = convert + mid - began, evaluate + time.perf_counter() - mid
+        cpu += time.process_time() - mid_cpu
     return {
         "engine_run_s": round(evaluate, 2),
+        "engine_run_cpu_s": round(cpu, 2),
+        "load_average": round(os.getloadavg()[0], 2),
         "engine_households_per_s": round(households / evaluate),
         "engine_with_from_chunk_s": round(evaluate + convert, 2),
     }
