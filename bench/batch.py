@@ -33,8 +33,11 @@ def _zhida() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, str(REPO / "cli.py")]
 
 
+CPU: list[float] = []  # each command's CPU seconds (user + system), in order
+
+
 def _timed(cmd: list[str]) -> tuple[float, float, str]:
-    """(seconds, peak RSS MB of the child, output) of one command."""
+    """(seconds, peak RSS MB of the child, output) of one command (its CPU seconds to `CPU`)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -44,6 +47,7 @@ def _timed(cmd: list[str]) -> tuple[float, float, str]:
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - t0
+    CPU.append(usage.ru_utime + usage.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{output}")
     return seconds, usage.ru_maxrss / 1024, output
@@ -56,15 +60,16 @@ def phases(source: Path, out: Path) -> dict[str, Any]:
     from sheets.guards import Limits
     from sheets.households import HouseholdSheet
 
-    spent = {"read": 0.0, "match": 0.0}
+    spent = {"read": 0.0, "match": 0.0, "read_cpu": 0.0, "match_cpu": 0.0}
     original_iter = HouseholdSheet.__iter__
 
     def timed_iter(self: HouseholdSheet) -> Any:
         it = original_iter(self)
         while True:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             item = next(it, None)
             spent["read"] += time.perf_counter() - t0
+            spent["read_cpu"] += time.process_time() - c0
             if item is None:
                 return
             yield item
@@ -73,11 +78,12 @@ def phases(source: Path, out: Path) -> dict[str, Any]:
 
     def timing(fn: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 return fn(*args, **kwargs)
             finally:
                 spent["match"] += time.perf_counter() - t0
+                spent["match_cpu"] += time.process_time() - c0
 
         return wrapper
 
@@ -94,15 +100,19 @@ def phases(source: Path, out: Path) -> dict[str, Any]:
     load = time.perf_counter() - t0
     day = __import__("datetime").date.fromisoformat(ON)
     limits = Limits(max_rows=1_100_000, max_xlsx_uncompressed=1024 * 1024 * 1024)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     report = batch.run_batch(source, out, catalogue, on=day, limits=limits)
-    total = time.perf_counter() - t0
+    total, total_cpu = time.perf_counter() - t0, time.process_time() - c0
     return {
         "load_catalogue_s": load,
         "total_s": total,
         "read_validate_s": spent["read"],
         "match_s": spent["match"],
         "write_s": total - spent["read"] - spent["match"],
+        "total_cpu_s": total_cpu,
+        "read_validate_cpu_s": spent["read_cpu"],
+        "match_cpu_s": spent["match_cpu"],
+        "write_cpu_s": total_cpu - spent["read_cpu"] - spent["match_cpu"],
         "households": report.stats.households,
         "rows": report.stats.rows,
         "hooked": hooked,
@@ -137,19 +147,27 @@ def main() -> None:
               f"(demo-data took {gen_s:.0f} s)")  # fmt: skip
         print(f"`{shown}` said: {output.strip().splitlines()[0] if output.strip() else ''}")
         print()
-        print("| step | seconds |")
-        print("|---|---|")
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        print("| step | seconds | CPU seconds |")
+        print("|---|---|---|")
         print(
-            f"| `zhida batch` end to end (subprocess wall time, incl. start-up) | {total_s:.1f} |"
+            f"| `zhida batch` end to end (subprocess wall time, incl. start-up) | {total_s:.1f} "
+            f"| {CPU[1]:.1f} |"
         )
-        print(f"| peak RSS of `zhida batch` | {peak:.0f} MB |")
+        print(f"| peak RSS of `zhida batch` | {peak:.0f} MB | |")
         print(f"| phases run (in-process timers, {', '.join(ph['hooked'])}): total | "
-              f"{ph['total_s']:.1f} |")  # fmt: skip
-        print(f"| — read + validate (calamine, grouping, checks) | {ph['read_validate_s']:.1f} |")
-        print(f"| — match | {ph['match_s']:.1f} |")
-        print(f"| — write (result workbook, openpyxl write-only) | {ph['write_s']:.1f} |")
-        print(f"| (load catalogue) | {ph['load_catalogue_s']:.2f} |")
-        print(f"| peak RSS of the phases run | {ph_peak:.0f} MB |")
+              f"{ph['total_s']:.1f} | {ph['total_cpu_s']:.1f} |")  # fmt: skip
+        print(
+            f"| — read + validate (calamine, grouping, checks) | {ph['read_validate_s']:.1f} "
+            f"| {ph['read_validate_cpu_s']:.1f} |"
+        )
+        print(f"| — match | {ph['match_s']:.1f} | {ph['match_cpu_s']:.1f} |")
+        print(
+            f"| — write (result workbook, sheets.xlsx) | {ph['write_s']:.1f} "
+            f"| {ph['write_cpu_s']:.1f} |"
+        )
+        print(f"| (load catalogue) | {ph['load_catalogue_s']:.2f} | |")
+        print(f"| peak RSS of the phases run | {ph_peak:.0f} MB | |")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -10,12 +10,15 @@ and validating alone (the sheet iterator, no database) as the floor; 3. per form
 `--pg-url`: a server URL we may create databases on, or `auto` for a throwaway cluster started here
 with fsync off), then the same file again (the idempotent re-import: every household unchanged).
 
-Prints seconds and households/s for each; RESULTS lines are what bench/RESULTS.md quotes.
+Prints seconds and households/s for each, with this process's CPU seconds (the database server's
+are not in them) and the load average; RESULTS lines are what bench/RESULTS.md quotes.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import shutil
 import tempfile
 import time
@@ -37,11 +40,21 @@ from synth.households import Population
 LIMITS = Limits(max_xlsx_uncompressed=1024 * 1024 * 1024)  # as `zhida import` (1 GB)
 
 
+def _cpu() -> float:
+    """This process's CPU seconds so far (user + system): what a busy machine does not add to."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+CPU: dict[str, float] = {}  # label → CPU seconds of the last figure with that label
+
+
 def _read_only(path: Path, catalogue: Catalogue) -> tuple[float, int]:
     """Seconds to read and validate the sheet with no database, and households read."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     sheet = HouseholdSheet(path, catalogue.facts, on=ON, limits=LIMITS)
     households = sum(len(chunk) for chunk in sheet)
+    CPU["read"] = _cpu() - cpu
     return time.perf_counter() - started, households
 
 
@@ -53,11 +66,12 @@ def _imports(url: str, path: Path, catalogue: Catalogue, chunk: int) -> list[tup
     figures = []
     try:
         for label in ("import", "re-import"):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), _cpu()
             report = import_households(
                 engine=engine, path=path, catalogue=catalogue, on=ON, limits=LIMITS, chunk=chunk
             )
             figures.append((label, time.perf_counter() - started))
+            CPU[label] = _cpu() - cpu
             assert report.errors == [], report.errors[:3]
     finally:
         engine.dispose()
@@ -84,9 +98,13 @@ def _postgres(url: str | None) -> Iterator[Callable[[str], str] | None]:
             server.stop()
 
 
-def _line(what: str, seconds: float, households: int) -> None:
+def _line(what: str, seconds: float, households: int, cpu: float) -> None:
     rate = households / seconds if seconds else float("inf")
-    print(f"RESULTS {what:<34} {seconds:8.2f} s {rate:12,.0f} households/s", flush=True)
+    print(
+        f"RESULTS {what:<34} {seconds:8.2f} s {rate:12,.0f} households/s · this process's "
+        f"CPU {cpu:.2f} s ({households / cpu:,.0f}/s) · load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -114,17 +132,17 @@ def main() -> None:
                     print(f"skipped {path.name}: {'; '.join(files.skipped)}")
                     continue
                 seconds, households = _read_only(path, catalogue)
-                _line(f"{suffix} read+validate (no database)", seconds, households)
+                _line(f"{suffix} read+validate (no database)", seconds, households, CPU["read"])
                 db = fresh_sqlite(folder / f"bench-{suffix}.db")
                 db.dispose()
                 for label, s in _imports(
                     f"sqlite:///{db.url.database}", path, catalogue, args.chunk
                 ):
-                    _line(f"{suffix} → SQLite {label}", s, households)
+                    _line(f"{suffix} → SQLite {label}", s, households, CPU[label])
                 if fresh_pg is not None:
                     url = fresh_pg(f"bench_import_{n}")
                     for label, s in _imports(url, path, catalogue, args.chunk):
-                        _line(f"{suffix} → PostgreSQL {label}", s, households)
+                        _line(f"{suffix} → PostgreSQL {label}", s, households, CPU[label])
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

@@ -1,7 +1,7 @@
 """`zhida sweep` over 10^6 stored households: a full sweep, a re-sweep, and a resume after SIGKILL.
 
     .venv/bin/python bench/sweep.py [--households 1000000] [--chunk-size 20000]
-                                    [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+                                    [--pg-url postgresql://postgres@127.0.0.1:5432/postgres|auto]
 
 1. Seeds a template once: N households (and N/100 enterprises) of the synthetic population
    through `upsert_households` into `bench/.data/sweep-N.db` (kept for the next run, never
@@ -14,7 +14,12 @@
    restarted; the restart's wall time is the resume time. Its tables are compared with the
    first copy's: entitlements, changes and outbox rows by count, duplicates (count − distinct
    keys) must be 0.
+4. The engine alone, in the same run: the same households (the generator with the same seed)
+   through `from_chunk` and `matcher.vector.engine.run` with the real catalogue, so the stored
+   sweep's rate can be put over the engine's (`sweep ÷ engine`). Each sweep's peak RSS is its
+   subprocess's own (`wait4`).
 
+`--pg-url auto` starts a throwaway PostgreSQL cluster (fsync off) for the run.
 Results are printed and written to `bench/.data/sweep-N.json`.
 """
 
@@ -113,13 +118,50 @@ def _sweep(url: str, chunk: int) -> subprocess.Popen[str]:
     )
 
 
+PEAKS: list[float] = []  # each timed sweep's peak RSS (MB), in order
+
+
 def _timed(url: str, chunk: int) -> tuple[float, str]:
     began = time.perf_counter()
     process = _sweep(url, chunk)
-    said, _ = process.communicate()
+    assert process.stdout is not None
+    said = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - began
+    PEAKS.append(usage.ru_maxrss / 1024)
     if process.returncode != 0:
         raise SystemExit(f"zhida sweep failed:\n{said}")
-    return time.perf_counter() - began, said
+    return seconds, said
+
+
+def engine_alone(households: int) -> dict[str, Any]:
+    """The vectorised engine over the same households as the template, in this process."""
+    from matcher.vector.columns import Vocabulary
+    from matcher.vector.engine import compile_catalogue, run
+    from matcher.vector.frames import from_chunk
+    from rules.catalogue import load_catalogue
+
+    catalogue = load_catalogue(REPO / "policies")
+    engine = compile_catalogue(catalogue, ON, "household")
+    used = {s.data[0] for s in engine.program.steps if s.op == "fact"}  # type: ignore[index]
+    vocab = Vocabulary()
+    convert = evaluate = cpu = 0.0
+    pop = Population(households=households, seed=1, as_of=ON, chunk_size=50_000)
+    for part in generate_households(pop):
+        began = time.perf_counter()
+        columns = from_chunk(part, catalogue.facts, ON, vocab, only=used)
+        mid, mid_cpu = time.perf_counter(), time.process_time()
+        run(engine, columns)
+        convert, evaluate = convert + mid - began, evaluate + time.perf_counter() - mid
+        cpu += time.process_time() - mid_cpu
+    return {
+        "engine_run_s": round(evaluate, 2),
+        "engine_run_cpu_s": round(cpu, 2),
+        "load_average": round(os.getloadavg()[0], 2),
+        "engine_households_per_s": round(households / evaluate),
+        "engine_with_from_chunk_s": round(evaluate + convert, 2),
+    }
 
 
 def _scalar(url: str, sql: str) -> Any:
@@ -161,6 +203,7 @@ def bench(kind: str, make_copy: Any, households: int, chunk: int) -> dict[str, A
     clean = make_copy("clean")
     first, said = _timed(clean, chunk)
     again, _ = _timed(clean, chunk)
+    peaks = PEAKS[-2:]
     killed = make_copy("killed")
     checkpoint = _killed_at_half(killed, chunk, households)
     resumed, resumed_said = _timed(killed, chunk)
@@ -171,6 +214,9 @@ def bench(kind: str, make_copy: Any, households: int, chunk: int) -> dict[str, A
         "chunk": chunk,
         "first_sweep_s": round(first, 1),
         "first_sweep_households_per_s": round(households / first),
+        "first_sweep_peak_mb": round(peaks[0]),
+        "resweep_peak_mb": round(peaks[1]),
+        "load_average_after": round(os.getloadavg()[0], 2),
         "resweep_s": round(again, 1),
         "resweep_households_per_s": round(households / again),
         "killed_at_household_id": checkpoint,
@@ -191,6 +237,24 @@ def main() -> None:
     parser.add_argument("--pg-url", help="a PostgreSQL server URL where databases may be created")
     args = parser.parse_args()
     template = _template(args.households)
+    server = None
+    if args.pg_url == "auto":
+        from store.testing import PostgresServer, find_pg_bin
+
+        bin_dir = find_pg_bin()
+        if bin_dir is None:
+            raise SystemExit("--pg-url auto: PostgreSQL is not installed (initdb, pg_ctl)")
+        server = PostgresServer(bin_dir).start()
+        args.pg_url = server.url
+    try:
+        _main(args, template)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _main(args: argparse.Namespace, template: Path) -> None:
+    print(f"load average {os.getloadavg()[0]:.2f}; code {machine()['code']}", flush=True)
     runs = [
         bench(
             "sqlite",
@@ -209,7 +273,27 @@ def main() -> None:
                 args.chunk_size,
             )
         )
-    report = {"machine": machine(), "runs": runs}
+    alone = engine_alone(args.households)
+    for r in runs:
+        r["sweep_over_engine_first"] = round(
+            r["first_sweep_households_per_s"] / alone["engine_households_per_s"], 4
+        )
+        r["sweep_over_engine_resweep"] = round(
+            r["resweep_households_per_s"] / alone["engine_households_per_s"], 4
+        )
+    print(
+        json.dumps(
+            {
+                "engine_alone": alone,
+                "ratios": [
+                    {k: v for k, v in r.items() if k.startswith(("database", "sweep_over"))}
+                    for r in runs
+                ],
+            },
+            indent=2,
+        )
+    )
+    report = {"machine": machine(), "runs": runs, "engine_alone": alone}
     (DATA / f"sweep-{args.households}.json").write_text(json.dumps(report, indent=2) + "\n")
 
 

@@ -1,7 +1,7 @@
 """Writing batch results: a summary, one sheet per department, 待补充 (missing facts) and errors.
 
 `write_results` streams: each subject's results are written as they come, so a county's
-sweep never sits in memory. Sheets (xlsx, openpyxl write-only) or files (csv):
+sweep never sits in memory. Sheets (xlsx, streamed by `sheets.xlsx`) or files (csv):
 
 - `汇总` — per policy: eligible / undetermined / ineligible subjects, the total amount, the
   eligible ones whose amount is 金额待核定; then the counts of the upload;
@@ -21,9 +21,7 @@ With a `.csv` output path the summary goes to that file and every other sheet to
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import os
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -33,10 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import get_column_letter
 
 from matcher.explain.report import delivery_label, period_label, unit_label
 from matcher.profiles.masking import mask_ids_in_text
@@ -46,6 +41,7 @@ from rules.numbers import fen_text
 from sheets.grouping import RowError
 from sheets.result_rows import DEPARTMENT_HEADERS, Layout, layout_for
 from sheets.template import Subject
+from sheets.xlsx import XlsxBook, column_letter
 
 __all__ = ["ERRORS_SHEET", "ResultSummary", "safe_cell", "sheet_name", "write_results"]
 
@@ -104,12 +100,12 @@ class ResultSummary:
 
 
 class _Sheets:
-    """Named tables written to one xlsx (write-only) or to sibling csv files."""
+    """Named tables written to one xlsx (`sheets.xlsx`) or to sibling csv files."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.csv = path.suffix.lower() == ".csv"
-        self.book = None if self.csv else Workbook(write_only=True)
+        self.book = None if self.csv else XlsxBook(path)
         self.sinks: dict[str, Any] = {}
         self.handles: list[Any] = []
         self.names: set[str] = set()
@@ -120,12 +116,8 @@ class _Sheets:
     def add(self, key: str, title: str, header: list[str]) -> None:
         name = sheet_name(title, self.names)
         if self.book is not None:
-            sheet = self.book.create_sheet(name)
-            sheet.freeze_panes = "A2"  # written with the sheet's top: before the first row
-            for i, text in enumerate(header, start=1):
-                width = max(10, 2 * len(text) + 2)
-                sheet.column_dimensions[get_column_letter(i)].width = width
-            self.sinks[key] = sheet
+            widths = [max(10, 2 * len(text) + 2) for text in header]
+            self.sinks[key] = self.book.sheet(name, widths)  # the header row frozen
             self.widths[key] = len(header)
         else:
             target = (
@@ -142,24 +134,14 @@ class _Sheets:
         sink = self.sinks[key]
         self.rows[key] += 1
         if self.book is not None:
-            sink.append([self._money(sink, c) if isinstance(c, Decimal) else c for c in cells])
+            sink.append(cells)  # a Decimal is a number shown to the fen ("0.00")
         else:
             sink.writerow([fen_text(c) if isinstance(c, Decimal) else c for c in cells])
-
-    @staticmethod
-    def _money(sheet: Any, amount: Decimal) -> Cell:
-        """An amount as a number cell shown with two places (the fen)."""
-        cell = WriteOnlyCell(sheet, value=amount)  # type: ignore[arg-type]  # stub omits Decimal
-        cell.number_format = "0.00"
-        return cell
 
     def abort(self) -> None:
         """Give up: close every handle and temporary file, leave no partial output."""
         if self.book is not None:
-            for sheet in self.book.worksheets:
-                with contextlib.suppress(Exception):
-                    sheet.close()
-                    os.remove(sheet._writer.out)  # type: ignore[attr-defined]  # openpyxl's temp file, unstubbed
+            self.book.abort()
         for handle in self.handles:
             handle.close()
         for path in self.paths:
@@ -168,9 +150,9 @@ class _Sheets:
     def close(self) -> list[Path]:
         if self.book is not None:
             for key, sheet in self.sinks.items():
-                last = get_column_letter(self.widths[key])
-                sheet.auto_filter.ref = f"A1:{last}{max(self.rows[key], 1)}"
-            self.book.save(self.path)
+                last = column_letter(self.widths[key])
+                sheet.filter = f"A1:{last}{max(self.rows[key], 1)}"
+            self.book.save()
             return [self.path]
         for handle in self.handles:
             handle.close()

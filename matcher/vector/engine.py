@@ -13,7 +13,7 @@ NaN where none), so the store, the sheets and the JSON give the same fen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields
 from datetime import date
 from decimal import Decimal
 
@@ -29,9 +29,9 @@ from matcher.interpreter.match import (
     amount_of,
     base_result,
     scope_result,
-    with_amount,
 )
 from matcher.interpreter.match import Status as StatusName
+from matcher.interpreter.results import build
 from matcher.vector.arrays import Array, F, Masks, T, U, evaluate
 from matcher.vector.columns import Population
 from matcher.vector.exact_rows import ExactRows, needs_ranges
@@ -50,6 +50,8 @@ Status = npt.NDArray[np.uint8]
 Bounds = tuple[Decimal | None, Decimal | None]
 # rows (sorted) and their lower and upper amounts in whole fen (NaN: unbounded), per column
 FenBounds = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+_UNSEEN = object()
+_MAX_SCOPES = 65_536  # (policy, region code) scope results kept per compiled catalogue
 STATUS_NAMES: dict[int, StatusName] = {
     int(F): "ineligible",
     int(U): "undetermined",
@@ -72,6 +74,32 @@ class VectorCatalogue:
     bound: list[BoundPolicy | None] = field(default_factory=list)
     exprs: dict[int, ir.Expr] = field(default_factory=dict)  # output step → its IR
     ranged: set[int] = field(default_factory=set)  # outputs that ranges may decide
+
+    _scopes: dict[tuple[int, str | None], PolicyResult | None] = field(
+        default_factory=dict, repr=False
+    )
+    _templates: dict[int, dict[str, object]] = field(default_factory=dict, repr=False)
+
+    def scope(self, j: int, region: str | None) -> PolicyResult | None:
+        """`scope_result` of policy column `j` for a region code (kept per region code)."""
+        key = (j, region)
+        found = self._scopes.get(key, _UNSEEN)
+        if found is _UNSEEN:  # threads may fill the cache at once: each writes the same value
+            found = scope_result(self.policies[j], region, self.on)
+            if len(self._scopes) >= _MAX_SCOPES:
+                self._scopes.clear()
+            self._scopes[key] = found
+        return found  # type: ignore[return-value]
+
+    def template(self, j: int) -> dict[str, object]:
+        """Every field of policy column `j`'s `base_result`, as a dict."""
+        found = self._templates.get(j)
+        if found is None:
+            base = base_result(self.policies[j])
+            found = self._templates[j] = {
+                f.name: getattr(base, f.name) for f in fields(PolicyResult)
+            }
+        return found
 
     @property
     def active(self) -> list[bool]:
@@ -181,31 +209,41 @@ class VectorResult:
         """One row's result for policy column `j` before `excludes`."""
         policy = self.engine.policies[j]
         region = self.population.regions[row] or None
-        early = scope_result(policy, region, self.engine.on)
+        early = self.engine.scope(j, region)
         if early is not None:
             return early
         bound = self.engine.bound[j]
         assert bound is not None
         slots = self.engine.conditions[j]
         conds = tuple(
-            ConditionResult(c.says, c.text, _verdict(int(self.verdicts[s][row])), (), None, ())
+            build(
+                ConditionResult,
+                {
+                    "says": c.says,
+                    "text": c.text,
+                    "verdict": _verdict(int(self.verdicts[s][row])),
+                    "seen": (),
+                    "threshold": None,
+                    "missing": (),
+                },
+            )
             for c, s in zip(bound.conditions, slots, strict=True)
         )
         status = STATUS_NAMES[int(self.raw_status[row, j])]
         unknown_region = status == "undetermined" and self.region[row, j] == U
         missing = self._masked(row, j) if status != "ineligible" else ()
-        base = replace(
-            base_result(policy),
-            status=status,
-            conditions=conds,
-            note=REGION_UNKNOWN_NOTE if unknown_region else None,
-            missing=missing,
-        )
-        if status != "eligible" or self.engine.amounts[j] is None:
-            return base
-        amount = self.amount_at(row, j)
-        bounds = self.amount_range(row, j) if amount is None else None
-        return with_amount(base, policy, amount, missing, bounds)
+        values = dict(self.engine.template(j))
+        values["status"] = status
+        values["conditions"] = conds
+        values["note"] = REGION_UNKNOWN_NOTE if unknown_region else None
+        values["missing"] = missing
+        benefit = policy.spec.benefit
+        if status == "eligible" and self.engine.amounts[j] is not None and benefit is not None:
+            amount = self.amount_at(row, j)
+            values["amount"] = amount
+            values["unit"], values["period"] = benefit.unit, benefit.period
+            values["amount_bounds"] = self.amount_range(row, j) if amount is None else None
+        return build(PolicyResult, values)
 
     def amount_range(self, row: int, j: int) -> Bounds:
         """The bounds of an eligible amount not yet known (None: unbounded that way)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -35,7 +36,34 @@ __all__ = [
 def _jsonable(facts: Mapping[str, Any]) -> dict[str, Any]:
     """Facts with dates as ISO strings (what JSON columns store), keys sorted. A decimal is
     written as the JSON number of its digits (at most 15 significant: `rules.numbers`), which
-    reads back as the float that gives the same decimal."""
+    reads back as the float that gives the same decimal.
+
+    What a JSON round trip (`orjson`) would give, without one for the usual values (ASCII
+    text, booleans, 64-bit integers, decimals, dates, None); any other value takes the round
+    trip, so it is converted, or refused, exactly as before.
+    """
+    out = {}
+    for key, value in facts.items():
+        kind = type(value)
+        if kind is str and value.isascii() or kind is bool or value is None:
+            out[key] = value
+        elif kind is int and _INT_LOW <= value < _INT_HIGH:
+            out[key] = value
+        elif kind is Decimal and value.is_finite():
+            out[key] = float(value)
+        elif kind is date:
+            out[key] = value.isoformat()
+        else:
+            return _round_trip(facts)
+    if any(type(key) is not str for key in out):
+        return _round_trip(facts)
+    return dict(sorted(out.items()))
+
+
+_INT_LOW, _INT_HIGH = -(2**63), 2**64  # what orjson writes as a JSON integer
+
+
+def _round_trip(facts: Mapping[str, Any]) -> dict[str, Any]:
     return dict(sorted(orjson.loads(orjson.dumps(dict(facts), default=_decimal)).items()))
 
 

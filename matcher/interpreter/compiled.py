@@ -1,0 +1,492 @@
+"""The explaining interpreter compiled: the same `MatchResult` as `match`, about 30× sooner.
+
+    plan = explain_plan(catalogue, on, "household")   # once per catalogue, date and subject
+    result = plan.match(facts)                         # == match(catalogue, facts, on, subject)
+    result = match_compiled(catalogue, facts, on, subject)   # the same, compiled on 2nd use
+
+`match` walks the IR node by node for every condition of every policy and rebuilds each result
+with `dataclasses.replace`; on the 200-policy benchmark catalogue that is ≈ 35 ms a profile.
+A plan does the work that does not depend on the profile once:
+
+- every distinct bound condition, amount and bundle gate becomes one generated Python function
+  (`_compile`) that computes its value with the facts known — the same exact arithmetic
+  (`int`/`Fraction`, `rules.numbers.exact`), the same short-circuits (`and`/`or`, `any`/`all`,
+  `if … else`) in the same order as `evaluate_expr`. When it meets an unknown fact (or `x / 0`,
+  whose value is undefined) it gives up (`_Slow`) and that one expression is evaluated by the
+  interpreter itself, so ranges, Kleene logic and the missing facts stay the reference's own.
+  With every fact on its path known the interpreter's value is that value and nothing is
+  missing, which is why the two agree (tests/matcher/test_compiled.py checks it on random
+  catalogues and profiles, the real catalogue and the synthetic one);
+- a condition shared by several policies (the 1,091 conditions of the synthetic catalogue are
+  207 distinct) is evaluated and explained once per profile, and the values shown for a fact
+  (`seen`) are formatted once per profile;
+- what the date, the region and the parameters settle (`scope_result`) is kept per region code;
+  the `excludes` pairs are worked out once;
+- results are built from a per-policy template by `results.build` (a frozen dataclass's
+  `__init__` costs ≈ 2 µs, 200 times a profile).
+
+`match` stays the reference semantics (docs/rule-language.md); this module is an optimisation of
+it and nothing else — any difference is a bug here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from matcher.interpreter.evaluate import evaluate_expr
+from matcher.interpreter.excludes import partner_map, resolve_pairs
+from matcher.interpreter.match import (
+    REGION_UNKNOWN_NOTE,
+    _fmt,
+    amount_of,
+    in_region,
+    match,
+    scope_result,
+)
+from matcher.interpreter.results import (
+    BundleResult,
+    ConditionResult,
+    MatchResult,
+    PolicyResult,
+    build,
+)
+from matcher.profiles.facts import Facts
+from rules import ir
+from rules.catalogue import Catalogue, CompiledCondition, CompiledPolicy
+from rules.numbers import exact
+
+__all__ = ["ExplainPlan", "explain_plan", "match_compiled"]
+
+Row = Mapping[str, Any]
+
+
+class _Slow(Exception):
+    """The fast path met an unknown value: the interpreter evaluates this expression."""
+
+
+def _slow() -> Any:
+    raise _Slow
+
+
+def _div(a: Any, b: Any) -> Any:
+    if b == 0:
+        raise _Slow  # undefined: the interpreter's Range()
+    x = Fraction(a) / b
+    return x.numerator if x.denominator == 1 else x
+
+
+def _pow(a: Any, b: Any) -> Any:
+    x = Fraction(a) ** int(b)
+    return x.numerator if x.denominator == 1 else x
+
+
+_CONVERT = (Decimal, float)
+
+
+def _known(row: Row) -> dict[str, Any]:
+    """A fact row as the fast path reads it: unknown facts absent, numbers exact.
+
+    Every Decimal or float becomes `exact(value)` — what `evaluate_expr` reads a number fact
+    as (only number facts hold them). A value `exact` refuses is left out, so an expression
+    reading it goes to the interpreter, which says what it says about it.
+    """
+    out = {}
+    for name, value in row.items():
+        if value is None:
+            continue
+        if type(value) in _CONVERT:
+            try:
+                value = exact(value)
+            except (ArithmeticError, ValueError):
+                continue
+        out[name] = value
+    return out
+
+
+class _Gen:
+    """Python source for an expression over the known rows `S` (subject) and `MS` (members);
+    its constants named `k0`, `k1`, … An unknown fact is a missing key (`KeyError`)."""
+
+    def __init__(self, consts: dict[str, Any], formulas: dict[ir.Expr, str] | None) -> None:
+        self.consts = consts
+        self.formulas = formulas  # formula → its key in `S`; None: inline formulas
+        self.depth = 0
+
+    def const(self, value: Any) -> str:
+        name = f"k{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def expr(self, e: ir.Expr, member: str | None) -> str:
+        if isinstance(e, ir.Const):
+            value = exact(e.value) if e.type == "number" else e.value  # type: ignore[arg-type]
+            return self.const(value)
+        if isinstance(e, ir.FactRef):
+            if e.formula is not None:
+                if self.formulas is None:
+                    return self.expr(e.formula, None)
+                key = self.formulas.setdefault(e.formula, f"={e.name}#{len(self.formulas)}")
+                return f"S[{key!r}]"
+            if e.member and member is None:
+                return "_slow()"
+            return f"{member if e.member else 'S'}[{e.name!r}]"
+        if isinstance(e, ir.And | ir.Or):
+            word = " and " if isinstance(e, ir.And) else " or "
+            return "(" + word.join(f"({self.expr(o, member)})" for o in e.operands) + ")"
+        if isinstance(e, ir.Not):
+            return f"(not ({self.expr(e.operand, member)}))"
+        if isinstance(e, ir.Compare):
+            left, right = self.expr(e.left, member), self.expr(e.right, member)
+            return f"(({left}) {e.op} ({right}))"
+        if isinstance(e, ir.InSet):
+            values = self.const(e.values)
+            test = "not in" if e.negated else "in"
+            return f"(({self.expr(e.operand, member)}) {test} {values})"
+        if isinstance(e, ir.Arith):
+            left, right = self.expr(e.left, member), self.expr(e.right, member)
+            if e.op == "/":
+                return f"_div({left}, {right})"
+            if e.op == "**":
+                return f"_pow({left}, {right})"
+            return f"(({left}) {e.op} ({right}))"
+        if isinstance(e, ir.Neg):
+            return f"(-({self.expr(e.operand, member)}))"
+        if isinstance(e, ir.Call):
+            args = "".join(f"{self.expr(a, member)}, " for a in e.args)
+            return f"{e.func}(({args}))"
+        if isinstance(e, ir.IfElse):
+            cond = self.expr(e.cond, member)
+            then, other = self.expr(e.then, member), self.expr(e.other, member)
+            return f"(({then}) if ({cond}) else ({other}))"
+        if isinstance(e, ir.Aggregate):
+            self.depth += 1
+            row = f"m{self.depth}"
+            body = self.expr(e.body, row)
+            self.depth -= 1
+            if e.func == "any":
+                return f"any(({body}) for {row} in MS)"
+            if e.func == "all":
+                return f"all(({body}) for {row} in MS)"
+            if e.func == "count":
+                return f"sum(1 for {row} in MS if ({body}) is True)"
+            return f"sum((({body}) for {row} in MS), 0)"
+        raise ValueError(f"params are not bound in {e!r}: call CompiledPolicy.bind(on)")
+
+
+def _shown(name: str, member: bool, facts: Facts) -> str:
+    """`match._shown` for a fact read as it is (not a formula)."""
+    if name in facts.subject:
+        return _fmt(facts.subject[name])
+    if member and facts.members:
+        return "[" + ", ".join(_fmt(m.get(name)) for m in facts.members) + "]"
+    return "未知"
+
+
+def _sorted(missing: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(missing))
+
+
+class _Source:
+    """The generated module: functions as text, constants by name."""
+
+    def __init__(self) -> None:
+        self.consts: dict[str, Any] = {}
+        self.lines: list[str] = []
+
+    def const(self, value: Any, prefix: str = "k") -> str:
+        name = f"{prefix}{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+
+class ExplainPlan:
+    """Everything about (catalogue, date, subject) that does not depend on the profile."""
+
+    def __init__(self, catalogue: Catalogue, on: date, subject: str) -> None:
+        """Compile every policy of `subject` in `catalogue` as bound on `on`."""
+        self.catalogue, self.on, self.subject = catalogue, on, subject
+        self._src = _Source()
+        self._exprs: dict[ir.Expr, str] = {}  # expression → its fast function's name
+        self._conds: dict[tuple[str, str, str | None, ir.Expr], int] = {}
+        self._refs: dict[tuple[str, bool, ir.Expr | None], int] = {}
+        self._formulas: dict[ir.Expr, str] = {}  # a derived fact's formula → its key in `S`
+        self._lock = threading.Lock()
+        policies = catalogue.for_subject(subject)
+        ids = [p.id for p in policies]
+        self.pairs = partner_map(ids, lambda pid: catalogue.policies[pid].spec.excludes)
+        partnered = [i for i, pid in enumerate(ids) if self.pairs[pid]]
+        bundles = [b for _, b in sorted(catalogue.bundles.items()) if b.spec.subject == subject]
+        body = [self._policy(i, p) for i, p in enumerate(policies)]
+        gates = [self._cond(b.gate) for b in bundles]
+        src = self._src
+        lines = [
+            "def run(facts):",
+            "    S = _known(facts.subject)",
+            "    MS = tuple([_known(m) for m in facts.members])",
+            "    region = facts.region_code",
+            "    sh = {}",
+        ]
+        for formula, key in self._formulas.items():
+            # computed once a profile; on anything but a value the key stays absent, and an
+            # expression reading it is evaluated by the interpreter
+            fast = _Gen(src.consts, None).expr(formula, None)
+            lines += [
+                "    try:",
+                f"        S[{key!r}] = {fast}",
+                "    except Exception:",
+                "        pass",
+            ]
+        lines += [f"    c{i} = None" for i in range(len(self._conds))]
+        for block in body:
+            lines += block
+        out = ", ".join(f"r{i}" for i in range(len(policies)))
+        lines.append(f"    results = [{out}{',' if len(policies) == 1 else ''}]")
+        if partnered:
+            test = " or ".join(f'r{i}.status == "eligible"' for i in partnered)
+            lines.append(f"    if {test}:")
+            lines.append("        results = _resolve(results, PAIRS)")
+            lines.append("    by_id = {r.policy_id: r for r in results}")
+        else:
+            lines.append("    by_id = {r.policy_id: r for r in results}")
+        parts = []
+        for b, gate in zip(bundles, gates, strict=True):
+            lines.append(f"    if c{gate} is None: c{gate} = cond{gate}(S, MS, facts, sh)")
+            members = src.const(tuple(b.spec.members))
+            title = src.const(b.spec.title)
+            parts.append(
+                f"_BR({b.id!r}, {title}, c{gate}, "
+                f"tuple([by_id[m] for m in {members} if m in by_id]))"
+            )
+        bundle_tuple = "(" + "".join(f"{p}, " for p in parts) + ")"
+        lines.append(f"    return _MR(ON, VERSION, tuple(results), {bundle_tuple})")
+        namespace: dict[str, Any] = {
+            "_slow": _slow,
+            "_div": _div,
+            "_pow": _pow,
+            "_known": _known,
+            "_shown": _shown,
+            "_fmt": _fmt,
+            "_sorted": _sorted,
+            "_Slow": _Slow,
+            "_eval": evaluate_expr,
+            "_amount_of": amount_of,
+            "_build": build,
+            "_CR": ConditionResult,
+            "_PR": PolicyResult,
+            "_BR": BundleResult,
+            "_MR": MatchResult,
+            "_resolve": resolve_pairs,
+            "_scope": self._scope,
+            "_NOTE": REGION_UNKNOWN_NOTE,
+            "PAIRS": self.pairs,
+            "ON": on,
+            "VERSION": catalogue.version,
+            "EMPTY": frozenset(),
+            **src.consts,
+        }
+        self.source = "\n".join(src.lines + lines) + "\n"
+        exec(compile(self.source, f"<zhida explain plan {subject}>", "exec"), namespace)  # noqa: S102
+        self._run: Callable[[Facts], MatchResult] = namespace["run"]
+
+    def match(self, facts: Facts) -> MatchResult:
+        """What `matcher.interpreter.match.match` says about `facts`: the same result."""
+        return self._run(facts)
+
+    # --- compiling ----------------------------------------------------------------------------
+
+    def _expr(self, e: ir.Expr) -> str:
+        """The name of a function `(S, MS, facts) -> (value, missing)` for `e`."""
+        if e not in self._exprs:
+            src = self._src
+            name = f"x{len(self._exprs)}"
+            fast = _Gen(src.consts, self._formulas).expr(e, None)
+            expr = src.const(e, "e")
+            src.lines += [
+                f"def {name}(S, MS, facts):",
+                "    try:",
+                f"        return {fast}, EMPTY",
+                "    except (KeyError, _Slow):",
+                f"        return _eval({expr}, facts)",
+            ]
+            self._exprs[e] = name
+        return self._exprs[e]
+
+    def _cond(self, cond: CompiledCondition) -> int:
+        """The index of the function `cond{i}(S, MS, facts, sh)` explaining `cond`."""
+        threshold = cond.threshold if cond.facts else ir.threshold(cond.expr)
+        key = (cond.says, cond.text, threshold, cond.expr)
+        if key in self._conds:
+            return self._conds[key]
+        src = self._src
+        index = len(self._conds)
+        found = {n.name: n for n in ir.walk(cond.expr) if isinstance(n, ir.FactRef)}
+        value = self._expr(cond.expr)
+        seen = []
+        lines = [f"def cond{index}(S, MS, facts, sh):", f"    v, miss = {value}(S, MS, facts)"]
+        for name in sorted(found):
+            ref = found[name]
+            j = self._ref(ref)
+            lines.append(f"    s{j} = sh.get({j})")
+            lines.append(f"    if s{j} is None:")
+            if ref.formula is not None:
+                lines.append(f"        s{j} = sh[{j}] = _fmt({self._expr(ref)}(S, MS, facts)[0])")
+            else:
+                lines.append(f"        s{j} = sh[{j}] = _shown({name!r}, {ref.member!r}, facts)")
+            seen.append(f"({name!r}, s{j}), ")
+        says, text, thr = src.const(cond.says), src.const(cond.text), src.const(threshold)
+        lines += [
+            "    return _build(_CR, {",
+            f"        'says': {says}, 'text': {text},",
+            "        'verdict': None if v is None else bool(v),",
+            f"        'seen': ({''.join(seen)}), 'threshold': {thr},",
+            "        'missing': _sorted(miss) if miss else (),",
+            "    })",
+        ]
+        src.lines += lines
+        self._conds[key] = index
+        return index
+
+    def _ref(self, ref: ir.FactRef) -> int:
+        key = (ref.name, ref.member, ref.formula)
+        if key not in self._refs:
+            self._refs[key] = len(self._refs)
+        return self._refs[key]
+
+    def _policy(self, i: int, policy: CompiledPolicy) -> list[str]:
+        """The lines of `run` that set `r{i}`, the policy's result before `excludes`."""
+        spec, on, src = policy.spec, self.on, self._src
+        regional = bool(spec.regions)
+        if not regional or not policy.in_force(on):
+            early = scope_result(policy, None if regional else "", on)
+            if early is not None:
+                return [f"    r{i} = {src.const(early, 'fixed')}"]
+        base = PolicyResult(
+            spec.id, spec.title, spec.department, spec.delivery, "ineligible", bundle=spec.bundle
+        )
+        template = src.const({name: getattr(base, name) for name in _RESULT_FIELDS}, "t")
+        bound = policy.bind(on)
+        conds = [self._cond(c) for c in bound.conditions] if bound else []
+        pad = "    "
+        lines = []
+        if regional:
+            cache = src.const({}, "scope")
+            pol = src.const(policy, "p")
+            lines.append(
+                f"    early, inside = {cache}.get(region) or _scope({cache}, {pol}, region)"
+            )
+            lines.append("    if early is not None:")
+            lines.append(f"        r{i} = early")
+            lines.append("    else:")
+            pad = "        "
+        for c in dict.fromkeys(conds):
+            lines.append(f"{pad}if c{c} is None: c{c} = cond{c}(S, MS, facts, sh)")
+        conds_tuple = "(" + "".join(f"c{c}, " for c in conds) + ")"
+        lines.append(f"{pad}d = {template}.copy()")
+        lines.append(f"{pad}d['conditions'] = {conds_tuple}")
+        false = " or ".join(f"c{c}.verdict is False" for c in dict.fromkeys(conds)) or "False"
+        unknown = " or ".join(f"c{c}.verdict is None" for c in dict.fromkeys(conds))
+        if regional:
+            unknown = f"inside is None or {unknown}" if unknown else "inside is None"
+        lines.append(f"{pad}if {false}:")
+        lines.append(f"{pad}    r{i} = _build(_PR, d)")
+        if unknown:
+            miss = "{m for c in d['conditions'] if c.verdict is None for m in c.missing}"
+            lines.append(f"{pad}elif {unknown}:")
+            lines.append(f"{pad}    missing = {miss}")
+            if regional:
+                lines.append(f"{pad}    if inside is None:")
+                lines.append(f"{pad}        missing.add('region_code')")
+                lines.append(f"{pad}        d['note'] = _NOTE")
+            lines.append(f"{pad}    d['status'] = 'undetermined'")
+            lines.append(f"{pad}    d['missing'] = tuple(sorted(missing))")
+            lines.append(f"{pad}    r{i} = _build(_PR, d)")
+        lines.append(f"{pad}else:")
+        lines.append(f"{pad}    d['status'] = 'eligible'")
+        benefit = spec.benefit
+        if bound is not None and bound.amount is not None and benefit is not None:
+            amount = self._expr(bound.amount)
+            unit, period = src.const(benefit.unit), src.const(benefit.period)
+            lines.append(f"{pad}    v, miss = {amount}(S, MS, facts)")
+            lines.append(f"{pad}    d['amount'], d['amount_bounds'] = _amount_of(v)")
+            lines.append(f"{pad}    d['unit'], d['period'] = {unit}, {period}")
+            lines.append(f"{pad}    d['missing'] = _sorted(miss) if miss else ()")
+        lines.append(f"{pad}    r{i} = _build(_PR, d)")
+        return lines
+
+    def _scope(
+        self, cache: dict[str | None, Any], policy: CompiledPolicy, region: str | None
+    ) -> tuple[PolicyResult | None, bool | None]:
+        found = (scope_result(policy, region, self.on), in_region(policy, region))
+        with self._lock:
+            if len(cache) >= _MAX_SCOPES:
+                cache.clear()
+            cache[region] = found
+        return found
+
+
+_RESULT_FIELDS = tuple(f.name for f in fields(PolicyResult))
+_MAX_SCOPES = 4096  # region codes whose scope results a policy keeps
+
+
+_PLANS: OrderedDict[tuple[int, str, date, str], tuple[Catalogue, ExplainPlan]] = OrderedDict()
+_ASKED: OrderedDict[tuple[int, str, date, str], int] = OrderedDict()  # uses before a plan
+_PLANS_LOCK = threading.Lock()
+_MAX_PLANS = 8
+_MAX_ASKED = 256
+COMPILE_AFTER = 2  # `match_compiled` builds a plan on the second use of its key
+
+
+def _key(catalogue: Catalogue, on: date, subject: str) -> tuple[int, str, date, str]:
+    return (id(catalogue), catalogue.version, on, subject)
+
+
+def _cached(key: tuple[int, str, date, str], catalogue: Catalogue) -> ExplainPlan | None:
+    found = _PLANS.get(key)
+    if found is not None and found[0] is catalogue:
+        _PLANS.move_to_end(key)
+        return found[1]
+    return None
+
+
+def explain_plan(catalogue: Catalogue, on: date, subject: str) -> ExplainPlan:
+    """The plan for (catalogue, on, subject), compiled now unless kept (the last 8 are kept)."""
+    key = _key(catalogue, on, subject)
+    with _PLANS_LOCK:
+        plan = _cached(key, catalogue)
+    if plan is not None:
+        return plan
+    plan = ExplainPlan(catalogue, on, subject)
+    with _PLANS_LOCK:
+        _PLANS[key] = (catalogue, plan)  # the catalogue is held so its id is not reused
+        while len(_PLANS) > _MAX_PLANS:
+            _PLANS.popitem(last=False)
+    return plan
+
+
+def match_compiled(catalogue: Catalogue, facts: Facts, on: date, subject: str) -> MatchResult:
+    """`match(catalogue, facts, on, subject)`, through the compiled plan once it pays.
+
+    The first profile of a (catalogue, date, subject) is matched by the interpreter and the
+    plan is compiled on the second (≈ 40 ms for the real catalogue, 0.3 s for 200 policies),
+    so requests that each name another evaluation date never pay for a compilation.
+    """
+    key = _key(catalogue, on, subject)
+    with _PLANS_LOCK:
+        plan = _cached(key, catalogue)
+        if plan is None:
+            uses = _ASKED.pop(key, 0) + 1
+            _ASKED[key] = uses
+            while len(_ASKED) > _MAX_ASKED:
+                _ASKED.popitem(last=False)
+    if plan is not None:
+        return plan.match(facts)
+    if uses < COMPILE_AFTER:
+        return match(catalogue, facts, on, subject)
+    return explain_plan(catalogue, on, subject).match(facts)
