@@ -110,6 +110,20 @@ def _known(row: Row) -> dict[str, Any]:
     return out
 
 
+# What the generated source may spell out: nothing of a rule file's text is ever executed.
+# Every value of a rule (a number, a string, a set, a parameter) enters the generated module as
+# a constant bound by name (`k0`, `k1`, …); fact and policy names enter as `repr` literals; the
+# only words taken from the IR are its operators and functions, and each must be one of these
+# (the IR's closed `Literal` types — checked here again, so a future IR node cannot slip text in).
+_SPELLED = frozenset({"==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "**", "min", "max"})
+
+
+def _spelled(word: str) -> str:
+    if word not in _SPELLED:
+        raise ValueError(f"{word!r} cannot appear in a compiled plan")
+    return word
+
+
 class _Gen:
     """Python source for an expression over the known rows `S` (subject) and `MS` (members);
     its constants named `k0`, `k1`, … An unknown fact is a missing key (`KeyError`)."""
@@ -144,7 +158,7 @@ class _Gen:
             return f"(not ({self.expr(e.operand, member)}))"
         if isinstance(e, ir.Compare):
             left, right = self.expr(e.left, member), self.expr(e.right, member)
-            return f"(({left}) {e.op} ({right}))"
+            return f"(({left}) {_spelled(e.op)} ({right}))"
         if isinstance(e, ir.InSet):
             values = self.const(e.values)
             test = "not in" if e.negated else "in"
@@ -155,12 +169,12 @@ class _Gen:
                 return f"_div({left}, {right})"
             if e.op == "**":
                 return f"_pow({left}, {right})"
-            return f"(({left}) {e.op} ({right}))"
+            return f"(({left}) {_spelled(e.op)} ({right}))"
         if isinstance(e, ir.Neg):
             return f"(-({self.expr(e.operand, member)}))"
         if isinstance(e, ir.Call):
             args = "".join(f"{self.expr(a, member)}, " for a in e.args)
-            return f"{e.func}(({args}))"
+            return f"{_spelled(e.func)}(({args}))"
         if isinstance(e, ir.IfElse):
             cond = self.expr(e.cond, member)
             then, other = self.expr(e.then, member), self.expr(e.other, member)

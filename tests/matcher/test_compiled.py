@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -133,3 +134,20 @@ def test_build_makes_the_object_the_constructor_makes() -> None:
         pass
     else:  # pragma: no cover
         raise AssertionError("a built result must stay frozen")
+
+
+def test_a_plan_spells_out_only_the_irs_own_operators() -> None:
+    """No text from a rule can become code: an operator outside the IR's closed set (as a
+    future node or a tampered IR might carry) is refused when the plan is generated."""
+    from matcher.interpreter.compiled import _Gen
+    from rules import ir
+
+    one = ir.Const(1, "number")
+    ok = _Gen({}, None).expr(ir.Compare("<=", one, one), None)
+    assert "<=" in ok
+    bad = ir.Compare("== 1 or __import__('os').system('true') ==", one, one)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cannot appear in a compiled plan"):
+        _Gen({}, None).expr(bad, None)
+    call = ir.Call("exec", (one,))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="cannot appear in a compiled plan"):
+        _Gen({}, None).expr(call, None)
