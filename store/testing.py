@@ -74,11 +74,21 @@ class PostgresServer:
         return self
 
     def stop(self) -> None:
-        """Stop the server and delete its folder."""
+        """Stop the server and delete its folder — in a process of its own that nobody waits
+        for: a test session leaves gigabytes of databases there (one per test), and deleting
+        them took up to 17 s at the end of each pytest worker."""
         try:
             self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "stop")
         finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            gone = self.root.with_name(self.root.name + "-deleting")
+            try:
+                self.root.rename(gone)
+                subprocess.Popen(
+                    ["rm", "-rf", "--", str(gone)], start_new_session=True,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )  # fmt: skip
+            except OSError:
+                shutil.rmtree(self.root, ignore_errors=True)
 
 
 _TEMPLATE = "zhida_template"
