@@ -53,7 +53,8 @@ def login_routes(settings: ApiSettings) -> list[Any]:
 
     @get("/console/login", sync_to_thread=False, include_in_schema=False)
     def login_page(request: HtmlRequest, next: FromQuery[str] = "") -> Template:
-        return page(request, "console/login.html", form=LoginForm(next=next), message=None)
+        return page(request, "console/login.html", form=LoginForm(next=next), message=None,
+                    insecure=_insecure(request, settings))  # fmt: skip
 
     @post(
         "/console/login",
@@ -90,9 +91,16 @@ def login_routes(settings: ApiSettings) -> list[Any]:
                 }})  # fmt: skip
                 return Redirect(_safe_next(form.next) or HOME.get(r.role, "/console/"))
         return page(request, "console/login.html", status=401 if not roles else 200,
-                    form=form, message=message, roles=roles)  # fmt: skip
+                    form=form, message=message, roles=roles,
+                    insecure=_insecure(request, settings))  # fmt: skip
 
     return [login_page, login_form]
+
+
+def _insecure(request: HtmlRequest, settings: ApiSettings) -> bool:
+    """Whether the browser came over plain HTTP while the cookies are HTTPS-only: it would
+    drop the session cookie, and the login would seem to do nothing — the page says why."""
+    return settings.cookie_secure and request.url.scheme != "https"
 
 
 def _roles_of(ctx: Ctx, name: str) -> list[tuple[str, str]]:
