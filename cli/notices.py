@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cli.base import DEFAULT_ROOT, Root, app, count, err, fail, migrated_db, out
+from store.delivery.labels import NOTICE_KINDS
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -35,15 +36,7 @@ SAID = {
     "failed": "未成功（按计划重试或已失败）",
     "skipped": "跳过（订阅已停用）",
 }
-KIND = {
-    "newly_eligible": "新符合",
-    "no_longer_eligible": "不再符合",
-    "amount_changed": "金额变化",
-    "became_undetermined": "待补充信息",
-    "claim.reminder": "办理提醒",
-    "claim.overdue": "超期督办",
-    "claim.ended": "待遇终止",
-}
+KIND = NOTICE_KINDS
 
 
 @notices_app.command("drain")

@@ -27,7 +27,6 @@ from api.auth import Caller
 from api.console.pages.village.shapes import (
     DELIVERY,
     LACKING,
-    NOTICE_KINDS,
     NOTICE_STATES,
     STATUS,
     entitlement_rows,
@@ -48,6 +47,7 @@ from store.claims.scoped import queue
 from store.claims.specs import claim_specs
 from store.db import read_session
 from store.delivery.inbox import notice_view
+from store.delivery.labels import NOTICE_KINDS
 from store.delivery.subject_notices import household_notices
 from store.subjects import household_view, subject_entitlements, subject_history
 from store.subjects.notice_sheet import notice_sheet

@@ -24,7 +24,6 @@ __all__ = [
     "DELIVERY",
     "JOB_STATES",
     "LACKING",
-    "NOTICE_KINDS",
     "NOTICE_STATES",
     "STATUS",
     "Answer",
@@ -37,9 +36,6 @@ __all__ = [
 ]
 
 _PER = {"month": "/月", "year": "/年", "once": "（一次性）"}
-NOTICE_KINDS = {"newly_eligible": "新符合", "no_longer_eligible": "不再符合",
-                "amount_changed": "金额变化", "became_undetermined": "待补充信息",
-                "claim.ended": "待遇终止"}  # fmt: skip
 NOTICE_STATES = {"pending": "待发", "sent": "已送达", "dead": "发送失败",
                  "undeliverable": "无人订阅（请村里转告）"}  # fmt: skip
 JOB_STATES = {"queued": "排队中", "running": "导入中", "done": "已完成", "failed": "失败"}
