@@ -28,6 +28,7 @@ from sqlalchemy import insert, select
 from sqlmodel import Session, col
 
 from matcher.profiles.masking import mask_ids_in_data, mask_ids_in_text
+from store.bulk import execute_many
 from store.tables.audit import AuditRecord
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64  # the prev_hash of the first record
+_AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_BULK = 64  # records from which `append_many` goes through `store.bulk.execute_many`
 _FIELDS = (
     "seq",
     "at",
@@ -112,7 +115,7 @@ def append_many(
         return _head(session)[1]
     seq, prev = _head(session)
     stamp = (at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for entry in entries:
         seq += 1
         row = {
@@ -126,9 +129,14 @@ def append_many(
             "details": canonical(mask_ids_in_data(dict(entry.details))).decode(),
             "prev_hash": prev,
         }
-        row["hash"] = prev = _record_hash(row)
-        rows.append(row)
-    session.execute(insert(AuditRecord), rows)
+        prev = _record_hash(row)
+        rows.append((*row.values(), prev))
+    columns = (*_FIELDS, "hash")
+    if len(rows) < _BULK:  # an API action's record or two: one plain INSERT
+        session.execute(insert(_AUDIT), [dict(zip(columns, r, strict=True)) for r in rows])
+    else:  # a sweep chunk's thousands: the ORM's per-row parameter handling was most of their
+        # cost; `execute_many` is sqlite3's executemany, or COPY on PostgreSQL
+        execute_many(session=session, stmt=insert(_AUDIT), columns=columns, rows=rows)
     return prev
 
 

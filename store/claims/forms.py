@@ -19,6 +19,7 @@ policies and departments needing it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -72,11 +73,10 @@ def _held(subject: Subject, fact: str | None) -> Any:
     return None if value in (None, "") else value
 
 
-def materials_of(
-    specs: ClaimSpecs, policies: Sequence[PolicySpec], subject: Subject, *, grant: bool = False
-) -> list[dict[str, Any]]:
-    """Every material the policies require, merged by name, each resolved (module docstring);
-    for a grant (免申即享) what is not held is `exempt`: nobody is asked for anything."""
+@lru_cache(maxsize=256)
+def _merged(policies: tuple[PolicySpec, ...]) -> tuple[dict[str, Any], ...]:
+    """The policies' materials merged by name (what depends on the policies alone, computed
+    once per set of policies: a sweep opens thousands of claims of the same few)."""
     merged: dict[str, dict[str, Any]] = {}
     for p in policies:
         for m in p.materials:
@@ -89,11 +89,19 @@ def materials_of(
                 entry["policies"].append(p.id)
             if p.department not in entry["departments"]:
                 entry["departments"].append(p.department)
+    return tuple(merged.values())
+
+
+def materials_of(
+    specs: ClaimSpecs, policies: Sequence[PolicySpec], subject: Subject, *, grant: bool = False
+) -> list[dict[str, Any]]:
+    """Every material the policies require, merged by name, each resolved (module docstring);
+    for a grant (免申即享) what is not held is `exempt`: nobody is asked for anything."""
     out = []
-    for entry in merged.values():
+    for entry in _merged(tuple(policies)):
         found = [(f, v) for f in entry["sources"] if (v := _held(subject, f)) is not None]
-        material: dict[str, Any] = {"name": entry["name"], "policies": entry["policies"],
-                                    "departments": entry["departments"]}  # fmt: skip
+        material: dict[str, Any] = {"name": entry["name"], "policies": list(entry["policies"]),
+                                    "departments": list(entry["departments"])}  # fmt: skip
         if found:
             fact, value = found[0]
             shown = mask_id(str(value)) if fact in specs.sensitive else str(value)

@@ -38,6 +38,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session
 
 from store.audit.log import AuditEntry, append_many, inputs_hash
+from store.bulk import execute_many
 from store.claims.forms import Subject, form_of, materials_of, subjects
 from store.claims.notices import department_office, queue_office_notices
 from store.claims.specs import ClaimSpecs, PolicySpec
@@ -51,6 +52,11 @@ __all__ = ["ClaimContext", "OPEN_STATES", "open_and_end"]
 _CLAIM: Table = Claim.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _PART: Table = ClaimPart.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _STEP: Table = ClaimStep.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+_CLAIM_COLUMNS = ("kind", "subject_kind", "subject_id", "subject_key", "region", "bundle_id",
+                  "title", "state", "version", "entered_on", "eligible_on", "origin", "form",
+                  "materials", "catalogue_version_id", "created_at", "updated_at")  # fmt: skip
+_PART_COLUMNS = ("claim_id", "department", "state", "version", "entered_on", "sections",
+                 "updated_at")  # fmt: skip
 # States a part is withdrawn from when its entitlement ends; from the others it keeps paying
 # until `ends_on`, or is over already.
 OPEN_STATES = ("prepared", "confirmed", "village_accepted", "township_checked", "returned")
@@ -160,17 +166,27 @@ def _insert(w: _Writer, fresh: list[_Fresh]) -> None:
     """Insert the new claims, their parts, the grants' steps and the audit records, in bulk."""
     if not fresh:
         return
-    conn = w.session.connection()  # Core, not the ORM's bulk path: a chunk opens thousands
-    stmt = insert(_CLAIM).returning(_CLAIM.c.id, sort_by_parameter_order=True)
-    ids = [r.id for r in conn.execute(stmt, [f.row for f in fresh])]
-    parts = []
+    # A chunk opens thousands: sqlite3's executemany or COPY (`store.bulk`), then the ids read
+    # back by origin (unique), rather than INSERT … RETURNING's per-row parameter handling.
+    session, c = w.session, _CLAIM.c
+    rows = [tuple(f.row[k] for k in _CLAIM_COLUMNS) for f in fresh]
+    execute_many(session=session, stmt=insert(_CLAIM), columns=_CLAIM_COLUMNS, rows=rows)
+    held = [f.row["subject_id"] for f in fresh]
+    found = session.connection().execute(
+        core_select(c.id, c.origin).where(
+            c.subject_kind == w.ctx.kind, c.subject_id >= min(held),
+            c.subject_id <= max(held), c.catalogue_version_id == w.ctx.version_id,
+        )
+    )  # fmt: skip
+    by_origin = {r.origin: r.id for r in found}
+    ids = [by_origin[f.row["origin"]] for f in fresh]
+    parts: list[tuple[Any, ...]] = []
     for claim_id, f in zip(ids, fresh, strict=True):
         row = f.row
         parts += [
-            {"claim_id": claim_id, "department": dept, "state": row["state"], "version": 1,
-             "entered_on": row["entered_on"], "sections": secs, "updated_at": row["updated_at"]}
+            (claim_id, dept, row["state"], 1, row["entered_on"], secs, row["updated_at"])
             for dept, secs in f.parts.items()
-        ]  # fmt: skip
+        ]
         opened = {"kind": row["kind"], "origin": row["origin"], "policies": f.policies}
         if row["kind"] == "grant":  # opened and granted at once: one record says both
             w.step(claim_id, None, "grant", "prepared", "granted")
@@ -180,7 +196,7 @@ def _insert(w: _Writer, fresh: list[_Fresh]) -> None:
         note = _note({**row, "id": claim_id})
         for key in f.keys:
             w.notes[key] = note
-    conn.execute(insert(_PART), parts)
+    execute_many(session=session, stmt=insert(_PART), columns=_PART_COLUMNS, rows=parts)
 
 
 def _join_bundle(
