@@ -37,6 +37,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -65,10 +66,12 @@ __all__ = [
     "SparkEvaluator",
     "SparkOutcome",
     "SparkUnavailable",
+    "launch_settings",
     "spark_installed",
     "spark_session",
 ]
 
+_LOG4J = Path(__file__).with_name("spark-log4j2.properties")
 INSTALL_HINT = "uv sync --extra spark（或 pip install 'zhida[spark]'），并装好 Java 17"
 
 
@@ -79,6 +82,32 @@ class SparkUnavailable(Exception):
 def spark_installed() -> bool:
     """Whether pyspark (the `spark` extra) is installed, without importing it."""
     return importlib.util.find_spec("pyspark") is not None
+
+
+def launch_settings(
+    master: str | None, launched: bool, conf: Mapping[str, str], env: Mapping[str, str]
+) -> dict[str, str]:
+    """What `spark_session` adds when it starts the JVM itself: Spark settings (`spark.…`)
+    and environment variables, none that the caller's `conf` or environment set already.
+
+    - The JVM logs errors only (`spark-log4j2.properties` beside this module): Spark's default
+      prints warnings about native-hadoop libraries and the host's address to the operator.
+    - On a `local` master, Spark binds to loopback (`SPARK_LOCAL_IP`): nothing of a local
+      sweep listens on the network, and Spark does not warn that the host name resolves to
+      127.0.0.1.
+
+    Under `spark-submit` (`launched` False) the JVM is running already: nothing is added.
+    """
+    if not launched:
+        return {}
+    out: dict[str, str] = {}
+    option = f"-Dlog4j2.configurationFile={_LOG4J.as_uri()}"
+    for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
+        if key not in conf:
+            out[key] = option
+    if master is not None and master.startswith("local") and "SPARK_LOCAL_IP" not in env:
+        out["SPARK_LOCAL_IP"] = "127.0.0.1"
+    return out
 
 
 @contextmanager
@@ -105,7 +134,8 @@ def spark_session(
             f"--engine spark 需要可选组件 spark（pyspark）：{INSTALL_HINT}"
         ) from None
     builder = SparkSession.builder.appName(app_name)
-    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit
+    launched = "PYSPARK_GATEWAY_PORT" not in os.environ  # not under spark-submit: we start the JVM
+    if master is None and launched:
         master = "local[2]"
     if master is not None and master.startswith("local"):
         os.environ["PYSPARK_PYTHON"] = sys.executable
@@ -116,6 +146,11 @@ def spark_session(
     if master is not None and master.startswith("local"):
         builder = builder.config("spark.ui.enabled", "false")
     builder = builder.config("spark.ui.showConsoleProgress", "false")
+    for key, value in launch_settings(master, launched, conf or {}, os.environ).items():
+        if key.startswith("spark."):
+            builder = builder.config(key, value)
+        else:
+            os.environ[key] = value  # read by the JVM pyspark launches
     for key, value in (conf or {}).items():
         builder = builder.config(key, value)
     try:

@@ -10,6 +10,7 @@ marked `spark` (tests/store/test_spark_sweep.py) does the same on Spark itself.
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -125,3 +126,23 @@ def test_a_revision_the_executors_did_not_compute_is_refused() -> None:
     assert outcome.revised([(2, "p.a"), (1, "p.gone")]) == []  # another chunk's, a removed policy
     with pytest.raises(Unrevised):
         outcome.revised([(1, "p.b")])
+
+
+def test_a_jvm_the_sweep_starts_logs_errors_only_and_a_local_one_binds_to_loopback() -> None:
+    from store.sweep.spark import launch_settings
+
+    local = launch_settings("local[2]", True, {}, {})
+    option = local["spark.driver.extraJavaOptions"]
+    assert option == local["spark.executor.extraJavaOptions"]
+    name, _, config = option.partition("=")
+    assert name == "-Dlog4j2.configurationFile" and config.startswith("file:///")
+    said = Path(config.removeprefix("file://")).read_text(encoding="utf-8")
+    assert "rootLogger.level = error" in said and "SYSTEM_ERR" in said
+    assert local["SPARK_LOCAL_IP"] == "127.0.0.1"
+    # A cluster master: quiet logs, but Spark picks its own address.
+    assert "SPARK_LOCAL_IP" not in launch_settings("yarn", True, {}, {})
+    # What the caller set wins; under spark-submit the JVM is running already: nothing added.
+    mine = launch_settings("local[4]", True, {"spark.driver.extraJavaOptions": "-Dx=1"},
+                           {"SPARK_LOCAL_IP": "10.0.0.5"})  # fmt: skip
+    assert set(mine) == {"spark.executor.extraJavaOptions"}
+    assert launch_settings(None, False, {}, {}) == {}
