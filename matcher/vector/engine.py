@@ -8,7 +8,9 @@ engine of every batch; `results(row)` turns one row back into the interpreter's
 It computes in float64 and proves the result exact (`matcher.vector.exactness`); the rows it cannot
 prove, and the outputs that ranges might decide where Kleene logic left them unknown, are evaluated
 exactly by the interpreter's evaluator (`matcher.vector.exact_rows`). Amounts are whole fen (`fen`,
-NaN where none), so the store, the sheets and the JSON give the same fen.
+NaN where none), so the store, the sheets and the JSON give the same fen. They are kept per policy
+on its eligible rows only (`paid`, a fraction of a per cent of the pairs); the rows × policies
+`fen` array is built from them on first read.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ Status = npt.NDArray[np.uint8]
 Bounds = tuple[Decimal | None, Decimal | None]
 # rows (sorted) and their lower and upper amounts in whole fen (NaN: unbounded), per column
 FenBounds = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+# rows (sorted) and their amounts in whole fen (NaN: unknown), per column
+Paid = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 _UNSEEN = object()
 _MAX_SCOPES = 65_536  # (policy, region code) scope results kept per compiled catalogue
 STATUS_NAMES: dict[int, StatusName] = {
@@ -146,7 +150,7 @@ class VectorResult:
     population: Population
     status: Status  # rows × policies, after excludes: 0 ineligible, 1 undetermined, 2 eligible
     raw_status: Status  # the same before excludes
-    fen: npt.NDArray[np.float64]  # rows × policies: the amount in whole fen, NaN where none
+    paid: dict[int, Paid]  # j → its eligible rows (raw status) and their amounts in whole fen
     verdicts: dict[int, Status]  # condition step → its Kleene value per row
     gates: dict[str, Status]
     region: Status  # rows × policies: is the row in the policy's region (Kleene)
@@ -158,6 +162,28 @@ class VectorResult:
     exact_outputs: int = 0  # (output, row) pairs the exact path evaluated (for benchmarks)
     fragile_rows: int = 0  # rows whose float64 results were not proved exact
     _masks: dict[int, tuple[npt.NDArray[np.int64], Masks]] | None = None
+    _fen: npt.NDArray[np.float64] | None = None
+
+    @property
+    def fen(self) -> npt.NDArray[np.float64]:
+        """Rows × policies: the amount in whole fen, NaN where none (built on first read)."""
+        if self._fen is None:
+            fen = np.full((len(self.engine.policies), self.population.size), np.nan)
+            for j, (rows, amounts) in self.paid.items():
+                fen[j, rows] = amounts
+            self._fen = fen.T
+        return self._fen
+
+    def fen_at(self, j: int, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Policy column `j`'s amounts in whole fen on `rows`: `fen[rows, j]`, sparsely."""
+        out = np.full(rows.shape[0], np.nan)
+        found = self.paid.get(j)
+        if found is not None and found[0].size:
+            paid, amounts = found
+            k = np.minimum(np.searchsorted(paid, rows), paid.size - 1)
+            hit = paid[k] == rows
+            out[hit] = amounts[k[hit]]
+        return out
 
     @property
     def missing_masks(self) -> dict[int, tuple[npt.NDArray[np.int64], Masks]]:
@@ -176,8 +202,14 @@ class VectorResult:
 
     def amount_at(self, row: int, j: int) -> Decimal | None:
         """Row `row`'s amount for policy column `j`, to the fen (None when none or unknown)."""
-        fen = self.fen[row, j]
-        return None if np.isnan(fen) else from_fen(int(fen))
+        found = self.paid.get(j)
+        if found is None:
+            return None
+        rows, amounts = found
+        k = int(np.searchsorted(rows, row))
+        if k == rows.size or rows[k] != row or np.isnan(amounts[k]):
+            return None
+        return from_fen(int(amounts[k]))
 
     def counts(self) -> dict[str, tuple[int, int, int]]:
         """Per policy: (eligible, undetermined, ineligible) row counts."""
@@ -328,6 +360,7 @@ class _Exact:
     pop: Population
     values: dict[int, Array]
     paid: dict[int, _Paid] = field(default_factory=dict)  # amount slot → its eligible rows
+    eligible: dict[int, npt.NDArray[np.int64]] = field(default_factory=dict)  # j → rows
     missing: dict[int, dict[int, tuple[str, ...]]] = field(default_factory=dict)
     ranges: dict[int, dict[int, Bounds]] = field(default_factory=dict)  # slot → row → range
     fen_ranges: dict[int, FenBounds] = field(default_factory=dict)  # slot → range pass's
@@ -350,7 +383,7 @@ class _Exact:
         rows = np.flatnonzero(todo)
         if rows.size == 0:
             return
-        found = evaluate_ranges(self.engine.program, self.pop.take(rows), ranged)
+        found = evaluate_ranges(self.engine.program, self.pop.take(rows), ranged, masks=False)
         for slot in ranged:
             self._own(slot)[rows] = found.kleene[slot]
         for slot, local in found.fragile.items():
@@ -363,7 +396,8 @@ class _Exact:
         eligible: dict[int, list[npt.NDArray[np.int64]]] = {}
         for j, slot in enumerate(self.engine.amounts):
             if slot is not None:
-                eligible.setdefault(slot, []).append(np.flatnonzero(status[j] == T))
+                self.eligible[j] = np.flatnonzero(status[j] == T)
+                eligible.setdefault(slot, []).append(self.eligible[j])
         doubts: dict[int, set[int]] = {}
         unknown: dict[int, npt.NDArray[np.int64]] = {}
         for slot in slots:
@@ -392,7 +426,7 @@ class _Exact:
         """The range pass over eligible rows whose amount the fast pass left unknown."""
         rows = np.unique(np.concatenate(list(unknown.values())))
         slots = sorted(unknown)
-        found = evaluate_ranges(self.engine.program, self.pop.take(rows), slots)
+        found = evaluate_ranges(self.engine.program, self.pop.take(rows), slots, masks=False)
         for slot in slots:
             mine = unknown[slot]
             local = np.searchsorted(rows, mine)
@@ -487,15 +521,16 @@ def _assemble(
     exact: _Exact,
 ) -> VectorResult:
     n, p = pop.size, len(engine.policies)
-    fen = np.full((p, n), np.nan)
+    amounts: dict[int, Paid] = {}
     bounds: dict[tuple[int, int], Bounds] = {}
     fen_bounds: dict[int, FenBounds] = {}
     for j, slot in enumerate(engine.amounts):
         if slot is None:
             continue
         paid = exact.paid[slot]
-        rows = np.flatnonzero(status[j] == T)
-        fen[j, rows] = paid.fen[paid.at(rows)] if rows.size != paid.rows.size else paid.fen
+        rows = exact.eligible[j]
+        whole = rows.size == paid.rows.size  # the only policy paying it: the same rows
+        amounts[j] = (rows, paid.fen if whole else paid.fen[paid.at(rows)])
         found = exact.fen_ranges.get(slot)
         if found is not None:
             ranged, low, high = found
@@ -514,7 +549,7 @@ def _assemble(
         pop,
         status.T,
         status.copy().T,
-        fen.T,
+        amounts,
         verdicts,
         gates,
         region.T,
