@@ -563,12 +563,18 @@ def _assemble(
 
 
 class _Regions:
-    """Each distinct set of region prefixes tested once per chunk."""
+    """Each distinct set of region prefixes tested once per chunk.
+
+    When every known region code of the chunk is 12 digits (as the stores and the generator
+    write them), the codes are read once as integers and a prefix becomes a range of them;
+    otherwise each prefix is a string test.
+    """
 
     def __init__(self, regions: npt.NDArray[np.str_]) -> None:
         self.regions = regions
-        self.unknown = regions == ""
+        self.unknown = np.flatnonzero(regions == "")
         self.cache: dict[tuple[str, ...], Status] = {}
+        self.numbers = _twelve_digits(regions)
 
     def of(self, prefixes: list[str] | None) -> Status:
         key = tuple(prefixes or ())
@@ -581,5 +587,34 @@ class _Regions:
             return np.full(self.regions.shape[0], T, np.uint8)
         inside = np.zeros(self.regions.shape[0], bool)
         for prefix in prefixes:
-            inside |= np.char.startswith(self.regions, prefix)
-        return np.where(self.unknown, U, np.where(inside, T, F)).astype(np.uint8)
+            if self.numbers is not None and prefix.isascii() and prefix.isdigit():
+                if len(prefix) <= _DIGITS:
+                    scale = 10 ** (_DIGITS - len(prefix))
+                    low = int(prefix) * scale
+                    inside |= (self.numbers >= low) & (self.numbers < low + scale)
+            else:
+                inside |= np.char.startswith(self.regions, prefix)
+        out: Status = inside.view(np.uint8) * np.uint8(2)  # T where inside, F elsewhere
+        out[self.unknown] = U
+        return out
+
+
+_DIGITS = 12  # a full region code: province to village
+
+
+def _twelve_digits(regions: npt.NDArray[np.str_]) -> npt.NDArray[np.int64] | None:
+    """Region codes as integers (-1 where unknown), or None unless every known one is 12
+    ASCII digits."""
+    if regions.dtype.kind != "U" or regions.dtype.itemsize != 4 * _DIGITS:
+        return None
+    chars = regions.view(np.uint32).reshape(-1, _DIGITS).astype(np.int64) - ord("0")
+    digits = ((chars >= 0) & (chars <= 9)).all(axis=1)
+    unknown = regions == ""
+    if not (digits | unknown).all():
+        return None
+    numbers = np.zeros(regions.shape[0], np.int64)
+    for k in range(_DIGITS):
+        numbers *= 10
+        numbers += chars[:, k]
+    numbers[unknown] = -1
+    return numbers
