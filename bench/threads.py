@@ -8,8 +8,10 @@ the facts the program reads) and kept; then each round times, over every chunk: 
 thread, the engine on a pool of 2 threads (one chunk per task), the floor on 1 and on 2. The
 four are interleaved round by round, so a busy machine slows them alike; the figure of each is
 its best round, and the ratios (engine ÷ floor, 2 threads ÷ 1) are of those best rounds of this
-one run. Before timing, the engine's eligible count on 2 threads is checked against 1 thread's
-(the floor's agreement with the engine is bench/engines.py's and tests/matcher's business).
+one run. Beside each wall time, the process's CPU time (`time.process_time`: every thread's user
+and system time) of its least-CPU round: the figure to read when other work shares the machine.
+Before timing, the engine's eligible count on 2 threads is checked against 1 thread's (the
+floor's agreement with the engine is bench/engines.py's and tests/matcher's business).
 """
 
 from __future__ import annotations
@@ -83,24 +85,33 @@ def main() -> None:
         raise SystemExit(f"2 threads gave other results than 1: {counts}")
     print(f"eligible (household, policy) pairs: {counts['vector, 1 thread']:,}")
     best = dict.fromkeys(cases, float("inf"))
+    cpu = dict.fromkeys(cases, float("inf"))
     loads = []
     for _ in range(args.rounds):
         loads.append(os.getloadavg()[0])
         for name, fn in cases.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
             best[name] = min(best[name], time.perf_counter() - t0)
+            cpu[name] = min(cpu[name], time.process_time() - c0)
     loads.append(os.getloadavg()[0])
     pool.shutdown()
     print(f"load average (1 min) at each round: {', '.join(f'{x:.2f}' for x in loads)}")
-    print("| what | best of rounds, s | households/s |\n|---|---:|---:|")
+    print("| what | best of rounds, s | households/s | CPU, best round, s |\n|---|---:|---:|---:|")
     for name, seconds in best.items():
-        print(f"| {name} | {seconds:.3f} | {args.households / seconds / 1e3:,.0f} k |")
+        print(
+            f"| {name} | {seconds:.3f} | {args.households / seconds / 1e3:,.0f} k "
+            f"| {cpu[name]:.3f} |"
+        )
     v1, v2 = best["vector, 1 thread"], best["vector, 2 threads"]
     f1, f2 = best["floor, 1 thread"], best["floor, 2 threads"]
     print(
         f"\nvector ÷ floor: {v1 / f1:.2f}× on 1 thread, {v2 / f2:.2f}× on 2; "
         f"2 threads ÷ 1: vector {v2 / v1:.2f}, floor {f2 / f1:.2f}; peak RSS {peak_mb():.0f} MB"
+    )
+    print(
+        f"in CPU time: vector ÷ floor {cpu['vector, 1 thread'] / cpu['floor, 1 thread']:.2f}× "
+        f"on 1 thread, {cpu['vector, 2 threads'] / cpu['floor, 2 threads']:.2f}× on 2"
     )
 
 

@@ -8,7 +8,9 @@ engine of every batch; `results(row)` turns one row back into the interpreter's
 It computes in float64 and proves the result exact (`matcher.vector.exactness`); the rows it cannot
 prove, and the outputs that ranges might decide where Kleene logic left them unknown, are evaluated
 exactly by the interpreter's evaluator (`matcher.vector.exact_rows`). Amounts are whole fen (`fen`,
-NaN where none), so the store, the sheets and the JSON give the same fen.
+NaN where none), so the store, the sheets and the JSON give the same fen. They are kept per policy
+on its eligible rows only (`paid`, a fraction of a per cent of the pairs); the rows × policies
+`fen` array is built from them on first read.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from matcher.interpreter.match import (
 )
 from matcher.interpreter.match import Status as StatusName
 from matcher.interpreter.results import build
-from matcher.vector.arrays import Array, F, Masks, T, U, evaluate
+from matcher.vector.arrays import Array, Evaluation, F, Masks, T, U, evaluate
 from matcher.vector.columns import Population
 from matcher.vector.exact_rows import ExactRows, needs_ranges
 from matcher.vector.exactness import Bound, amount_fen
@@ -50,6 +52,8 @@ Status = npt.NDArray[np.uint8]
 Bounds = tuple[Decimal | None, Decimal | None]
 # rows (sorted) and their lower and upper amounts in whole fen (NaN: unbounded), per column
 FenBounds = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+# rows (sorted) and their amounts in whole fen (NaN: unknown), per column
+Paid = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 _UNSEEN = object()
 _MAX_SCOPES = 65_536  # (policy, region code) scope results kept per compiled catalogue
 STATUS_NAMES: dict[int, StatusName] = {
@@ -146,7 +150,7 @@ class VectorResult:
     population: Population
     status: Status  # rows × policies, after excludes: 0 ineligible, 1 undetermined, 2 eligible
     raw_status: Status  # the same before excludes
-    fen: npt.NDArray[np.float64]  # rows × policies: the amount in whole fen, NaN where none
+    paid: dict[int, Paid]  # j → its eligible rows (raw status) and their amounts in whole fen
     verdicts: dict[int, Status]  # condition step → its Kleene value per row
     gates: dict[str, Status]
     region: Status  # rows × policies: is the row in the policy's region (Kleene)
@@ -158,6 +162,28 @@ class VectorResult:
     exact_outputs: int = 0  # (output, row) pairs the exact path evaluated (for benchmarks)
     fragile_rows: int = 0  # rows whose float64 results were not proved exact
     _masks: dict[int, tuple[npt.NDArray[np.int64], Masks]] | None = None
+    _fen: npt.NDArray[np.float64] | None = None
+
+    @property
+    def fen(self) -> npt.NDArray[np.float64]:
+        """Rows × policies: the amount in whole fen, NaN where none (built on first read)."""
+        if self._fen is None:
+            fen = np.full((len(self.engine.policies), self.population.size), np.nan)
+            for j, (rows, amounts) in self.paid.items():
+                fen[j, rows] = amounts
+            self._fen = fen.T
+        return self._fen
+
+    def fen_at(self, j: int, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Policy column `j`'s amounts in whole fen on `rows`: `fen[rows, j]`, sparsely."""
+        out = np.full(rows.shape[0], np.nan)
+        found = self.paid.get(j)
+        if found is not None and found[0].size:
+            paid, amounts = found
+            k = np.minimum(np.searchsorted(paid, rows), paid.size - 1)
+            hit = paid[k] == rows
+            out[hit] = amounts[k[hit]]
+        return out
 
     @property
     def missing_masks(self) -> dict[int, tuple[npt.NDArray[np.int64], Masks]]:
@@ -176,8 +202,14 @@ class VectorResult:
 
     def amount_at(self, row: int, j: int) -> Decimal | None:
         """Row `row`'s amount for policy column `j`, to the fen (None when none or unknown)."""
-        fen = self.fen[row, j]
-        return None if np.isnan(fen) else from_fen(int(fen))
+        found = self.paid.get(j)
+        if found is None:
+            return None
+        rows, amounts = found
+        k = int(np.searchsorted(rows, row))
+        if k == rows.size or rows[k] != row or np.isnan(amounts[k]):
+            return None
+        return from_fen(int(amounts[k]))
 
     def counts(self) -> dict[str, tuple[int, int, int]]:
         """Per policy: (eligible, undetermined, ineligible) row counts."""
@@ -279,27 +311,45 @@ def _verdict(v: int) -> bool | None:
 def run(engine: VectorCatalogue, pop: Population) -> VectorResult:
     """Evaluate every policy of `engine` over the chunk `pop`.
 
-    Three passes, each on fewer rows: the float64 program over every row (Kleene logic, an
-    unknown being anything); the range pass over the rows where an output that ranges may
-    decide was left unknown (`matcher.vector.ranges`); the exact path over the rows neither could
-    prove (`matcher.vector.exact_rows`). Arrays are built policy-major and exposed rows × policies.
+    Conditions and gates first, in three passes, each on fewer rows: the float64 program over
+    every row (Kleene logic, an unknown being anything); the range pass over the rows where an
+    output that ranges may decide was left unknown (`matcher.vector.ranges`); the exact path
+    over the rows neither could prove (`matcher.vector.exact_rows`). That settles each policy's
+    status. Amounts are then made whole fen, ranged and proved only on the rows where their
+    policy is eligible — the only rows whose amount a result shows (`fen` is NaN elsewhere),
+    a fraction of a per cent of the (row, policy) pairs. Arrays are built policy-major into one
+    buffer each and exposed rows × policies.
     """
-    outputs = [s for conds in engine.conditions for s in conds]
-    outputs += [a for a in engine.amounts if a is not None] + list(engine.gates.values())
-    ev = evaluate(engine.program, pop, outputs)
+    logic = [s for conds in engine.conditions for s in conds] + list(engine.gates.values())
+    paid = sorted({a for a in engine.amounts if a is not None})
+    ev = evaluate(engine.program, pop, logic + paid)
     values = dict(ev.values)
-    doubts: dict[int, set[int]] = {o: set(rows.tolist()) for o, rows in ev.fragile.items()}
-    fen: dict[int, Array] = {}
-    for slot in {a for a in engine.amounts if a is not None}:
-        fen[slot], unsure = amount_fen(np.asarray(values[slot], np.float64), ev.bounds[slot])
-        doubts.setdefault(slot, set()).update(np.flatnonzero(unsure).tolist())
-    exact = _Exact(engine, pop, values, fen)
-    exact.refine(doubts)
+    exact = _Exact(engine, pop, values)
+    doubts: dict[int, set[int]] = {
+        o: set(rows.tolist()) for o, rows in ev.fragile.items() if o not in exact.amount_set
+    }
+    exact.refine([s for s in sorted(engine.ranged) if s not in exact.amount_set], doubts)
     exact.settle(doubts)
-    result = _assemble(engine, pop, values, fen, exact)
+    status, region = _statuses(engine, pop, values)
+    amount_doubts = exact.amounts(paid, status, ev)
+    exact.settle(amount_doubts)
+    doubts.update(amount_doubts)
+    result = _assemble(engine, pop, values, status, region, exact)
     result.exact_outputs = exact.count
     result.fragile_rows = len(set().union(*doubts.values())) if doubts else 0
     return result
+
+
+@dataclass
+class _Paid:
+    """One amount output on the rows where a policy paying it is eligible (sorted)."""
+
+    rows: npt.NDArray[np.int64]
+    fen: npt.NDArray[np.float64]  # whole fen, NaN: unknown
+
+    def at(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+        """Positions of `rows` (all among `self.rows`) in this output's arrays."""
+        return np.searchsorted(self.rows, rows)
 
 
 @dataclass
@@ -309,35 +359,85 @@ class _Exact:
     engine: VectorCatalogue
     pop: Population
     values: dict[int, Array]
-    fen: dict[int, Array]
+    paid: dict[int, _Paid] = field(default_factory=dict)  # amount slot → its eligible rows
+    eligible: dict[int, npt.NDArray[np.int64]] = field(default_factory=dict)  # j → rows
     missing: dict[int, dict[int, tuple[str, ...]]] = field(default_factory=dict)
-    ranges: dict[tuple[int, int], Bounds] = field(default_factory=dict)  # (slot, row)
+    ranges: dict[int, dict[int, Bounds]] = field(default_factory=dict)  # slot → row → range
     fen_ranges: dict[int, FenBounds] = field(default_factory=dict)  # slot → range pass's
-    redone: set[tuple[int, int]] = field(default_factory=set)  # (slot, row) the exact path set
+    redone: dict[int, set[int]] = field(default_factory=dict)  # slot → rows the exact path set
     _owned: set[int] = field(default_factory=set)
+    _rows: ExactRows | None = None
     count: int = 0
 
-    def refine(self, doubts: dict[int, set[int]]) -> None:
-        """The range pass over the rows where an output ranges may decide is unknown; the
-        (output, row) pairs it cannot prove join `doubts`."""
-        ranged = sorted(self.engine.ranged)
+    @property
+    def amount_set(self) -> set[int]:
+        """The amount outputs of the catalogue."""
+        return {a for a in self.engine.amounts if a is not None}
+
+    def refine(self, ranged: list[int], doubts: dict[int, set[int]]) -> None:
+        """The range pass over the rows where a condition or gate ranges may decide is
+        unknown; the (output, row) pairs it cannot prove join `doubts`."""
         todo = np.zeros(self.pop.size, dtype=bool)
         for slot in ranged:
-            todo |= self._unknown(slot)
+            todo |= np.asarray(self.values[slot]) == U
         rows = np.flatnonzero(todo)
         if rows.size == 0:
             return
-        found = evaluate_ranges(self.engine.program, self.pop.take(rows), ranged)
+        found = evaluate_ranges(self.engine.program, self.pop.take(rows), ranged, masks=False)
         for slot in ranged:
-            if slot in self.fen:
-                unsure = self._amounts(
-                    slot, rows, found.lo[slot], found.hi[slot], found.bounds[slot]
-                )
-                doubts.setdefault(slot, set()).update(rows[unsure].tolist())
-            else:
-                self._own(slot)[rows] = found.kleene[slot]
+            self._own(slot)[rows] = found.kleene[slot]
         for slot, local in found.fragile.items():
             doubts.setdefault(slot, set()).update(rows[local].tolist())
+
+    def amounts(self, slots: list[int], status: Status, ev: Evaluation) -> dict[int, set[int]]:
+        """Each amount output in whole fen on the rows where a policy paying it is eligible
+        (`status`, policy-major, settled); unknown ones through the range pass. Returns the
+        (output, row) pairs not proved, for the exact path."""
+        eligible: dict[int, list[npt.NDArray[np.int64]]] = {}
+        for j, slot in enumerate(self.engine.amounts):
+            if slot is not None:
+                self.eligible[j] = np.flatnonzero(status[j] == T)
+                eligible.setdefault(slot, []).append(self.eligible[j])
+        doubts: dict[int, set[int]] = {}
+        unknown: dict[int, npt.NDArray[np.int64]] = {}
+        for slot in slots:
+            parts = eligible[slot]
+            rows = parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+            raw = np.asarray(self.values[slot], np.float64)
+            at = raw[rows] if raw.ndim else np.full(rows.size, raw)
+            fen, unsure = amount_fen(at, ev.bounds[slot])
+            self.paid[slot] = _Paid(rows, fen)
+            doubt = set(rows[unsure].tolist())
+            fragile = ev.fragile.get(slot)
+            if fragile is not None and rows.size:
+                doubt.update(rows[np.isin(rows, fragile)].tolist())
+            if doubt:
+                doubts[slot] = doubt
+            nan = rows[np.isnan(at)]
+            if nan.size:
+                unknown[slot] = nan
+        if unknown:
+            self._ranged_amounts(unknown, doubts)
+        return doubts
+
+    def _ranged_amounts(
+        self, unknown: dict[int, npt.NDArray[np.int64]], doubts: dict[int, set[int]]
+    ) -> None:
+        """The range pass over eligible rows whose amount the fast pass left unknown."""
+        rows = np.unique(np.concatenate(list(unknown.values())))
+        slots = sorted(unknown)
+        found = evaluate_ranges(self.engine.program, self.pop.take(rows), slots, masks=False)
+        for slot in slots:
+            mine = unknown[slot]
+            local = np.searchsorted(rows, mine)
+            lo, hi = found.lo[slot][local], found.hi[slot][local]
+            unsure = self._amounts(slot, mine, lo, hi, found.bounds[slot])
+            doubt = set(mine[unsure].tolist())
+            fragile = found.fragile.get(slot)
+            if fragile is not None:
+                doubt.update(mine[np.isin(local, fragile)].tolist())
+            if doubt:
+                doubts.setdefault(slot, set()).update(doubt)
 
     def _amounts(
         self, slot: int, rows: npt.NDArray[np.int64], lo: Array, hi: Array, bound: Bound
@@ -347,7 +447,8 @@ class _Exact:
         low, unsure_lo = amount_fen(np.where(np.isfinite(lo), lo, np.nan), bound)
         high, unsure_hi = amount_fen(np.where(np.isfinite(hi), hi, np.nan), bound)
         point = lo == hi
-        self.fen[slot][rows] = np.where(point, low, np.nan)
+        paid = self.paid[slot]
+        paid.fen[paid.at(rows)] = np.where(point, low, np.nan)
         ranged = ~point  # kept as fen arrays, made Decimal only when a row's result is read
         self.fen_ranges[slot] = (rows[ranged], low[ranged], high[ranged])
         unsure: npt.NDArray[np.bool_] = unsure_lo | unsure_hi
@@ -356,20 +457,15 @@ class _Exact:
     def settle(self, doubts: dict[int, set[int]]) -> None:
         """Every (output, row) pair not proved, evaluated exactly by the interpreter's
         evaluator."""
-        rows = ExactRows(self.pop, self.engine.catalogue.facts)
+        if self._rows is None:
+            self._rows = ExactRows(self.pop, self.engine.catalogue.facts)
         for slot, todo in doubts.items():
             expr = self.engine.exprs.get(slot)
             if expr is None:
                 continue
             for row in sorted(todo):
-                self._put(slot, row, *rows.evaluate(expr, row))
+                self._put(slot, row, *self._rows.evaluate(expr, row))
             self.count += len(todo)
-
-    def _unknown(self, slot: int) -> npt.NDArray[np.bool_]:
-        if slot in self.fen:
-            return np.isnan(np.asarray(self.values[slot], np.float64))
-        unknown: npt.NDArray[np.bool_] = np.asarray(self.values[slot]) == U
-        return unknown
 
     def _own(self, slot: int) -> Array:
         if slot not in self._owned:  # outputs may share arrays: write to a copy, once
@@ -378,52 +474,74 @@ class _Exact:
         return self.values[slot]
 
     def _put(self, slot: int, row: int, value: Value, missing: frozenset[str]) -> None:
-        if slot in self.fen:
+        paid = self.paid.get(slot)
+        if paid is not None:
             amount, bounds = amount_of(value)
-            self.fen[slot][row] = np.nan if amount is None else float(amount * 100)
-            self.redone.add((slot, row))
-            self.ranges.pop((slot, row), None)
+            k = int(np.searchsorted(paid.rows, row))
+            paid.fen[k] = np.nan if amount is None else float(amount * 100)
+            self.redone.setdefault(slot, set()).add(row)
+            ranges = self.ranges.setdefault(slot, {})
+            ranges.pop(row, None)
             if bounds is not None:
-                self.ranges[(slot, row)] = bounds
+                ranges[row] = bounds
         else:
             self._own(slot)[row] = U if value is None else (T if value else F)
         self.missing.setdefault(slot, {})[row] = tuple(sorted(missing)) if missing else ()
+
+
+def _statuses(
+    engine: VectorCatalogue, pop: Population, values: dict[int, Array]
+) -> tuple[Status, Status]:
+    """Per policy (policy-major): status before excludes, and whether the row is in region."""
+    n, p = pop.size, len(engine.policies)
+    status = np.zeros((p, n), np.uint8)
+    region = np.empty((p, n), np.uint8)
+    scopes = _Regions(pop.regions)
+    for j, policy in enumerate(engine.policies):
+        region[j] = scopes.of(policy.spec.regions)
+        if engine.bound[j] is None:
+            continue
+        out = status[j]
+        conds = engine.conditions[j]
+        if conds:
+            np.minimum(region[j], values[conds[0]], out=out)
+        else:
+            np.copyto(out, region[j])
+        for s in conds[1:]:
+            np.minimum(out, values[s], out=out)  # Kleene and: F ∧ U = F
+    return status, region
 
 
 def _assemble(
     engine: VectorCatalogue,
     pop: Population,
     values: dict[int, Array],
-    fen_by_slot: dict[int, Array],
+    status: Status,
+    region: Status,
     exact: _Exact,
 ) -> VectorResult:
     n, p = pop.size, len(engine.policies)
-    status = np.zeros((p, n), np.uint8)
-    fen = np.full((p, n), np.nan)
-    region = np.zeros((p, n), np.uint8)
-    scopes = _Regions(pop.regions)
+    amounts: dict[int, Paid] = {}
     bounds: dict[tuple[int, int], Bounds] = {}
     fen_bounds: dict[int, FenBounds] = {}
-    for j, policy in enumerate(engine.policies):
-        region[j] = scopes.of(policy.spec.regions)
-        if engine.bound[j] is None:
+    for j, slot in enumerate(engine.amounts):
+        if slot is None:
             continue
-        own = _all_of([values[s] for s in engine.conditions[j]], n)
-        np.minimum(own, region[j], out=status[j])  # Kleene and: F ∧ U = F
-        slot = engine.amounts[j]
-        if slot is not None:
-            fen[j] = np.where(status[j] == T, fen_by_slot[slot], np.nan)
-            found = exact.fen_ranges.get(slot)
-            if found is not None:
-                rows, low, high = found
-                keep = status[j, rows] == T
-                redone = [r for s, r in exact.redone if s == slot]
-                if redone:
-                    keep &= ~np.isin(rows, redone)
-                fen_bounds[j] = (rows[keep], low[keep], high[keep])
-            for (s, row), r in exact.ranges.items():
-                if s == slot and status[j, row] == T:
-                    bounds[(row, j)] = r
+        paid = exact.paid[slot]
+        rows = exact.eligible[j]
+        whole = rows.size == paid.rows.size  # the only policy paying it: the same rows
+        amounts[j] = (rows, paid.fen if whole else paid.fen[paid.at(rows)])
+        found = exact.fen_ranges.get(slot)
+        if found is not None:
+            ranged, low, high = found
+            keep = status[j, ranged] == T
+            redone = exact.redone.get(slot)
+            if redone:
+                keep &= ~np.isin(ranged, list(redone))
+            fen_bounds[j] = (ranged[keep], low[keep], high[keep])
+        for row, r in exact.ranges.get(slot, {}).items():
+            if status[j, row] == T:
+                bounds[(row, j)] = r
     gates = {b: np.asarray(values[s]).astype(np.uint8) for b, s in engine.gates.items()}
     verdicts = {s: values[s] for conds in engine.conditions for s in conds}
     result = VectorResult(
@@ -431,7 +549,7 @@ def _assemble(
         pop,
         status.T,
         status.copy().T,
-        fen.T,
+        amounts,
         verdicts,
         gates,
         region.T,
@@ -444,21 +562,19 @@ def _assemble(
     return result
 
 
-def _all_of(conditions: list[Array], n: int) -> Status:
-    """Kleene `and` of a policy's conditions, in place on a fresh array."""
-    out = np.full(n, T, np.uint8)
-    for c in conditions:
-        np.minimum(out, c, out=out)
-    return out
-
-
 class _Regions:
-    """Each distinct set of region prefixes tested once per chunk."""
+    """Each distinct set of region prefixes tested once per chunk.
+
+    When every known region code of the chunk is 12 digits (as the stores and the generator
+    write them), the codes are read once as integers and a prefix becomes a range of them;
+    otherwise each prefix is a string test.
+    """
 
     def __init__(self, regions: npt.NDArray[np.str_]) -> None:
         self.regions = regions
-        self.unknown = regions == ""
+        self.unknown = np.flatnonzero(regions == "")
         self.cache: dict[tuple[str, ...], Status] = {}
+        self.numbers = _twelve_digits(regions)
 
     def of(self, prefixes: list[str] | None) -> Status:
         key = tuple(prefixes or ())
@@ -471,5 +587,34 @@ class _Regions:
             return np.full(self.regions.shape[0], T, np.uint8)
         inside = np.zeros(self.regions.shape[0], bool)
         for prefix in prefixes:
-            inside |= np.char.startswith(self.regions, prefix)
-        return np.where(self.unknown, U, np.where(inside, T, F)).astype(np.uint8)
+            if self.numbers is not None and prefix.isascii() and prefix.isdigit():
+                if len(prefix) <= _DIGITS:
+                    scale = 10 ** (_DIGITS - len(prefix))
+                    low = int(prefix) * scale
+                    inside |= (self.numbers >= low) & (self.numbers < low + scale)
+            else:
+                inside |= np.char.startswith(self.regions, prefix)
+        out: Status = inside.view(np.uint8) * np.uint8(2)  # T where inside, F elsewhere
+        out[self.unknown] = U
+        return out
+
+
+_DIGITS = 12  # a full region code: province to village
+
+
+def _twelve_digits(regions: npt.NDArray[np.str_]) -> npt.NDArray[np.int64] | None:
+    """Region codes as integers (-1 where unknown), or None unless every known one is 12
+    ASCII digits."""
+    if regions.dtype.kind != "U" or regions.dtype.itemsize != 4 * _DIGITS:
+        return None
+    chars = regions.view(np.uint32).reshape(-1, _DIGITS).astype(np.int64) - ord("0")
+    digits = ((chars >= 0) & (chars <= 9)).all(axis=1)
+    unknown = regions == ""
+    if not (digits | unknown).all():
+        return None
+    numbers = np.zeros(regions.shape[0], np.int64)
+    for k in range(_DIGITS):
+        numbers *= 10
+        numbers += chars[:, k]
+    numbers[unknown] = -1
+    return numbers

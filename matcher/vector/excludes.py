@@ -36,9 +36,12 @@ def apply_excludes(res: VectorResult) -> None:
     for a, b in pairs:
         both |= (res.raw_status[:, a] == T) & (res.raw_status[:, b] == T)
     group = sorted({j for pair in pairs for j in pair})
-    unpaid = np.isnan(res.fen[:, group]) & (res.raw_status[:, group] == T)
-    unpaid &= np.asarray([res.engine.amounts[j] is not None for j in group])[None, :]
-    unsure = both & unpaid.any(axis=1)
+    unpaid = np.zeros(res.status.shape[0], bool)  # an eligible amount not yet known
+    for j in group:
+        if j in res.paid:
+            rows, amounts = res.paid[j]
+            unpaid[rows[np.isnan(amounts)]] = True
+    unsure = both & unpaid
     _known(res, pairs, group, np.flatnonzero(both & ~unsure))
     for row in np.flatnonzero(unsure).tolist():
         _by_row(res, row, group)
@@ -55,7 +58,8 @@ def _known(
         partners[local[a], local[b]] = partners[local[b], local[a]] = True
     cols = np.asarray(group)
     eligible = res.raw_status[np.ix_(rows, cols)] == T
-    amounts = np.where(eligible, np.nan_to_num(res.fen[np.ix_(rows, cols)], nan=0.0), 0.0)
+    fen = np.stack([res.fen_at(j, rows) for j in group], axis=1)
+    amounts = np.where(eligible, np.nan_to_num(fen, nan=0.0), 0.0)
     order = np.lexsort((np.broadcast_to(np.arange(len(group)), amounts.shape), -amounts), axis=1)
     kept = np.zeros_like(eligible)
     local_rows = np.arange(rows.size)

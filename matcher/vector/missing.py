@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from matcher.vector.arrays import Masks, T, U, mask_names
+from matcher.vector.arrays import Masks, U, mask_names
 from matcher.vector.program import Program
 from matcher.vector.ranges import evaluate_ranges
 
@@ -51,8 +51,9 @@ def fill_missing(res: VectorResult) -> dict[int, tuple[Rows, Masks]]:
         if undetermined.size:
             regional = undetermined[res.region[undetermined, j] == U]
             needs.append((j, undetermined, engine.conditions[j], regional))
-        if slot is not None:
-            unpaid = np.flatnonzero((column == T) & np.isnan(res.fen[:, j]))
+        if slot is not None and j in res.paid:
+            rows, amounts = res.paid[j]
+            unpaid = rows[np.isnan(amounts)]
             if unpaid.size:
                 needs.append((j, unpaid, [slot], np.zeros(0, np.int64)))
     if not needs:

@@ -73,10 +73,13 @@ class RangePass:
     fragile: dict[int, RowIds] = field(default_factory=dict)  # output → rows not proved
 
 
-def evaluate_ranges(program: Program, pop: Population, outputs: Iterable[int]) -> RangePass:
-    """The outputs over `pop` with ranges for unknown values, their masks and fragile rows."""
+def evaluate_ranges(
+    program: Program, pop: Population, outputs: Iterable[int], *, masks: bool = True
+) -> RangePass:
+    """The outputs over `pop` with ranges for unknown values, their masks (unless `masks` is
+    False: the engine's own passes need values only) and fragile rows."""
     wanted = list(outputs)
-    run = _Run(program, pop)
+    run = _Run(program, pop, masks=masks)
     for i in reachable(program, wanted):
         run.step(i)
     out = RangePass(fragile={o: r for o in wanted if (r := run.doubt.fragile.get(o)) is not None})
@@ -90,6 +93,8 @@ def evaluate_ranges(program: Program, pop: Population, outputs: Iterable[int]) -
             out.bounds[o] = value.bound
         else:
             out.kleene[o] = np.broadcast_to(value, (size,)).astype(np.uint8)
+        if not masks:
+            continue
         mask = run.masks.get(o)
         out.masks[o] = zero if mask is None else np.broadcast_to(mask, (size, run.words))
     return out
@@ -98,8 +103,8 @@ def evaluate_ranges(program: Program, pop: Population, outputs: Iterable[int]) -
 class _Run:
     """One pass: every step's value (a `_Value`, or a Kleene array) and mask."""
 
-    def __init__(self, program: Program, pop: Population) -> None:
-        self.program, self.pop = program, pop
+    def __init__(self, program: Program, pop: Population, *, masks: bool = True) -> None:
+        self.program, self.pop, self.with_masks = program, pop, masks
         self.words = max(1, (len(program.missing_names) + 63) // 64)
         self.values: dict[int, Any] = {}
         self.masks: dict[int, Masks | None] = {}
@@ -119,7 +124,8 @@ class _Run:
         with np.errstate(all="ignore"):
             value = getattr(self, f"_{step.op}")(step, args)
         self.values[i] = value
-        self.masks[i] = self._mask(step, i, value)
+        if self.with_masks:
+            self.masks[i] = self._mask(step, i, value)
         self.doubt.close(i, step.args)
 
     # --- values ---------------------------------------------------------------------------
