@@ -40,9 +40,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from matcher.interpreter.evaluate import evaluate_expr
+from matcher.interpreter.evaluate import Range, evaluate_expr
 from matcher.interpreter.excludes import partner_map, resolve_pairs
+from matcher.interpreter.kleene import HELPERS, KleeneGen, Slow, spelled
 from matcher.interpreter.match import (
+    _WHOLE,
     REGION_UNKNOWN_NOTE,
     _fmt,
     amount_of,
@@ -55,20 +57,18 @@ from matcher.interpreter.results import (
     ConditionResult,
     MatchResult,
     PolicyResult,
-    build,
 )
 from matcher.profiles.facts import Facts
 from rules import ir
 from rules.catalogue import Catalogue, CompiledCondition, CompiledPolicy
-from rules.numbers import exact
+from rules.numbers import FEN, exact, from_fen, to_fen
 
 __all__ = ["ExplainPlan", "explain_plan", "match_compiled"]
 
 Row = Mapping[str, Any]
 
 
-class _Slow(Exception):
-    """The fast path met an unknown value: the interpreter evaluates this expression."""
+_Slow = Slow  # the fast path met an unknown value: the Kleene path evaluates the expression
 
 
 def _slow() -> Any:
@@ -87,41 +87,48 @@ def _pow(a: Any, b: Any) -> Any:
     return x.numerator if x.denominator == 1 else x
 
 
-_CONVERT = (Decimal, float)
-
-
-def _known(row: Row) -> dict[str, Any]:
+def _known(row: Row, refused: list[str]) -> dict[str, Any]:
     """A fact row as the fast path reads it: unknown facts absent, numbers exact.
 
     Every Decimal or float becomes `exact(value)` — what `evaluate_expr` reads a number fact
-    as (only number facts hold them). A value `exact` refuses is left out, so an expression
-    reading it goes to the interpreter, which says what it says about it.
+    as (only number facts hold them). A value `exact` refuses is left out and named in
+    `refused`: an expression reading it goes to the interpreter, which says what it says
+    about it.
     """
     out = {}
     for name, value in row.items():
         if value is None:
             continue
-        if type(value) in _CONVERT:
+        kind = type(value)
+        if kind is Decimal:
+            try:  # exact(value), sooner: Fraction(Decimal) takes the same ratio, reduced
+                top, bottom = value.as_integer_ratio()
+            except (ArithmeticError, ValueError):
+                refused.append(name)
+                continue
+            value = top if bottom == 1 else Fraction(top, bottom)
+        elif kind is float:
             try:
                 value = exact(value)
             except (ArithmeticError, ValueError):
+                refused.append(name)
                 continue
         out[name] = value
     return out
 
 
-# What the generated source may spell out: nothing of a rule file's text is ever executed.
-# Every value of a rule (a number, a string, a set, a parameter) enters the generated module as
-# a constant bound by name (`k0`, `k1`, …); fact and policy names enter as `repr` literals; the
-# only words taken from the IR are its operators and functions, and each must be one of these
-# (the IR's closed `Literal` types — checked here again, so a future IR node cannot slip text in).
-_SPELLED = frozenset({"==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "**", "min", "max"})
+def _rows(facts: Facts) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+    """The subject's and the members' known rows (`_known`); the subject's holds `"!"` when a
+    value anywhere was refused, which sends every Kleene path to the interpreter."""
+    refused: list[str] = []
+    subject = _known(facts.subject, refused)
+    members = tuple([_known(m, refused) for m in facts.members])
+    if refused:
+        subject["!"] = True
+    return subject, members
 
 
-def _spelled(word: str) -> str:
-    if word not in _SPELLED:
-        raise ValueError(f"{word!r} cannot appear in a compiled plan")
-    return word
+_spelled = spelled  # the IR's operators only (matcher.interpreter.kleene)
 
 
 class _Gen:
@@ -194,13 +201,55 @@ class _Gen:
         raise ValueError(f"params are not bound in {e!r}: call CompiledPolicy.bind(on)")
 
 
+def _fmt1(value: Any) -> str:
+    """`match._fmt`, sooner for the usual values (text, whole numbers, decimals, dates)."""
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int or kind is Decimal or kind is date:
+        return str(value)
+    return _fmt(value)
+
+
 def _shown(name: str, member: bool, facts: Facts) -> str:
     """`match._shown` for a fact read as it is (not a formula)."""
-    if name in facts.subject:
-        return _fmt(facts.subject[name])
+    subject = facts.subject
+    if name in subject:
+        return _fmt1(subject[name])
     if member and facts.members:
-        return "[" + ", ".join(_fmt(m.get(name)) for m in facts.members) + "]"
+        return "[" + ", ".join([_fmt1(m.get(name)) for m in facts.members]) + "]"
     return "未知"
+
+
+def _to_fen(value: Any) -> Decimal:
+    """`rules.numbers.to_fen` of an `int` or a `Fraction`, without building Fractions: the
+    same half-up rounding of |value| × 100 (the ratio need not be reduced for it)."""
+    kind = type(value)
+    if kind is int:
+        return from_fen(value * 100)
+    if kind is Fraction:
+        top, bottom = value.numerator, value.denominator
+        whole, rest = divmod(abs(top) * 100, bottom)
+        if 2 * rest >= bottom:
+            whole += 1
+        return from_fen(whole if top >= 0 else -whole)
+    return to_fen(value)
+
+
+def _amount(value: Any) -> tuple[Decimal | None, tuple[Decimal | None, Decimal | None] | None]:
+    """`match.amount_of`, sooner for a whole number, a `Fraction` and a range of them."""
+    kind = type(value)
+    if kind is int and -_WHOLE < value < _WHOLE:
+        return Decimal(value).quantize(FEN), None
+    if kind is Fraction:
+        return _to_fen(value), None
+    if kind is Range:
+        low, high = value.lo, value.hi
+        return None, (
+            None if low is None else _to_fen(low),
+            None if high is None else _to_fen(high),
+        )
+    return amount_of(value)
 
 
 def _sorted(missing: frozenset[str]) -> tuple[str, ...]:
@@ -242,8 +291,7 @@ class ExplainPlan:
         src = self._src
         lines = [
             "def run(facts):",
-            "    S = _known(facts.subject)",
-            "    MS = tuple([_known(m) for m in facts.members])",
+            "    S, MS = _rows(facts)",
             "    region = facts.region_code",
             "    sh = {}",
         ]
@@ -260,38 +308,43 @@ class ExplainPlan:
         lines += [f"    c{i} = None" for i in range(len(self._conds))]
         for block in body:
             lines += block
-        out = ", ".join(f"r{i}" for i in range(len(policies)))
-        lines.append(f"    results = [{out}{',' if len(policies) == 1 else ''}]")
+        out = "".join(f"r{i}, " for i in range(len(policies)))
+        lines.append(f"    results = [{out}]")
         if partnered:
-            test = " or ".join(f'r{i}.status == "eligible"' for i in partnered)
-            lines.append(f"    if {test}:")
+            # `resolve_pairs` changes nothing unless two partners are both eligible
+            index = {pid: i for i, pid in enumerate(ids)}
+            both = [
+                f'(r{i}.status == "eligible" and r{index[other]}.status == "eligible")'
+                for i in partnered
+                for other in sorted(self.pairs[ids[i]])
+                if index[other] > i
+            ]
+            lines.append(f"    if {' or '.join(both)}:")
             lines.append("        results = _resolve(results, PAIRS)")
-            lines.append("    by_id = {r.policy_id: r for r in results}")
-        else:
-            lines.append("    by_id = {r.policy_id: r for r in results}")
+            lines.append(f"        {out}= results")
+        position = {pid: i for i, pid in enumerate(ids)}
         parts = []
         for b, gate in zip(bundles, gates, strict=True):
             lines.append(f"    if c{gate} is None: c{gate} = cond{gate}(S, MS, facts, sh)")
-            members = src.const(tuple(b.spec.members))
             title = src.const(b.spec.title)
-            parts.append(
-                f"_BR({b.id!r}, {title}, c{gate}, "
-                f"tuple([by_id[m] for m in {members} if m in by_id]))"
-            )
+            members = "".join(f"r{position[m]}, " for m in b.spec.members if m in position)
+            parts.append(f"_BR({b.id!r}, {title}, c{gate}, ({members}))")
         bundle_tuple = "(" + "".join(f"{p}, " for p in parts) + ")"
         lines.append(f"    return _MR(ON, VERSION, tuple(results), {bundle_tuple})")
         namespace: dict[str, Any] = {
             "_slow": _slow,
             "_div": _div,
             "_pow": _pow,
-            "_known": _known,
+            "_rows": _rows,
+            **HELPERS,
             "_shown": _shown,
+            "_fmt1": _fmt1,
+            "_new": object.__new__,
             "_fmt": _fmt,
             "_sorted": _sorted,
             "_Slow": _Slow,
             "_eval": evaluate_expr,
-            "_amount_of": amount_of,
-            "_build": build,
+            "_amount_of": _amount,
             "_CR": ConditionResult,
             "_PR": PolicyResult,
             "_BR": BundleResult,
@@ -316,21 +369,49 @@ class ExplainPlan:
     # --- compiling ----------------------------------------------------------------------------
 
     def _expr(self, e: ir.Expr) -> str:
-        """The name of a function `(S, MS, facts) -> (value, missing)` for `e`."""
+        """The name of a function `(S, MS, facts) -> (value, missing)` for `e`: the fast path
+        (every fact known), else the Kleene path (`kleene.KleeneGen`), else the interpreter."""
         if e not in self._exprs:
             src = self._src
             name = f"x{len(self._exprs)}"
             fast = _Gen(src.consts, self._formulas).expr(e, None)
             expr = src.const(e, "e")
+            kleene = self._kleene(e, f"y{len(self._exprs)}")
             src.lines += [
                 f"def {name}(S, MS, facts):",
                 "    try:",
                 f"        return {fast}, EMPTY",
                 "    except (KeyError, _Slow):",
-                f"        return _eval({expr}, facts)",
+                "        pass",
             ]
+            if kleene is not None:
+                src.lines += [
+                    "    try:",
+                    f"        return {kleene}(S, MS)",
+                    "    except _Slow:",
+                    "        pass",
+                ]
+            src.lines.append(f"    return _eval({expr}, facts)")
             self._exprs[e] = name
         return self._exprs[e]
+
+    def _kleene(self, e: ir.Expr, name: str) -> str | None:
+        """Add the Kleene function `name` for `e`; None when Python cannot compile it (an
+        expression nested deeper than Python's parser or block limits: the interpreter's)."""
+        src = self._src
+        consts = dict(src.consts)
+        formulas = dict(self._formulas)
+        try:
+            lines = KleeneGen(src.const, self._formulas).function(name, e)
+            compile("\n".join(lines) + "\n", "<zhida kleene>", "exec")
+        except (SyntaxError, RecursionError, MemoryError):
+            src.consts.clear()
+            src.consts.update(consts)
+            self._formulas.clear()
+            self._formulas.update(formulas)
+            return None
+        src.lines += lines
+        return name
 
     def _cond(self, cond: CompiledCondition) -> int:
         """The index of the function `cond{i}(S, MS, facts, sh)` explaining `cond`."""
@@ -350,18 +431,20 @@ class ExplainPlan:
             lines.append(f"    s{j} = sh.get({j})")
             lines.append(f"    if s{j} is None:")
             if ref.formula is not None:
-                lines.append(f"        s{j} = sh[{j}] = _fmt({self._expr(ref)}(S, MS, facts)[0])")
+                lines.append(f"        s{j} = sh[{j}] = _fmt1({self._expr(ref)}(S, MS, facts)[0])")
             else:
                 lines.append(f"        s{j} = sh[{j}] = _shown({name!r}, {ref.member!r}, facts)")
             seen.append(f"({name!r}, s{j}), ")
-        says, text, thr = src.const(cond.says), src.const(cond.text), src.const(threshold)
+        # `results.build` written out: the object `ConditionResult(...)` makes, field by field
+        fixed = src.const({"says": cond.says, "text": cond.text, "threshold": threshold}, "t")
         lines += [
-            "    return _build(_CR, {",
-            f"        'says': {says}, 'text': {text},",
-            "        'verdict': None if v is None else bool(v),",
-            f"        'seen': ({''.join(seen)}), 'threshold': {thr},",
-            "        'missing': _sorted(miss) if miss else (),",
-            "    })",
+            "    r = _new(_CR)",
+            "    d = r.__dict__",
+            f"    d.update({fixed})",
+            "    d['verdict'] = None if v is None else bool(v)",
+            f"    d['seen'] = ({''.join(seen)})",
+            "    d['missing'] = _sorted(miss) if miss else ()",
+            "    return r",
         ]
         src.lines += lines
         self._conds[key] = index
@@ -402,14 +485,17 @@ class ExplainPlan:
         for c in dict.fromkeys(conds):
             lines.append(f"{pad}if c{c} is None: c{c} = cond{c}(S, MS, facts, sh)")
         conds_tuple = "(" + "".join(f"c{c}, " for c in conds) + ")"
-        lines.append(f"{pad}d = {template}.copy()")
+        # `results.build` written out: the result is made, then its fields set before it is seen
+        lines.append(f"{pad}r{i} = _new(_PR)")
+        lines.append(f"{pad}d = r{i}.__dict__")
+        lines.append(f"{pad}d.update({template})")
         lines.append(f"{pad}d['conditions'] = {conds_tuple}")
         false = " or ".join(f"c{c}.verdict is False" for c in dict.fromkeys(conds)) or "False"
         unknown = " or ".join(f"c{c}.verdict is None" for c in dict.fromkeys(conds))
         if regional:
             unknown = f"inside is None or {unknown}" if unknown else "inside is None"
         lines.append(f"{pad}if {false}:")
-        lines.append(f"{pad}    r{i} = _build(_PR, d)")
+        lines.append(f"{pad}    pass")
         if unknown:
             miss = "{m for c in d['conditions'] if c.verdict is None for m in c.missing}"
             lines.append(f"{pad}elif {unknown}:")
@@ -420,7 +506,6 @@ class ExplainPlan:
                 lines.append(f"{pad}        d['note'] = _NOTE")
             lines.append(f"{pad}    d['status'] = 'undetermined'")
             lines.append(f"{pad}    d['missing'] = tuple(sorted(missing))")
-            lines.append(f"{pad}    r{i} = _build(_PR, d)")
         lines.append(f"{pad}else:")
         lines.append(f"{pad}    d['status'] = 'eligible'")
         benefit = spec.benefit
@@ -431,7 +516,6 @@ class ExplainPlan:
             lines.append(f"{pad}    d['amount'], d['amount_bounds'] = _amount_of(v)")
             lines.append(f"{pad}    d['unit'], d['period'] = {unit}, {period}")
             lines.append(f"{pad}    d['missing'] = _sorted(miss) if miss else ()")
-        lines.append(f"{pad}    r{i} = _build(_PR, d)")
         return lines
 
     def _scope(
