@@ -280,6 +280,7 @@ class ExplainPlan:
         self._conds: dict[tuple[str, str, str | None, ir.Expr], int] = {}
         self._refs: dict[tuple[str, bool, ir.Expr | None], int] = {}
         self._formulas: dict[ir.Expr, str] = {}  # a derived fact's formula → its key in `S`
+        self.interpreted: list[ir.Expr] = []  # expressions without Kleene code (too deep)
         self._lock = threading.Lock()
         policies = catalogue.for_subject(subject)
         ids = [p.id for p in policies]
@@ -375,6 +376,10 @@ class ExplainPlan:
             src = self._src
             name = f"x{len(self._exprs)}"
             fast = _Gen(src.consts, self._formulas).expr(e, None)
+            try:
+                compile(fast, "<zhida fast>", "eval")
+            except (SyntaxError, RecursionError, MemoryError):
+                fast = "_slow()"  # nested deeper than Python parses: the other paths'
             expr = src.const(e, "e")
             kleene = self._kleene(e, f"y{len(self._exprs)}")
             src.lines += [
@@ -405,6 +410,7 @@ class ExplainPlan:
             lines = KleeneGen(src.const, self._formulas).function(name, e)
             compile("\n".join(lines) + "\n", "<zhida kleene>", "exec")
         except (SyntaxError, RecursionError, MemoryError):
+            self.interpreted.append(e)
             src.consts.clear()
             src.consts.update(consts)
             self._formulas.clear()

@@ -298,6 +298,14 @@ class KleeneGen:
             return self.aggregate(e, member, ind)
         raise ValueError(f"params are not bound in {e!r}: call CompiledPolicy.bind(on)")
 
+    def block(self, e: ir.Expr, member: str | None, ind: int) -> _V:
+        """`node`, as the body of an `if` (which may not be empty)."""
+        start = len(self.lines)
+        v = self.node(e, member, ind)
+        if len(self.lines) == start:
+            self.emit("pass", ind)
+        return v
+
     def fact(self, e: ir.FactRef, member: str | None, ind: int) -> _V:
         n = self.fresh()
         missing = self.const(e.missing_as)
@@ -447,9 +455,9 @@ class KleeneGen:
     def if_else(self, e: ir.IfElse, member: str | None, ind: int) -> _V:
         cond = self.node(e.cond, member, ind)
         self.emit(f"if {cond.x} is None or {cond.x}:", ind)
-        then = self.node(e.then, member, ind + 1)
+        then = self.block(e.then, member, ind + 1)
         self.emit(f"if {cond.x} is None or not {cond.x}:", ind)
-        other = self.node(e.other, member, ind + 1)
+        other = self.block(e.other, member, ind + 1)
         n = self.fresh()
         self.emit(f"if {cond.x} is not None:", ind)
         self.emit(f"if {cond.x}:", ind + 1)
