@@ -202,10 +202,14 @@ class _Gen:
 
 
 def _fmt1(value: Any) -> str:
-    """`match._fmt`, sooner for the usual values (text, whole numbers, decimals, dates)."""
+    """`match._fmt`, sooner for the usual values (text, yes/no, whole numbers, decimals, dates)."""
     kind = type(value)
     if kind is str:
         return value  # type: ignore[no-any-return]
+    if kind is bool:
+        return "是" if value else "否"
+    if value is None:
+        return "未知"
     if kind is int or kind is Decimal or kind is date:
         return str(value)
     return _fmt(value)
@@ -216,8 +220,10 @@ def _shown(name: str, member: bool, facts: Facts) -> str:
     subject = facts.subject
     if name in subject:
         return _fmt1(subject[name])
-    if member and facts.members:
-        return "[" + ", ".join([_fmt1(m.get(name)) for m in facts.members]) + "]"
+    members = facts.members
+    if member and members:
+        values = [m.get(name) for m in members]
+        return "[" + ", ".join([v if type(v) is str else _fmt1(v) for v in values]) + "]"
     return "未知"
 
 
@@ -276,8 +282,10 @@ class ExplainPlan:
         """Compile every policy of `subject` in `catalogue` as bound on `on`."""
         self.catalogue, self.on, self.subject = catalogue, on, subject
         self._src = _Source()
-        self._exprs: dict[ir.Expr, str] = {}  # expression → its fast function's name
+        self._exprs: dict[ir.Expr, tuple[str, str, str]] = {}  # expression → `_parts`
         self._conds: dict[tuple[str, str, str | None, ir.Expr], int] = {}
+        self._explain: list[list[str]] = []  # per condition: the lines that explain it
+        self._done: set[int] = set()  # conditions surely explained at this point of `run`
         self._refs: dict[tuple[str, bool, ir.Expr | None], int] = {}
         self._formulas: dict[ir.Expr, str] = {}  # a derived fact's formula → its key in `S`
         self.interpreted: list[ir.Expr] = []  # expressions without Kleene code (too deep)
@@ -289,12 +297,13 @@ class ExplainPlan:
         bundles = [b for _, b in sorted(catalogue.bundles.items()) if b.spec.subject == subject]
         body = [self._policy(i, p) for i, p in enumerate(policies)]
         gates = [self._cond(b.gate) for b in bundles]
+        for gate in gates:
+            body.append(self._use(gate, "    "))
         src = self._src
         lines = [
             "def run(facts):",
             "    S, MS = _rows(facts)",
             "    region = facts.region_code",
-            "    sh = {}",
         ]
         for formula, key in self._formulas.items():
             # computed once a profile; on anything but a value the key stays absent, and an
@@ -306,7 +315,8 @@ class ExplainPlan:
                 "    except Exception:",
                 "        pass",
             ]
-        lines += [f"    c{i} = None" for i in range(len(self._conds))]
+        lines += [f"    c{i} = v{i} = None" for i in range(len(self._conds))]
+        lines += [f"    s{j} = None" for j in range(len(self._refs))]
         for block in body:
             lines += block
         out = "".join(f"r{i}, " for i in range(len(policies)))
@@ -326,7 +336,6 @@ class ExplainPlan:
         position = {pid: i for i, pid in enumerate(ids)}
         parts = []
         for b, gate in zip(bundles, gates, strict=True):
-            lines.append(f"    if c{gate} is None: c{gate} = cond{gate}(S, MS, facts, sh)")
             title = src.const(b.spec.title)
             members = "".join(f"r{position[m]}, " for m in b.spec.members if m in position)
             parts.append(f"_BR({b.id!r}, {title}, c{gate}, ({members}))")
@@ -372,23 +381,22 @@ class ExplainPlan:
     def _expr(self, e: ir.Expr) -> str:
         """The name of a function `(S, MS, facts) -> (value, missing)` for `e`: the fast path
         (every fact known), else the Kleene path (`kleene.KleeneGen`), else the interpreter."""
+        return self._parts(e)[0]
+
+    def _parts(self, e: ir.Expr) -> tuple[str, str, str]:
+        """For `e`: the name of its function (`_expr`), its fast path as an expression, and
+        the name of a function `(S, MS, facts) -> (value, missing)` for when that fails."""
         if e not in self._exprs:
             src = self._src
-            name = f"x{len(self._exprs)}"
+            i = len(self._exprs)
             fast = _Gen(src.consts, self._formulas).expr(e, None)
             try:
                 compile(fast, "<zhida fast>", "eval")
             except (SyntaxError, RecursionError, MemoryError):
                 fast = "_slow()"  # nested deeper than Python parses: the other paths'
             expr = src.const(e, "e")
-            kleene = self._kleene(e, f"y{len(self._exprs)}")
-            src.lines += [
-                f"def {name}(S, MS, facts):",
-                "    try:",
-                f"        return {fast}, EMPTY",
-                "    except (KeyError, _Slow):",
-                "        pass",
-            ]
+            kleene = self._kleene(e, f"y{i}")
+            src.lines.append(f"def z{i}(S, MS, facts):")
             if kleene is not None:
                 src.lines += [
                     "    try:",
@@ -396,8 +404,15 @@ class ExplainPlan:
                     "    except _Slow:",
                     "        pass",
                 ]
-            src.lines.append(f"    return _eval({expr}, facts)")
-            self._exprs[e] = name
+            src.lines += [
+                f"    return _eval({expr}, facts)",
+                f"def x{i}(S, MS, facts):",
+                "    try:",
+                f"        return {fast}, EMPTY",
+                "    except (KeyError, _Slow):",
+                f"        return z{i}(S, MS, facts)",
+            ]
+            self._exprs[e] = (f"x{i}", fast, f"z{i}")
         return self._exprs[e]
 
     def _kleene(self, e: ir.Expr, name: str) -> str | None:
@@ -420,7 +435,8 @@ class ExplainPlan:
         return name
 
     def _cond(self, cond: CompiledCondition) -> int:
-        """The index of the function `cond{i}(S, MS, facts, sh)` explaining `cond`."""
+        """The index `i` of `cond`: the lines `_use(i)` sets `c{i}` (its `ConditionResult`)
+        and `v{i}` (its verdict) with; a condition shared by policies is explained once."""
         threshold = cond.threshold if cond.facts else ir.threshold(cond.expr)
         key = (cond.says, cond.text, threshold, cond.expr)
         if key in self._conds:
@@ -428,33 +444,49 @@ class ExplainPlan:
         src = self._src
         index = len(self._conds)
         found = {n.name: n for n in ir.walk(cond.expr) if isinstance(n, ir.FactRef)}
-        value = self._expr(cond.expr)
+        _, fast, slow = self._parts(cond.expr)
+        lines = [
+            "try:",
+            f"    v = {fast}",
+            "    miss = EMPTY",
+            "except (KeyError, _Slow):",
+            f"    v, miss = {slow}(S, MS, facts)",
+        ]
         seen = []
-        lines = [f"def cond{index}(S, MS, facts, sh):", f"    v, miss = {value}(S, MS, facts)"]
-        for name in sorted(found):
+        for name in sorted(found):  # each value shown is formatted once a profile
             ref = found[name]
             j = self._ref(ref)
-            lines.append(f"    s{j} = sh.get({j})")
-            lines.append(f"    if s{j} is None:")
+            lines.append(f"if s{j} is None:")
             if ref.formula is not None:
-                lines.append(f"        s{j} = sh[{j}] = _fmt1({self._expr(ref)}(S, MS, facts)[0])")
+                lines.append(f"    s{j} = _fmt1({self._expr(ref)}(S, MS, facts)[0])")
             else:
-                lines.append(f"        s{j} = sh[{j}] = _shown({name!r}, {ref.member!r}, facts)")
+                lines.append(f"    s{j} = _shown({name!r}, {ref.member!r}, facts)")
             seen.append(f"({name!r}, s{j}), ")
         # `results.build` written out: the object `ConditionResult(...)` makes, field by field
         fixed = src.const({"says": cond.says, "text": cond.text, "threshold": threshold}, "t")
         lines += [
-            "    r = _new(_CR)",
-            "    d = r.__dict__",
-            f"    d.update({fixed})",
-            "    d['verdict'] = None if v is None else bool(v)",
-            f"    d['seen'] = ({''.join(seen)})",
-            "    d['missing'] = _sorted(miss) if miss else ()",
-            "    return r",
+            f"c{index} = q = _new(_CR)",
+            "q = q.__dict__",
+            f"q.update({fixed})",
+            f"v{index} = q['verdict'] = None if v is None else bool(v)",
+            f"q['seen'] = ({''.join(seen)})",
+            "q['missing'] = _sorted(miss) if miss else ()",
         ]
-        src.lines += lines
+        self._explain.append(lines)
         self._conds[key] = index
         return index
+
+    def _use(self, index: int, pad: str) -> list[str]:
+        """The lines of `run` (indented by `pad`) after which `c{index}` and `v{index}` are
+        set: none if they surely are; at the top level of `run` the condition's lines; in a
+        branch, those lines unless it was explained before."""
+        if index in self._done:
+            return []
+        lines = self._explain[index]
+        if pad == "    ":
+            self._done.add(index)
+            return [pad + line for line in lines]
+        return [f"{pad}if c{index} is None:"] + [f"{pad}    {line}" for line in lines]
 
     def _ref(self, ref: ir.FactRef) -> int:
         key = (ref.name, ref.member, ref.formula)
@@ -489,15 +521,15 @@ class ExplainPlan:
             lines.append("    else:")
             pad = "        "
         for c in dict.fromkeys(conds):
-            lines.append(f"{pad}if c{c} is None: c{c} = cond{c}(S, MS, facts, sh)")
+            lines += self._use(c, pad)
         conds_tuple = "(" + "".join(f"c{c}, " for c in conds) + ")"
         # `results.build` written out: the result is made, then its fields set before it is seen
         lines.append(f"{pad}r{i} = _new(_PR)")
         lines.append(f"{pad}d = r{i}.__dict__")
         lines.append(f"{pad}d.update({template})")
         lines.append(f"{pad}d['conditions'] = {conds_tuple}")
-        false = " or ".join(f"c{c}.verdict is False" for c in dict.fromkeys(conds)) or "False"
-        unknown = " or ".join(f"c{c}.verdict is None" for c in dict.fromkeys(conds))
+        false = " or ".join(f"v{c} is False" for c in dict.fromkeys(conds)) or "False"
+        unknown = " or ".join(f"v{c} is None" for c in dict.fromkeys(conds))
         if regional:
             unknown = f"inside is None or {unknown}" if unknown else "inside is None"
         lines.append(f"{pad}if {false}:")

@@ -362,8 +362,7 @@ class KleeneGen:
                 inner_ind = ind + 1
             v = self.node(operand, member, inner_ind)
             self.emit(f"if {v.x} is {decisive}:", inner_ind)
-            self.emit(f"x{n} = {decisive}", inner_ind + 1)
-            self.emit(f"m{n} = EMPTY", inner_ind + 1)
+            self.emit(f"x{n} = {decisive}", inner_ind + 1)  # its `m` is never read again
             self.emit(f"elif {v.x} is None:", inner_ind)
             self.emit(f"x{n} = None", inner_ind + 1)
             self.emit(f"m{n} = m{n} | {v.m}", inner_ind + 1)
@@ -486,7 +485,6 @@ class KleeneGen:
             v = self.node(e.body, row, ind + 1)
             self.emit(f"if {v.x} is {decisive}:", ind + 1)
             self.emit(f"x{n} = {decisive}", ind + 2)
-            self.emit(f"m{n} = EMPTY", ind + 2)
             self.emit("break", ind + 2)
             self.emit(f"if {v.x} is None:", ind + 1)
             self.emit(f"x{n} = None", ind + 2)
