@@ -212,6 +212,10 @@ def _fmt1(value: Any) -> str:
         return "未知"
     if kind is int or kind is Decimal or kind is date:
         return str(value)
+    if kind is Fraction:  # `_fmt`: to the fen, "约" unless that is the value itself
+        shown = _to_fen(value)
+        exact = (value.numerator * 100) % value.denominator == 0
+        return str(shown) if exact else f"约 {shown}"
     return _fmt(value)
 
 
@@ -223,7 +227,11 @@ def _shown(name: str, member: bool, facts: Facts) -> str:
     members = facts.members
     if member and members:
         values = [m.get(name) for m in members]
-        return "[" + ", ".join([v if type(v) is str else _fmt1(v) for v in values]) + "]"
+        shown = [
+            v if type(v) is str else ("是" if v else "否") if type(v) is bool else _fmt1(v)
+            for v in values
+        ]
+        return "[" + ", ".join(shown) + "]"
     return "未知"
 
 

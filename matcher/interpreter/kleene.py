@@ -18,7 +18,8 @@ per IR node, node for node what `matcher.interpreter.evaluate` does:
   each with the interpreter's rules for which missing facts survive and when a range that
   holds one value is that value (`_point`), in the same order of evaluation and with the
   same types (`int` or `Fraction`), so amounts and the values shown are the same to the
-  last digit. The range helpers below mirror `evaluate._range_*` on bare ends.
+  last digit. The range helpers below mirror `evaluate._range_*` on bare ends, and a range
+  comparison is written out per operator (`evaluate._range_compare`).
 
 What reaches the generated text is the same as for the fast path: operators only from the IR's
 closed sets (`spelled`), fact names as `repr` literals, every rule value as a named constant.
@@ -84,8 +85,8 @@ def _pow(a: Any, b: Any) -> Any:
 
 def _radd(alo: Bound, ahi: Bound, blo: Bound, bhi: Bound) -> tuple[Bound, Bound]:
     return (
-        None if alo is None or blo is None else alo + blo,
-        None if ahi is None or bhi is None else ahi + bhi,
+        None if alo is None or blo is None else _exact_add(alo, blo),
+        None if ahi is None or bhi is None else _exact_add(ahi, bhi),
     )
 
 
@@ -105,15 +106,45 @@ def _rmul(alo: Bound, ahi: Bound, blo: Bound, bhi: Bound) -> tuple[Bound, Bound]
     return r.lo, r.hi
 
 
+def _exact_mul(a: Any, b: Any) -> Any:
+    """`a * b` for `int`s and `Fraction`s — the same value and type — without `Fraction`'s
+    operator dispatch (twice as slow as building the result)."""
+    if type(a) is int and type(b) is int:
+        return a * b
+    if type(a) in _RATIONAL and type(b) in _RATIONAL:
+        return Fraction(a.numerator * b.numerator, a.denominator * b.denominator)
+    return a * b
+
+
+def _exact_less(a: Any, b: Any) -> bool:
+    """`a < b` for `int`s and `Fraction`s (denominators are positive), sooner."""
+    if type(a) in _RATIONAL and type(b) in _RATIONAL:
+        return bool(a.numerator * b.denominator < b.numerator * a.denominator)
+    return bool(a < b)
+
+
+_RATIONAL = (int, Fraction)
+
+
 def _rmulk(k: Bound, blo: Bound, bhi: Bound) -> tuple[Bound, Bound]:
     """`_rmul(k, k, blo, bhi)` for a known `k` (and `_rmul(alo, ahi, k, k)`: the same two
     products, first and last of the four `_range_mul` compares, ties to the first)."""
     if blo is not None and bhi is not None:
-        low, high = k * blo, k * bhi
-        if high < low:
+        low, high = _exact_mul(k, blo), _exact_mul(k, bhi)
+        if _exact_less(high, low):
             return high, low
-        return (low, high) if low < high else (low, low)  # a tie: min and max take the first
+        return (low, high) if _exact_less(low, high) else (low, low)  # a tie: the first
     return _rmul(k, k, blo, bhi)
+
+
+def _exact_add(a: Any, b: Any) -> Any:
+    """`a + b` for `int`s and `Fraction`s, as `_exact_mul`."""
+    if type(a) is int and type(b) is int:
+        return a + b
+    if type(a) in _RATIONAL and type(b) in _RATIONAL:
+        da, db = a.denominator, b.denominator
+        return Fraction(a.numerator * db + b.numerator * da, da * db)
+    return a + b
 
 
 def _rdiv(alo: Bound, ahi: Bound, blo: Bound, bhi: Bound) -> tuple[Bound, Bound]:
@@ -157,26 +188,6 @@ def _rmax(*ends: Bound) -> tuple[Bound, Bound]:
     return (max(finite) if finite else None), high
 
 
-def _below(x: Bound, y: Bound, strict: bool) -> bool:
-    if x is None or y is None:
-        return False
-    return bool(x < y if strict else x <= y)
-
-
-def _rcmp(op: str, alo: Bound, ahi: Bound, blo: Bound, bhi: Bound) -> bool | None:
-    if op in (">", ">="):
-        return _rcmp("<" if op == ">" else "<=", blo, bhi, alo, ahi)
-    if op in ("==", "!="):
-        apart = _below(ahi, blo, True) or _below(bhi, alo, True)
-        return (op == "!=") if apart else None
-    strict = op == "<"
-    if _below(ahi, blo, strict):
-        return True
-    if _below(bhi, alo, not strict):
-        return False
-    return None
-
-
 def _lower(a: Bound, b: Bound) -> Bound:
     return None if a is None or b is None else min(a, b)
 
@@ -205,7 +216,6 @@ HELPERS: dict[str, Callable[..., Any]] = {
     "_rneg": _rneg,
     "_rmin": _rmin,
     "_rmax": _rmax,
-    "_rcmp": _rcmp,
     "_lower": _lower,
     "_upper": _upper,
     "_inside": _inside,
@@ -232,6 +242,25 @@ class _V:
 
     def hi(self) -> str:
         return self.x if self.const else f"({self.x} if {self.x} is not None else {self.b})"
+
+
+@dataclass(frozen=True)
+class _Ends:
+    """A range's ends as named locals; `const`: a rule's constant (never None)."""
+
+    lo: tuple[str, bool]
+    hi: tuple[str, bool]
+
+    def __init__(self, lo: str, hi: str, const: bool) -> None:
+        object.__setattr__(self, "lo", (lo, const))
+        object.__setattr__(self, "hi", (hi, const))
+
+
+def _below(x: tuple[str, bool], y: tuple[str, bool], strict: bool) -> str:
+    """`evaluate._below` as an expression: high end `x` below low end `y` (both finite)."""
+    finite = [f"{name} is not None" for name, const in (x, y) if not const]
+    test = f"{x[0]} {'<' if strict else '<='} {y[0]}"
+    return " and ".join([*finite, test])
 
 
 def _union(*parts: _V) -> str:
@@ -375,10 +404,26 @@ class KleeneGen:
         self.emit(f"x{n} = ({left.x}) {spelled(e.op)} ({right.x})", ind + 1)
         self.emit("else:", ind)
         if e.left.type in _RANGED:
-            op = self.const(spelled(e.op))
-            ends = f"{left.lo()}, {left.hi()}, {right.lo()}, {right.hi()}"
-            self.emit(f"x{n} = _rcmp({op}, {ends})", ind + 1)
-            self.emit(f"if x{n} is None:", ind + 1)
+            # `evaluate._range_compare` written out for this operator
+            self.emit(f"p{n}, q{n} = {left.lo()}, {left.hi()}", ind + 1)
+            self.emit(f"s{n}, t{n} = {right.lo()}, {right.hi()}", ind + 1)
+            a = _Ends(f"p{n}", f"q{n}", left.const)
+            b = _Ends(f"s{n}", f"t{n}", right.const)
+            op = spelled(e.op)
+            if op in (">", ">="):
+                op, a, b = ("<" if op == ">" else "<="), b, a
+            if op in ("==", "!="):
+                apart = f"({_below(a.hi, b.lo, True)}) or ({_below(b.hi, a.lo, True)})"
+                self.emit(f"if {apart}:", ind + 1)
+                self.emit(f"x{n} = {op == '!='}", ind + 2)
+            else:
+                strict = op == "<"
+                self.emit(f"if {_below(a.hi, b.lo, strict)}:", ind + 1)
+                self.emit(f"x{n} = True", ind + 2)
+                self.emit(f"elif {_below(b.hi, a.lo, not strict)}:", ind + 1)
+                self.emit(f"x{n} = False", ind + 2)
+            self.emit("else:", ind + 1)
+            self.emit(f"x{n} = None", ind + 2)
             self.emit(f"m{n} = {_union(left, right)}", ind + 2)
         else:
             self.emit(f"x{n} = None", ind + 1)
