@@ -38,11 +38,11 @@ from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 from matcher.interpreter.evaluate import Range, evaluate_expr
 from matcher.interpreter.excludes import partner_map, resolve_pairs
-from matcher.interpreter.kleene import HELPERS, KleeneGen, Slow, spelled
+from matcher.interpreter.kleene import HELPERS, KleeneGen, Slow, fold, spelled
 from matcher.interpreter.match import (
     _WHOLE,
     REGION_UNKNOWN_NOTE,
@@ -66,6 +66,7 @@ from rules.numbers import FEN, exact, from_fen, to_fen
 __all__ = ["ExplainPlan", "explain_plan", "match_compiled"]
 
 Row = Mapping[str, Any]
+T = TypeVar("T")
 
 
 _Slow = Slow  # the fast path met an unknown value: the Kleene path evaluates the expression
@@ -78,8 +79,14 @@ def _slow() -> Any:
 def _div(a: Any, b: Any) -> Any:
     if b == 0:
         raise _Slow  # undefined: the interpreter's Range()
-    x = Fraction(a) / b
+    if type(a) in _RATIONAL and type(b) in _RATIONAL:  # Fraction(a) / b, built directly
+        x = Fraction(a.numerator * b.denominator, a.denominator * b.numerator)
+    else:
+        x = Fraction(a) / b
     return x.numerator if x.denominator == 1 else x
+
+
+_RATIONAL = (int, Fraction)
 
 
 def _pow(a: Any, b: Any) -> Any:
@@ -170,6 +177,10 @@ class _Gen:
             values = self.const(e.values)
             test = "not in" if e.negated else "in"
             return f"(({self.expr(e.operand, member)}) {test} {values})"
+        if isinstance(e, ir.Arith | ir.Neg | ir.Call):
+            folded = fold(e)  # constants only: computed once, here
+            if folded is not None:
+                return self.const(folded[0])
         if isinstance(e, ir.Arith):
             left, right = self.expr(e.left, member), self.expr(e.right, member)
             if e.op == "/":
@@ -225,14 +236,21 @@ def _shown(name: str, member: bool, facts: Facts) -> str:
     if name in subject:
         return _fmt1(subject[name])
     members = facts.members
-    if member and members:
-        values = [m.get(name) for m in members]
-        shown = [
-            v if type(v) is str else ("是" if v else "否") if type(v) is bool else _fmt1(v)
-            for v in values
-        ]
-        return "[" + ", ".join(shown) + "]"
-    return "未知"
+    if not (member and members):
+        return "未知"
+    shown: list[str] = []
+    for row in members:  # a loop, not a comprehension: no frame of its own
+        value = row.get(name)
+        kind = type(value)
+        if kind is str:
+            shown.append(value)  # type: ignore[arg-type]
+        elif kind is bool:
+            shown.append("是" if value else "否")
+        elif kind is int:
+            shown.append(str(value))
+        else:
+            shown.append(_fmt1(value))
+    return "[" + ", ".join(shown) + "]"
 
 
 def _to_fen(value: Any) -> Decimal:
@@ -264,6 +282,13 @@ def _amount(value: Any) -> tuple[Decimal | None, tuple[Decimal | None, Decimal |
             None if high is None else _to_fen(high),
         )
     return amount_of(value)
+
+
+def _made(cls: type[T], **values: Any) -> T:
+    """`cls(**values)` without the frozen dataclass's `__init__` (`results.build`)."""
+    obj = object.__new__(cls)
+    obj.__dict__.update(values)
+    return obj
 
 
 def _sorted(missing: frozenset[str]) -> tuple[str, ...]:
@@ -346,9 +371,14 @@ class ExplainPlan:
         for b, gate in zip(bundles, gates, strict=True):
             title = src.const(b.spec.title)
             members = "".join(f"r{position[m]}, " for m in b.spec.members if m in position)
-            parts.append(f"_BR({b.id!r}, {title}, c{gate}, ({members}))")
+            parts.append(
+                f"_made(_BR, bundle_id={b.id!r}, title={title}, gate=c{gate}, members=({members}))"
+            )
         bundle_tuple = "(" + "".join(f"{p}, " for p in parts) + ")"
-        lines.append(f"    return _MR(ON, VERSION, tuple(results), {bundle_tuple})")
+        lines.append(
+            "    return _made(_MR, on=ON, catalogue_version=VERSION, results=tuple(results), "
+            f"bundles={bundle_tuple})"
+        )
         namespace: dict[str, Any] = {
             "_slow": _slow,
             "_div": _div,
@@ -358,6 +388,7 @@ class ExplainPlan:
             "_shown": _shown,
             "_fmt1": _fmt1,
             "_new": object.__new__,
+            "_made": _made,
             "_fmt": _fmt,
             "_sorted": _sorted,
             "_Slow": _Slow,

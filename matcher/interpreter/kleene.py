@@ -38,7 +38,7 @@ from matcher.interpreter.evaluate import Range, _range_mul
 from rules import ir
 from rules.numbers import exact
 
-__all__ = ["HELPERS", "KleeneGen", "Slow", "spelled"]
+__all__ = ["HELPERS", "KleeneGen", "Slow", "fold", "spelled"]
 
 Bound = Any  # an exact number, a date, or None (unbounded)
 
@@ -320,6 +320,9 @@ class KleeneGen:
         if isinstance(e, ir.InSet):
             return self.in_set(e, member, ind)
         if isinstance(e, ir.Arith | ir.Neg | ir.Call):
+            folded = fold(e)
+            if folded is not None:
+                return _V(self.const(folded[0]), const=True)
             return self.arith(e, member, ind)
         if isinstance(e, ir.IfElse):
             return self.if_else(e, member, ind)
@@ -569,6 +572,37 @@ class KleeneGen:
         self.emit("else:", ind)
         self.emit(f"x{n} = None", ind + 1)
         return _V(f"x{n}", f"a{n}", f"b{n}", f"m{n}")
+
+
+def fold(e: ir.Expr) -> tuple[Any] | None:
+    """`(value,)` of arithmetic on constants only (`params.a * params.b`, bound), as the
+    interpreter computes it for every profile (`_exact_arith`); None if it reads a fact or
+    divides by 0 (undefined: left to the code that says so)."""
+    if isinstance(e, ir.Const):
+        return (exact(e.value),) if e.type == "number" else None  # type: ignore[arg-type]
+    if not isinstance(e, ir.Arith | ir.Neg | ir.Call):
+        return None
+    operands = (e.left, e.right) if isinstance(e, ir.Arith) else _operands(e)
+    values = []
+    for operand in operands:
+        found = fold(operand)
+        if found is None:
+            return None
+        values.append(found[0])
+    if isinstance(e, ir.Neg):
+        return (-values[0],)
+    if isinstance(e, ir.Call):
+        return ((min if spelled(e.func) == "min" else max)(values),)
+    a, b = values
+    op = spelled(e.op)
+    if op == "/":
+        return None if b == 0 else (_div(a, b),)
+    if op == "**":
+        try:
+            return (_pow(a, b),)
+        except ArithmeticError:  # 0 ** -1: raised where the interpreter raises it
+            return None
+    return ((a + b) if op == "+" else (a - b) if op == "-" else (a * b),)
 
 
 def _operands(e: ir.Neg | ir.Call) -> tuple[ir.Expr, ...]:
