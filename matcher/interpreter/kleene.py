@@ -129,12 +129,24 @@ _RATIONAL = (int, Fraction)
 def _rmulk(k: Bound, blo: Bound, bhi: Bound) -> tuple[Bound, Bound]:
     """`_rmul(k, k, blo, bhi)` for a known `k` (and `_rmul(alo, ahi, k, k)`: the same two
     products, first and last of the four `_range_mul` compares, ties to the first)."""
-    if blo is not None and bhi is not None:
-        low, high = _exact_mul(k, blo), _exact_mul(k, bhi)
-        if _exact_less(high, low):
+    kinds = (type(k), type(blo), type(bhi))
+    if kinds == (int, int, int):
+        low, high = k * blo, k * bhi
+    elif blo is not None and bhi is not None and all(t in _RATIONAL for t in kinds):
+        # the products as Fractions (what int × Fraction gives), compared on their terms
+        kn, kd = k.numerator, k.denominator
+        ln, ld = kn * blo.numerator, kd * blo.denominator
+        hn, hd = kn * bhi.numerator, kd * bhi.denominator
+        order = ln * hd - hn * ld  # the denominators are positive
+        low, high = Fraction(ln, ld), Fraction(hn, hd)
+        if order > 0:
             return high, low
-        return (low, high) if _exact_less(low, high) else (low, low)  # a tie: the first
-    return _rmul(k, k, blo, bhi)
+        return (low, high) if order < 0 else (low, low)  # a tie: the first
+    else:
+        return _rmul(k, k, blo, bhi)
+    if high < low:
+        return high, low
+    return (low, high) if low < high else (low, low)
 
 
 def _exact_add(a: Any, b: Any) -> Any:
@@ -233,6 +245,7 @@ class _V:
     b: str = "None"
     m: str = "EMPTY"
     const: bool = False  # a rule's constant: known, whatever the profile
+    value: Any = None  # a constant's value
 
     def known(self) -> str:
         return "True" if self.const else f"{self.x} is not None"
@@ -306,7 +319,7 @@ class KleeneGen:
         """Emit the statements for `e` at indentation `ind`; where its result is."""
         if isinstance(e, ir.Const):
             value = exact(e.value) if e.type == "number" else e.value  # type: ignore[arg-type]
-            return _V(self.const(value), const=True)
+            return _V(self.const(value), const=True, value=value)
         if isinstance(e, ir.FactRef):
             return self.formula(e, ind) if e.formula is not None else self.fact(e, member, ind)
         if isinstance(e, ir.And | ir.Or):
@@ -322,7 +335,7 @@ class KleeneGen:
         if isinstance(e, ir.Arith | ir.Neg | ir.Call):
             folded = fold(e)
             if folded is not None:
-                return _V(self.const(folded[0]), const=True)
+                return _V(self.const(folded[0]), const=True, value=folded[0])
             return self.arith(e, member, ind)
         if isinstance(e, ir.IfElse):
             return self.if_else(e, member, ind)
@@ -492,6 +505,10 @@ class KleeneGen:
                 ranged = f"_rmulk({right.x}, {left.lo()}, {left.hi()})"
         self.emit("else:", ind)
         self.emit(f"a{n}, b{n} = {ranged}", ind + 1)
+        if _keeps_width(e, parts):  # an unknown operand's range is not one point: nor this
+            self.emit(f"x{n} = None", ind + 1)
+            self.emit(f"m{n} = {_union(*parts)}", ind + 1)
+            return _V(f"x{n}", f"a{n}", f"b{n}", f"m{n}")
         self.emit(f"if a{n} is not None and a{n} == b{n}:", ind + 1)
         self.emit(f"x{n} = a{n}", ind + 2)
         self.emit("else:", ind + 1)
@@ -572,6 +589,21 @@ class KleeneGen:
         self.emit("else:", ind)
         self.emit(f"x{n} = None", ind + 1)
         return _V(f"x{n}", f"a{n}", f"b{n}", f"m{n}")
+
+
+def _keeps_width(e: ir.Arith | ir.Neg | ir.Call, parts: list[_V]) -> bool:
+    """Whether the result is surely not one point when an operand is unknown: `-x`, `x ± k`,
+    `k ± x` and `x × k` for a constant `k` ≠ 0 map the ends one to one (an unknown range is
+    never one point: `evaluate._point`), so the interpreter's `_point` keeps it a range."""
+    if isinstance(e, ir.Neg):
+        return True
+    if not isinstance(e, ir.Arith) or e.op not in ("+", "-", "*"):
+        return False
+    left, right = parts
+    if left.const == right.const:
+        return False
+    k = left.value if left.const else right.value
+    return e.op != "*" or (type(k) in _RATIONAL and k != 0)
 
 
 def fold(e: ir.Expr) -> tuple[Any] | None:

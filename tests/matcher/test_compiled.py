@@ -242,6 +242,12 @@ def test_kleene_code_hand_written_ranges() -> None:
         (ir.Arith("*", k(Decimal("0.5")), n), Range(0, 5000), frozenset({"h_num"})),
         (ir.Arith("*", k(-2), n), Range(-20000, 0), frozenset({"h_num"})),
         (ir.Arith("*", k(0), free), 0, frozenset()),  # every value gives 0: known
+        (ir.Arith("*", k(25), k(Decimal("0.5"))), Fraction(25, 2), frozenset()),  # folded
+        (ir.Arith("/", k(1), k(0)), Range(), frozenset()),  # not folded: undefined
+        (ir.Arith("-", n, n), Range(-10000, 10000), frozenset({"h_num"})),
+        (ir.Compare("==", n, k(-1)), False, frozenset()),
+        (ir.Compare("!=", free, k(3)), None, frozenset({"h_num2"})),
+        (ir.Compare(">", k(10_001), n), True, frozenset()),
         (ir.Arith("/", k(1), ir.Arith("-", n, k(1))), Range(), frozenset({"h_num"})),
         (ir.Arith("/", n, k(0)), Range(), frozenset()),  # undefined, nothing to ask
         (ir.Arith("**", n, k(0)), 1, frozenset()),
