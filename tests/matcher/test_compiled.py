@@ -246,6 +246,8 @@ def test_kleene_code_hand_written_ranges() -> None:
         (ir.Arith("/", k(1), k(0)), Range(), frozenset()),  # not folded: undefined
         (ir.Arith("-", n, n), Range(-10000, 10000), frozenset({"h_num"})),
         (ir.Compare("==", n, k(-1)), False, frozenset()),
+        (ir.Compare("==", n, k(10_000)), None, frozenset({"h_num"})),  # an end is a value
+        (ir.Compare("!=", k(0), n), None, frozenset({"h_num"})),
         (ir.Compare("!=", free, k(3)), None, frozenset({"h_num2"})),
         (ir.Compare(">", k(10_001), n), True, frozenset()),
         (ir.Arith("/", k(1), ir.Arith("-", n, k(1))), Range(), frozenset({"h_num"})),
