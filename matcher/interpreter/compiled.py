@@ -1,4 +1,4 @@
-"""The explaining interpreter compiled: the same `MatchResult` as `match`, about 30× sooner.
+"""The explaining interpreter compiled: the same `MatchResult` as `match`, 10–80× sooner.
 
     plan = explain_plan(catalogue, on, "household")   # once per catalogue, date and subject
     result = plan.match(facts)                         # == match(catalogue, facts, on, subject)
@@ -8,22 +8,36 @@
 with `dataclasses.replace`; on the 200-policy benchmark catalogue that is ≈ 35 ms a profile.
 A plan does the work that does not depend on the profile once:
 
-- every distinct bound condition, amount and bundle gate becomes one generated Python function
-  (`_compile`) that computes its value with the facts known — the same exact arithmetic
-  (`int`/`Fraction`, `rules.numbers.exact`), the same short-circuits (`and`/`or`, `any`/`all`,
-  `if … else`) in the same order as `evaluate_expr`. When it meets an unknown fact (or `x / 0`,
-  whose value is undefined) it gives up (`_Slow`) and that one expression is evaluated by the
-  interpreter itself, so ranges, Kleene logic and the missing facts stay the reference's own.
-  With every fact on its path known the interpreter's value is that value and nothing is
-  missing, which is why the two agree (tests/matcher/test_compiled.py checks it on random
-  catalogues and profiles, the real catalogue and the synthetic one);
+- every distinct bound condition, amount and bundle gate is compiled to Python three times
+  over, tried in this order:
+  1. the fast path (`_Gen`): its value with the facts known — the same exact arithmetic
+     (`int`/`Fraction`, `rules.numbers.exact`), the same short-circuits (`and`/`or`,
+     `any`/`all`, `if … else`) in the same order as `evaluate_expr`. With every fact on its
+     path known the interpreter's value is that value and nothing is missing. It gives up
+     (`_Slow`, or a missing key) on an unknown fact or `x / 0`;
+  2. the Kleene path (`matcher.interpreter.kleene`): the interpreter's three-valued
+     evaluation written out node by node — ranges of unknown numbers through arithmetic,
+     comparisons decided over ranges, Kleene `and`/`or`/`not`, members' aggregates with
+     unknowns, the missing facts that survive. Before it, an unknown fact handed the whole
+     expression to the interpreter: on the demo village the p99 household was one whose
+     低保 amount is a range (bench/RESULTS.md, issue 14);
+  3. `evaluate_expr` itself, for what the Kleene path does not mirror (a fact whose domain is
+     one point, a value `exact` refuses) or Python cannot compile (`plan.interpreted`).
+  tests/matcher/test_compiled.py checks the three agree with the interpreter on random
+  catalogues and profiles, random expressions over unknown facts, the real catalogue and
+  the synthetic one;
+- arithmetic on constants only (`params.fee * params.share`) is computed when the plan is
+  built (`kleene.fold`, the interpreter's own arithmetic);
 - a condition shared by several policies (the 1,091 conditions of the synthetic catalogue are
-  207 distinct) is evaluated and explained once per profile, and the values shown for a fact
-  (`seen`) are formatted once per profile;
+  207 distinct) is explained once per profile, inline in `run` (its verdict and the values
+  shown for its facts — formatted once per profile — in locals);
 - what the date, the region and the parameters settle (`scope_result`) is kept per region code;
-  the `excludes` pairs are worked out once;
-- results are built from a per-policy template by `results.build` (a frozen dataclass's
-  `__init__` costs ≈ 2 µs, 200 times a profile).
+  the `excludes` pairs are worked out once, and `resolve_pairs` is called only when two
+  partners are both eligible (otherwise it changes nothing);
+- results are made field by field without `__init__` (`results.build` written out: a frozen
+  dataclass's `__init__` costs ≈ 2 µs, 400 times a profile on 200 policies); amounts go to
+  the fen and shown numbers are formatted without building Fractions (`_amount`, `_fmt1`:
+  the same Decimal and text as `match.amount_of` and `match._fmt`).
 
 `match` stays the reference semantics (docs/rule-language.md); this module is an optimisation of
 it and nothing else — any difference is a bug here.
