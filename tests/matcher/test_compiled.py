@@ -209,7 +209,7 @@ def test_kleene_code_gives_the_interpreters_values_ranges_and_missing_facts() ->
     interpreter's value — to the type and each end of a range — and the same missing facts."""
     seen = {"range": 0, "unknown": 0, "decided": 0}
 
-    @settings(_SETTINGS, max_examples=150)
+    @settings(_SETTINGS, max_examples=60)
     @given(data=st.data(), e=st.one_of(_BOOL, _AMOUNTS))
     def check(data: st.DataObject, e: ir.Expr) -> None:
         run = _kleene(e)
@@ -222,7 +222,7 @@ def test_kleene_code_gives_the_interpreters_values_ranges_and_missing_facts() ->
             seen[kind or "decided"] += 1
 
     check()
-    assert min(seen.values()) > 100, seen
+    assert min(seen.values()) > 60, seen
 
 
 def test_kleene_code_hand_written_ranges() -> None:
