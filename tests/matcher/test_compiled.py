@@ -164,6 +164,10 @@ def test_a_plan_spells_out_only_the_irs_own_operators() -> None:
     call = ir.Call("exec", (one,))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="cannot appear in a compiled plan"):
         _Gen({}, None).expr(call, None)
+    x = ir.FactRef("h_num2", "number")  # the Kleene path spells out the same words only
+    for e in (bad, ir.Call("exec", (x,)), ir.Arith("+ 1 +", x, one)):  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="cannot appear in a compiled plan"):
+            KleeneGen(lambda value: "k0", {}).function("f", e)
 
 
 # --- the Kleene path: unknown facts, ranges, Kleene logic, generated ---------------------------
@@ -222,7 +226,7 @@ def test_kleene_code_gives_the_interpreters_values_ranges_and_missing_facts() ->
             seen[kind or "decided"] += 1
 
     check()
-    assert min(seen.values()) > 60, seen
+    assert min(seen.values()) > 30, seen  # each kind of result is exercised
 
 
 def test_kleene_code_hand_written_ranges() -> None:
