@@ -135,7 +135,7 @@ def match_file(
 
     from matcher.explain.asks import asks_for
     from matcher.explain.report import match_dict
-    from matcher.interpreter.match import match
+    from matcher.interpreter.compiled import match_compiled
     from matcher.profiles.errors import ProfileError
     from matcher.profiles.raw_json import read_profile_json
     from matcher.profiles.subjects import KINDS, facts_for, kind_of_profile
@@ -149,7 +149,7 @@ def match_file(
     except ProfileError as exc:
         err.print(Text(str(exc), style="red"))
         raise typer.Exit(2) from None
-    result = match(catalogue, facts, day, subject)
+    result = match_compiled(catalogue, facts, day, subject)
     asks = asks_for(catalogue, facts, day, result.results)
     if as_json:
         data = match_dict(result, asks, catalogue)
