@@ -154,7 +154,7 @@ class VectorResult:
     verdicts: dict[int, Status]  # condition step → its Kleene value per row
     gates: dict[str, Status]
     region: Status  # rows × policies: is the row in the policy's region (Kleene)
-    dropped_for: npt.NDArray[np.int32]  # rows × policies: the column kept instead, or -1
+    dropped: dict[tuple[int, int], int]  # (row, j) dropped by `excludes` → the column kept
     exact_missing: dict[int, dict[int, tuple[str, ...]]] = field(default_factory=dict)
     bounds: dict[tuple[int, int], Bounds] = field(default_factory=dict)  # (row, j) → range
     fen_bounds: dict[int, FenBounds] = field(default_factory=dict)  # j → the range pass's
@@ -163,6 +163,15 @@ class VectorResult:
     fragile_rows: int = 0  # rows whose float64 results were not proved exact
     _masks: dict[int, tuple[npt.NDArray[np.int64], Masks]] | None = None
     _fen: npt.NDArray[np.float64] | None = None
+
+    @property
+    def dropped_for(self) -> npt.NDArray[np.int32]:
+        """Rows × policies: the column kept instead of a dropped policy, or -1 (built on read;
+        the engine keeps the few dropped pairs in `dropped`)."""
+        out = np.full((self.population.size, len(self.engine.policies)), -1, np.int32)
+        for (row, j), kept in self.dropped.items():
+            out[row, j] = kept
+        return out
 
     @property
     def fen(self) -> npt.NDArray[np.float64]:
@@ -231,7 +240,7 @@ class VectorResult:
         settled = self.settled.get((row, j))
         if settled is not None:
             return settled
-        winner = int(self.dropped_for[row, j])
+        winner = self.dropped.get((row, j), -1)
         if winner >= 0:
             kept = self.engine.policies[winner]
             return drop(self.own(row, j), kept.id, kept.spec.title)
@@ -520,7 +529,6 @@ def _assemble(
     region: Status,
     exact: _Exact,
 ) -> VectorResult:
-    n, p = pop.size, len(engine.policies)
     amounts: dict[int, Paid] = {}
     bounds: dict[tuple[int, int], Bounds] = {}
     fen_bounds: dict[int, FenBounds] = {}
@@ -553,7 +561,7 @@ def _assemble(
         verdicts,
         gates,
         region.T,
-        np.full((p, n), -1, np.int32).T,
+        {},
         exact_missing=exact.missing,
         bounds=bounds,
         fen_bounds=fen_bounds,

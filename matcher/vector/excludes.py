@@ -25,7 +25,7 @@ _STATUS = {"ineligible": F, "undetermined": U, "eligible": T}
 
 
 def apply_excludes(res: VectorResult) -> None:
-    """Apply `excludes` to `res` in place (status, dropped_for; undecided rows in `settled`)."""
+    """Apply `excludes` to `res` in place (status, dropped; undecided rows in `settled`)."""
     ids = res.engine.ids
     col = {pid: j for j, pid in enumerate(ids)}
     policies = res.engine.catalogue.policies
@@ -71,7 +71,8 @@ def _known(
         lost = here & clash
         winner = np.argmax(kept & partners[k], axis=1)
         columns = cols[k]
-        res.dropped_for[rows[lost], columns[lost]] = cols[winner[lost]]
+        lost_at = zip(rows[lost].tolist(), columns[lost].tolist(), strict=True)
+        res.dropped.update(zip(lost_at, cols[winner[lost]].tolist(), strict=True))
         res.status[rows[lost], columns[lost]] = F
 
 
@@ -88,4 +89,4 @@ def _by_row(res: VectorResult, row: int, group: list[int]) -> None:
         res.status[row, j] = _STATUS[after.status]
         res.settled[(row, j)] = after
         if after.dropped_for is not None:
-            res.dropped_for[row, j] = col[after.dropped_for]
+            res.dropped[(row, j)] = col[after.dropped_for]

@@ -163,7 +163,7 @@ def _build(
     for k, (row, j) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
         status = STATUS_NAMES[int(result.status[row, j])]
         amount = result.amount_at(row, j) if status == "eligible" else None
-        winner = int(result.dropped_for[row, j])
+        winner = result.dropped.get((row, j), -1)
         missing = result.missing(row, j) if result.raw_status[row, j] != 0 else ()
         out.append(
             Decision(
