@@ -33,6 +33,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -237,20 +239,26 @@ def main() -> None:
     parser.add_argument("--pg-url", help="a PostgreSQL server URL where databases may be created")
     args = parser.parse_args()
     template = _template(args.households)
-    server = None
-    if args.pg_url == "auto":
-        from store.testing import PostgresServer, find_pg_bin
-
-        bin_dir = find_pg_bin()
-        if bin_dir is None:
-            raise SystemExit("--pg-url auto: PostgreSQL is not installed (initdb, pg_ctl)")
-        server = PostgresServer(bin_dir).start()
-        args.pg_url = server.url
-    try:
+    with pg_server(args.pg_url) as args.pg_url:
         _main(args, template)
+
+
+@contextmanager
+def pg_server(url: str | None) -> Iterator[str | None]:
+    """`--pg-url` as given, or for `auto` a throwaway PostgreSQL cluster's (stopped at exit)."""
+    if url != "auto":
+        yield url
+        return
+    from store.testing import PostgresServer, find_pg_bin
+
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        raise SystemExit("--pg-url auto: PostgreSQL is not installed (initdb, pg_ctl)")
+    server = PostgresServer(bin_dir).start()
+    try:
+        yield server.url
     finally:
-        if server is not None:
-            server.stop()
+        server.stop()
 
 
 def _main(args: argparse.Namespace, template: Path) -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from common import REPO, machine  # type: ignore[import-not-found]
-from sweep import _pg_copy, _pg_template, _template  # type: ignore[import-not-found]
+from sweep import _pg_copy, _pg_template, _template, pg_server  # type: ignore[import-not-found]
 
 import store.sweep.columns as columns
 import store.sweep.evaluate as evaluate
@@ -161,27 +161,11 @@ def main() -> None:
     _database("SQLite", sqlite_copy, args.households, args.chunk_size)
     if not args.pg_url:
         return
-    server = None
-    if args.pg_url == "auto":
-        from store.testing import PostgresServer, find_pg_bin
-
-        bin_dir = find_pg_bin()
-        if bin_dir is None:
-            raise SystemExit("--pg-url auto: PostgreSQL is not installed (initdb, pg_ctl)")
-        server = PostgresServer(bin_dir).start()
-        args.pg_url = server.url
-    try:
-        pg = _pg_template(args.pg_url, template, args.households)
+    with pg_server(args.pg_url) as url:
+        assert url is not None
+        pg = _pg_template(url, template, args.households)
         name = f"zhida_bench_phases_{args.households}"
-        _database(
-            "PostgreSQL",
-            lambda: _pg_copy(args.pg_url, pg, name),
-            args.households,
-            args.chunk_size,
-        )
-    finally:
-        if server is not None:
-            server.stop()
+        _database("PostgreSQL", lambda: _pg_copy(url, pg, name), args.households, args.chunk_size)
 
 
 if __name__ == "__main__":
