@@ -8,7 +8,9 @@ would store them), and then:
 - on SQLite, hands the rows to sqlite3's `executemany` (a C loop over one prepared statement);
 - on PostgreSQL, `COPY`s them into a temporary table and runs the same upsert once as
   `INSERT … SELECT` (≈ 3× faster than psycopg's pipelined executemany for inserts, ≈ 8× for
-  upserts that change nothing). The temporary table is dropped at commit.
+  upserts that change nothing). The temporary table is dropped at commit. Fewer than
+  `COPY_FROM` rows (an event's few) go through psycopg's executemany instead: creating the
+  temporary table would cost more than it saves.
 
     stmt = sqlite.insert(table).on_conflict_do_nothing()
     execute_many(session=s, stmt=stmt, columns=("a", "b"), rows=[(1, "x"), (2, "y")])
@@ -27,7 +29,9 @@ from sqlmodel import Session
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["dialect_insert", "execute_many"]
+__all__ = ["COPY_FROM", "dialect_insert", "execute_many"]
+
+COPY_FROM = 32  # rows from which PostgreSQL gets them by COPY
 
 
 def dialect_insert(session: Session, table: Table) -> Any:
@@ -60,7 +64,7 @@ def execute_many(
         process = target.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             by_column[i] = tuple(map(process, by_column[i]))
-    if dialect.name == "postgresql":
+    if dialect.name == "postgresql" and len(by_column[0]) >= COPY_FROM:
         _copy_and_insert(connection, stmt, target, list(columns), by_column)
         return
     compiled = stmt.inline().compile(dialect=dialect, column_keys=list(columns))

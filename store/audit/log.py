@@ -45,7 +45,6 @@ __all__ = [
 
 GENESIS = "0" * 64  # the prev_hash of the first record
 _AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
-_BULK = 64  # records from which `append_many` goes through `store.bulk.execute_many`
 _FIELDS = (
     "seq",
     "at",
@@ -131,12 +130,9 @@ def append_many(
         }
         prev = _record_hash(row)
         rows.append((*row.values(), prev))
-    columns = (*_FIELDS, "hash")
-    if len(rows) < _BULK:  # an API action's record or two: one plain INSERT
-        session.execute(insert(_AUDIT), [dict(zip(columns, r, strict=True)) for r in rows])
-    else:  # a sweep chunk's thousands: the ORM's per-row parameter handling was most of their
-        # cost; `execute_many` is sqlite3's executemany, or COPY on PostgreSQL
-        execute_many(session=session, stmt=insert(_AUDIT), columns=columns, rows=rows)
+    # Core's executemany (COPY on PostgreSQL for many), not the ORM's bulk insert: a sweep
+    # chunk appends thousands, and the ORM's per-row parameter handling was most of their cost.
+    execute_many(session=session, stmt=insert(_AUDIT), columns=(*_FIELDS, "hash"), rows=rows)
     return prev
 
 
