@@ -33,7 +33,7 @@ from api.routes.claims.schemas import PaymentProblemOut, PaymentsOut
 from store.claims.export import export_batch
 from store.claims.payments import PaymentProblem, PaymentsDone, read_payments, record_payments
 
-__all__ = ["PaymentUpload", "export_route", "payments_route", "record_upload"]
+__all__ = ["PaymentUpload", "export_response", "export_route", "payments_route", "record_upload"]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _SHEET = {200: ResponseSpec(data_container=bytes, media_type=XLSX, description="发放清单 xlsx")}
@@ -65,12 +65,17 @@ def export_route(
     """The department's approved parts and 免申即享 grants waiting for payment, one row per
     policy, with the full ID numbers its payment system needs; the export is audited."""
     dept = _department(caller, department)
+    return export_response(ctx, who=caller.name, department=dept, county=caller.region[:6])
+
+
+def export_response(ctx: Ctx, *, who: str, department: str, county: str) -> Response[bytes]:
+    """The department's sheet of `county` written by `export_batch` (audited as `who`'s
+    export), as a download named 「{department}-发放清单.xlsx」 (the API's and the console's)."""
     with tempfile.TemporaryDirectory(prefix="zhida-export-") as folder:
         path = Path(folder) / "export.xlsx"
-        export_batch(ctx.engine, who=caller.name, department=dept, county=caller.region[:6],
-                     path=path)  # fmt: skip
+        export_batch(ctx.engine, who=who, department=department, county=county, path=path)
         content = path.read_bytes()
-    name = quote(f"{dept}-发放清单.xlsx")
+    name = quote(f"{department}-发放清单.xlsx")
     disposition = f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{name}"
     return Response(content=content, media_type=XLSX,
                     headers={"Content-Disposition": disposition})  # fmt: skip

@@ -14,11 +14,8 @@ problem by row and column.
 
 from __future__ import annotations
 
-import tempfile
 from collections import Counter
-from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from litestar import Response, get, post
 from litestar.enums import RequestEncodingType
@@ -30,8 +27,8 @@ from api.console.web import HtmlRequest, ViewerDep, page, page_needs
 from api.context import Ctx
 from api.deps import CtxDep
 from api.problems import ProblemError
-from api.routes.claims.files import XLSX, PaymentUpload, record_upload
-from store.claims.export import export_batch, export_rows
+from api.routes.claims.files import PaymentUpload, export_response, record_upload
+from store.claims.export import export_rows
 from store.db import read_session
 
 __all__ = ["export_file", "files_page", "payments_form"]
@@ -59,15 +56,7 @@ def files_page(ctx: CtxDep, viewer: ViewerDep, request: HtmlRequest) -> Template
 def export_file(ctx: CtxDep, viewer: ViewerDep) -> Response[bytes]:
     """The department's sheet (.xlsx, full IDs by design), audited as the API's export."""
     department, county = _department(viewer)
-    with tempfile.TemporaryDirectory(prefix="zhida-export-") as folder:
-        path = Path(folder) / "export.xlsx"
-        export_batch(ctx.engine, who=viewer.name, department=department, county=county,
-                     path=path)  # fmt: skip
-        content = path.read_bytes()
-    name = quote(f"{department}-发放清单.xlsx")
-    disposition = f"attachment; filename=\"export.xlsx\"; filename*=UTF-8''{name}"
-    return Response(content=content, media_type=XLSX,
-                    headers={"Content-Disposition": disposition})  # fmt: skip
+    return export_response(ctx, who=viewer.name, department=department, county=county)
 
 
 def _record(ctx: Ctx, viewer: Caller, name: str, content: bytes) -> list[dict[str, Any]]:
