@@ -31,15 +31,12 @@ from typing import Any
 
 from common import machine  # type: ignore[import-not-found]
 from sqlalchemy import Engine, text
+from sweep import _template  # type: ignore[import-not-found]  # the seeded template both use
 
 from rules.catalogue import Catalogue, load_catalogue
 from store.db import open_engine, read_session
-from store.seeding import seed_enterprises, seed_households
 from store.sweep.run import Evaluator, begin_sweep, run_sweep
 from store.sweep.spark import SparkEvaluator, spark_session
-from store.testing import fresh_sqlite
-from synth.enterprises import Enterprises, generate_enterprises
-from synth.households import Population, generate_households
 
 DATA = Path(__file__).parent / ".data"
 ROOT = Path(__file__).parents[1] / "policies"
@@ -58,27 +55,6 @@ TABLES = {
     "sweep_run": "SELECT state, counts, last_household_id, last_enterprise_id FROM sweep_run "
     "ORDER BY id",
 }
-
-
-def _template(households: int) -> Path:
-    """The seeded SQLite template (bench/sweep.py's, built once, then reused)."""
-    DATA.mkdir(exist_ok=True)
-    (DATA / ".gitignore").write_text("*\n")
-    path = DATA / f"sweep-{households}.db"
-    if path.exists():
-        return path
-    partial = path.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
-    began = time.perf_counter()
-    engine = fresh_sqlite(partial)
-    pop = Population(households=households, seed=1, as_of=ON, chunk_size=50_000)
-    seed_households(engine=engine, chunks=generate_households(pop))
-    firms = generate_enterprises(Enterprises(max(1, households // 100), seed=1, as_of=ON))
-    seed_enterprises(engine=engine, cols=firms)
-    engine.dispose()
-    partial.rename(path)
-    print(f"seeded {households:,} households in {time.perf_counter() - began:.0f} s → {path}")
-    return path
 
 
 def _copy(template: Path, name: str) -> Engine:
