@@ -330,14 +330,15 @@ def run(engine: VectorCatalogue, pop: Population) -> VectorResult:
     buffer each and exposed rows × policies.
     """
     logic = [s for conds in engine.conditions for s in conds] + list(engine.gates.values())
-    paid = sorted({a for a in engine.amounts if a is not None})
+    amounts = {a for a in engine.amounts if a is not None}
+    paid = sorted(amounts)
     ev = evaluate(engine.program, pop, logic + paid)
     values = dict(ev.values)
     exact = _Exact(engine, pop, values)
     doubts: dict[int, set[int]] = {
-        o: set(rows.tolist()) for o, rows in ev.fragile.items() if o not in exact.amount_set
+        o: set(rows.tolist()) for o, rows in ev.fragile.items() if o not in amounts
     }
-    exact.refine([s for s in sorted(engine.ranged) if s not in exact.amount_set], doubts)
+    exact.refine([s for s in sorted(engine.ranged) if s not in amounts], doubts)
     exact.settle(doubts)
     status, region = _statuses(engine, pop, values)
     amount_doubts = exact.amounts(paid, status, ev)
@@ -377,11 +378,6 @@ class _Exact:
     _owned: set[int] = field(default_factory=set)
     _rows: ExactRows | None = None
     count: int = 0
-
-    @property
-    def amount_set(self) -> set[int]:
-        """The amount outputs of the catalogue."""
-        return {a for a in self.engine.amounts if a is not None}
 
     def refine(self, ranged: list[int], doubts: dict[int, set[int]]) -> None:
         """The range pass over the rows where a condition or gate ranges may decide is
