@@ -45,7 +45,7 @@ def sweep(
 
     from store.db import migrate
     from store.sweep.run import RegionError, SweepConflict, SweepDateError, begin_sweep, run_sweep
-    from store.sweep.spark import INSTALL_HINT, SparkUnavailable, spark_installed
+    from store.sweep.spark import INSTALL_HINT, SparkUnavailable, master_problem, spark_installed
 
     catalogue, day = load(root), on_date(on, future=False)
     if chunk_size < 1:
@@ -60,6 +60,10 @@ def sweep(
             "或改用 --engine local[/]",
             highlight=False,
         )
+        raise typer.Exit(2)
+    problem = master_problem(master) if engine_name == "spark" else None
+    if problem is not None:  # before any write, and before the JVM's launcher
+        err.print(f"[red]{escape(problem)}[/]", highlight=False)
         raise typer.Exit(2)
     engine = open_db()
     try:

@@ -67,6 +67,7 @@ __all__ = [
     "SparkOutcome",
     "SparkUnavailable",
     "launch_settings",
+    "master_problem",
     "spark_installed",
     "spark_session",
 ]
@@ -82,6 +83,23 @@ class SparkUnavailable(Exception):
 def spark_installed() -> bool:
     """Whether pyspark (the `spark` extra) is installed, without importing it."""
     return importlib.util.find_spec("pyspark") is not None
+
+
+_MASTERS = ("local", "spark://", "k8s://")  # and `yarn`: the masters spark-submit accepts
+
+
+def master_problem(master: str | None) -> str | None:
+    """Why `master` is not a Spark master (one line, in Chinese), or None when it is one.
+
+    Spark accepts `yarn` and masters starting with `local`, `spark://` or `k8s://`; anything
+    else makes its launcher exit with a Java stack trace, so it is refused before.
+    """
+    if master is None or master == "yarn" or master.startswith(_MASTERS):
+        return None
+    return (
+        f"--master：不认识 {master!r}；应为 local[2]、local[*]、yarn、spark://主机:7077 "
+        "或 k8s://https://主机:端口"
+    )
 
 
 def launch_settings(
@@ -133,6 +151,9 @@ def spark_session(
         raise SparkUnavailable(
             f"--engine spark 需要可选组件 spark（pyspark）：{INSTALL_HINT}"
         ) from None
+    problem = master_problem(master)
+    if problem is not None:
+        raise SparkUnavailable(problem)
     builder = SparkSession.builder.appName(app_name)
     launched = "PYSPARK_GATEWAY_PORT" not in os.environ  # not under spark-submit: we start the JVM
     if master is None and launched:

@@ -146,3 +146,22 @@ def test_a_jvm_the_sweep_starts_logs_errors_only_and_a_local_one_binds_to_loopba
                            {"SPARK_LOCAL_IP": "10.0.0.5"})  # fmt: skip
     assert set(mine) == {"spark.executor.extraJavaOptions"}
     assert launch_settings(None, False, {}, {}) == {}
+
+
+def test_a_master_spark_would_refuse_with_a_java_stack_trace_is_refused_first() -> None:
+    from store.sweep.spark import master_problem
+
+    for good in (
+        None,
+        "local",
+        "local[2]",
+        "local[*]",
+        "yarn",
+        "spark://h:7077",
+        "k8s://https://h:6443",
+    ):
+        assert master_problem(good) is None, good
+    for bad in ("bogus://x", "YARN", "mesos://h:5050", "", "lokal[2]"):
+        said = master_problem(bad)
+        assert said is not None and said.startswith("--master：不认识") and repr(bad) in said
+        assert "local[2]" in said and "yarn" in said
